@@ -1,0 +1,317 @@
+"""Training data: full MNIST via torchvision, the bundled MNIST sample, or any IDX folder.
+
+Every loader returns a :class:`Dataset` whose images are float32 in ``[-1, 1]`` (the
+generator's tanh range), shape ``(N, 1, 28, 28)``. :class:`ShuffledBatches` turns the
+images into batches that depend only on ``(seed, step)``, so a resumed run sees exactly
+the batches an uninterrupted one would have seen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import socket
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import DataError
+
+SAMPLE_DIR: Path = Path(__file__).resolve().parents[1] / "data" / "mnist-sample"
+"""The bundled sample (``data/mnist-sample`` at the repository root)."""
+
+DEFAULT_ROOT = Path("~/.cache/infogan_tutorial")
+"""Where ``source="mnist"`` keeps torchvision's download (``~`` is expanded)."""
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+"""Where Debian's ``dataset-fashion-mnist`` package installs Fashion-MNIST."""
+
+SOURCES = ("auto", "mnist", "sample", "idx", "fashion-mnist")
+"""Valid values of ``load_dataset(source=...)``."""
+
+DOWNLOAD_TIMEOUT_S = 10.0
+"""Socket timeout while ``source="auto"`` tries to download MNIST."""
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_UBYTE = 0x08
+
+
+def sample_dir() -> Path:
+    """Return the bundled sample folder: ``$INFOGAN_SAMPLE_DIR`` if set, else SAMPLE_DIR."""
+    override = os.environ.get("INFOGAN_SAMPLE_DIR")
+    return Path(override) if override else SAMPLE_DIR
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Images and labels in memory, plus where they came from."""
+
+    images: torch.Tensor
+    """``(N, 1, 28, 28)`` float32 in ``[-1, 1]``."""
+    labels: torch.Tensor
+    """``(N,)`` int64 digit (or class) labels 0..9."""
+    source: str
+    """Human-readable origin, e.g. ``bundled MNIST sample (9,000 images from data/mnist-sample)``."""
+
+    def __len__(self) -> int:
+        """Number of images."""
+        return int(self.images.shape[0])
+
+    def to(self, device: torch.device | str) -> Dataset:
+        """Return a copy with images and labels on ``device``."""
+        return Dataset(self.images.to(device), self.labels.to(device), self.source)
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an unsigned-byte IDX file, raw or gzip-compressed (detected by magic bytes).
+
+    Returns a uint8 array with the shape the file declares. Raises :class:`DataError`
+    if the file is missing, not an unsigned-byte IDX file, or has too few or too many bytes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"IDX file not found: {path}. Check the path, or re-download / "
+                        "regenerate the data set.")
+    data = path.read_bytes()
+    if data[:2] == _GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"{path}: the gzip stream is corrupt or truncated ({exc}). "
+                            "Re-download or regenerate the file.") from exc
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise DataError(f"{path}: not an IDX file (the first bytes are {data[:4].hex()}, "
+                        "expected 0000 08 NN). Check that you passed the right file.")
+    if data[2] != _UBYTE:
+        raise DataError(f"{path}: IDX data type 0x{data[2]:02x} is not supported; only "
+                        "unsigned byte (0x08) files such as MNIST's can be read.")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(data) < header:
+        raise DataError(f"{path}: the IDX header is corrupt or truncated ({ndim} dimensions, "
+                        f"{len(data)} bytes). Re-download or regenerate the file.")
+    dims = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(dims, dtype=np.int64))
+    got = len(data) - header
+    if got != expected:
+        raise DataError(f"{path}: the header declares shape {dims}, i.e. {expected:,} data "
+                        f"bytes, but the file holds {got:,}; it is corrupt or truncated. "
+                        "Re-download or regenerate it.")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    """Return ``folder/name`` or ``folder/name.gz``, whichever exists (raw first)."""
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _to_dataset(images: np.ndarray, labels: np.ndarray, source: str, where: str) -> Dataset:
+    """Check uint8 arrays and convert them into a :class:`Dataset` scaled to ``[-1, 1]``."""
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataError(f"{where}: images have shape {images.shape}, expected (N, 28, 28). "
+                        "Only 28x28 MNIST-style images are supported.")
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+        raise DataError(f"{where}: {images.shape[0]:,} images but labels of shape "
+                        f"{labels.shape}; the image and label files must belong together.")
+    if labels.size and int(labels.max()) > 9:
+        raise DataError(f"{where}: labels must be 0..9, found {int(labels.max())}. "
+                        "Check that the label file is an MNIST-style one.")
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.uint8)).to(torch.float32)
+    return Dataset(images=(x / 127.5 - 1.0).unsqueeze(1),
+                   labels=torch.from_numpy(labels.astype(np.int64)),
+                   source=source)
+
+
+def load_idx_folder(folder: str | os.PathLike[str], split: str = "auto") -> Dataset:
+    """Load ``{prefix}-images-idx3-ubyte[.gz]`` and ``{prefix}-labels-idx1-ubyte[.gz]``.
+
+    ``prefix`` is ``t10k`` for ``split="test"``, ``train`` for ``split="train"``; ``"auto"``
+    prefers ``t10k`` and falls back to ``train``. The files are looked for in ``folder``,
+    ``folder/raw`` and ``folder/MNIST/raw`` (torchvision's layout).
+    """
+    folder = Path(folder)
+    prefixes = {"test": ("t10k",), "train": ("train",), "auto": ("t10k", "train")}
+    if split not in prefixes:
+        raise DataError(f"split must be 'train', 'test' or 'auto', got {split!r}.")
+    names = [f"{p}-{kind}" for p in prefixes[split]
+             for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
+    wanted = ", ".join(f"{n}[.gz]" for n in names)
+    if not folder.is_dir():
+        raise DataError(f"data folder not found: {folder}. It should hold {wanted}. "
+                        "Check the path.")
+    dirs = [folder, folder / "raw", folder / "MNIST" / "raw"]
+    for prefix in prefixes[split]:
+        for d in dirs:
+            images_path = _find(d, f"{prefix}-images-idx3-ubyte")
+            labels_path = _find(d, f"{prefix}-labels-idx1-ubyte")
+            if images_path and labels_path:
+                images, labels = read_idx(images_path), read_idx(labels_path)
+                source = f"IDX files {prefix}-* ({images.shape[0]:,} images from {d})"
+                return _to_dataset(images, labels, source, f"{images_path} + {labels_path}")
+    searched = ", ".join(str(d) for d in dirs)
+    raise DataError(f"no MNIST-style IDX files for split {split!r}: looked for {wanted} in "
+                    f"{searched}. Put the files there or pass another folder.")
+
+
+def _display(path: Path) -> str:
+    """Show ``path`` relative to the repository root when it lies inside it."""
+    try:
+        return str(path.resolve().relative_to(SAMPLE_DIR.parents[1]))
+    except ValueError:
+        return str(path)
+
+
+def _load_sample(split: str) -> Dataset:
+    """Load the bundled sample: ``train`` files, or the held-out ``t10k`` files for test."""
+    folder = sample_dir()
+    try:
+        ds = load_idx_folder(folder, split)
+    except DataError as exc:
+        raise DataError(f"the bundled MNIST sample could not be loaded: {exc} Restore "
+                        "data/mnist-sample from git, regenerate it with "
+                        "`python scripts/make_mnist_sample.py`, or point INFOGAN_SAMPLE_DIR "
+                        "at a copy.") from exc
+    part = "" if split == "train" else ", held-out part"
+    source = f"bundled MNIST sample{part} ({len(ds):,} images from {_display(folder)})"
+    return Dataset(ds.images, ds.labels, source)
+
+
+def _load_torchvision(root: Path, split: str, download: bool) -> Dataset:
+    """Load MNIST through torchvision from ``root`` (downloading if asked)."""
+    from torchvision.datasets import MNIST  # optional at import time of this module
+
+    ds = MNIST(str(root), train=split == "train", download=download)
+    name = "training set" if split == "train" else "test set"
+    return _to_dataset(ds.data.numpy(), ds.targets.numpy(),
+                       f"MNIST {name} ({len(ds):,} images from {root})", str(root))
+
+
+def _try_torchvision(root: Path, split: str, download: bool) -> Dataset | None:
+    """Like :func:`_load_torchvision`, but return None on any failure."""
+    try:
+        return _load_torchvision(root, split, download)
+    except Exception:  # noqa: BLE001 - offline, mirror down, no torchvision, corrupt files
+        return None
+
+
+def _try_torchvision_quickly(root: Path, split: str) -> Dataset | None:
+    """Return MNIST from disk, else from a download with a short timeout, else None."""
+    on_disk = _try_torchvision(root, split, download=False)
+    if on_disk is not None:
+        return on_disk
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        # torchvision prints each failed mirror to stdout; keep our one-line notice clean.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return _try_torchvision(root, split, download=True)
+    finally:
+        socket.setdefaulttimeout(old_timeout)
+
+
+def load_dataset(source: str = "auto", split: str = "train",
+                 data_dir: str | os.PathLike[str] | None = None,
+                 root: str | os.PathLike[str] | None = None,
+                 verbose: bool = True) -> Dataset:
+    """Load training (``split="train"``) or evaluation (``split="test"``) images.
+
+    ``source``:
+
+    * ``"auto"``: full MNIST via torchvision if it is on disk under ``root`` or downloads
+      within a short timeout; otherwise the bundled sample.
+    * ``"mnist"``: full MNIST via torchvision (downloads to ``root``, default
+      ``~/.cache/infogan_tutorial``).
+    * ``"sample"``: the bundled sample in ``data/mnist-sample`` (``"test"`` gives its
+      held-out part, which is not the official MNIST test set).
+    * ``"idx"``: MNIST-style IDX files in ``data_dir`` (see :func:`load_idx_folder`).
+    * ``"fashion-mnist"``: IDX files in ``data_dir``, default
+      ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``).
+
+    With ``verbose``, prints one line saying which data was used.
+    """
+    if split not in ("train", "test"):
+        raise DataError(f"split must be 'train' or 'test', got {split!r}.")
+    root_path = Path(root if root is not None else DEFAULT_ROOT).expanduser()
+    note = ""
+    if source == "auto":
+        found = _try_torchvision_quickly(root_path, split)
+        if found is None:
+            ds = _load_sample(split)
+            note = "; full MNIST was not available (offline?)"
+        else:
+            ds = found
+    elif source == "mnist":
+        try:
+            ds = _load_torchvision(root_path, split, download=True)
+        except Exception as exc:  # report any failure the same way
+            raise DataError(f"full MNIST could not be loaded via torchvision into "
+                            f"{root_path}: {type(exc).__name__}: {exc}. If you are offline, "
+                            "use source='sample' (the bundled 10,000-digit sample).") from exc
+    elif source == "sample":
+        ds = _load_sample(split)
+    elif source == "idx":
+        if data_dir is None:
+            raise DataError("source='idx' needs data_dir=<folder with *-idx3-ubyte[.gz] "
+                            "and *-idx1-ubyte[.gz] files>.")
+        ds = load_idx_folder(data_dir, split)
+    elif source == "fashion-mnist":
+        folder = Path(data_dir) if data_dir is not None else FASHION_DIR
+        if not folder.is_dir():
+            raise DataError(f"Fashion-MNIST folder not found: {folder}. Install it with "
+                            "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or pass "
+                            "data_dir=<folder with the Fashion-MNIST IDX files>.")
+        ds = load_idx_folder(folder, split)
+        ds = Dataset(ds.images, ds.labels, f"Fashion-MNIST {ds.source}")
+    else:
+        raise DataError(f"unknown data source {source!r}; choose one of "
+                        f"{', '.join(repr(s) for s in SOURCES)}.")
+    if verbose:
+        print(f"Using data: {ds.source}{note}.")
+    return ds
+
+
+class ShuffledBatches:
+    """Shuffled mini-batches whose content depends only on ``(seed, step)``.
+
+    Epoch ``e`` visits the images in the order
+    ``torch.randperm(N, generator=torch.Generator().manual_seed(seed * 1_000_003 + e))``;
+    the last incomplete batch is dropped. Images stay on their device; the order is
+    computed on the CPU and moved to that device once per epoch.
+    """
+
+    def __init__(self, images: torch.Tensor, batch_size: int, seed: int) -> None:
+        """Batch ``images`` (first dimension = examples) ``batch_size`` at a time."""
+        n = int(images.shape[0]) if images.dim() > 0 else 0
+        if not isinstance(batch_size, int) or batch_size <= 0 or batch_size > n:
+            raise DataError(f"batch_size must be an integer in 1..{n} (the number of images), "
+                            f"got {batch_size!r}. Use a smaller batch size or more data.")
+        self.images = images
+        self.batch_size = batch_size
+        self.seed = int(seed)
+        self.steps_per_epoch = n // batch_size
+        self._epoch: int | None = None
+        self._order: torch.Tensor | None = None
+
+    def order(self, epoch: int) -> torch.Tensor:
+        """Return the (CPU) permutation of image indices used in ``epoch``."""
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(int(self.images.shape[0]), generator=generator)
+
+    def batch(self, step: int) -> torch.Tensor:
+        """Return the images of global step ``step`` (0-based, counting across epochs)."""
+        if step < 0:
+            raise DataError(f"step must be >= 0, got {step}.")
+        epoch, i = divmod(int(step), self.steps_per_epoch)
+        if epoch != self._epoch:
+            self._order = self.order(epoch).to(self.images.device)
+            self._epoch = epoch
+        assert self._order is not None
+        return self.images[self._order[i * self.batch_size:(i + 1) * self.batch_size]]

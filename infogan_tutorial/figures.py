@@ -1,0 +1,121 @@
+"""Figures: sample grids, code traversals (the paper's Figure 2), L_I curves (Figure 1), confusion matrices."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from torch import Tensor
+from torchvision.utils import make_grid
+
+from .evaluation import ClusterAccuracy
+from .latent_codes import Codes, LatentSpec
+from .networks import Generator
+
+PAD = 2  # pixels between the images of a grid
+
+
+def image_grid(images: Tensor, nrow: int) -> np.ndarray:
+    """A (H, W) array in [0, 1] of images (N, 1, 28, 28) in [-1, 1], ``nrow`` images per row."""
+    grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=PAD, normalize=True,
+                     value_range=(-1, 1), pad_value=1.0)
+    return grid[0].numpy()
+
+
+def plot_images(images: Tensor, nrow: int = 10, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Show a grid of images without ticks."""
+    ax = ax or plt.subplots(figsize=(nrow * 0.6, math.ceil(len(images) / nrow) * 0.6))[1]
+    ax.imshow(image_grid(images, nrow), cmap="gray", vmin=0, vmax=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+@torch.no_grad()
+def generate(G: Generator, codes: Codes) -> Tensor:
+    """G's images for ``codes`` in eval mode (batch-norm running statistics), on the CPU."""
+    device = next(G.parameters()).device
+    was_training = G.training
+    G.eval()
+    x = G(Codes(codes.z.to(device), codes.categorical.to(device), codes.continuous.to(device))).cpu()
+    G.train(was_training)
+    return x
+
+
+def traversal_values(spec: LatentSpec, code: str, steps: int = 10,
+                     values: tuple[float, float] = (-2.0, 2.0)) -> list[float]:
+    """The values a traversal gives ``code``, column by column."""
+    i = spec.code_index(code)
+    if i < spec.n_categorical:
+        return list(range(spec.categorical[i]))
+    return torch.linspace(values[0], values[1], steps).tolist()
+
+
+def plot_traversal(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: int = 10,
+                   values: tuple[float, float] = (-2.0, 2.0), generator: torch.Generator | None = None,
+                   fixed: Codes | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Vary ``code`` along each row (columns labelled with its value); z and the other codes stay fixed per row."""
+    codes = spec.traversal(code, rows, steps, values, generator=generator, fixed=fixed)
+    cols = traversal_values(spec, code, steps, values)
+    images = generate(G, codes)
+    ax = ax or plt.subplots(figsize=(len(cols) * 0.55 + 1, rows * 0.55 + 0.8))[1]
+    ax.imshow(image_grid(images, len(cols)), cmap="gray", vmin=0, vmax=1)
+    cell = 28 + PAD
+    ax.set_xticks([PAD + 14 + j * cell for j in range(len(cols))])
+    is_cat = spec.code_index(code) < spec.n_categorical
+    ax.set_xticklabels([str(v) if is_cat else f"{v:.1f}" for v in cols], fontsize=8)
+    ax.set_yticks([PAD + 14 + r * cell for r in range(rows)])
+    ax.set_yticklabels([str(r) for r in range(rows)], fontsize=8)
+    ax.set_xlabel(f"value of {code}")
+    ax.set_ylabel("row: fixed z and other codes")
+    ax.set_title(title or f"varying {code}")
+    return ax
+
+
+def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentSpec,
+                     ax: Axes | None = None, key: str = "info_cat") -> Axes:
+    """L_I over training for each named run, with H(c) of the categorical codes marked."""
+    ax = ax or plt.subplots(figsize=(6, 3.5))[1]
+    for label, h in histories.items():
+        ax.plot(h["step"], h[key], label=label)
+    entropy = spec.categorical_entropy()
+    ax.axhline(entropy, color="gray", ls="--", lw=1, label=f"H(c) = {entropy:.2f} nats")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("$L_I$ (nats)")
+    ax.set_title("Lower bound $L_I$ on $I(c_1; G(z, c))$ during training")
+    ax.legend()
+    return ax
+
+
+def plot_losses(history: dict[str, list[float]], ax: Axes | None = None) -> Axes:
+    """D's and G's losses over training."""
+    ax = ax or plt.subplots(figsize=(6, 3.5))[1]
+    ax.plot(history["step"], history["loss_d"], label="D loss (with $-\\lambda L_I$ term)")
+    ax.plot(history["step"], history["loss_g"], label="G loss")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    return ax
+
+
+def plot_confusion(result: ClusterAccuracy, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Confusion matrix of true digit vs the digit c1's matched category stands for."""
+    ax = ax or plt.subplots(figsize=(5, 4.5))[1]
+    m = result.confusion
+    ax.imshow(m, cmap="Blues")
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            if m[i, j]:
+                ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if m[i, j] > m.max() / 2 else "black")
+    ax.set_xticks(range(m.shape[1]))
+    ax.set_yticks(range(m.shape[0]))
+    ax.set_xlabel("label matched to Q's category of $c_1$")
+    ax.set_ylabel("true label")
+    ax.set_title(title or f"c1 as a classifier: accuracy {result.accuracy:.1%} (n = {result.n})")
+    return ax

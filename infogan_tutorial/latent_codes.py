@@ -1,0 +1,218 @@
+"""Latent codes: the generator's input (z, c) and its spec.
+
+InfoGAN splits the generator's input into unstructured noise z and structured
+codes c = (c1, ..., cL). For MNIST the paper uses 62 noise dimensions, one
+10-way categorical code c1 and two continuous codes c2, c3 ~ U(-1, 1).
+
+A :class:`LatentSpec` describes such a layout. It samples (z, c) from a
+``torch.Generator`` (so results are reproducible), knows the entropy H(c) of
+its codes, and builds traversal inputs that vary one code along a row while
+z and the other codes stay fixed (the paper's Figure 2).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor
+
+from .errors import SpecError
+
+
+@dataclass(frozen=True)
+class Codes:
+    """One batch of generator inputs.
+
+    Attributes:
+        z: noise, shape (N, noise_dim), standard normal.
+        categorical: category indices, shape (N, n_categorical), int64.
+        continuous: continuous codes, shape (N, n_continuous).
+    """
+
+    z: Tensor
+    categorical: Tensor
+    continuous: Tensor
+
+    def __len__(self) -> int:
+        return self.z.shape[0]
+
+
+@dataclass(frozen=True)
+class LatentSpec:
+    """The layout of the generator's input.
+
+    Attributes:
+        noise_dim: size of the unstructured noise z ~ N(0, I).
+        categorical: number of categories of each categorical code, e.g. (10,).
+        n_continuous: number of continuous codes, each ~ U(low, high).
+        continuous_range: (low, high) of the continuous codes' prior.
+    """
+
+    noise_dim: int = 62
+    categorical: tuple[int, ...] = (10,)
+    n_continuous: int = 2
+    continuous_range: tuple[float, float] = (-1.0, 1.0)
+
+    def __post_init__(self) -> None:
+        # Accept lists (e.g. from JSON) but store tuples, so the spec stays hashable.
+        object.__setattr__(self, "categorical", tuple(int(k) for k in self.categorical))
+        object.__setattr__(self, "continuous_range", tuple(float(v) for v in self.continuous_range))
+        if not isinstance(self.noise_dim, int) or self.noise_dim < 0:
+            raise SpecError(f"noise_dim must be a non-negative int, got {self.noise_dim!r}; "
+                            "use e.g. LatentSpec(noise_dim=62).")
+        if any(k < 2 for k in self.categorical):
+            raise SpecError(f"every categorical code needs at least 2 categories, got {self.categorical}; "
+                            "use e.g. categorical=(10,), or categorical=() for none.")
+        if not isinstance(self.n_continuous, int) or self.n_continuous < 0:
+            raise SpecError(f"n_continuous must be a non-negative int, got {self.n_continuous!r}.")
+        low, high = self.continuous_range
+        if len(self.continuous_range) != 2 or not low < high:
+            raise SpecError(f"continuous_range must be (low, high) with low < high, got {self.continuous_range}; "
+                            "the paper uses (-1.0, 1.0).")
+        if self.input_dim == 0:
+            raise SpecError("the spec has no inputs at all: give noise_dim > 0 or at least one code.")
+
+    # -- sizes -------------------------------------------------------------
+    @property
+    def n_categorical(self) -> int:
+        return len(self.categorical)
+
+    @property
+    def code_dim(self) -> int:
+        """Width of c as fed to G: one-hot categorical codes, then continuous codes."""
+        return sum(self.categorical) + self.n_continuous
+
+    @property
+    def input_dim(self) -> int:
+        """Width of the generator's input [z, c]."""
+        return self.noise_dim + self.code_dim
+
+    # -- entropy -----------------------------------------------------------
+    def categorical_entropy(self) -> float:
+        """H(c) of the categorical codes in nats: sum of ln K over codes (uniform priors)."""
+        return float(sum(math.log(k) for k in self.categorical))
+
+    def continuous_entropy(self) -> float:
+        """Differential entropy h(c) of the continuous codes: n * ln(high - low)."""
+        low, high = self.continuous_range
+        return self.n_continuous * math.log(high - low)
+
+    def entropy(self) -> float:
+        """H(c) of all codes (categorical entropy plus the continuous codes' differential entropy)."""
+        return self.categorical_entropy() + self.continuous_entropy()
+
+    # -- sampling ----------------------------------------------------------
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               device: torch.device | str | None = None) -> Codes:
+        """Draw n inputs: z ~ N(0, I), c_cat ~ Uniform{0..K-1}, c_cont ~ U(low, high).
+
+        With a ``generator`` the draw is reproducible; the generator's device decides
+        where the numbers are drawn, and the result is moved to ``device``.
+        """
+        if n <= 0:
+            raise SpecError(f"cannot sample {n} codes; ask for n >= 1.")
+        gen_device = generator.device if generator is not None else torch.device("cpu")
+        z = torch.randn(n, self.noise_dim, generator=generator, device=gen_device)
+        cat = torch.stack([torch.randint(k, (n,), generator=generator, device=gen_device)
+                           for k in self.categorical], dim=1) if self.categorical else \
+            torch.zeros(n, 0, dtype=torch.long, device=gen_device)
+        low, high = self.continuous_range
+        cont = low + (high - low) * torch.rand(n, self.n_continuous, generator=generator, device=gen_device)
+        codes = Codes(z, cat, cont)
+        return codes if device is None else to_device(codes, device)
+
+    def check(self, codes: Codes) -> None:
+        """Raise SpecError unless ``codes`` has this spec's shapes and category bounds."""
+        n = codes.z.shape[0]
+        expected = {"z": (n, self.noise_dim), "categorical": (n, self.n_categorical),
+                    "continuous": (n, self.n_continuous)}
+        for name, shape in expected.items():
+            got = tuple(getattr(codes, name).shape)
+            if got != shape:
+                raise SpecError(f"codes.{name} has shape {got}, but this spec needs {shape} "
+                                f"(spec: {self}). Build codes with spec.sample(n) or spec.traversal(...).")
+        if self.categorical and codes.categorical.numel():
+            if codes.categorical.dtype not in (torch.int64, torch.int32):
+                raise SpecError(f"codes.categorical must hold integer category indices, got {codes.categorical.dtype}.")
+            upper = torch.tensor(self.categorical, device=codes.categorical.device)
+            bad = (codes.categorical < 0) | (codes.categorical >= upper)
+            if bool(bad.any()):
+                raise SpecError(f"codes.categorical has indices outside 0..K-1 for K = {self.categorical}.")
+
+    def to_input(self, codes: Codes) -> Tensor:
+        """The generator's input [z, one_hot(c_cat)..., c_cont], shape (N, input_dim)."""
+        self.check(codes)
+        parts = [codes.z]
+        parts += [torch.nn.functional.one_hot(codes.categorical[:, i], k).to(codes.z.dtype)
+                  for i, k in enumerate(self.categorical)]
+        parts.append(codes.continuous.to(codes.z.dtype))
+        return torch.cat(parts, dim=1)
+
+    # -- traversals --------------------------------------------------------
+    def traversal(self, code: str, rows: int = 10, steps: int = 10,
+                  values: tuple[float, float] = (-2.0, 2.0), generator: torch.Generator | None = None,
+                  fixed: Codes | None = None) -> Codes:
+        """Inputs for a traversal grid of rows x steps images, in row-major order.
+
+        ``code`` names what varies: ``"c1"``, ``"c2"``, ... count the categorical codes
+        first, then the continuous ones (the paper's MNIST layout: c1 categorical,
+        c2 and c3 continuous). Within a row, z and every other code stay fixed; the
+        chosen code takes ``steps`` values: every category of a categorical code (so
+        ``steps`` is ignored), or an even grid over ``values`` for a continuous code
+        (-2..2 by default, beyond the prior's -1..1, as in the paper's Figure 2).
+        Each row has its own z and other codes, drawn once, or taken from the first
+        ``rows`` entries of ``fixed``.
+        """
+        index = self.code_index(code)
+        base = fixed if fixed is not None else self.sample(rows, generator)
+        if fixed is not None:
+            self.check(fixed)
+            if len(fixed) < rows:
+                raise SpecError(f"fixed holds {len(fixed)} inputs but the traversal needs rows={rows}.")
+        if index < self.n_categorical:
+            steps = self.categorical[index]
+            varied = torch.arange(steps).repeat(rows)
+        else:
+            if steps < 2:
+                raise SpecError(f"a continuous traversal needs steps >= 2, got {steps}.")
+            varied = torch.linspace(values[0], values[1], steps).repeat(rows)
+
+        def per_row(t: Tensor) -> Tensor:
+            return t[:rows].repeat_interleave(steps, dim=0).clone()
+
+        z, cat, cont = per_row(base.z), per_row(base.categorical), per_row(base.continuous)
+        if index < self.n_categorical:
+            cat[:, index] = varied.to(cat)
+        else:
+            cont[:, index - self.n_categorical] = varied.to(cont)
+        return Codes(z, cat, cont)
+
+    def code_names(self) -> list[str]:
+        """Names c1, c2, ... of the codes, categorical first."""
+        return [f"c{i + 1}" for i in range(self.n_categorical + self.n_continuous)]
+
+    def code_index(self, code: str) -> int:
+        names = self.code_names()
+        if code not in names:
+            raise SpecError(f"unknown code {code!r}; this spec has {names} "
+                            f"({self.n_categorical} categorical first, then {self.n_continuous} continuous).")
+        return names.index(code)
+
+    def to_dict(self) -> dict:
+        """A JSON-friendly dict (stored in checkpoints)."""
+        d = asdict(self)
+        d["categorical"] = list(self.categorical)
+        d["continuous_range"] = list(self.continuous_range)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LatentSpec:
+        return cls(noise_dim=int(d["noise_dim"]), categorical=tuple(d["categorical"]),
+                   n_continuous=int(d["n_continuous"]), continuous_range=tuple(d["continuous_range"]))
+
+
+def to_device(codes: Codes, device: torch.device | str) -> Codes:
+    """Move every part of ``codes`` to ``device``."""
+    return Codes(codes.z.to(device), codes.categorical.to(device), codes.continuous.to(device))

@@ -1,0 +1,143 @@
+"""Networks: the paper's MNIST architecture (Chen et al., 2016, Table 1), sized from a spec.
+
+- G: FC 1024-BN-ReLU, FC 7*7*128-BN-ReLU, 4x4 up-conv 64-BN-ReLU, 4x4 up-conv 1, tanh.
+- D's body: 4x4 conv 64 lReLU(0.1), 4x4 conv 128-BN-lReLU, FC 1024-BN-lReLU.
+- D's head: FC -> 1 logit (real vs fake).
+- Q's head: FC 128-BN-lReLU, FC -> the codes' parameters: logits of each categorical
+  code, and the mean and log standard deviation of each continuous code.
+
+Q shares D's body, so recognising c costs almost nothing beyond the GAN itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .errors import SpecError
+from .latent_codes import Codes, LatentSpec
+
+IMAGE_SHAPE = (1, 28, 28)
+
+
+@dataclass
+class QOutput:
+    """Q's guess of c given x.
+
+    Attributes:
+        logits: one (N, K) tensor of unnormalised log-probabilities per categorical code.
+        mean: (N, n_continuous) means of the Gaussian Q(c_cont | x).
+        log_std: (N, n_continuous) log standard deviations of that Gaussian.
+    """
+
+    logits: list[Tensor]
+    mean: Tensor
+    log_std: Tensor
+
+
+class Generator(nn.Module):
+    """G(z, c): maps the input [z, c] (width ``spec.input_dim``) to a 1x28x28 image in [-1, 1]."""
+
+    def __init__(self, spec: LatentSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.fc = nn.Sequential(
+            nn.Linear(spec.input_dim, 1024, bias=False), nn.BatchNorm1d(1024), nn.ReLU(True),
+            nn.Linear(1024, 128 * 7 * 7, bias=False), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(True),
+        )
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(True),
+            nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh(),
+        )
+
+    def forward(self, inputs: Codes | Tensor) -> Tensor:
+        """``inputs``: a :class:`Codes` batch, or the already-built input tensor (N, input_dim)."""
+        x = self.spec.to_input(inputs) if isinstance(inputs, Codes) else inputs
+        if x.dim() != 2 or x.shape[1] != self.spec.input_dim:
+            raise SpecError(f"G expects input of shape (N, {self.spec.input_dim}) for spec {self.spec}, "
+                            f"got {tuple(x.shape)}. Build it with spec.to_input(spec.sample(n)).")
+        return self.deconv(self.fc(x).view(-1, 128, 7, 7))
+
+
+class Discriminator(nn.Module):
+    """D and Q with a shared body.
+
+    ``forward(x)`` returns (D's logit of shape (N,), Q's :class:`QOutput`), so one pass
+    over a batch of images gives both. ``fixed_std`` set to a number makes Q's
+    continuous heads predict only a mean, with that standard deviation.
+    """
+
+    def __init__(self, spec: LatentSpec, fixed_std: float | None = None) -> None:
+        super().__init__()
+        if fixed_std is not None and fixed_std <= 0:
+            raise SpecError(f"fixed_std must be positive or None (learned), got {fixed_std}.")
+        self.spec = spec
+        self.fixed_std = fixed_std
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.1, True),
+            nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.1, True),
+            nn.Flatten(),
+            nn.Linear(128 * 7 * 7, 1024, bias=False), nn.BatchNorm1d(1024), nn.LeakyReLU(0.1, True),
+        )
+        self.d_head = nn.Linear(1024, 1)
+        n_out = sum(spec.categorical) + 2 * spec.n_continuous
+        self.q_head = nn.Sequential(
+            nn.Linear(1024, 128, bias=False), nn.BatchNorm1d(128), nn.LeakyReLU(0.1, True),
+            nn.Linear(128, n_out),
+        )
+
+    def features(self, x: Tensor) -> Tensor:
+        """The shared body's 1024 features of images x (N, 1, 28, 28)."""
+        if x.dim() != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
+            raise SpecError(f"D expects images of shape (N, 1, 28, 28), got {tuple(x.shape)}. "
+                            "Add the channel axis with x.unsqueeze(1) if it is missing.")
+        return self.body(x)
+
+    def q_from_features(self, h: Tensor) -> QOutput:
+        """Q's head applied to the body's features."""
+        out = self.q_head(h)
+        logits = list(torch.split(out[:, :sum(self.spec.categorical)], list(self.spec.categorical), dim=1))
+        cont = out[:, sum(self.spec.categorical):]
+        mean, log_std = cont[:, :self.spec.n_continuous], cont[:, self.spec.n_continuous:]
+        if self.fixed_std is not None:
+            log_std = torch.full_like(mean, math.log(self.fixed_std))
+        return QOutput(logits, mean, log_std)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, QOutput]:
+        h = self.features(x)
+        return self.d_head(h).squeeze(1), self.q_from_features(h)
+
+    def q(self, x: Tensor) -> QOutput:
+        """Q(c | x) alone (still through the shared body)."""
+        return self.q_from_features(self.features(x))
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN-style initialisation: N(0, 0.02) for conv/linear weights, N(1, 0.02) for BN scales."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def build_networks(spec: LatentSpec, fixed_std: float | None = None,
+                   seed: int | None = None) -> tuple[Generator, Discriminator]:
+    """A fresh (G, D-with-Q) pair for ``spec``.
+
+    With a ``seed`` the initial weights are reproducible, and torch's global RNG is
+    left as it was (the draw happens inside ``torch.random.fork_rng``).
+    """
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        g, d = Generator(spec), Discriminator(spec, fixed_std)
+        init_weights(g)
+        init_weights(d)
+    return g, d

@@ -1,0 +1,107 @@
+"""Objectives: the adversarial losses and the mutual-information lower bound.
+
+InfoGAN solves  min_{G,Q} max_D  V(D, G) - lambda * L_I(G, Q)  with
+
+    L_I(G, Q) = E_{c ~ P(c), x ~ G(z, c)} [log Q(c | x)] + H(c)  <=  I(c; G(z, c)).
+
+For a categorical code, log Q(c | x) is minus the cross-entropy of Q's logits with the
+sampled category; for a continuous code it is a Gaussian log-likelihood with Q's mean
+and standard deviation. H(c) is a constant, so it changes the bound's value but not its
+gradient: the loss we minimise is just  -lambda * E[log Q(c | x)].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .errors import SpecError
+from .latent_codes import Codes, LatentSpec
+from .networks import QOutput
+
+
+def discriminator_loss(real_logit: Tensor, fake_logit: Tensor) -> Tensor:
+    """-V(D, G) for D: -E[log D(x)] - E[log(1 - D(G(z, c)))], from logits."""
+    return F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()
+
+
+def generator_loss(fake_logit: Tensor) -> Tensor:
+    """G's non-saturating adversarial loss -E[log D(G(z, c))] (Goodfellow et al., 2014)."""
+    return F.softplus(-fake_logit).mean()
+
+
+def gaussian_log_likelihood(c: Tensor, mean: Tensor, log_std: Tensor) -> Tensor:
+    """log N(c; mean, exp(log_std)^2), elementwise."""
+    return -0.5 * math.log(2 * math.pi) - log_std - 0.5 * ((c - mean) * torch.exp(-log_std)) ** 2
+
+
+@dataclass
+class LogQ:
+    """E[log Q(c | x)] over a batch, summed over the codes of each type (scalars)."""
+
+    categorical: Tensor
+    continuous: Tensor
+
+
+@dataclass
+class InfoBound:
+    """The lower bound L_I = E[log Q(c | x)] + H(c), split by code type (scalars, nats).
+
+    ``categorical`` is bounded above by H(c_cat) (ln 10 for one 10-way code); ``continuous``
+    uses the codes' differential entropy and can be any real number.
+    """
+
+    categorical: Tensor
+    continuous: Tensor
+
+    @property
+    def total(self) -> Tensor:
+        return self.categorical + self.continuous
+
+
+def _check(q: QOutput, codes: Codes, spec: LatentSpec) -> None:
+    spec.check(codes)
+    n = len(codes)
+    if len(q.logits) != spec.n_categorical:
+        raise SpecError(f"Q gave {len(q.logits)} categorical heads but the spec has {spec.n_categorical}; "
+                        "build Q from the same spec as the codes.")
+    for i, (logits, k) in enumerate(zip(q.logits, spec.categorical)):
+        if tuple(logits.shape) != (n, k):
+            raise SpecError(f"Q's logits for c{i + 1} have shape {tuple(logits.shape)}, expected ({n}, {k}).")
+    for name in ("mean", "log_std"):
+        got = tuple(getattr(q, name).shape)
+        if got != (n, spec.n_continuous):
+            raise SpecError(f"Q's {name} has shape {got}, expected ({n}, {spec.n_continuous}).")
+
+
+def log_q(q: QOutput, codes: Codes, spec: LatentSpec) -> LogQ:
+    """Monte-Carlo estimate of E[log Q(c | x)] for the codes that generated x (computed in fp32)."""
+    _check(q, codes, spec)
+    zero = codes.z.new_zeros((), dtype=torch.float32)
+    cat = sum((-F.cross_entropy(logits.float(), codes.categorical[:, i])
+               for i, logits in enumerate(q.logits)), zero)
+    cont = zero
+    if spec.n_continuous:
+        ll = gaussian_log_likelihood(codes.continuous.float(), q.mean.float(), q.log_std.float())
+        cont = ll.sum(dim=1).mean()
+    return LogQ(cat, cont)
+
+
+def info_lower_bound(q: QOutput, codes: Codes, spec: LatentSpec) -> InfoBound:
+    """L_I(G, Q) = E[log Q(c | x)] + H(c), per code type."""
+    lq = log_q(q, codes, spec)
+    return InfoBound(lq.categorical + spec.categorical_entropy(), lq.continuous + spec.continuous_entropy())
+
+
+def info_loss(q: QOutput, codes: Codes, spec: LatentSpec,
+              lambda_cat: float = 1.0, lambda_cont: float = 0.1) -> Tensor:
+    """The information term G and Q minimise: -(lambda_cat E[log Q(c_cat|x)] + lambda_cont E[log Q(c_cont|x)]).
+
+    Its gradient must reach G, Q's head and the body D shares with Q.
+    """
+    lq = log_q(q, codes, spec)
+    return -(lambda_cat * lq.categorical + lambda_cont * lq.continuous)

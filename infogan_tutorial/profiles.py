@@ -1,0 +1,68 @@
+"""Profiles: how much work a chapter, a test or the CLI does on this machine.
+
+- ``smoke``: seconds per chapter, for the tests and CI (bundled data, tiny runs).
+- ``cpu``: the default without CUDA; each chapter trains for about 3 minutes at most on 2 cores.
+- ``gpu``: the default under CUDA (Colab, an H100); paper scale.
+
+The choice is automatic (``gpu`` when CUDA is available, else ``cpu``) and is overridden by
+the environment variable ``INFOGAN_PROFILE``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+import torch
+
+from .errors import SpecError
+from .training import TrainConfig
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of the work.
+
+    Attributes:
+        name: smoke, cpu or gpu.
+        steps: training steps of a chapter's main run.
+        batch_size: images per training step.
+        log_every: steps between reads of the losses.
+        eval_images: real labelled images used to score c1 (at most what the split holds).
+        data_source: where training images come from (see ``data.load_dataset``).
+    """
+
+    name: str
+    steps: int
+    batch_size: int
+    log_every: int
+    eval_images: int
+    data_source: str
+
+    def train_config(self, **overrides: object) -> TrainConfig:
+        """A :class:`TrainConfig` with this profile's steps, batch size and logging, plus overrides."""
+        base = {"steps": self.steps, "batch_size": self.batch_size, "log_every": self.log_every,
+                "checkpoint_every": max(self.steps // 4, 1)}
+        return TrainConfig(**{**base, **overrides})
+
+
+PROFILES = {
+    "smoke": Profile("smoke", steps=12, batch_size=32, log_every=3, eval_images=200, data_source="sample"),
+    "cpu": Profile("cpu", steps=1200, batch_size=64, log_every=50, eval_images=1000, data_source="auto"),
+    "gpu": Profile("gpu", steps=6000, batch_size=128, log_every=100, eval_images=10000, data_source="auto"),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The named profile; without a name, ``$INFOGAN_PROFILE``, else ``gpu`` under CUDA, else ``cpu``."""
+    name = name or os.environ.get("INFOGAN_PROFILE") or ("gpu" if torch.cuda.is_available() else "cpu")
+    if name not in PROFILES:
+        raise SpecError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)} "
+                        "(e.g. export INFOGAN_PROFILE=cpu).")
+    return PROFILES[name]
+
+
+def with_steps(profile: Profile, steps: int) -> Profile:
+    """A copy of ``profile`` with another number of steps."""
+    return dataclasses.replace(profile, steps=steps)

@@ -1,0 +1,360 @@
+"""Training: one InfoGAN step, the fit loop, checkpoints and resume.
+
+Each step does what the objective  min_{G,Q} max_D V(D, G) - lambda L_I(G, Q)  asks:
+
+1. D's step: D learns to tell real from fake, and Q (its head *and* the body it shares
+   with D) learns to recover c from G(z, c): loss  -V(D, G) - lambda E[log Q(c | x)].
+2. G's step: G learns to fool D and to make c recoverable: loss
+   -E[log D(G(z, c))] - lambda E[log Q(c | G(z, c))].
+
+With ``info=False`` the same loop trains a plain GAN: G never sees the information
+term, and Q's head alone is fitted on G's samples (on a detached copy of D's features),
+which measures how much of c a plain GAN's images happen to carry (the paper's Figure 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from .data import ShuffledBatches
+from .errors import CheckpointError, SpecError
+from .latent_codes import LatentSpec
+from .networks import Discriminator, Generator, build_networks
+from .objectives import discriminator_loss, generator_loss, info_loss, log_q
+
+STAT_NAMES = ("loss_d", "loss_g", "info_cat", "info_cont", "d_real", "d_fake")
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a run (the paper's MNIST recipe by default).
+
+    Attributes:
+        steps: total number of training steps (a resumed run continues up to this).
+        batch_size: images per step.
+        lr_g: Adam learning rate of G (the paper: 1e-3, faster than D).
+        lr_d: Adam learning rate of D and Q (the paper: 2e-4).
+        beta1: Adam's beta1 (0.5, as for DCGAN).
+        lambda_cat: weight of the categorical codes' information term.
+        lambda_cont: weight of the continuous codes' information term.
+        fixed_std: if set, Q's continuous heads use this fixed standard deviation.
+        info: False trains a plain GAN (the control): no information term reaches G or D's body.
+        seed: seeds the initial weights, the batches and the sampled codes.
+        log_every: read the losses back from the device every this many steps.
+        checkpoint_every: write a checkpoint every this many steps (0: only at the end).
+        amp: use mixed precision on CUDA (bf16 where supported, else fp16 with a scaler).
+    """
+
+    steps: int = 5000
+    batch_size: int = 64
+    lr_g: float = 1e-3
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    lambda_cat: float = 1.0
+    lambda_cont: float = 0.1
+    fixed_std: float | None = None
+    info: bool = True
+    seed: int = 0
+    log_every: int = 50
+    checkpoint_every: int = 1000
+    amp: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every"):
+            if int(getattr(self, name)) < 1:
+                raise SpecError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise SpecError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}.")
+        if not 0 <= self.beta1 < 1:
+            raise SpecError(f"TrainConfig.beta1 must be in [0, 1), got {self.beta1}.")
+        if self.lambda_cat < 0 or self.lambda_cont < 0:
+            raise SpecError("TrainConfig.lambda_cat and lambda_cont must be >= 0.")
+        if self.checkpoint_every < 0:
+            raise SpecError("TrainConfig.checkpoint_every must be >= 0 (0 writes only the final checkpoint).")
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; otherwise the named device, checked to exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise SpecError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:0 or mps.") from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SpecError(f"device {name!r} was asked for, but CUDA is not available here; use --device cpu or auto.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise SpecError(f"device {name!r} was asked for, but MPS is not available here; use --device cpu or auto.")
+    return device
+
+
+def autocast_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
+    """The mixed-precision dtype for ``device``: bf16 on CUDA when supported, else fp16; None off CUDA."""
+    if not amp or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+@dataclass
+class TrainState:
+    """Everything a run needs to continue: networks, optimizers, RNGs, step and history."""
+
+    spec: LatentSpec
+    config: TrainConfig
+    device: torch.device
+    G: Generator
+    D: Discriminator
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    code_rng: torch.Generator
+    step: int = 0
+    history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in ("step",) + STAT_NAMES})
+
+    @property
+    def amp_dtype(self) -> torch.dtype | None:
+        return autocast_dtype(self.device, self.config.amp)
+
+
+def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | str = "cpu") -> TrainState:
+    """A fresh run: networks initialised from ``config.seed``, Adam optimizers, code RNG."""
+    device = torch.device(device)
+    G, D = build_networks(spec, config.fixed_std, seed=config.seed)
+    G, D = G.to(device), D.to(device)
+    betas = (config.beta1, 0.999)
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas)
+    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device, config.amp) == torch.float16)
+    code_rng = torch.Generator(device).manual_seed(config.seed + 1)
+    return TrainState(spec, config, device, G, D, opt_g, opt_d, scaler, code_rng)
+
+
+def train_step(state: TrainState, real: Tensor) -> Tensor:
+    """One D step and one G step on a batch of real images (N, 1, 28, 28) on the state's device.
+
+    Returns the step's statistics as one tensor on the device (see ``STAT_NAMES``), so the
+    caller decides when to synchronise with the host.
+    """
+    spec, cfg, G, D = state.spec, state.config, state.G, state.D
+    G.train()
+    D.train()
+    codes = spec.sample(real.shape[0], state.code_rng)
+    x_in = spec.to_input(codes)
+    dtype = state.amp_dtype
+    autocast = torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+    # D's step (and Q's): real vs fake, plus the information term on the fakes.
+    with autocast:
+        fake = G(x_in)
+        d_real = D.d_head(D.features(real)).squeeze(1)
+        h_fake = D.features(fake.detach())
+        d_fake = D.d_head(h_fake).squeeze(1)
+        q_fake = D.q_from_features(h_fake if cfg.info else h_fake.detach())
+    lq = log_q(q_fake, codes, spec)
+    loss_d = discriminator_loss(d_real.float(), d_fake.float()) \
+        - (cfg.lambda_cat * lq.categorical + cfg.lambda_cont * lq.continuous)
+    state.opt_d.zero_grad(set_to_none=True)
+    state.scaler.scale(loss_d).backward()
+    state.scaler.step(state.opt_d)
+
+    # G's step: fool D, and make c recoverable by Q.
+    with autocast:
+        h_g = D.features(fake)
+        d_g = D.d_head(h_g).squeeze(1)
+        loss_g = generator_loss(d_g.float())
+        if cfg.info:
+            loss_g = loss_g + info_loss(D.q_from_features(h_g), codes, spec, cfg.lambda_cat, cfg.lambda_cont)
+    state.opt_g.zero_grad(set_to_none=True)
+    state.scaler.scale(loss_g).backward()
+    state.scaler.step(state.opt_g)
+    state.scaler.update()
+    state.step += 1
+
+    with torch.no_grad():
+        return torch.stack([
+            loss_d.detach(), loss_g.detach(),
+            lq.categorical.detach() + spec.categorical_entropy(),
+            lq.continuous.detach() + spec.continuous_entropy(),
+            torch.sigmoid(d_real.detach().float()).mean(), torch.sigmoid(d_fake.detach().float()).mean(),
+        ])
+
+
+def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, progress: bool = True,
+        callback: Callable[[TrainState], None] | None = None) -> dict[str, list[float]]:
+    """Train until ``state.config.steps``, continuing from ``state.step`` (so a resumed run goes on).
+
+    ``images`` (N, 1, 28, 28) are moved to the device once and batched there. Statistics are
+    read back every ``log_every`` steps (the mean over those steps) into ``state.history``;
+    ``callback(state)`` runs after each read. With ``out_dir``, checkpoints are written to
+    ``out_dir/checkpoint.pt`` every ``checkpoint_every`` steps, at the end, and when the run is
+    interrupted (Ctrl-C), so no work is lost.
+    """
+    from tqdm.auto import tqdm
+
+    cfg = state.config
+    images = images.to(state.device)
+    batches = ShuffledBatches(images, cfg.batch_size, cfg.seed)
+    path = Path(out_dir) / "checkpoint.pt" if out_dir is not None else None
+    bar = tqdm(total=cfg.steps, initial=state.step, disable=not progress, desc="InfoGAN" if cfg.info else "GAN")
+    acc, count = None, 0
+    try:
+        while state.step < cfg.steps:
+            stats = train_step(state, batches.batch(state.step))
+            acc, count = (stats if acc is None else acc + stats), count + 1
+            bar.update(1)
+            if state.step % cfg.log_every == 0 or state.step == cfg.steps:
+                values = (acc / count).tolist()  # the only host synchronisation
+                state.history["step"].append(state.step)
+                for name, v in zip(STAT_NAMES, values):
+                    state.history[name].append(v)
+                acc, count = None, 0
+                bar.set_postfix(L_I=f"{values[2]:.3f}", loss_d=f"{values[0]:.2f}", loss_g=f"{values[1]:.2f}")
+                if callback is not None:
+                    callback(state)
+            if path is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
+                save_checkpoint(state, path)
+    except KeyboardInterrupt:
+        if path is not None:
+            save_checkpoint(state, path)
+            bar.write(f"Interrupted at step {state.step}; saved {path}. Resume with resume_state('{path}') "
+                      "or the CLI's --resume.")
+        raise
+    finally:
+        bar.close()
+    if path is not None:
+        save_checkpoint(state, path)
+    return state.history
+
+
+# -- checkpoints -------------------------------------------------------------------------
+
+def atomic_save(obj: object, path: str | Path) -> None:
+    """torch.save to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save_checkpoint(state: TrainState, path: str | Path) -> None:
+    """Write networks, optimizers, scaler, spec, config, step, history and RNG states."""
+    atomic_save({
+        "format": CHECKPOINT_FORMAT,
+        "spec": state.spec.to_dict(),
+        "config": dataclasses.asdict(state.config),
+        "step": state.step,
+        "G": state.G.state_dict(),
+        "D": state.D.state_dict(),
+        "opt_g": state.opt_g.state_dict(),
+        "opt_d": state.opt_d.state_dict(),
+        "scaler": state.scaler.state_dict(),
+        "code_rng": state.code_rng.get_state(),
+        "code_rng_device": state.device.type,
+        "history": state.history,
+    }, path)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint dict safely (``weights_only=True``: no arbitrary objects are unpickled)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; train one with `python -m infogan_tutorial train`, "
+                              "or check the path.")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # corrupt, truncated, or not a torch file
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e}). It may be "
+                              "truncated or from another program; use an earlier checkpoint or retrain.") from e
+    if not isinstance(ckpt, dict) or "spec" not in ckpt or "G" not in ckpt:
+        raise CheckpointError(f"{path} is a torch file but not an infogan_tutorial checkpoint (no spec or G).")
+    return ckpt
+
+
+def _load_module(module: torch.nn.Module, state_dict: dict, what: str, path: Path) -> None:
+    try:
+        module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()})
+    except RuntimeError as e:
+        raise CheckpointError(f"{what} in {path} does not fit the network built from its spec: {e}") from e
+
+
+def resume_state(path: str | Path, device: torch.device | str | None = None,
+                 spec: LatentSpec | None = None, **overrides: object) -> TrainState:
+    """Rebuild a :class:`TrainState` from a checkpoint so that ``fit`` continues the same run.
+
+    ``spec``, when given, must equal the checkpoint's (a checkpoint of another code layout
+    raises :class:`CheckpointError`). ``overrides`` change config fields, e.g. ``steps=10000``
+    to train further.
+    """
+    path = Path(path)
+    ckpt = read_checkpoint(path)
+    ckpt_spec = LatentSpec.from_dict(ckpt["spec"])
+    if spec is not None and spec != ckpt_spec:
+        raise CheckpointError(f"{path} was trained with spec {ckpt_spec}, not {spec}; load it without a spec "
+                              "or with the matching one.")
+    if "opt_g" not in ckpt:
+        raise CheckpointError(f"{path} holds only weights (an exported model), so training cannot resume from it; "
+                              "use it with `evaluate`/`sample`, or retrain.")
+    config = TrainConfig(**{**ckpt["config"], **overrides})
+    state = create_state(ckpt_spec, config, device if device is not None else "cpu")
+    _load_module(state.G, ckpt["G"], "G", path)
+    _load_module(state.D, ckpt["D"], "D", path)
+    state.opt_g.load_state_dict(ckpt["opt_g"])
+    state.opt_d.load_state_dict(ckpt["opt_d"])
+    state.scaler.load_state_dict(ckpt["scaler"]) if ckpt["scaler"] else None
+    if ckpt.get("code_rng_device") == state.device.type:
+        state.code_rng.set_state(ckpt["code_rng"])
+    else:  # RNG states do not carry across device types; the run goes on with fresh codes
+        state.code_rng.manual_seed(config.seed + 1 + int(ckpt["step"]))
+    state.step = int(ckpt["step"])
+    state.history = {k: list(v) for k, v in ckpt["history"].items()}
+    return state
+
+
+def load_networks(path: str | Path, device: torch.device | str = "cpu",
+                  spec: LatentSpec | None = None) -> tuple[LatentSpec, Generator, Discriminator]:
+    """G and D/Q from a checkpoint (a full one or an exported, weights-only one), in eval mode."""
+    path = Path(path)
+    ckpt = read_checkpoint(path)
+    ckpt_spec = LatentSpec.from_dict(ckpt["spec"])
+    if spec is not None and spec != ckpt_spec:
+        raise CheckpointError(f"{path} was trained with spec {ckpt_spec}, not {spec}.")
+    fixed_std = ckpt.get("config", {}).get("fixed_std")
+    G, D = Generator(ckpt_spec), Discriminator(ckpt_spec, fixed_std)
+    _load_module(G, ckpt["G"], "G", path)
+    _load_module(D, ckpt["D"], "D", path)
+    return ckpt_spec, G.to(device).eval(), D.to(device).eval()
+
+
+def export_model(state_or_path: TrainState | str | Path, path: str | Path,
+                 dtype: torch.dtype = torch.float16) -> None:
+    """Write a compact, weights-only checkpoint (G and D/Q in ``dtype``) for sharing."""
+    if isinstance(state_or_path, TrainState):
+        s = state_or_path
+        ckpt = {"spec": s.spec.to_dict(), "config": dataclasses.asdict(s.config), "step": s.step,
+                "G": s.G.state_dict(), "D": s.D.state_dict(), "history": s.history}
+    else:
+        ckpt = read_checkpoint(state_or_path)
+    compact = {k: ckpt[k] for k in ("spec", "config", "step", "history") if k in ckpt}
+    compact["format"] = CHECKPOINT_FORMAT
+    for net in ("G", "D"):
+        compact[net] = {k: v.to(dtype) if v.is_floating_point() else v for k, v in ckpt[net].items()}
+    atomic_save(compact, path)

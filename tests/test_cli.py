@@ -1,0 +1,97 @@
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from infogan_tutorial.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_idx(folder: Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(images)
+    header = bytes([0, 0, 8, 3]) + n.to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + images.tobytes()))
+    (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + n.to_bytes(4, "big") + labels.tobytes())
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--profile", "smoke", "--out", str(out), "--quiet", "--steps", "4",
+                 "--export", str(out / "model.pt")]) == 0
+    return out
+
+
+def test_train_writes_checkpoint_history_metrics_and_figures(trained):
+    assert (trained / "checkpoint.pt").is_file() and (trained / "model.pt").is_file()
+    history = json.loads((trained / "history.json").read_text())
+    assert history["step"][-1] == 4
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert metrics["n"] == 1000 and 0 <= metrics["accuracy"] <= 1
+    assert sorted(p.name for p in (trained / "figures").iterdir()) == [
+        "info_bound.png", "traversal_c1.png", "traversal_c2.png", "traversal_c3.png"]
+    assert not [p for p in trained.rglob("*tmp*")]
+
+
+def test_resume_continues_and_a_second_train_without_resume_is_refused(trained, capsys):
+    assert main(["train", "--profile", "smoke", "--out", str(trained), "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["train", "--profile", "smoke", "--out", str(trained), "--quiet", "--resume", "--steps", "6",
+                 "--no-figures"]) == 0
+    assert "Resuming" in capsys.readouterr().out
+    assert json.loads((trained / "history.json").read_text())["step"][-1] == 6
+
+
+@pytest.mark.parametrize("model", ["checkpoint.pt", "model.pt"])
+def test_evaluate_prints_json_last_on_an_idx_folder(trained, tmp_path, capsys, model):
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / "idx", "t10k", rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
+              (np.arange(30) % 10).astype(np.uint8))
+    assert main(["evaluate", "--checkpoint", str(trained / model), "--data-dir", str(tmp_path / "idx")]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n"] == 30 and 0 <= result["accuracy"] <= 1
+    assert np.array(result["confusion"]).shape == (10, 10) and np.array(result["confusion"]).sum() == 30
+
+
+def test_sample_writes_pngs(trained, tmp_path):
+    for code in ("random", "c1", "c3"):
+        out = tmp_path / f"{code}.png"
+        assert main(["sample", "--checkpoint", str(trained / "model.pt"), "--code", code, "--rows", "3",
+                     "--out", str(out)]) == 0
+        assert out.read_bytes()[:4] == b"\x89PNG"
+    assert main(["sample", "--checkpoint", str(trained / "model.pt"), "--code", "c9", "--out",
+                 str(tmp_path / "x.png")]) == 2
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_user_errors_are_one_clear_line(tmp_path, capsys):
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no checkpoint at") and "Traceback" not in err
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--no-such-option"])
+    assert e.value.code == 2
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+def test_module_entry_point_end_to_end(tmp_path):
+    env = {**os.environ, "INFOGAN_PROFILE": "smoke"}
+    run = subprocess.run([sys.executable, "-m", "infogan_tutorial", "train", "--out", str(tmp_path), "--quiet",
+                          "--steps", "2", "--no-figures"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    run = subprocess.run([sys.executable, "-m", "infogan_tutorial", "evaluate", "--checkpoint",
+                          str(tmp_path / "checkpoint.pt")], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1])["n"] == 1000
+    help_text = subprocess.run([sys.executable, "-m", "infogan_tutorial", "train", "--help"],
+                               capture_output=True, text=True).stdout
+    for option in ("--dataset", "--data-dir", "--profile", "--steps", "--epochs", "--seed", "--device", "--out",
+                   "--resume"):
+        assert option in help_text

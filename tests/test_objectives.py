@@ -1,0 +1,76 @@
+import math
+
+import pytest
+import torch
+
+from infogan_tutorial.errors import SpecError
+from infogan_tutorial.latent_codes import LatentSpec
+from infogan_tutorial.networks import QOutput
+from infogan_tutorial.objectives import (discriminator_loss, gaussian_log_likelihood, generator_loss,
+                                         info_lower_bound, info_loss, log_q)
+
+SPEC = LatentSpec()
+
+
+def perfect_q(codes, spec=SPEC):
+    logits = [torch.nn.functional.one_hot(codes.categorical[:, i], k).float() * 100
+              for i, k in enumerate(spec.categorical)]
+    return QOutput(logits, codes.continuous.clone(), torch.full_like(codes.continuous, -3.0))
+
+
+def test_perfect_q_gives_the_entropy_of_the_categorical_code():
+    codes = SPEC.sample(256, torch.Generator().manual_seed(0))
+    bound = info_lower_bound(perfect_q(codes), codes, SPEC)
+    assert float(bound.categorical) == pytest.approx(math.log(10), abs=1e-6)
+
+
+def test_uninformative_q_gives_zero():
+    codes = SPEC.sample(256, torch.Generator().manual_seed(0))
+    q = QOutput([torch.zeros(256, 10)], torch.zeros(256, 2), torch.zeros(256, 2))
+    bound = info_lower_bound(q, codes, SPEC)
+    assert float(bound.categorical) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_two_categorical_codes_add_their_entropies():
+    spec = LatentSpec(noise_dim=4, categorical=(3, 5), n_continuous=0)
+    codes = spec.sample(64, torch.Generator().manual_seed(0))
+    assert float(info_lower_bound(perfect_q(codes, spec), codes, spec).categorical) == pytest.approx(math.log(15))
+
+
+def test_continuous_bound_is_log_likelihood_plus_differential_entropy():
+    codes = SPEC.sample(512, torch.Generator().manual_seed(0))
+    q = QOutput([torch.zeros(512, 10)], torch.zeros(512, 2), torch.zeros(512, 2))
+    expected = torch.distributions.Normal(0.0, 1.0).log_prob(codes.continuous).sum(1).mean() + 2 * math.log(2)
+    assert float(info_lower_bound(q, codes, SPEC).continuous) == pytest.approx(float(expected), rel=1e-6)
+    assert float(info_lower_bound(perfect_q(codes), codes, SPEC).continuous) > float(expected) + 5
+
+
+def test_gaussian_log_likelihood_matches_torch_distributions():
+    c, mean, log_std = torch.randn(3, 50).unbind(0)
+    expected = torch.distributions.Normal(mean, log_std.exp()).log_prob(c)
+    assert torch.allclose(gaussian_log_likelihood(c, mean, log_std), expected, atol=1e-6)
+
+
+def test_info_loss_weights_each_code_type():
+    codes = SPEC.sample(32, torch.Generator().manual_seed(0))
+    q = QOutput([torch.randn(32, 10)], torch.randn(32, 2), torch.randn(32, 2) * 0.1)
+    lq = log_q(q, codes, SPEC)
+    loss = info_loss(q, codes, SPEC, lambda_cat=2.0, lambda_cont=0.5)
+    assert float(loss) == pytest.approx(float(-(2.0 * lq.categorical + 0.5 * lq.continuous)), rel=1e-6)
+
+
+def test_adversarial_losses_at_chance():
+    zeros = torch.zeros(8)
+    assert float(discriminator_loss(zeros, zeros)) == pytest.approx(2 * math.log(2))
+    assert float(generator_loss(zeros)) == pytest.approx(math.log(2))
+    assert float(discriminator_loss(torch.full((8,), 20.0), torch.full((8,), -20.0))) < 1e-6
+
+
+def test_q_output_of_the_wrong_shape_raises():
+    codes = SPEC.sample(8)
+    with pytest.raises(SpecError, match=r"logits for c1 have shape \(8, 9\)"):
+        log_q(QOutput([torch.zeros(8, 9)], torch.zeros(8, 2), torch.zeros(8, 2)), codes, SPEC)
+    with pytest.raises(SpecError, match="categorical heads"):
+        log_q(QOutput([], torch.zeros(8, 2), torch.zeros(8, 2)), codes, SPEC)
+    with pytest.raises(SpecError, match="mean has shape"):
+        log_q(QOutput([torch.zeros(8, 10)], torch.zeros(8, 3), torch.zeros(8, 2)), codes, SPEC)
