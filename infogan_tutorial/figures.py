@@ -59,20 +59,27 @@ def traversal_values(spec: LatentSpec, code: str, steps: int = 10,
 def plot_traversal(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: int = 10,
                    values: tuple[float, float] = (-2.0, 2.0), generator: torch.Generator | None = None,
                    fixed: Codes | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Vary ``code`` along each row (columns labelled with its value); z and the other codes stay fixed per row."""
-    codes = spec.traversal(code, rows, steps, values, generator=generator, fixed=fixed)
-    cols = traversal_values(spec, code, steps, values)
+    """Vary ``code`` along each row (columns labelled with its value); z and the other codes stay fixed per row.
+
+    ``code`` is a code name (``"c1"``, ``"c2"``, ...) or a noise dimension (``"z0"``, ``"z1"``, ...).
+    """
+    if code.startswith("z"):
+        codes = spec.noise_traversal(int(code[1:]), rows, steps, values, generator=generator)
+        cols = torch.linspace(values[0], values[1], steps).tolist()
+    else:
+        codes = spec.traversal(code, rows, steps, values, generator=generator, fixed=fixed)
+        cols = traversal_values(spec, code, steps, values)
     images = generate(G, codes)
     ax = ax or plt.subplots(figsize=(len(cols) * 0.55 + 1, rows * 0.55 + 0.8))[1]
     ax.imshow(image_grid(images, len(cols)), cmap="gray", vmin=0, vmax=1)
     cell = 28 + PAD
     ax.set_xticks([PAD + 14 + j * cell for j in range(len(cols))])
-    is_cat = spec.code_index(code) < spec.n_categorical
+    is_cat = not code.startswith("z") and spec.code_index(code) < spec.n_categorical
     ax.set_xticklabels([str(v) if is_cat else f"{v:.1f}" for v in cols], fontsize=8)
     ax.set_yticks([PAD + 14 + r * cell for r in range(rows)])
     ax.set_yticklabels([str(r) for r in range(rows)], fontsize=8)
     ax.set_xlabel(f"value of {code}")
-    ax.set_ylabel("row: fixed z and other codes")
+    ax.set_ylabel("row: the other inputs fixed")
     ax.set_title(title or f"varying {code}")
     return ax
 

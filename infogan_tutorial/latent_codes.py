@@ -189,6 +189,18 @@ class LatentSpec:
             cont[:, index - self.n_categorical] = varied.to(cont)
         return Codes(z, cat, cont)
 
+    def noise_traversal(self, dim: int, rows: int = 10, steps: int = 10, values: tuple[float, float] = (-2.0, 2.0),
+                        generator: torch.Generator | None = None) -> Codes:
+        """Like :meth:`traversal`, but vary the single noise dimension z[dim] from values[0] to values[1]."""
+        if not 0 <= dim < self.noise_dim:
+            raise SpecError(f"noise dimension {dim} is out of range: z has {self.noise_dim} dimensions (0..{self.noise_dim - 1}).")
+        if steps < 2:
+            raise SpecError(f"a traversal needs steps >= 2, got {steps}.")
+        base = self.sample(rows, generator)
+        z = base.z.repeat_interleave(steps, dim=0).clone()
+        z[:, dim] = torch.linspace(values[0], values[1], steps).repeat(rows)
+        return Codes(z, base.categorical.repeat_interleave(steps, dim=0), base.continuous.repeat_interleave(steps, dim=0))
+
     def code_names(self) -> list[str]:
         """Names c1, c2, ... of the codes, categorical first."""
         return [f"c{i + 1}" for i in range(self.n_categorical + self.n_continuous)]

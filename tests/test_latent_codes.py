@@ -98,3 +98,15 @@ def test_traversal_of_an_unknown_code_raises():
 def test_spec_round_trips_through_a_dict():
     spec = LatentSpec(noise_dim=3, categorical=[4, 2], n_continuous=1, continuous_range=[0, 1])
     assert LatentSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_noise_traversal_varies_one_noise_dimension_only():
+    spec = LatentSpec()
+    t = spec.noise_traversal(5, rows=2, steps=3, generator=torch.Generator().manual_seed(0))
+    z = t.z.view(2, 3, 62)
+    assert z[0, :, 5].tolist() == pytest.approx([-2.0, 0.0, 2.0])
+    others = torch.cat([z[:, :, :5], z[:, :, 6:]], dim=2)
+    assert torch.equal(others, others[:, :1].expand_as(others))
+    assert torch.equal(t.categorical.view(2, 3), t.categorical.view(2, 3)[:, :1].expand(2, 3))
+    with pytest.raises(SpecError, match="out of range"):
+        spec.noise_traversal(62)
