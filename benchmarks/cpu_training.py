@@ -41,6 +41,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--throughput-steps", type=int, default=20, help="timed steps per batch size (0 to skip)")
     p.add_argument("--minutes", type=float, nargs="*", default=[5, 15], help="training-time budgets to score at")
+    p.add_argument("--at-steps", type=int, nargs="*",
+                   help="score at these step counts instead of time budgets (e.g. the steps 5 and 15 minutes give "
+                        "at the measured throughput: reproducible on a busy machine)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-dir", type=Path, help="IDX folder to score on (default: the bundled held-out sample)")
@@ -53,25 +56,26 @@ def main() -> None:
     if args.throughput_steps:
         for bs in (64, 128):
             print(f"throughput batch {bs}: {throughput(data.images, bs, args.throughput_steps):.0f} images/s")
-    if not args.minutes:
+    if not args.minutes and not args.at_steps:
         return
     test = load_idx_folder(args.eval_dir or sample_dir(), split="auto")
     state = create_state(LatentSpec(), TrainConfig(batch_size=args.batch_size, seed=args.seed, steps=10**9), "cpu")
     batches = ShuffledBatches(data.images, args.batch_size, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    budgets = sorted(m * 60 for m in args.minutes)
+    by_steps = bool(args.at_steps)
+    budgets = sorted(args.at_steps) if by_steps else sorted(m * 60 for m in args.minutes)
     trained = 0.0
     rows = []
     while budgets:
         start = time.perf_counter()
         train_step(state, batches.batch(state.step))
         trained += time.perf_counter() - start
-        if trained >= budgets[0]:
+        if (state.step if by_steps else trained) >= budgets[0]:
             budget = budgets.pop(0)
-            export_model(state, args.out / f"model_{int(budget)}s.pt")
+            export_model(state, args.out / (f"model_step{budget}.pt" if by_steps else f"model_{int(budget)}s.pt"))
             acc = categorical_accuracy(state.D, test.images, test.labels)
             bound = estimate_info_bound(state.G, state.D, state.spec, 2000, torch.Generator().manual_seed(0))
-            row = {"minutes": budget / 60, "step": state.step, "accuracy": acc.accuracy, "n": acc.n,
+            row = {"train_minutes": round(trained / 60, 2), "step": state.step, "accuracy": acc.accuracy, "n": acc.n,
                    "info_cat": float(bound.categorical), "eval_data": test.source}
             rows.append(row)
             print(json.dumps(row), flush=True)

@@ -181,7 +181,9 @@ def _load_sample(split: str) -> Dataset:
                         "at a copy.") from exc
     part = "" if split == "train" else ", held-out part"
     source = f"bundled MNIST sample{part} ({len(ds):,} images from {_display(folder)})"
-    return Dataset(ds.images, ds.labels, source)
+    # The files are sorted by digit; a fixed shuffle makes any prefix (images[:n]) a fair mix.
+    order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))
+    return Dataset(ds.images[order], ds.labels[order], source)
 
 
 def _load_torchvision(root: Path, split: str, download: bool) -> Dataset:

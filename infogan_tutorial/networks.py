@@ -87,7 +87,7 @@ class Discriminator(nn.Module):
         self.q_head = nn.Sequential(
             nn.Linear(1024, 128, bias=False), nn.BatchNorm1d(128), nn.LeakyReLU(0.1, True),
             nn.Linear(128, n_out),
-        )
+        ) if n_out else nn.Identity()  # a noise-only spec (a plain GAN) has no codes for Q to guess
 
     def features(self, x: Tensor) -> Tensor:
         """The shared body's 1024 features of images x (N, 1, 28, 28)."""
@@ -98,6 +98,9 @@ class Discriminator(nn.Module):
 
     def q_from_features(self, h: Tensor) -> QOutput:
         """Q's head applied to the body's features."""
+        if isinstance(self.q_head, nn.Identity):
+            empty = h.new_zeros(h.shape[0], 0)
+            return QOutput([], empty, empty)
         out = self.q_head(h)
         logits = list(torch.split(out[:, :sum(self.spec.categorical)], list(self.spec.categorical), dim=1))
         cont = out[:, sum(self.spec.categorical):]
@@ -119,6 +122,8 @@ def init_weights(module: nn.Module) -> None:
     """DCGAN-style initialisation: N(0, 0.02) for conv/linear weights, N(1, 0.02) for BN scales."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            if m.weight.numel() == 0:  # e.g. Q's output layer for a spec with no codes
+                continue
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)

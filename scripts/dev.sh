@@ -21,8 +21,10 @@ case "${1:-}" in
         ;;
     test)
         setup
-        export INFOGAN_PROFILE=smoke MPLBACKEND=Agg
-        .venv/bin/python -m pytest -q tests
+        export INFOGAN_PROFILE=smoke
+        # the package's tests, then every chapter under nbval, then the whole book with warnings as errors
+        .venv/bin/python -m pytest -q --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg tests book
+        .venv/bin/jupyter-book build . -W -n --keep-going --path-output _build/smoke
         ;;
     train)
         setup

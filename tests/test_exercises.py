@@ -1,0 +1,315 @@
+"""The exercises: reference solutions (taken from the notebooks) pass, blank stubs and typical wrong answers
+fail with the intended explanation, and the student build's helpers remove the solutions."""
+
+import json
+import math
+import sys
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import infogan_tutorial.exercises as ex
+from infogan_tutorial.latent_codes import Codes
+from infogan_tutorial.objectives import generator_loss, info_loss, info_lower_bound, log_q
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from build_book import SCRIPTS, student_config  # noqa: E402
+from hide_gated_solutions import solution_blocks, strip_solutions  # noqa: E402
+
+FOUNDATIONS = ROOT / "book" / "08_exercises_foundations.ipynb"
+EXPERIMENTS = ROOT / "book" / "09_exercises_experiments.ipynb"
+
+# exercise label -> (notebook, the function the student writes, its checker)
+EXERCISES = {
+    "ex-categorical-info-loss": (FOUNDATIONS, "categorical_info_loss", ex.check_categorical_info_loss),
+    "ex-gaussian-log-likelihood": (FOUNDATIONS, "gaussian_log_likelihood", ex.check_gaussian_log_likelihood),
+    "ex-code-entropy": (FOUNDATIONS, "code_entropy", ex.check_code_entropy),
+    "ex-info-bound": (FOUNDATIONS, "mutual_info_bound", ex.check_mutual_info_bound),
+    "ex-traversal": (FOUNDATIONS, "traversal_codes", ex.check_traversal_codes),
+    "ex-hungarian": (FOUNDATIONS, "matched_accuracy", ex.check_matched_accuracy),
+    "ex-third-code": (EXPERIMENTS, "per_code_info", ex.check_per_code_info),
+    "ex-lambda": (EXPERIMENTS, "generator_objective", ex.check_generator_objective),
+    "ex-control": (EXPERIMENTS, "control_info_loss", ex.check_control_info_loss),
+    "ex-fashion": (EXPERIMENTS, "per_class_accuracy", ex.check_per_class_accuracy),
+}
+
+
+def cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def text(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def setup_namespace(path: Path) -> dict:
+    """Run the notebook's import cell (the first code cell that imports the package)."""
+    ns: dict = {}
+    setup = next(text(c) for c in cells(path) if c["cell_type"] == "code" and "from infogan_tutorial" in text(c))
+    exec(compile(setup, f"{path.name}:setup", "exec"), ns)
+    return ns
+
+
+def solved_namespace(path: Path) -> dict:
+    """The import cell, then every solution's code cells, in notebook order (later ones reuse earlier ones)."""
+    ns = setup_namespace(path)
+    for label, block in solution_blocks(json.loads(path.read_text())).items():
+        for cell in block:
+            if cell["cell_type"] == "code":
+                exec(compile(text(cell), f"{path.name}:{label}", "exec"), ns)
+    return ns
+
+
+def stub_cell(path: Path, name: str) -> str:
+    nb = cells(path)
+    return next(text(c) for c in nb if c["cell_type"] == "code" and f"def {name}(" in text(c)
+                and "NotImplementedError" in text(c))
+
+
+@pytest.fixture(scope="module")
+def solved() -> dict:
+    return {path: solved_namespace(path) for path in (FOUNDATIONS, EXPERIMENTS)}
+
+
+# -- the notebooks' structure ------------------------------------------------------------------
+
+def test_every_exercise_has_a_directive_a_stub_a_gated_solution_and_a_check():
+    for label, (path, name, checker) in EXERCISES.items():
+        nb = cells(path)
+        sources = [text(c) for c in nb]
+        directive = next(i for i, s in enumerate(sources) if s.startswith("```{exercise}") and f":label: {label}" in s)
+        stub = next(i for i, s in enumerate(sources) if f"def {name}(" in s and "NotImplementedError" in s)
+        start = next(i for i, s in enumerate(sources) if s.startswith(f"```{{solution-start}} {label}\n"))
+        end = next(i for i in range(start, len(sources)) if sources[i].startswith("```{solution-end}"))
+        check = next(i for i, s in enumerate(sources) if f"{checker.__name__}({name})" in s)
+        assert directive < stub < start < end < check, label
+        assert ":class: dropdown" in sources[start], label
+        assert nb[stub]["cell_type"] == nb[check]["cell_type"] == "code"
+    assert len(EXERCISES) >= 8
+    checkers = {n for n in ex.__all__ if n.startswith("check_")} - {"check_against"}
+    assert {c.__name__ for *_, c in EXERCISES.values()} == checkers
+
+
+def test_solution_blocks_hold_each_exercises_function():
+    for label, (path, name, _) in EXERCISES.items():
+        block = solution_blocks(json.loads(path.read_text()))[label]
+        assert any(f"def {name}(" in text(c) for c in block if c["cell_type"] == "code"), label
+
+
+# -- reference solutions, stubs, wrong answers ---------------------------------------------------
+
+@pytest.mark.parametrize("label", EXERCISES)
+def test_reference_solution_passes(label, solved, capsys):
+    path, name, checker = EXERCISES[label]
+    result = checker(solved[path][name])
+    assert result.passed, result.message
+    assert capsys.readouterr().out.startswith("✓ ")
+    assert result.raise_if_failed() is result
+
+
+@pytest.mark.parametrize("label", EXERCISES)
+def test_blank_stub_is_not_implemented_yet(label, capsys):
+    path, name, checker = EXERCISES[label]
+    ns: dict = {}
+    exec(stub_cell(path, name), ns)
+    result = checker(ns[name])
+    assert not result.passed and "not implemented yet" in result.message
+    assert capsys.readouterr().out.startswith("✗ ")
+    with pytest.raises(ex.ExerciseFailed, match="not implemented yet"):
+        result.raise_if_failed()
+
+
+def _tiled_traversal(spec, base, code, values):
+    steps, rows = len(values), len(base)
+    z, cat, cont = base.z.repeat(steps, 1), base.categorical.repeat(steps, 1), base.continuous.repeat(steps, 1)
+    cont[:, spec.code_index(code) - spec.n_categorical] = values.repeat(rows)
+    return Codes(z, cat, cont)
+
+
+def _fresh_noise_traversal(spec, base, code, values):
+    right = ex._traversal(spec, base, code, values)
+    return Codes(torch.randn_like(right.z), right.categorical, right.continuous)
+
+
+def _transposed_traversal(spec, base, code, values):
+    steps, rows = len(values), len(base)
+    out = _tiled_traversal(spec, base, code, values)
+    out.continuous[:, spec.code_index(code) - spec.n_categorical] = values.repeat_interleave(rows)
+    return out
+
+
+def _majority(clusters, labels):
+    return sum(np.bincount(labels[clusters == k]).max() for k in set(clusters.tolist())) / len(labels)
+
+
+def _with_entropy(fl, q, codes, spec, lc, lk):
+    bound = info_lower_bound(q, codes, spec)
+    return generator_loss(fl) - lc * bound.categorical - lk * bound.continuous
+
+
+def _no_grad_control(D, fake, codes, spec):
+    with torch.no_grad():
+        return info_loss(D.q(fake), codes, spec)
+
+
+WRONG = [  # (checker, a wrong answer written as a student might, part of the expected explanation)
+    (ex.check_categorical_info_loss, lambda lg, c: F.cross_entropy(F.softmax(lg, 1), c), "softmax was applied"),
+    (ex.check_categorical_info_loss, lambda lg, c: F.log_softmax(lg, 1).gather(1, c[:, None]).mean(), "wrong sign"),
+    (ex.check_categorical_info_loss, lambda lg, c: F.cross_entropy(lg, c, reduction="sum"), "sums over the batch"),
+    (ex.check_categorical_info_loss, lambda lg, c: -torch.log2(F.softmax(lg, 1).gather(1, c[:, None])).mean(),
+     "log base 2"),
+    (ex.check_categorical_info_loss, lambda lg, c: F.cross_entropy(lg, c, reduction="none"), "one loss per image"),
+    (ex.check_gaussian_log_likelihood, lambda c, m, s: -0.5 * ((c - m) / s.exp()) ** 2, "squared error"),
+    (ex.check_gaussian_log_likelihood, lambda c, m, s: -F.mse_loss(c, m, reduction="none"), "squared error"),
+    (ex.check_gaussian_log_likelihood,
+     lambda c, m, s: torch.distributions.Normal(m, s.exp().sqrt()).log_prob(c), "log of the variance"),
+    (ex.check_gaussian_log_likelihood,
+     lambda c, m, s: torch.distributions.Normal(m, s.exp()).log_prob(c).sum(-1), "wrong shape"),
+    (ex.check_code_entropy, lambda spec: sum(math.log2(k) for k in spec.categorical)
+     + spec.n_continuous * math.log2(spec.continuous_range[1] - spec.continuous_range[0]), "log base 2"),
+    (ex.check_code_entropy, lambda spec: float(sum(math.log(k) for k in spec.categorical)),
+     "continuous codes are missing"),
+    (ex.check_code_entropy, lambda spec: spec.categorical_entropy() + spec.n_continuous * math.log(2),
+     "range (-1, 1) was assumed"),
+    (ex.check_mutual_info_bound, lambda q, codes, spec: log_q(q, codes, spec).categorical
+     + log_q(q, codes, spec).continuous, "H(c) is missing"),
+    (ex.check_mutual_info_bound, lambda q, codes, spec: info_loss(q, codes, spec, 1.0, 1.0), "information loss"),
+    (ex.check_mutual_info_bound, lambda q, codes, spec: info_lower_bound(q, codes, spec).categorical,
+     "only the categorical codes"),
+    (ex.check_traversal_codes, _tiled_traversal, "change within a row"),
+    (ex.check_traversal_codes, _fresh_noise_traversal, "noise z changes within a row"),
+    (ex.check_traversal_codes, _transposed_traversal, "transposed"),
+    (ex.check_matched_accuracy, lambda c, lab: float((c == lab).mean()), "no matching"),
+    (ex.check_matched_accuracy, _majority, "one-to-one"),
+    (ex.check_matched_accuracy, lambda c, lab: 1 - ex.hungarian_accuracy(c, lab).accuracy, "error rate"),
+    (ex.check_per_code_info, lambda q, codes, spec: ex._per_code(q, codes, spec).sum(), "added up"),
+    (ex.check_per_code_info, lambda q, codes, spec: torch.distributions.Normal(q.mean, q.log_std.exp())
+     .log_prob(codes.continuous).mean(0), "entropy h(c_j)"),
+    (ex.check_generator_objective, lambda fl, q, codes, spec, lc, lk: F.softplus(-fl).mean()
+     + lc * log_q(q, codes, spec).categorical + lk * log_q(q, codes, spec).continuous, "wrong sign"),
+    (ex.check_generator_objective, lambda fl, q, codes, spec, lc, lk: -F.softplus(fl).mean()
+     + info_loss(q, codes, spec, lc, lk), "saturating"),
+    (ex.check_generator_objective, _with_entropy, "lambda * H(c)"),
+    (ex.check_control_info_loss, lambda D, fake, codes, spec: info_loss(D.q(fake), codes, spec),
+     "InfoGAN's information term"),
+    (ex.check_control_info_loss, lambda D, fake, codes, spec: info_loss(D.q(fake.detach()), codes, spec),
+     "reaches D's shared body"),
+    (ex.check_control_info_loss, _no_grad_control, "no gradient reaches Q's head"),
+    (ex.check_per_class_accuracy, lambda m: np.diag(m) / m.sum(0), "column sums"),
+    (ex.check_per_class_accuracy, lambda m: np.diag(m), "counts"),
+    (ex.check_per_class_accuracy, lambda m: np.full(len(m), np.trace(m) / m.sum()), "overall accuracy"),
+]
+
+
+@pytest.mark.parametrize("checker, answer, explanation", WRONG,
+                         ids=[f"{c.__name__}-{i}" for i, (c, *_) in enumerate(WRONG)])
+def test_typical_wrong_answer_is_explained(checker, answer, explanation, capsys):
+    result = checker(answer)
+    assert not result.passed
+    assert explanation in result.message, result.message
+    assert capsys.readouterr().out.strip() == str(result)
+
+
+def test_at_least_two_wrong_answers_per_checker():
+    counts = {c: sum(1 for w, *_ in WRONG if w is c) for *_, c in EXERCISES.values()}
+    assert min(counts.values()) >= 2, counts
+
+
+TABLES = [ex._categorical_info_loss_exercise, ex._gaussian_log_likelihood_exercise, ex._code_entropy_exercise,
+          ex._mutual_info_bound_exercise, ex._traversal_codes_exercise, ex._matched_accuracy_exercise,
+          ex._per_code_info_exercise, ex._generator_objective_exercise, ex._control_info_loss_exercise,
+          ex._per_class_accuracy_exercise]
+
+
+@pytest.mark.parametrize("table", TABLES, ids=[t.__name__ for t in TABLES])
+def test_each_listed_mistake_gets_its_own_explanation(table, capsys):
+    exercise = table()
+    for mistake in exercise.mistakes:
+        result = ex.check_against(mistake.answer, exercise)
+        assert not result.passed and mistake.explanation in result.message, (mistake.explanation, result.message)
+
+
+@pytest.mark.parametrize("table, right", [
+    (ex._categorical_info_loss_exercise, ex._categorical_loss),
+    (ex._gaussian_log_likelihood_exercise, ex._gaussian_ll),
+    (ex._code_entropy_exercise, ex._entropy),
+    (ex._mutual_info_bound_exercise, ex._info_bound),
+    (ex._traversal_codes_exercise, ex._traversal),
+    (ex._generator_objective_exercise, ex._generator_objective),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_mistake_generators_with_no_switch_give_the_packages_answer(table, right, capsys):
+    """The mistakes are switches on one implementation; with every switch off it must be right."""
+    assert ex.check_against(partial(right), table()).passed
+
+
+# -- the checkers never crash on a broken answer ------------------------------------------------
+
+def test_an_error_in_the_students_code_is_reported_not_raised(capsys):
+    def broken(logits, c):
+        return logits @ c  # shapes do not fit
+
+    result = ex.check_categorical_info_loss(broken)
+    assert not result.passed and "raised RuntimeError" in result.message
+
+
+def test_a_missing_return_is_named(capsys):
+    def forgot(logits, c):
+        F.cross_entropy(logits, c)
+
+    assert "forget the `return`" in ex.check_categorical_info_loss(forgot).message
+
+
+def test_changing_an_input_in_place_is_reported(capsys):
+    def in_place(spec, base, code, values):
+        base.continuous[:, 0] = 0.0
+        return ex._traversal(spec, base, code, values)
+
+    assert "changed its inputs in place" in ex.check_traversal_codes(in_place).message
+
+
+def test_an_unknown_wrong_value_shows_expected_and_actual(capsys):
+    result = ex.check_code_entropy(lambda spec: 1.0)
+    assert not result.passed and "expected 3.6889, got 1.0000" in result.message
+
+
+def test_the_result_shows_nothing_extra_in_a_notebook():
+    result = ex.CheckResult(True, "fine")
+    assert result._ipython_display_() is None and str(result) == "✓ fine"
+
+
+# -- the student build ---------------------------------------------------------------------------
+
+def test_strip_solutions_keeps_exercises_stubs_and_checks_but_no_solution_code():
+    nb = json.loads(FOUNDATIONS.read_text())
+    stripped = strip_solutions(nb)
+    sources = [text(c) for c in stripped["cells"]]
+    code = [text(c) for c in stripped["cells"] if c["cell_type"] == "code"]
+    assert not any("{solution-start}" in s or "{solution-end}" in s for s in sources)
+    assert not any("F.log_softmax(logits, dim=1)" in s for s in sources)  # from the first solution
+    assert sum("raise NotImplementedError(" in s for s in code) == 6
+    assert sum(s.startswith("# NBVAL_CHECK_OUTPUT\ncheck_") for s in code) == 6
+    removed = sum(len(b) + 2 for b in solution_blocks(nb).values())
+    assert len(stripped["cells"]) == len(nb["cells"]) - removed
+    assert stripped["metadata"] == nb["metadata"]
+
+
+def test_solution_blocks_reject_an_unclosed_solution():
+    start = {"cell_type": "markdown", "source": "```{solution-start} ex-a\n```"}
+    with pytest.raises(ValueError, match="no {solution-end}"):
+        solution_blocks({"cells": [start]})
+
+
+def test_student_config_only_adds_the_hiding():
+    config = {"title": "T", "sphinx": {"config": {"nitpicky": False}, "extra_extensions": ["sphinx_exercise"]},
+              "launch_buttons": {"colab_url": "https://colab.research.google.com", "notebook_interface": "classic"}}
+    cfg = student_config(config)
+    assert cfg["sphinx"]["config"] == {"nitpicky": False, "hide_solutions": True}
+    assert cfg["sphinx"]["local_extensions"] == {"hide_gated_solutions": str(SCRIPTS)}
+    assert (SCRIPTS / "hide_gated_solutions.py").is_file()
+    assert cfg["launch_buttons"] == {"colab_url": "", "notebook_interface": "classic"}
+    assert cfg["title"] == "T" and config["sphinx"]["config"] == {"nitpicky": False}  # the input is untouched
