@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # ipywidgets is only needed to build the widget
     import ipywidgets
 
 SLIDER_RANGE = (-2.0, 2.0)
-"""Range of the c2 and c3 sliders: beyond the prior U(-1, 1), as in the paper's Figure 2."""
+"""The c2 and c3 sliders span -2..2, beyond the prior U(-1, 1), as in the paper's Figure 2."""
 
 SLIDER_STEP = 0.1
 """Step of the c2 and c3 sliders."""

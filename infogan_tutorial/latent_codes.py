@@ -81,7 +81,7 @@ class LatentSpec:
 
     @property
     def code_dim(self) -> int:
-        """Width of c as fed to G: one-hot categorical codes, then continuous codes."""
+        """The width of c as fed to G (one-hot categorical codes, then continuous codes)."""
         return sum(self.categorical) + self.n_continuous
 
     @property

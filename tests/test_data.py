@@ -117,15 +117,20 @@ def test_sample_loads_with_expected_counts(split: str, counts: list[int],
     assert ds.labels.shape == (n,) and ds.labels.dtype == torch.int64
     assert ds.images.min().item() == -1.0 and ds.images.max().item() == 1.0
     assert torch.bincount(ds.labels, minlength=10).tolist() == counts
-    # Class 0 first, then class 1, ... (npm order within a class).
-    assert torch.equal(ds.labels, torch.repeat_interleave(torch.arange(10), torch.tensor(counts)))
+    # The files hold class 0 first, then class 1, ... (npm order within a class); the loader
+    # applies a fixed shuffle so that any prefix is a fair mix of digits.
+    files = load_idx_folder(SAMPLE_DIR, split)
+    assert torch.equal(files.labels, torch.repeat_interleave(torch.arange(10), torch.tensor(counts)))
+    assert torch.equal(ds.labels.sort().values, files.labels)
+    assert len(ds.labels[:200].unique()) == 10
+    assert torch.equal(load_dataset("sample", split=split, verbose=False).labels, ds.labels)
     assert f"{n:,} images from data/mnist-sample" in ds.source
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and out.startswith("Using data: bundled MNIST sample")
 
 
 def test_sample_pixels_are_exact_uint8_values() -> None:
-    ds = load_dataset("sample", split="test", verbose=False)
+    ds = load_idx_folder(SAMPLE_DIR, split="test")
     raw = read_idx(SAMPLE_DIR / "t10k-images-idx3-ubyte.gz")
     assert raw.shape == (1000, 28, 28) and raw.dtype == np.uint8
     back = torch.round((ds.images[:, 0] + 1) * 127.5).to(torch.uint8)
