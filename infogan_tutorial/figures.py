@@ -91,7 +91,8 @@ def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentS
     for label, h in histories.items():
         ax.plot(h["step"], h[key], label=label)
     entropy = spec.categorical_entropy()
-    ax.axhline(entropy, color="gray", ls="--", lw=1, label=f"H(c) = {entropy:.2f} nats")
+    name = "H(c_1)" if spec.n_categorical == 1 else "H(c_cat)"
+    ax.axhline(entropy, color="gray", ls="--", lw=1, label=f"${name}$ = {entropy:.2f} nats")
     ax.set_xlabel("training step")
     ax.set_ylabel("$L_I$ (nats)")
     ax.set_title("Lower bound $L_I$ on $I(c_1; G(z, c))$ during training")

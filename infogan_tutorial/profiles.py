@@ -49,7 +49,7 @@ class Profile:
 
 PROFILES = {
     "smoke": Profile("smoke", steps=12, batch_size=32, log_every=3, eval_images=200, data_source="sample"),
-    "cpu": Profile("cpu", steps=300, batch_size=64, log_every=20, eval_images=1000, data_source="auto"),
+    "cpu": Profile("cpu", steps=270, batch_size=64, log_every=20, eval_images=1000, data_source="auto"),
     "gpu": Profile("gpu", steps=6000, batch_size=128, log_every=100, eval_images=10000, data_source="auto"),
 }
 

@@ -106,7 +106,11 @@ def autocast_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
     """The mixed-precision dtype for ``device``: bf16 on CUDA when supported, else fp16; None off CUDA."""
     if not amp or device.type != "cuda":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    try:  # emulated bf16 (e.g. on a T4) is slow: count only native support
+        native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # torch < 2.4 has no such argument and reports native support only
+        native_bf16 = torch.cuda.is_bf16_supported()
+    return torch.bfloat16 if native_bf16 else torch.float16
 
 
 @dataclass
@@ -225,7 +229,8 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
                 bar.set_postfix(L_I=f"{values[2]:.3f}", loss_d=f"{values[0]:.2f}", loss_g=f"{values[1]:.2f}")
                 if callback is not None:
                     callback(state)
-            if path is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
+            if path is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0 \
+                    and state.step < cfg.steps:  # the final step is saved once, below
                 save_checkpoint(state, path)
     except KeyboardInterrupt:
         if path is not None:
