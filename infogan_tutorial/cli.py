@@ -14,7 +14,8 @@ from .errors import InfoGANError, SpecError
 from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
-from .training import create_state, export_model, fit, load_networks, resume_state, select_device
+from .training import (create_state, export_model, fit, load_networks, networks_from_checkpoint, read_checkpoint,
+                       resume_state, select_device)
 
 SOURCES = ("auto", "mnist", "sample", "fashion-mnist", "idx")
 
@@ -138,7 +139,8 @@ def train(args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     device = select_device(args.device)
-    spec, G, D = load_networks(args.checkpoint, device)
+    ckpt = read_checkpoint(args.checkpoint)  # read once: it holds the networks and the step
+    spec, G, D = networks_from_checkpoint(ckpt, device, path=args.checkpoint)
     data = load_idx_folder(args.data_dir or sample_dir(), split=args.split)
     images, labels = data.images, data.labels
     if args.n is not None:
@@ -150,14 +152,8 @@ def evaluate(args: argparse.Namespace) -> None:
     print(f"c1 accuracy on {data.source}: {result.accuracy:.2%} of {result.n} images")
     print(f"L_I(c1) = {float(bound.categorical):.3f} nats of H(c1) = {spec.categorical_entropy():.3f}")
     out = {**result.to_dict(), "info_cat": float(bound.categorical), "info_cont": float(bound.continuous),
-           "data": data.source, "checkpoint": str(args.checkpoint), "step": _checkpoint_step(args.checkpoint)}
+           "data": data.source, "checkpoint": str(args.checkpoint), "step": ckpt.get("step")}
     print(json.dumps(out))
-
-
-def _checkpoint_step(path: Path) -> int | None:
-    from .training import read_checkpoint
-
-    return read_checkpoint(path).get("step")
 
 
 def sample(args: argparse.Namespace) -> None:

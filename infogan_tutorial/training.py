@@ -175,7 +175,9 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
     state.scaler.scale(loss_d).backward()
     state.scaler.step(state.opt_d)
 
-    # G's step: fool D, and make c recoverable by Q.
+    # G's step: fool D, and make c recoverable by Q. D's weights are frozen meanwhile, so the
+    # backward pass computes gradients for G only (D's would be discarded at its next step).
+    D.requires_grad_(False)
     with autocast:
         h_g = D.features(fake)
         d_g = D.d_head(h_g).squeeze(1)
@@ -184,6 +186,7 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
             loss_g = loss_g + info_loss(D.q_from_features(h_g), codes, spec, cfg.lambda_cat, cfg.lambda_cont)
     state.opt_g.zero_grad(set_to_none=True)
     state.scaler.scale(loss_g).backward()
+    D.requires_grad_(True)
     state.scaler.step(state.opt_g)
     state.scaler.update()
     state.step += 1
@@ -337,8 +340,13 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
 def load_networks(path: str | Path, device: torch.device | str = "cpu",
                   spec: LatentSpec | None = None) -> tuple[LatentSpec, Generator, Discriminator]:
     """G and D/Q from a checkpoint (a full one or an exported, weights-only one), in eval mode."""
+    return networks_from_checkpoint(read_checkpoint(path), device, spec, path)
+
+
+def networks_from_checkpoint(ckpt: dict, device: torch.device | str = "cpu", spec: LatentSpec | None = None,
+                             path: str | Path = "checkpoint") -> tuple[LatentSpec, Generator, Discriminator]:
+    """Like :func:`load_networks`, from a dict already read by :func:`read_checkpoint`."""
     path = Path(path)
-    ckpt = read_checkpoint(path)
     ckpt_spec = LatentSpec.from_dict(ckpt["spec"])
     if spec is not None and spec != ckpt_spec:
         raise CheckpointError(f"{path} was trained with spec {ckpt_spec}, not {spec}.")
