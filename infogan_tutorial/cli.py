@@ -15,7 +15,7 @@ from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
 from .training import (create_state, export_model, fit, load_networks, networks_from_checkpoint, read_checkpoint,
-                       resume_state, select_device)
+                       TrainConfig, resume_state, select_device)
 
 SOURCES = ("auto", "mnist", "sample", "fashion-mnist", "idx")
 
@@ -49,8 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", type=Path, default=Path("runs/infogan"), help="output folder (default runs/infogan)")
     t.add_argument("--resume", action="store_true",
                    help="continue the run in OUT/checkpoint.pt up to --steps (same data, seed and recipe)")
-    t.add_argument("--lambda-cat", type=float, default=1.0, help="weight of the categorical information term")
-    t.add_argument("--lambda-cont", type=float, default=0.1, help="weight of the continuous information term")
+    defaults = TrainConfig()
+    t.add_argument("--lambda-cat", type=float, default=defaults.lambda_cat,
+                   help=f"weight of the categorical information term (default {defaults.lambda_cat})")
+    t.add_argument("--lambda-cont", type=float, default=defaults.lambda_cont,
+                   help=f"weight of the continuous information term (default {defaults.lambda_cont})")
+    t.add_argument("--lambda-real", type=float, default=defaults.lambda_real,
+                   help="weight of the information between real images and Q's categories "
+                        f"(default {defaults.lambda_real}; 0 = the paper's InfoGAN)")
+    t.add_argument("--lr-g", type=float, default=defaults.lr_g, help=f"G's learning rate (default {defaults.lr_g})")
+    t.add_argument("--lr-d", type=float, default=defaults.lr_d,
+                   help=f"D's and Q's learning rate (default {defaults.lr_d})")
+    t.add_argument("--compile", action="store_true", help="torch.compile the networks (PyTorch 2; worth it on GPUs)")
+    t.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: PyTorch's choice)")
     t.add_argument("--no-info", action="store_true", help="train a plain GAN (the control): no information term")
     t.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default: a quarter of the run)")
     t.add_argument("--export", type=Path, help="also write a compact fp16 model (G and D/Q) to this path")
@@ -87,6 +98,10 @@ def train(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")
     from .figures import plot_info_curves, plot_traversal
 
+    if args.threads is not None:
+        if args.threads < 1:
+            raise SpecError(f"--threads must be >= 1, got {args.threads}.")
+        torch.set_num_threads(args.threads)
     profile = get_profile(args.profile)
     source = args.dataset if args.dataset != "auto" or profile.name != "smoke" else "sample"
     data = load_dataset(source, split="train", data_dir=args.data_dir)
@@ -104,7 +119,9 @@ def train(args: argparse.Namespace) -> None:
             raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, "
                             "or choose another --out.")
         config = profile.train_config(steps=steps, batch_size=batch_size, seed=args.seed, info=not args.no_info,
-                                      lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont)
+                                      lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont,
+                                      lambda_real=args.lambda_real, lr_g=args.lr_g, lr_d=args.lr_d,
+                                      compile=args.compile)
         if args.checkpoint_every is not None:
             config.checkpoint_every = args.checkpoint_every
         state = create_state(LatentSpec(), config, device)

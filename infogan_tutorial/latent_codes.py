@@ -123,8 +123,13 @@ class LatentSpec:
         codes = Codes(z, cat, cont)
         return codes if device is None else to_device(codes, device)
 
-    def check(self, codes: Codes) -> None:
-        """Raise SpecError unless ``codes`` has this spec's shapes and category bounds."""
+    def check(self, codes: Codes, values: bool = True) -> None:
+        """Raise SpecError unless ``codes`` has this spec's shapes and category bounds.
+
+        ``values=False`` checks shapes and dtypes only: the bounds check reads a number back
+        from the device, which on a GPU stalls the queue of kernels (the training step skips it
+        for codes it drew itself).
+        """
         n = codes.z.shape[0]
         expected = {"z": (n, self.noise_dim), "categorical": (n, self.n_categorical),
                     "continuous": (n, self.n_continuous)}
@@ -136,14 +141,19 @@ class LatentSpec:
         if self.categorical and codes.categorical.numel():
             if codes.categorical.dtype not in (torch.int64, torch.int32):
                 raise SpecError(f"codes.categorical must hold integer category indices, got {codes.categorical.dtype}.")
+            if not values:
+                return
             upper = torch.tensor(self.categorical, device=codes.categorical.device)
             bad = (codes.categorical < 0) | (codes.categorical >= upper)
             if bool(bad.any()):
                 raise SpecError(f"codes.categorical has indices outside 0..K-1 for K = {self.categorical}.")
 
-    def to_input(self, codes: Codes) -> Tensor:
-        """The generator's input [z, one_hot(c_cat)..., c_cont], shape (N, input_dim)."""
-        self.check(codes)
+    def to_input(self, codes: Codes, check_values: bool = True) -> Tensor:
+        """The generator's input [z, one_hot(c_cat)..., c_cont], shape (N, input_dim).
+
+        ``check_values=False`` skips the host-synchronising bounds check (see :meth:`check`).
+        """
+        self.check(codes, values=check_values)
         parts = [codes.z]
         parts += [torch.nn.functional.one_hot(codes.categorical[:, i], k).to(codes.z.dtype)
                   for i, k in enumerate(self.categorical)]

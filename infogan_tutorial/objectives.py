@@ -63,8 +63,8 @@ class InfoBound:
         return self.categorical + self.continuous
 
 
-def _check(q: QOutput, codes: Codes, spec: LatentSpec) -> None:
-    spec.check(codes)
+def _check(q: QOutput, codes: Codes, spec: LatentSpec, values: bool = True) -> None:
+    spec.check(codes, values=values)
     n = len(codes)
     if len(q.logits) != spec.n_categorical:
         raise SpecError(f"Q gave {len(q.logits)} categorical heads but the spec has {spec.n_categorical}; "
@@ -78,9 +78,13 @@ def _check(q: QOutput, codes: Codes, spec: LatentSpec) -> None:
             raise SpecError(f"Q's {name} has shape {got}, expected ({n}, {spec.n_continuous}).")
 
 
-def log_q(q: QOutput, codes: Codes, spec: LatentSpec) -> LogQ:
-    """Monte-Carlo estimate of E[log Q(c | x)] for the codes that generated x (computed in fp32)."""
-    _check(q, codes, spec)
+def log_q(q: QOutput, codes: Codes, spec: LatentSpec, check_values: bool = True) -> LogQ:
+    """Monte-Carlo estimate of E[log Q(c | x)] for the codes that generated x (computed in fp32).
+
+    ``check_values=False`` skips the bounds check of the category indices, which reads a
+    number back from the device (the training step uses it for codes it drew itself).
+    """
+    _check(q, codes, spec, check_values)
     zero = codes.z.new_zeros((), dtype=torch.float32)
     cat = sum((-F.cross_entropy(logits.float(), codes.categorical[:, i])
                for i, logits in enumerate(q.logits)), zero)
@@ -98,10 +102,28 @@ def info_lower_bound(q: QOutput, codes: Codes, spec: LatentSpec) -> InfoBound:
 
 
 def info_loss(q: QOutput, codes: Codes, spec: LatentSpec,
-              lambda_cat: float = 1.0, lambda_cont: float = 0.1) -> Tensor:
+              lambda_cat: float = 1.0, lambda_cont: float = 0.1, check_values: bool = True) -> Tensor:
     """The information term G and Q minimise: -(lambda_cat E[log Q(c_cat|x)] + lambda_cont E[log Q(c_cont|x)]).
 
     Its gradient must reach G, Q's head and the body D shares with Q.
     """
-    lq = log_q(q, codes, spec)
+    lq = log_q(q, codes, spec, check_values)
     return -(lambda_cat * lq.categorical + lambda_cont * lq.continuous)
+
+
+def real_information(q: QOutput) -> Tensor:
+    """I_Q(x; ĉ) = H(E_x Q(ĉ | x)) - E_x H(Q(ĉ | x)) on a batch of *real* images, summed over categorical codes.
+
+    The mutual information between a real image x and the category ĉ that Q assigns to it
+    (Krause et al.'s regularised information maximisation, as in CatGAN). It is large when Q
+    is sure of each image's category (low conditional entropy) and uses all categories
+    equally often (high marginal entropy); it is at most H(c) = sum of ln K. Computed in fp32.
+    """
+    total = q.mean.new_zeros((), dtype=torch.float32)
+    for logits in q.logits:
+        log_p = F.log_softmax(logits.float(), dim=1)
+        p = log_p.exp()
+        conditional = -(p * log_p).sum(dim=1).mean()
+        marginal = p.mean(dim=0)
+        total = total + (-(marginal * torch.log(marginal.clamp_min(1e-12))).sum()) - conditional
+    return total

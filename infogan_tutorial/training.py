@@ -28,10 +28,12 @@ from .data import ShuffledBatches
 from .errors import CheckpointError, SpecError
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator, build_networks
-from .objectives import discriminator_loss, generator_loss, info_loss, log_q
+from .objectives import discriminator_loss, generator_loss, info_loss, log_q, real_information
 
 STAT_NAMES = ("loss_d", "loss_g", "info_cat", "info_cont", "d_real", "d_fake")
 CHECKPOINT_FORMAT = 1
+INT8_MIN_SIZE = 100_000  # export_model(int8=True) quantises weight tensors at least this large
+AMP_DTYPES = {"auto": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
@@ -46,12 +48,18 @@ class TrainConfig:
         beta1: Adam's beta1 (0.5, as for DCGAN).
         lambda_cat: weight of the categorical codes' information term.
         lambda_cont: weight of the continuous codes' information term.
+        lambda_real: weight of I_Q(x; ĉ), the information between *real* images and Q's
+            categories (``objectives.real_information``), added to Q's objective in D's step.
+            0 is the paper's InfoGAN; chapter 7 measures what it changes.
         fixed_std: if set, Q's continuous heads use this fixed standard deviation.
         info: False trains a plain GAN (the control): no information term reaches G or D's body.
         seed: seeds the initial weights, the batches and the sampled codes.
         log_every: read the losses back from the device every this many steps.
         checkpoint_every: write a checkpoint every this many steps (0: only at the end).
         amp: use mixed precision on CUDA (bf16 where supported, else fp16 with a scaler).
+        amp_dtype: ``auto`` (as just said), or ``bf16`` / ``fp16`` to force one on CUDA.
+        compile: compile G, D's body and Q's head with ``torch.compile`` (PyTorch 2). The first
+            steps then take a minute longer; chapter 6's benchmark says whether it pays off.
     """
 
     steps: int = 5000
@@ -61,12 +69,15 @@ class TrainConfig:
     beta1: float = 0.5
     lambda_cat: float = 1.0
     lambda_cont: float = 0.1
+    lambda_real: float = 0.0
     fixed_std: float | None = None
     info: bool = True
     seed: int = 0
     log_every: int = 50
     checkpoint_every: int = 1000
     amp: bool = True
+    amp_dtype: str = "auto"
+    compile: bool = False
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every"):
@@ -77,8 +88,10 @@ class TrainConfig:
                 raise SpecError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}.")
         if not 0 <= self.beta1 < 1:
             raise SpecError(f"TrainConfig.beta1 must be in [0, 1), got {self.beta1}.")
-        if self.lambda_cat < 0 or self.lambda_cont < 0:
-            raise SpecError("TrainConfig.lambda_cat and lambda_cont must be >= 0.")
+        if min(self.lambda_cat, self.lambda_cont, self.lambda_real) < 0:
+            raise SpecError("TrainConfig.lambda_cat, lambda_cont and lambda_real must be >= 0.")
+        if self.amp_dtype not in AMP_DTYPES:
+            raise SpecError(f"TrainConfig.amp_dtype must be one of {sorted(AMP_DTYPES)}, got {self.amp_dtype!r}.")
         if self.checkpoint_every < 0:
             raise SpecError("TrainConfig.checkpoint_every must be >= 0 (0 writes only the final checkpoint).")
 
@@ -102,10 +115,15 @@ def select_device(name: str = "auto") -> torch.device:
     return device
 
 
-def autocast_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
-    """The mixed-precision dtype for ``device``: bf16 on CUDA when supported, else fp16; None off CUDA."""
+def autocast_dtype(device: torch.device, amp: bool, prefer: str = "auto") -> torch.dtype | None:
+    """The mixed-precision dtype for ``device``: bf16 on CUDA when supported, else fp16; None off CUDA.
+
+    ``prefer="bf16"`` or ``"fp16"`` forces that dtype on CUDA.
+    """
     if not amp or device.type != "cuda":
         return None
+    if prefer != "auto":
+        return AMP_DTYPES[prefer]
     try:  # emulated bf16 (e.g. on a T4) is slow: count only native support
         native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
     except TypeError:  # torch < 2.4 has no such argument and reports native support only
@@ -131,7 +149,7 @@ class TrainState:
 
     @property
     def amp_dtype(self) -> torch.dtype | None:
-        return autocast_dtype(self.device, self.config.amp)
+        return autocast_dtype(self.device, self.config.amp, self.config.amp_dtype)
 
 
 def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | str = "cpu") -> TrainState:
@@ -139,10 +157,13 @@ def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | s
     device = torch.device(device)
     G, D = build_networks(spec, config.fixed_std, seed=config.seed)
     G, D = G.to(device), D.to(device)
+    if config.compile:  # in place: parameter names, and so checkpoints, stay those of the plain modules
+        for module in (G, D.body, D.d_head, D.q_head):
+            module.compile()
     betas = (config.beta1, 0.999)
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas)
-    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device, config.amp) == torch.float16)
+    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device, config.amp, config.amp_dtype) == torch.float16)
     code_rng = torch.Generator(device).manual_seed(config.seed + 1)
     return TrainState(spec, config, device, G, D, opt_g, opt_d, scaler, code_rng)
 
@@ -157,20 +178,25 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
     G.train()
     D.train()
     codes = spec.sample(real.shape[0], state.code_rng)
-    x_in = spec.to_input(codes)
+    x_in = spec.to_input(codes, check_values=False)  # our own draw: skip the host-synchronising check
     dtype = state.amp_dtype
     autocast = torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
     # D's step (and Q's): real vs fake, plus the information term on the fakes.
     with autocast:
         fake = G(x_in)
-        d_real = D.d_head(D.features(real)).squeeze(1)
+        h_real = D.features(real)
+        d_real = D.d_head(h_real).squeeze(1)
         h_fake = D.features(fake.detach())
         d_fake = D.d_head(h_fake).squeeze(1)
         q_fake = D.q_from_features(h_fake if cfg.info else h_fake.detach())
-    lq = log_q(q_fake, codes, spec)
+    lq = log_q(q_fake, codes, spec, check_values=False)
     loss_d = discriminator_loss(d_real.float(), d_fake.float()) \
         - (cfg.lambda_cat * lq.categorical + cfg.lambda_cont * lq.continuous)
+    if cfg.lambda_real and cfg.info:
+        with autocast:
+            q_real = D.q_from_features(h_real)
+        loss_d = loss_d - cfg.lambda_real * real_information(q_real)
     state.opt_d.zero_grad(set_to_none=True)
     state.scaler.scale(loss_d).backward()
     state.scaler.step(state.opt_d)
@@ -183,7 +209,8 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
         d_g = D.d_head(h_g).squeeze(1)
         loss_g = generator_loss(d_g.float())
         if cfg.info:
-            loss_g = loss_g + info_loss(D.q_from_features(h_g), codes, spec, cfg.lambda_cat, cfg.lambda_cont)
+            loss_g = loss_g + info_loss(D.q_from_features(h_g), codes, spec, cfg.lambda_cat, cfg.lambda_cont,
+                                       check_values=False)
     state.opt_g.zero_grad(set_to_none=True)
     state.scaler.scale(loss_g).backward()
     D.requires_grad_(True)
@@ -208,11 +235,14 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     read back every ``log_every`` steps (the mean over those steps) into ``state.history``;
     ``callback(state)`` runs after each read. With ``out_dir``, checkpoints are written to
     ``out_dir/checkpoint.pt`` every ``checkpoint_every`` steps, at the end, and when the run is
-    interrupted (Ctrl-C), so no work is lost.
+    interrupted (Ctrl-C), so no work is lost. On CUDA, cuDNN autotuning is on while it runs
+    (every batch has the same shape, so the fastest kernels are picked once).
     """
     from tqdm.auto import tqdm
 
     cfg = state.config
+    autotune = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = autotune or state.device.type == "cuda"
     images = images.to(state.device)
     batches = ShuffledBatches(images, cfg.batch_size, cfg.seed)
     path = Path(out_dir) / "checkpoint.pt" if out_dir is not None else None
@@ -243,6 +273,7 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
         raise
     finally:
         bar.close()
+        torch.backends.cudnn.benchmark = autotune
     if path is not None:
         save_checkpoint(state, path)
     return state.history
@@ -297,9 +328,20 @@ def read_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
-def _load_module(module: torch.nn.Module, state_dict: dict, what: str, path: Path) -> None:
+def _dequantize(state_dict: dict, scales: dict | None) -> dict:
+    """fp32 tensors from a state dict whose entries may be fp16, or int8 with per-row ``scales``."""
+    out = {}
+    for k, v in state_dict.items():
+        if scales and k in scales:
+            v = v.float() * scales[k].float().view(-1, *([1] * (v.dim() - 1)))
+        out[k] = v.float() if v.is_floating_point() else v
+    return out
+
+
+def _load_module(module: torch.nn.Module, state_dict: dict, what: str, path: Path,
+                 scales: dict | None = None) -> None:
     try:
-        module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()})
+        module.load_state_dict(_dequantize(state_dict, scales))
     except RuntimeError as e:
         raise CheckpointError(f"{what} in {path} does not fit the network built from its spec: {e}") from e
 
@@ -352,14 +394,29 @@ def networks_from_checkpoint(ckpt: dict, device: torch.device | str = "cpu", spe
         raise CheckpointError(f"{path} was trained with spec {ckpt_spec}, not {spec}.")
     fixed_std = ckpt.get("config", {}).get("fixed_std")
     G, D = Generator(ckpt_spec), Discriminator(ckpt_spec, fixed_std)
-    _load_module(G, ckpt["G"], "G", path)
-    _load_module(D, ckpt["D"], "D", path)
+    scales = ckpt.get("int8_scales", {})
+    _load_module(G, ckpt["G"], "G", path, scales.get("G"))
+    _load_module(D, ckpt["D"], "D", path, scales.get("D"))
     return ckpt_spec, G.to(device).eval(), D.to(device).eval()
 
 
+def _quantize_rows(weight: Tensor) -> tuple[Tensor, Tensor]:
+    """int8 weights and one fp32 scale per row (output unit): w ≈ q * scale, |error| <= scale / 2."""
+    rows = weight.float().reshape(weight.shape[0], -1)
+    scale = rows.abs().amax(dim=1).clamp_min(1e-12) / 127
+    q = torch.round(rows / scale[:, None]).to(torch.int8).reshape(weight.shape)
+    return q, scale
+
+
 def export_model(state_or_path: TrainState | str | Path, path: str | Path,
-                 dtype: torch.dtype = torch.float16) -> None:
-    """Write a compact, weights-only checkpoint (G and D/Q in ``dtype``) for sharing."""
+                 dtype: torch.dtype = torch.float16, int8: bool = False) -> None:
+    """Write a compact, weights-only checkpoint (G and D/Q) for sharing.
+
+    Floating-point tensors are stored in ``dtype``. With ``int8=True`` the large weight
+    matrices (at least ``INT8_MIN_SIZE`` numbers; in the paper's network the two
+    1024 x 6272 layers hold 12.8M of its 13.3M weights) are stored as int8 with a scale per
+    row, which halves the fp16 size; :func:`load_networks` restores fp32 weights from either.
+    """
     if isinstance(state_or_path, TrainState):
         s = state_or_path
         ckpt = {"spec": s.spec.to_dict(), "config": dataclasses.asdict(s.config), "step": s.step,
@@ -368,6 +425,15 @@ def export_model(state_or_path: TrainState | str | Path, path: str | Path,
         ckpt = read_checkpoint(state_or_path)
     compact = {k: ckpt[k] for k in ("spec", "config", "step", "history") if k in ckpt}
     compact["format"] = CHECKPOINT_FORMAT
+    scales: dict[str, dict[str, Tensor]] = {}
     for net in ("G", "D"):
-        compact[net] = {k: v.to(dtype) if v.is_floating_point() else v for k, v in ckpt[net].items()}
+        weights = _dequantize(ckpt[net], ckpt.get("int8_scales", {}).get(net))
+        compact[net] = {}
+        for k, v in weights.items():
+            if int8 and v.is_floating_point() and v.dim() >= 2 and v.numel() >= INT8_MIN_SIZE:
+                compact[net][k], scales.setdefault(net, {})[k] = _quantize_rows(v)
+            else:
+                compact[net][k] = v.to(dtype) if v.is_floating_point() else v
+    if scales:
+        compact["int8_scales"] = scales
     atomic_save(compact, path)

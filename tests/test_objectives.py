@@ -7,7 +7,7 @@ from infogan_tutorial.errors import SpecError
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.networks import QOutput
 from infogan_tutorial.objectives import (discriminator_loss, gaussian_log_likelihood, generator_loss,
-                                         info_lower_bound, info_loss, log_q)
+                                         info_lower_bound, info_loss, log_q, real_information)
 
 SPEC = LatentSpec()
 
@@ -74,3 +74,33 @@ def test_q_output_of_the_wrong_shape_raises():
         log_q(QOutput([], torch.zeros(8, 2), torch.zeros(8, 2)), codes, SPEC)
     with pytest.raises(SpecError, match="mean has shape"):
         log_q(QOutput([torch.zeros(8, 10)], torch.zeros(8, 3), torch.zeros(8, 2)), codes, SPEC)
+
+
+def _q(logits: torch.Tensor) -> QOutput:
+    return QOutput([logits], torch.zeros(len(logits), 0), torch.zeros(len(logits), 0))
+
+
+def test_real_information_is_ln_k_for_sure_and_balanced_assignments():
+    logits = 50.0 * torch.eye(10).repeat(3, 1)  # 30 images, each sure of its category, all used equally
+    assert real_information(_q(logits)).item() == pytest.approx(math.log(10), abs=1e-4)
+
+
+def test_real_information_is_zero_for_unsure_or_collapsed_assignments():
+    assert real_information(_q(torch.zeros(8, 10))).item() == pytest.approx(0.0, abs=1e-6)  # unsure
+    collapsed = torch.zeros(8, 10)
+    collapsed[:, 3] = 50.0  # sure, but every image in one category
+    assert real_information(_q(collapsed)).item() == pytest.approx(0.0, abs=1e-4)
+
+
+def test_real_information_lies_between_zero_and_ln_k_and_has_a_gradient():
+    logits = torch.randn(64, 10, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    value = real_information(_q(logits))
+    assert 0.0 <= value.item() <= math.log(10)
+    value.backward()
+    assert logits.grad is not None and logits.grad.abs().sum() > 0
+
+
+def test_real_information_adds_over_categorical_codes():
+    a, b = 50.0 * torch.eye(4).repeat(2, 1), 50.0 * torch.eye(2).repeat(4, 1)
+    q = QOutput([a, b], torch.zeros(8, 0), torch.zeros(8, 0))
+    assert real_information(q).item() == pytest.approx(math.log(4) + math.log(2), abs=1e-4)

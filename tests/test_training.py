@@ -58,6 +58,21 @@ def test_plain_gan_control_does_not_reach_the_generator(images):
     assert all(p.grad is None for p in state.D.body.parameters())
 
 
+def test_real_information_term_trains_q_only_with_the_information_term(images):
+    """lambda_real adds I_Q(x; c) on real images to Q's objective; the plain-GAN control ignores it."""
+    def one_step(**kwargs):
+        state = create_state(LatentSpec(), TrainConfig(batch_size=16, **kwargs), "cpu")
+        train_step(state, images[:16])
+        return state
+
+    plain, real = one_step(lambda_real=0.0), one_step(lambda_real=1.0)
+    assert any(not torch.equal(a, b) for a, b in zip(plain.D.q_head.parameters(), real.D.q_head.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(plain.D.body.parameters(), real.D.body.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(plain.D.d_head.parameters(), real.D.d_head.parameters()))
+    gan, gan_real = one_step(info=False), one_step(info=False, lambda_real=1.0)
+    assert all(torch.equal(a, b) for a, b in zip(params(gan), params(gan_real)))
+
+
 def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(images, tmp_path):
     config = TrainConfig(steps=6, batch_size=16, seed=3, log_every=2, checkpoint_every=3)
     full = create_state(LatentSpec(), config, "cpu")
@@ -152,8 +167,30 @@ def test_exported_model_is_compact_loads_and_cannot_resume(tmp_path):
         resume_state(tmp_path / "model.pt")
 
 
+def test_int8_export_halves_the_size_and_keeps_weights_and_images(images, tmp_path):
+    state = create_state(LatentSpec(), TrainConfig(steps=3, batch_size=16), "cpu")
+    fit(state, images[:64], progress=False)
+    export_model(state, tmp_path / "fp16.pt")
+    export_model(state, tmp_path / "int8.pt", int8=True)
+    fp16_size, int8_size = ((tmp_path / f"{n}.pt").stat().st_size for n in ("fp16", "int8"))
+    assert int8_size < 0.55 * fp16_size
+    _, G, D = load_networks(tmp_path / "int8.pt")
+    for mine, theirs in ((G, state.G), (D, state.D)):
+        for (name, w), w0 in zip(mine.state_dict().items(), theirs.state_dict().values()):
+            if w.dim() >= 2:  # at most half a quantisation step (|w| max / 127 per row) away
+                bound = w0.reshape(w0.shape[0], -1).abs().amax(1) / 254 + 1e-3 * w0.abs().max()
+                assert ((w - w0).reshape(w0.shape[0], -1).abs().amax(1) <= bound).all(), name
+    state.G.eval()
+    codes = state.spec.sample(32, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert (G(codes) - state.G(codes)).abs().max() < 0.05
+    export_model(tmp_path / "int8.pt", tmp_path / "again.pt")  # an int8 file re-exports (here to fp16)
+    _, G2, _ = load_networks(tmp_path / "again.pt")
+    assert torch.allclose(G2.state_dict()["fc.3.weight"], G.state_dict()["fc.3.weight"], atol=1e-3)
+
+
 @pytest.mark.parametrize("kwargs", [{"steps": 0}, {"lr_g": -1.0}, {"beta1": 1.0}, {"lambda_cat": -1.0},
-                                    {"batch_size": 0}])
+                                    {"lambda_real": -0.5}, {"amp_dtype": "fp8"}, {"batch_size": 0}])
 def test_bad_config_values_raise(kwargs):
     with pytest.raises(SpecError):
         TrainConfig(**kwargs)
@@ -182,3 +219,32 @@ def test_cuda_mixed_precision_step_and_resume(images, tmp_path):
     resumed = resume_state(tmp_path / "checkpoint.pt", "cuda", steps=6)
     fit(resumed, images[:1000], progress=False)
     assert resumed.step == 6
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_fp16_with_scaler_when_asked(images):
+    """The T4 path (fp16 autocast + GradScaler), forced on any GPU: finite losses, a live scaler."""
+    state = create_state(LatentSpec(), TrainConfig(steps=4, batch_size=64, amp_dtype="fp16"), "cuda")
+    assert state.amp_dtype == torch.float16 and state.scaler.is_enabled()
+    fit(state, images[:1000], progress=False)
+    assert all(math.isfinite(v) for v in state.history["loss_d"])
+    assert state.scaler.get_scale() > 0
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_compiled_training_matches_eager_and_resumes(images, tmp_path):
+    """compile=True: same parameter names (checkpoints interchangeable), close losses, resumable."""
+    config = TrainConfig(steps=6, batch_size=64, log_every=3, checkpoint_every=3, amp=False)
+    eager = create_state(LatentSpec(), config, "cuda")
+    compiled = create_state(LatentSpec(), TrainConfig(**{**config.__dict__, "compile": True}), "cuda")
+    assert list(eager.G.state_dict()) == list(compiled.G.state_dict())
+    fit(eager, images[:1000], progress=False)
+    fit(compiled, images[:1000], tmp_path, progress=False)
+    for name in ("loss_d", "loss_g", "info_cat"):
+        assert compiled.history[name] == pytest.approx(eager.history[name], rel=0.05, abs=0.05)
+    resumed = resume_state(tmp_path / "checkpoint.pt", "cuda", steps=8)
+    assert resumed.config.compile
+    fit(resumed, images[:1000], progress=False)
+    assert resumed.step == 8
