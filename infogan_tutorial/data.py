@@ -31,6 +31,10 @@ DEFAULT_ROOT = Path("~/.cache/infogan_tutorial")
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's ``dataset-fashion-mnist`` package installs Fashion-MNIST."""
 
+FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
+                   "ankle boot")
+"""Fashion-MNIST's class names, by label 0..9 (Xiao et al., 2017)."""
+
 SOURCES = ("auto", "mnist", "sample", "idx", "fashion-mnist")
 """Valid values of ``load_dataset(source=...)``."""
 
@@ -186,27 +190,28 @@ def _load_sample(split: str) -> Dataset:
     return Dataset(ds.images[order], ds.labels[order], source)
 
 
-def _load_torchvision(root: Path, split: str, download: bool) -> Dataset:
-    """Load MNIST through torchvision from ``root`` (downloading if asked)."""
-    from torchvision.datasets import MNIST  # optional at import time of this module
+def _load_torchvision(root: Path, split: str, download: bool, name: str = "MNIST") -> Dataset:
+    """Load MNIST (or ``name="FashionMNIST"``) through torchvision from ``root`` (downloading if asked)."""
+    import torchvision.datasets  # optional at import time of this module
 
-    ds = MNIST(str(root), train=split == "train", download=download)
-    name = "training set" if split == "train" else "test set"
+    ds = getattr(torchvision.datasets, name)(str(root), train=split == "train", download=download)
+    part = "training set" if split == "train" else "test set"
+    label = "Fashion-MNIST" if name == "FashionMNIST" else name
     return _to_dataset(ds.data.numpy(), ds.targets.numpy(),
-                       f"MNIST {name} ({len(ds):,} images from {root})", str(root))
+                       f"{label} {part} ({len(ds):,} images from {root})", str(root))
 
 
-def _try_torchvision(root: Path, split: str, download: bool) -> Dataset | None:
+def _try_torchvision(root: Path, split: str, download: bool, name: str = "MNIST") -> Dataset | None:
     """Like :func:`_load_torchvision`, but return None on any failure."""
     try:
-        return _load_torchvision(root, split, download)
+        return _load_torchvision(root, split, download, name)
     except Exception:  # noqa: BLE001 - offline, mirror down, no torchvision, corrupt files
         return None
 
 
-def _try_torchvision_quickly(root: Path, split: str) -> Dataset | None:
-    """Return MNIST from disk, else from a download with a short timeout, else None."""
-    on_disk = _try_torchvision(root, split, download=False)
+def _try_torchvision_quickly(root: Path, split: str, name: str = "MNIST") -> Dataset | None:
+    """Return MNIST (or ``name``) from disk, else from a download with a short timeout, else None."""
+    on_disk = _try_torchvision(root, split, download=False, name=name)
     if on_disk is not None:
         return on_disk
     old_timeout = socket.getdefaulttimeout()
@@ -214,7 +219,7 @@ def _try_torchvision_quickly(root: Path, split: str) -> Dataset | None:
     try:
         # torchvision prints each failed mirror to stdout; keep our one-line notice clean.
         with contextlib.redirect_stdout(io.StringIO()):
-            return _try_torchvision(root, split, download=True)
+            return _try_torchvision(root, split, download=True, name=name)
     finally:
         socket.setdefaulttimeout(old_timeout)
 
@@ -235,7 +240,8 @@ def load_dataset(source: str = "auto", split: str = "train",
       held-out part, which is not the official MNIST test set).
     * ``"idx"``: MNIST-style IDX files in ``data_dir`` (see :func:`load_idx_folder`).
     * ``"fashion-mnist"``: IDX files in ``data_dir``, default
-      ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``).
+      ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``); without
+      that folder, torchvision's download into ``root`` (as on Colab).
 
     With ``verbose``, prints one line saying which data was used.
     """
@@ -266,12 +272,17 @@ def load_dataset(source: str = "auto", split: str = "train",
         ds = load_idx_folder(data_dir, split)
     elif source == "fashion-mnist":
         folder = Path(data_dir) if data_dir is not None else FASHION_DIR
-        if not folder.is_dir():
-            raise DataError(f"Fashion-MNIST folder not found: {folder}. Install it with "
-                            "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or pass "
-                            "data_dir=<folder with the Fashion-MNIST IDX files>.")
-        ds = load_idx_folder(folder, split)
-        ds = Dataset(ds.images, ds.labels, f"Fashion-MNIST {ds.source}")
+        found = None if folder.is_dir() or data_dir is not None else \
+            _try_torchvision_quickly(root_path, split, "FashionMNIST")
+        if found is not None:
+            ds = found
+        elif not folder.is_dir():
+            raise DataError(f"Fashion-MNIST folder not found: {folder}, and torchvision could not download it "
+                            "(offline?). Install it with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), "
+                            "or pass data_dir=<folder with the Fashion-MNIST IDX files>.")
+        else:
+            ds = load_idx_folder(folder, split)
+            ds = Dataset(ds.images, ds.labels, f"Fashion-MNIST {ds.source}")
     else:
         raise DataError(f"unknown data source {source!r}; choose one of "
                         f"{', '.join(repr(s) for s in SOURCES)}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,6 +12,7 @@ from matplotlib.axes import Axes
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from .errors import SpecError
 from .evaluation import ClusterAccuracy
 from .latent_codes import Codes, LatentSpec
 from .networks import Generator
@@ -111,8 +113,12 @@ def plot_losses(history: dict[str, list[float]], ax: Axes | None = None) -> Axes
     return ax
 
 
-def plot_confusion(result: ClusterAccuracy, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Confusion matrix of true digit vs the digit c1's matched category stands for."""
+def plot_confusion(result: ClusterAccuracy, ax: Axes | None = None, title: str | None = None,
+                   class_names: Sequence[str] | None = None) -> Axes:
+    """Confusion matrix of true label vs the label c1's matched category stands for.
+
+    ``class_names`` names the labels on the axes (e.g. Fashion-MNIST's classes); default 0..9.
+    """
     ax = ax or plt.subplots(figsize=(5, 4.5))[1]
     m = result.confusion
     ax.imshow(m, cmap="Blues")
@@ -121,8 +127,10 @@ def plot_confusion(result: ClusterAccuracy, ax: Axes | None = None, title: str |
             if m[i, j]:
                 ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if m[i, j] > m.max() / 2 else "black")
-    ax.set_xticks(range(m.shape[1]))
-    ax.set_yticks(range(m.shape[0]))
+    if class_names is not None and len(class_names) != m.shape[0]:
+        raise SpecError(f"class_names has {len(class_names)} names for {m.shape[0]} labels.")
+    ax.set_xticks(range(m.shape[1]), class_names, rotation=90 if class_names else 0)
+    ax.set_yticks(range(m.shape[0]), class_names)
     ax.set_xlabel("label matched to Q's category of $c_1$")
     ax.set_ylabel("true label")
     ax.set_title(title or f"c1 as a classifier: accuracy {result.accuracy:.1%} (n = {result.n})")

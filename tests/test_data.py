@@ -458,3 +458,19 @@ def test_each_image_once_per_epoch_new_order_next_epoch() -> None:
 def test_bad_batch_size_raises(batch_size: int) -> None:
     with pytest.raises(DataError, match="batch_size"):
         ShuffledBatches(torch.zeros(40, 1), batch_size, seed=0)
+
+
+def test_fashion_mnist_without_debian_folder_or_download_says_how_to_get_it(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(data, "FASHION_DIR", tmp_path / "not-installed")
+    block_torchvision(monkeypatch)
+    with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
+        load_dataset("fashion-mnist", root=tmp_path / "cache", verbose=False)
+
+
+@pytest.mark.skipif(not data.FASHION_DIR.is_dir(), reason="needs Debian's dataset-fashion-mnist")
+def test_debian_fashion_mnist_loads() -> None:
+    ds = load_dataset("fashion-mnist", split="test", verbose=False)
+    assert len(ds) == 10_000 and tuple(ds.images.shape[1:]) == (1, 28, 28)
+    assert ds.images.min() == -1 and ds.images.max() == 1
+    assert torch.bincount(ds.labels).tolist() == [1000] * 10
