@@ -34,7 +34,7 @@ def train_command(seed: int, args: argparse.Namespace, threads: int) -> list[str
     out = args.out / f"seed-{seed}"
     return [sys.executable, "-m", "infogan_tutorial", "train", "--dataset", "sample", "--steps", str(args.steps),
             "--batch-size", str(args.batch_size), "--seed", str(seed), "--device", args.device,
-            "--out", str(out), "--export", str(out / "model.pt"), "--threads", str(threads), "--quiet",
+            "--out", str(out), "--export", str(out / "model.pt"), "--int8", "--threads", str(threads), "--quiet",
             *args.train_args.split()]
 
 

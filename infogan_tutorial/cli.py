@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-info", action="store_true", help="train a plain GAN (the control): no information term")
     t.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default: a quarter of the run)")
     t.add_argument("--export", type=Path, help="also write a compact fp16 model (G and D/Q) to this path")
+    t.add_argument("--int8", action="store_true",
+                   help="with --export: store the large weight matrices as int8 (half the size of fp16)")
     t.add_argument("--no-figures", action="store_true", help="do not write figures")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -137,7 +139,7 @@ def train(args: argparse.Namespace) -> None:
     print(f"c1 accuracy on {test.source}: {result.accuracy:.1%}; L_I(c1) = {float(bound.categorical):.3f} nats "
           f"(H(c1) = {state.spec.categorical_entropy():.3f}).")
     if args.export:
-        export_model(state, args.export)
+        export_model(state, args.export, int8=args.int8)
         print(f"Exported compact model to {args.export}.")
     if not args.no_figures:
         import matplotlib.pyplot as plt

@@ -7,7 +7,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
+fashion_mnist() {  # chapter 10 trains on Debian's Fashion-MNIST; without it, the chapter downloads it
+    if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then
+        local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
+        { $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \
+          || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; }; } \
+          || echo "note: could not apt-get install dataset-fashion-mnist; chapter 10 will try to download it" >&2
+    fi
+}
+
 setup() {
+    fashion_mnist
     [ -x .venv/bin/python ] || "$PY" -m venv .venv
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".[book,test]"

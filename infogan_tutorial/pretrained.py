@@ -1,0 +1,74 @@
+"""The pretrained model that ships with the book, so that a reader on a CPU sees a trained InfoGAN at once.
+
+``data/pretrained/`` holds
+
+* ``infogan-mnist.pt``: G and D/Q of one run of ``python -m infogan_tutorial train`` (the
+  command, the accuracy measured on the official MNIST test split and the checksum are in
+  ``data/pretrained/README.md``), exported with int8 weight matrices;
+* ``gan-control-history.json``: the training history of the plain-GAN control (``--no-info``,
+  same data, seed and steps), for the paper's Figure 1.
+
+They live in the repository, beside the bundled MNIST sample: a clone (or Colab, through the
+chapters' install cell) has them; a copy of the package installed without the repository does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .errors import CheckpointError
+from .latent_codes import LatentSpec
+from .networks import Discriminator, Generator
+from .training import networks_from_checkpoint, read_checkpoint
+
+PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "data" / "pretrained"
+MODEL_NAME = "infogan-mnist.pt"
+GAN_HISTORY_NAME = "gan-control-history.json"
+
+
+@dataclass
+class Pretrained:
+    """The shipped model: spec, G and D/Q in eval mode, and what its checkpoint recorded."""
+
+    spec: LatentSpec
+    G: Generator
+    D: Discriminator
+    step: int
+    config: dict
+    history: dict[str, list[float]]
+
+
+def _need(path: Path) -> Path:
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing. The pretrained model ships with the repository (data/pretrained), "
+                              "not with a pip-installed copy of the package: clone the repository, or train your own "
+                              "with `python -m infogan_tutorial train`.")
+    return path
+
+
+def load_pretrained(device: torch.device | str = "cpu", folder: Path = PRETRAINED_DIR) -> Pretrained:
+    """Load ``folder/infogan-mnist.pt`` (fp32 weights restored from its int8 matrices)."""
+    path = _need(Path(folder) / MODEL_NAME)
+    ckpt = read_checkpoint(path)
+    spec, G, D = networks_from_checkpoint(ckpt, device, path=path)
+    return Pretrained(spec, G, D, int(ckpt.get("step", 0)), dict(ckpt.get("config", {})),
+                      {k: list(v) for k, v in ckpt.get("history", {}).items()})
+
+
+def gan_control_history(folder: Path = PRETRAINED_DIR) -> dict[str, list[float]]:
+    """The plain-GAN control's training history (the same keys as ``TrainState.history``)."""
+    return json.loads(_need(Path(folder) / GAN_HISTORY_NAME).read_text())
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file (``data/pretrained/SHA256SUMS`` lists the shipped files')."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
