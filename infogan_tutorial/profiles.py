@@ -41,9 +41,13 @@ class Profile:
     data_source: str
 
     def train_config(self, **overrides: object) -> TrainConfig:
-        """A :class:`TrainConfig` with this profile's steps, batch size and logging, plus overrides."""
-        base = {"steps": self.steps, "batch_size": self.batch_size, "log_every": self.log_every,
-                "checkpoint_every": max(self.steps // 4, 1)}
+        """A :class:`TrainConfig` with this profile's steps, batch size and logging, plus overrides.
+
+        Checkpoints are written every quarter of the run's steps (``steps`` overridden or not).
+        """
+        steps = int(overrides.get("steps", self.steps))  # type: ignore[call-overload]
+        base = {"steps": steps, "batch_size": self.batch_size, "log_every": self.log_every,
+                "checkpoint_every": max(steps // 4, 1)}
         return TrainConfig(**{**base, **overrides})
 
 

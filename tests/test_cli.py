@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from infogan_tutorial.cli import main
 
@@ -95,3 +96,21 @@ def test_module_entry_point_end_to_end(tmp_path):
     for option in ("--dataset", "--data-dir", "--profile", "--steps", "--epochs", "--seed", "--device", "--out",
                    "--resume"):
         assert option in help_text
+
+
+def test_recipe_flags_reach_the_checkpoint_and_int8_export_is_half_the_size(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--profile", "smoke", "--out", str(out), "--quiet", "--steps", "2", "--no-figures",
+                 "--lambda-real", "0", "--lr-g", "5e-4", "--lr-d", "1e-4", "--threads", "1",
+                 "--export", str(tmp_path / "fp16.pt")]) == 0
+    config = torch.load(out / "checkpoint.pt", weights_only=True)["config"]
+    assert (config["lambda_real"], config["lr_g"], config["lr_d"]) == (0.0, 5e-4, 1e-4)
+    assert main(["train", "--profile", "smoke", "--out", str(tmp_path / "run8"), "--quiet", "--steps", "2",
+                 "--no-figures", "--export", str(tmp_path / "int8.pt"), "--int8"]) == 0
+    assert (tmp_path / "int8.pt").stat().st_size < 0.55 * (tmp_path / "fp16.pt").stat().st_size
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "int8.pt"), "--n", "50"]) == 0
+
+
+def test_bad_thread_count_is_a_clear_error(tmp_path, capsys):
+    assert main(["train", "--profile", "smoke", "--out", str(tmp_path), "--threads", "0"]) == 2
+    assert "--threads must be >= 1" in capsys.readouterr().err
