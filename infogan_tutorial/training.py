@@ -50,7 +50,7 @@ class TrainConfig:
         lambda_cont: weight of the continuous codes' information term.
         lambda_real: weight of I_Q(x; ĉ), the information between *real* images and Q's
             categories (``objectives.real_information``), added to Q's objective in D's step.
-            0 is the paper's InfoGAN; chapter 7 measures what 1 (the default) changes.
+            0 (the default) is the paper's InfoGAN; chapter 7 measures what 1 changes.
         fixed_std: if set, Q's continuous heads use this fixed standard deviation.
         info: False trains a plain GAN (the control): no information term reaches G or D's body.
         seed: seeds the initial weights, the batches and the sampled codes.
@@ -69,7 +69,7 @@ class TrainConfig:
     beta1: float = 0.5
     lambda_cat: float = 1.0
     lambda_cont: float = 0.1
-    lambda_real: float = 1.0
+    lambda_real: float = 0.0
     fixed_std: float | None = None
     info: bool = True
     seed: int = 0
