@@ -361,7 +361,7 @@ def test_auto_falls_back_when_download_fails(monkeypatch: pytest.MonkeyPatch,
                                              tmp_path: Path) -> None:
     timeouts: list[float | None] = []
 
-    def offline(root: Path, split: str, download: bool) -> Dataset:
+    def offline(root: Path, split: str, download: bool, name: str = "MNIST") -> Dataset:
         import socket
         timeouts.append(socket.getdefaulttimeout())
         if download:
@@ -385,7 +385,7 @@ def test_auto_uses_mnist_on_disk(monkeypatch: pytest.MonkeyPatch,
                    "MNIST training set (3 images from somewhere)")
     calls: list[bool] = []
 
-    def on_disk(root: Path, split: str, download: bool) -> Dataset:
+    def on_disk(root: Path, split: str, download: bool, name: str = "MNIST") -> Dataset:
         calls.append(download)
         return fake
 
