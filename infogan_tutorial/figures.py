@@ -129,8 +129,12 @@ def plot_confusion(result: ClusterAccuracy, ax: Axes | None = None, title: str |
                         color="white" if m[i, j] > m.max() / 2 else "black")
     if class_names is not None and len(class_names) != m.shape[0]:
         raise SpecError(f"class_names has {len(class_names)} names for {m.shape[0]} labels.")
-    ax.set_xticks(range(m.shape[1]), class_names, rotation=90 if class_names else 0)
-    ax.set_yticks(range(m.shape[0]), class_names)
+    if class_names is None:
+        ax.set_xticks(range(m.shape[1]))
+        ax.set_yticks(range(m.shape[0]))
+    else:
+        ax.set_xticks(range(m.shape[1]), class_names, rotation=90)
+        ax.set_yticks(range(m.shape[0]), class_names)
     ax.set_xlabel("label matched to Q's category of $c_1$")
     ax.set_ylabel("true label")
     ax.set_title(title or f"c1 as a classifier: accuracy {result.accuracy:.1%} (n = {result.n})")
