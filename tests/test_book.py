@@ -49,3 +49,17 @@ def test_readme_chapter_table_names_every_chapter():
     readme = (ROOT / "README.md").read_text()
     for nb in CHAPTERS:
         assert nb.name in readme, f"README's chapter -> module table lacks {nb.name}"
+
+
+def test_results_chapter_retrains_when_asked(monkeypatch):
+    """Chapter 7 loads the pretrained model by default; INFOGAN_RETRAIN=1 takes the training path."""
+    import nbclient
+    import nbformat
+
+    monkeypatch.setenv("INFOGAN_RETRAIN", "1")
+    monkeypatch.setenv("INFOGAN_PROFILE", "smoke")
+    nb = nbformat.read(ROOT / "book" / "07_results.ipynb", as_version=4)
+    nb.cells = [c for c in nb.cells if "NBVAL_SKIP" not in c.source]  # the Colab install cell
+    nbclient.NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(ROOT / "book")}}).execute()
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "training 12 steps at batch 32" in printed and "pretrained model" not in printed
