@@ -203,13 +203,15 @@ class LatentSpec:
                         generator: torch.Generator | None = None) -> Codes:
         """Like :meth:`traversal`, but vary the single noise dimension z[dim] from values[0] to values[1]."""
         if not 0 <= dim < self.noise_dim:
-            raise SpecError(f"noise dimension {dim} is out of range: z has {self.noise_dim} dimensions (0..{self.noise_dim - 1}).")
+            raise SpecError(f"noise dimension {dim} is out of range: z has {self.noise_dim} dimensions "
+                            f"(0..{self.noise_dim - 1}).")
         if steps < 2:
             raise SpecError(f"a traversal needs steps >= 2, got {steps}.")
         base = self.sample(rows, generator)
         z = base.z.repeat_interleave(steps, dim=0).clone()
         z[:, dim] = torch.linspace(values[0], values[1], steps).repeat(rows)
-        return Codes(z, base.categorical.repeat_interleave(steps, dim=0), base.continuous.repeat_interleave(steps, dim=0))
+        return Codes(z, base.categorical.repeat_interleave(steps, dim=0),
+                     base.continuous.repeat_interleave(steps, dim=0))
 
     def code_names(self) -> list[str]:
         """Names c1, c2, ... of the codes, categorical first."""
