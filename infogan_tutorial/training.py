@@ -133,7 +133,10 @@ def autocast_dtype(device: torch.device, amp: bool, prefer: str = "auto") -> tor
 
 @dataclass
 class TrainState:
-    """Everything a run needs to continue: networks, optimizers, RNGs, step and history."""
+    """Everything a run needs to continue: networks, optimizers, RNGs, step and history.
+
+    ``amp_dtype`` is the autocast dtype chosen once by :func:`create_state` (None: fp32).
+    """
 
     spec: LatentSpec
     config: TrainConfig
@@ -144,12 +147,9 @@ class TrainState:
     opt_d: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     code_rng: torch.Generator
+    amp_dtype: torch.dtype | None = None
     step: int = 0
     history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in ("step",) + STAT_NAMES})
-
-    @property
-    def amp_dtype(self) -> torch.dtype | None:
-        return autocast_dtype(self.device, self.config.amp, self.config.amp_dtype)
 
 
 def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | str = "cpu") -> TrainState:
@@ -163,9 +163,10 @@ def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | s
     betas = (config.beta1, 0.999)
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas)
-    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device, config.amp, config.amp_dtype) == torch.float16)
+    dtype = autocast_dtype(device, config.amp, config.amp_dtype)  # once, not in every step
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     code_rng = torch.Generator(device).manual_seed(config.seed + 1)
-    return TrainState(spec, config, device, G, D, opt_g, opt_d, scaler, code_rng)
+    return TrainState(spec, config, device, G, D, opt_g, opt_d, scaler, code_rng, dtype)
 
 
 def train_step(state: TrainState, real: Tensor) -> Tensor:

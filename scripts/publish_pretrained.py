@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def main() -> None:
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     recipe = ", ".join(f"{k} {model.config[k]}" for k in ("lr_g", "lr_d", "beta1", "lambda_cat", "lambda_cont",
                                                          "lambda_real"))
-    publish_args = " ".join(f"--{k.replace('_', '-')} {v!r}" if " " in str(v) else f"--{k.replace('_', '-')} {v}"
+    publish_args = " ".join(f"--{k.replace('_', '-')} {shlex.quote(str(v))}"
                             for k, v in vars(args).items() if v is not None and k != "out")
     (args.out / "README.md").write_text(README.format(
         model=MODEL_NAME, gan=GAN_HISTORY_NAME, device=args.device, command=args.command,
