@@ -1,15 +1,22 @@
-"""Does c1 learn digit identity? Train n seeds with the project's CLI and score each one.
+"""Does c1 learn digit identity? Train recipes x seeds with the project's CLI and score every run.
 
-    python benchmarks/accuracy.py --seeds 0 1 2 3 4 --steps 3000 \
+    python benchmarks/accuracy.py --seeds 0 1 2 3 4 --steps 3000 \\
         --eval-dir ../shared/data/mnist-t10k --out runs/bench-accuracy
+    python benchmarks/accuracy.py --recipe paper= --recipe "invariant=--lambda-invariant 1" \\
+        --steps 6000 --eval-every 500 --parallel 10 --device cuda --max-minutes 5 ...
 
-Each seed runs ``python -m infogan_tutorial train`` on the bundled sample with the default recipe
-(plus any ``--train-args``), then c1 is scored as an unsupervised classifier (Hungarian matching)
-on ``--eval-dir``, any folder of MNIST-style IDX files; the bundled held-out sample if omitted.
-``--parallel`` seeds run at once, sharing the CPU threads between them.
+Each run is ``python -m infogan_tutorial train`` on the bundled sample with a recipe's extra
+arguments (``--recipe NAME=ARGS``, repeatable; default one recipe made of ``--train-args``),
+then c1 is scored as an unsupervised classifier (Hungarian matching) on ``--eval-dir``, any
+folder of MNIST-style IDX files (the bundled held-out sample if omitted). With ``--eval-every``
+each run also scores itself during training, so the table shows accuracy against steps.
+``--parallel`` runs train at once, sharing the CPU threads (and the GPU) between them. With
+``--max-minutes``, runs still going at the deadline are interrupted (they save a checkpoint)
+and are scored at their last ``--eval-every`` score.
 
-Prints, per seed: accuracy, L_I(c1) on fresh samples, training wall time and device; then the
-median and the worst seed, and writes ``OUT/results.json`` and ``OUT/table.md``.
+Prints, per run: accuracy, the step it was scored at, L_I(c1) on fresh samples, training wall
+time and device; per recipe the median and the worst seed, and the median at each scored
+step. Writes ``OUT/results.json`` and ``OUT/table.md``.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -25,73 +33,126 @@ from pathlib import Path
 
 import torch
 
-from infogan_tutorial.data import load_idx_folder, sample_dir
-from infogan_tutorial.evaluation import categorical_accuracy, estimate_info_bound
-from infogan_tutorial.training import load_networks, select_device
+from infogan_tutorial.training import select_device
 
 
-def train_command(seed: int, args: argparse.Namespace, threads: int) -> list[str]:
-    out = args.out / f"seed-{seed}"
-    return [sys.executable, "-m", "infogan_tutorial", "train", "--dataset", "sample", "--steps", str(args.steps),
-            "--batch-size", str(args.batch_size), "--seed", str(seed), "--device", args.device,
-            "--out", str(out), "--export", str(out / "model.pt"), "--int8", "--threads", str(threads), "--quiet",
-            *args.train_args.split()]
+def parse_recipe(text: str) -> tuple[str, str]:
+    name, sep, extra = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"--recipe must look like NAME=ARGS (ARGS may be empty), got {text!r}")
+    return name.strip(), extra.strip()
+
+
+def train_command(run_dir: Path, seed: int, extra: str, args: argparse.Namespace, threads: int) -> list[str]:
+    cmd = [sys.executable, "-m", "infogan_tutorial", "train", "--dataset", "sample", "--steps", str(args.steps),
+           "--batch-size", str(args.batch_size), "--seed", str(seed), "--device", args.device,
+           "--out", str(run_dir), "--export", str(run_dir / "model.pt"), "--int8", "--threads", str(threads),
+           "--quiet", "--no-figures"]
+    if args.eval_every:
+        cmd += ["--eval-every", str(args.eval_every)]
+    if args.eval_dir:
+        cmd += ["--eval-dir", str(args.eval_dir)]
+    return cmd + extra.split()
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    p.add_argument("--steps", type=int, default=3000, help="training steps per seed (the budget)")
+    p.add_argument("--steps", type=int, default=3000, help="training steps per run (the budget)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto")
-    p.add_argument("--parallel", type=int, default=1, help="seeds trained at the same time")
-    p.add_argument("--train-args", default="", help="extra arguments for `train`, e.g. '--lambda-real 0'")
+    p.add_argument("--parallel", type=int, default=1, help="runs trained at the same time")
+    p.add_argument("--recipe", type=parse_recipe, action="append",
+                   help="NAME=ARGS: a recipe, as extra `train` arguments (repeatable)")
+    p.add_argument("--train-args", default="", help="extra `train` arguments of the one recipe without --recipe")
     p.add_argument("--eval-dir", type=Path, help="IDX folder to score on (default: the bundled held-out sample)")
+    p.add_argument("--eval-every", type=int, default=0, help="also score every this many steps (0: at the end)")
+    p.add_argument("--max-minutes", type=float, help="interrupt runs still going after this many minutes")
     p.add_argument("--out", type=Path, default=Path("runs/bench-accuracy"))
     args = p.parse_args()
 
     device = select_device(args.device)
+    args.device = str(device)
+    recipes = dict(args.recipe or [("default", args.train_args)])
     threads = max(1, (os.cpu_count() or 1) // args.parallel)
     args.out.mkdir(parents=True, exist_ok=True)
-    pending = list(args.seeds)
-    running: dict[int, tuple[subprocess.Popen, float]] = {}
-    wall: dict[int, float] = {}
+    pending = [(name, seed) for name in recipes for seed in args.seeds]
+    running: dict[tuple[str, int], tuple[subprocess.Popen, float]] = {}
+    wall: dict[tuple[str, int], float] = {}
+    commands: dict[tuple[str, int], str] = {}
+    stopped: set[tuple[str, int]] = set()
+    deadline = time.perf_counter() + 60 * args.max_minutes if args.max_minutes else float("inf")
     while pending or running:
-        while pending and len(running) < args.parallel:
-            seed = pending.pop(0)
-            cmd = train_command(seed, args, threads)
-            print("$", " ".join(cmd), flush=True)
-            log = open(args.out / f"seed-{seed}.log", "w")
-            running[seed] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), time.perf_counter())
+        while pending and len(running) < args.parallel and time.perf_counter() < deadline:
+            name, seed = pending.pop(0)
+            cmd = train_command(args.out / name / f"seed-{seed}", seed, recipes[name], args, threads)
+            commands[name, seed] = " ".join(cmd[1:])
+            print("$", commands[name, seed], flush=True)
+            log = open(args.out / f"{name}-seed-{seed}.log", "w")
+            running[name, seed] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), time.perf_counter())
+        if time.perf_counter() >= deadline:
+            pending.clear()
+            for key, (proc, _) in running.items():
+                if key not in stopped and proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)  # once: the CLI saves a checkpoint and exits
+                    stopped.add(key)
         time.sleep(1)
-        for seed, (proc, start) in list(running.items()):
+        for key, (proc, start) in list(running.items()):
             if proc.poll() is not None:
-                if proc.returncode != 0:
-                    sys.exit(f"seed {seed} failed (exit {proc.returncode}); see {args.out / f'seed-{seed}.log'}")
-                wall[seed] = time.perf_counter() - start
-                del running[seed]
+                wall[key] = time.perf_counter() - start
+                del running[key]
+                if proc.returncode not in (0, 130, -signal.SIGINT):
+                    print(f"{key[0]} seed {key[1]} failed (exit {proc.returncode}); "
+                          f"see {args.out / f'{key[0]}-seed-{key[1]}.log'}", flush=True)
 
-    test = load_idx_folder(args.eval_dir or sample_dir(), split="test")
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({os.cpu_count()} cores)"
+    name_of_device = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({os.cpu_count()} cores)"
     rows = []
-    for seed in args.seeds:
-        _, G, D = load_networks(args.out / f"seed-{seed}" / "model.pt")
-        result = categorical_accuracy(D, test.images, test.labels)
-        bound = estimate_info_bound(G, D, G.spec, n=2000, generator=torch.Generator().manual_seed(0))
-        rows.append({"seed": seed, "steps": args.steps, "accuracy": result.accuracy,
-                     "info_cat": float(bound.categorical), "wall_s": wall[seed], "device": name,
-                     "parallel": args.parallel})
-    accuracies = [r["accuracy"] for r in rows]
-    summary = {"median": statistics.median(accuracies), "worst": min(accuracies), "eval_data": test.source,
-               "n_eval": len(test), "command": " ".join(sys.argv)}
-    table = ["| seed | steps | c1 accuracy | L_I(c1) (nats) | wall time | device |", "|---:|---:|---:|---:|---:|---|"]
-    table += [f"| {r['seed']} | {r['steps']:,} | {r['accuracy']:.1%} | {r['info_cat']:.3f} | "
-              f"{r['wall_s'] / 60:.1f} min | {r['device']} |" for r in rows]
-    table.append(f"\nmedian {summary['median']:.1%}, worst {summary['worst']:.1%} on {test.source} "
-                 f"({len(test):,} images); {args.parallel} seed(s) at a time.")
+    for (name, seed), seconds in wall.items():
+        run_dir = args.out / name / f"seed-{seed}"
+        curve = read_jsonl(run_dir / "eval.jsonl")
+        metrics_path = run_dir / "metrics.json"
+        if metrics_path.is_file():  # the run finished: the CLI scored it on --eval-dir at the end
+            m = json.loads(metrics_path.read_text())
+            final = {"step": m["step"], "accuracy": m["accuracy"], "info_cat": m["info_cat"], "finished": True}
+        elif curve:  # interrupted: its last score during training
+            final = {**{k: curve[-1][k] for k in ("step", "accuracy", "info_cat")}, "finished": False}
+        else:
+            continue
+        rows.append({"recipe": name, "seed": seed, **final, "wall_s": seconds, "device": name_of_device,
+                     "parallel": args.parallel, "command": commands[name, seed], "curve": curve})
+    table = ["| recipe | seed | step | c1 accuracy | L_I(c1) (nats) | wall time | device |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    table += [f"| {r['recipe']} | {r['seed']} | {r['step']:,}{'' if r['finished'] else ' (stopped)'} | "
+              f"{r['accuracy']:.1%} | {r['info_cat']:.3f} | {r['wall_s'] / 60:.1f} min | {r['device']} |"
+              for r in sorted(rows, key=lambda r: (list(recipes).index(r["recipe"]), r["seed"]))]
+    summary: dict[str, dict] = {}
+    for name in recipes:
+        mine = [r for r in rows if r["recipe"] == name]
+        if not mine:
+            continue
+        accuracies = [r["accuracy"] for r in mine]
+        by_step: dict[int, list[float]] = {}
+        for r in mine:
+            for point in r["curve"]:
+                by_step.setdefault(point["step"], []).append(point["accuracy"])
+        summary[name] = {"args": recipes[name], "median": statistics.median(accuracies), "worst": min(accuracies),
+                         "runs": len(mine), "median_by_step": {s: statistics.median(v) for s, v in
+                                                               sorted(by_step.items()) if len(v) == len(mine)}}
+        curve = ", ".join(f"{s:,}: {v:.1%}" for s, v in summary[name]["median_by_step"].items())
+        table.append(f"\n{name} (`{recipes[name] or 'the defaults'}`): median {summary[name]['median']:.1%}, "
+                     f"worst {summary[name]['worst']:.1%} over {len(mine)} seeds"
+                     + (f"; median by step: {curve}" if curve else ""))
+    eval_data = str(args.eval_dir) if args.eval_dir else "the bundled held-out sample"
+    table.append(f"\nScored on {eval_data}; {args.parallel} run(s) at a time; command: "
+                 f"python {' '.join(sys.argv)}")
     print("\n".join(table))
     (args.out / "table.md").write_text("\n".join(table) + "\n")
-    (args.out / "results.json").write_text(json.dumps({"rows": rows, **summary}, indent=1))
+    (args.out / "results.json").write_text(json.dumps({"rows": rows, "recipes": summary, "eval_data": eval_data,
+                                                       "command": " ".join(sys.argv)}, indent=1))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ G step) after a warm-up, and the ratio to the baseline at the same batch size.
   with ``ToTensor`` and ``Normalize`` transforms behind a ``DataLoader`` (``--workers`` processes),
   fp32, ``.item()`` on the losses every step. Same networks, same losses, same optimizers.
 
-With ``--time-to-accuracy``, the package's default recipe trains until c1's accuracy on
+With ``--time-to-accuracy``, the package's default recipe (or ``--lambda-invariant``) trains until c1's accuracy on
 ``--eval-dir`` (Hungarian matching) reaches ``--target``; evaluation time is not counted.
 """
 
@@ -39,6 +39,7 @@ from infogan_tutorial.data import load_dataset, load_idx_folder, sample_dir
 from infogan_tutorial.evaluation import categorical_accuracy
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.networks import build_networks
+from infogan_tutorial.profiles import PROFILES
 from infogan_tutorial.training import TrainConfig, autocast_dtype, create_state, fit, select_device
 
 
@@ -170,6 +171,10 @@ def main() -> None:
     p.add_argument("--eval-dir", type=Path, help="IDX folder to score on (default: the bundled held-out sample)")
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--max-seconds", type=float, default=300)
+    p.add_argument("--tta-batch-size", type=int, help="batch size of the time-to-accuracy run (default: the gpu "
+                                                      "profile's on CUDA, 64 on the CPU)")
+    p.add_argument("--lambda-invariant", type=float, default=0.0,
+                   help="the time-to-accuracy run's TrainConfig.lambda_invariant (default 0: the paper's recipe)")
     args = p.parse_args()
 
     device = select_device(args.device)
@@ -204,7 +209,8 @@ def main() -> None:
 
     if args.time_to_accuracy:
         test = load_idx_folder(args.eval_dir, split="test") if args.eval_dir else load_dataset("sample", split="test")
-        config = TrainConfig(batch_size=sizes[-1] if cuda else 64)
+        batch_size = args.tta_batch_size or (PROFILES["gpu"].batch_size if cuda else 64)
+        config = TrainConfig(batch_size=batch_size, lambda_invariant=args.lambda_invariant)
         print(f"\ntime to {args.target:.0%} c1 accuracy on {len(test):,} test images, {config}")
         seconds, at_step, accuracy = time_to_accuracy(data.images, test.images, test.labels, config, device,
                                                       args.target, args.eval_every, args.max_seconds)

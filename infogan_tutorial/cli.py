@@ -6,16 +6,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 import torch
 
-from .data import load_dataset, load_idx_folder, sample_dir
+from .data import Dataset, load_dataset, load_idx_folder, sample_dir
 from .errors import InfoGANError, SpecError
 from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
 from .training import (create_state, export_model, fit, load_networks, networks_from_checkpoint, read_checkpoint,
-                       TrainConfig, resume_state, select_device)
+                       TrainConfig, TrainState, resume_state, select_device)
 
 SOURCES = ("auto", "mnist", "sample", "fashion-mnist", "idx")
 
@@ -57,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lambda-real", type=float, default=defaults.lambda_real,
                    help="weight of the information between real images and Q's categories "
                         f"(default {defaults.lambda_real}; 0 = the paper's InfoGAN)")
+    t.add_argument("--lambda-invariant", type=float, default=defaults.lambda_invariant,
+                   help="weight of the information between Q's categories of a real image and of a randomly "
+                        f"moved copy (default {defaults.lambda_invariant}; 0 = the paper's InfoGAN)")
     t.add_argument("--lr-g", type=float, default=defaults.lr_g, help=f"G's learning rate (default {defaults.lr_g})")
     t.add_argument("--lr-d", type=float, default=defaults.lr_d,
                    help=f"D's and Q's learning rate (default {defaults.lr_d})")
@@ -67,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--export", type=Path, help="also write a compact fp16 model (G and D/Q) to this path")
     t.add_argument("--int8", action="store_true",
                    help="with --export: store the large weight matrices as int8 (half the size of fp16)")
+    t.add_argument("--eval-every", type=int, default=0,
+                   help="score c1 on --eval-dir every this many steps, into OUT/eval.jsonl (default 0: at the end)")
+    t.add_argument("--eval-dir", type=Path,
+                   help="folder of labelled MNIST-style IDX files to score c1 on, its t10k files if present "
+                        "(default: the bundled held-out sample)")
     t.add_argument("--no-figures", action="store_true", help="do not write figures")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -111,6 +120,10 @@ def train(args: argparse.Namespace) -> None:
     steps = args.steps or profile.steps
     if args.epochs is not None:
         steps = max(1, round(args.epochs * (len(data) // batch_size)))
+    if args.eval_every < 0:
+        raise SpecError(f"--eval-every must be >= 0, got {args.eval_every}.")
+    test = (load_idx_folder(args.eval_dir, split="auto") if args.eval_dir
+            else load_dataset("sample", split="test", verbose=False))
     device = select_device(args.device)
     checkpoint = args.out / "checkpoint.pt"
     if args.resume:
@@ -122,15 +135,17 @@ def train(args: argparse.Namespace) -> None:
                             "or choose another --out.")
         config = profile.train_config(steps=steps, batch_size=batch_size, seed=args.seed, info=not args.no_info,
                                       lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont,
-                                      lambda_real=args.lambda_real, lr_g=args.lr_g, lr_d=args.lr_d,
+                                      lambda_real=args.lambda_real, lambda_invariant=args.lambda_invariant,
+                                      lr_g=args.lr_g, lr_d=args.lr_d,
                                       compile=args.compile)
         if args.checkpoint_every is not None:
             config.checkpoint_every = args.checkpoint_every
         state = create_state(LatentSpec(), config, device)
     print(f"Training on {device} for {steps} steps at batch {batch_size}; writing to {args.out}.")
-    fit(state, data.images, args.out, progress=not args.quiet)
+    args.out.mkdir(parents=True, exist_ok=True)
+    fit(state, data.images, args.out, progress=not args.quiet,
+        callback=scorer(test, args.out / "eval.jsonl", args.eval_every, state.step) if args.eval_every else None)
     (args.out / "history.json").write_text(json.dumps(state.history))
-    test = load_dataset("sample", split="test", verbose=False)
     result = categorical_accuracy(state.D, test.images, test.labels)
     bound = estimate_info_bound(state.G, state.D, state.spec, n=1000, generator=torch.Generator().manual_seed(0))
     metrics = {"step": state.step, "accuracy": result.accuracy, "n": result.n, "eval_data": test.source,
@@ -154,6 +169,30 @@ def train(args: argparse.Namespace) -> None:
         ax.figure.savefig(figs / "info_bound.png", dpi=100, bbox_inches="tight")
         plt.close(ax.figure)
         print(f"Figures in {figs}.")
+
+
+def scorer(test: Dataset, path: Path, every: int, start: int = 0) -> Callable[[TrainState], None]:
+    """A ``fit`` callback that scores c1 on ``test`` about every ``every`` steps and appends a JSON line to ``path``.
+
+    ``fit`` calls back only when it reads the losses (every ``log_every`` steps), so a score is
+    taken at the first such step at or after each multiple of ``every`` past ``start`` (a resumed
+    run's step, whose scores are in ``path`` already).
+    """
+    done = set(range(start // every + 1))
+
+    def score(state: TrainState) -> None:
+        due = state.step // every
+        if due in done:
+            return
+        done.add(due)
+        result = categorical_accuracy(state.D, test.images, test.labels)
+        line = {"step": state.step, "accuracy": result.accuracy, "n": result.n, "eval_data": test.source,
+                "info_cat": state.history["info_cat"][-1]}
+        with open(path, "a") as f:
+            f.write(json.dumps(line) + "\n")
+        print(f"step {state.step}: c1 accuracy {result.accuracy:.1%} on {test.source}", flush=True)
+
+    return score
 
 
 def evaluate(args: argparse.Namespace) -> None:

@@ -328,3 +328,29 @@ class ShuffledBatches:
             self._epoch = epoch
         assert self._order is not None
         return self.images[self._order[i * self.batch_size:(i + 1) * self.batch_size]]
+
+
+def random_affine(images: torch.Tensor, generator: torch.Generator | None = None, degrees: float = 20.0,
+                  shift: float = 3.0, scale: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
+    """Each image (N, 1, 28, 28) in ``[-1, 1]`` rotated, scaled and shifted at random, on its device.
+
+    Rotation uniform in ±``degrees``, translation uniform in ±``shift`` pixels along each
+    axis, zoom uniform in ``scale``; the background stays -1 (black). Small moves like these
+    keep a digit's identity, which is what :func:`~infogan_tutorial.objectives.invariant_information`
+    asks Q's categories to respect. ``generator`` lives on the images' device.
+    """
+    if images.dim() != 4 or images.shape[1] != 1:
+        raise DataError(f"random_affine expects images of shape (N, 1, H, W), got {tuple(images.shape)}.")
+    if degrees < 0 or shift < 0 or not 0 < scale[0] <= scale[1]:
+        raise DataError(f"random_affine needs degrees >= 0, shift >= 0 and 0 < scale[0] <= scale[1], got "
+                        f"{degrees}, {shift} and {scale}.")
+    n, device = images.shape[0], images.device
+    u = torch.rand(n, 4, generator=generator, device=device)
+    angle = (2 * u[:, 0] - 1) * degrees * torch.pi / 180
+    zoom = scale[0] + (scale[1] - scale[0]) * u[:, 1]
+    moves = (2 * u[:, 2:] - 1) * 2 * shift / images.shape[-1]  # pixels -> grid units ([-1, 1] spans the image)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom  # the grid maps output points to input points
+    theta = torch.stack([torch.stack([cos, -sin, moves[:, 0]], 1), torch.stack([sin, cos, moves[:, 1]], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta, list(images.shape), align_corners=False)
+    moved = torch.nn.functional.grid_sample(images.float() + 1, grid, padding_mode="zeros", align_corners=False)
+    return (moved - 1).to(images.dtype)

@@ -127,3 +127,28 @@ def real_information(q: QOutput) -> Tensor:
         marginal = p.mean(dim=0)
         total = total + (-(marginal * torch.log(marginal.clamp_min(1e-12))).sum()) - conditional
     return total
+
+
+def invariant_information(q: QOutput, q_moved: QOutput) -> Tensor:
+    """I(ĉ; ĉ') between Q's category of a real image and of a randomly moved copy, summed over categorical codes.
+
+    Invariant information clustering (Ji et al., 2019): with p = Q(ĉ | x) and p' = Q(ĉ' | T(x))
+    for a small random transformation T (``data.random_affine``), the batch's joint
+    distribution is P = mean_x p p'^T (made symmetric), and
+
+        I(ĉ; ĉ') = sum_jk P_jk log(P_jk / (P_j P_k))  <=  H(ĉ) <= ln K.
+
+    It is largest when each image's category is sure, survives the move, and all K
+    categories are used equally: the categories then describe what moves do not change,
+    such as a digit's identity. Computed in fp32.
+    """
+    total = q.mean.new_zeros((), dtype=torch.float32)
+    for logits, moved in zip(q.logits, q_moved.logits):
+        if logits.shape != moved.shape:
+            raise SpecError(f"the two Q outputs have logits of shapes {tuple(logits.shape)} and "
+                            f"{tuple(moved.shape)}; pass Q(x) and Q(T(x)) of the same images.")
+        joint = F.softmax(logits.float(), dim=1).T @ F.softmax(moved.float(), dim=1) / logits.shape[0]
+        joint = ((joint + joint.T) / 2).clamp_min(1e-12)
+        marginal = joint.sum(dim=1)
+        total = total + (joint * (joint.log() - marginal.log()[:, None] - marginal.log()[None, :])).sum()
+    return total

@@ -24,11 +24,12 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .data import ShuffledBatches
+from .data import ShuffledBatches, random_affine
 from .errors import CheckpointError, SpecError
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator, build_networks
-from .objectives import discriminator_loss, generator_loss, info_loss, log_q, real_information
+from .objectives import (discriminator_loss, generator_loss, info_loss, invariant_information, log_q,
+                         real_information)
 
 STAT_NAMES = ("loss_d", "loss_g", "info_cat", "info_cont", "d_real", "d_fake")
 CHECKPOINT_FORMAT = 1
@@ -51,6 +52,9 @@ class TrainConfig:
         lambda_real: weight of I_Q(x; ĉ), the information between *real* images and Q's
             categories (``objectives.real_information``), added to Q's objective in D's step.
             0 (the default) is the paper's InfoGAN; chapter 7 measures what 1 changes.
+        lambda_invariant: weight of I(ĉ; ĉ'), the information between Q's categories of a real
+            image and of a randomly moved copy (``objectives.invariant_information``), added to
+            Q's objective in D's step. 0 (the default) is the paper's InfoGAN.
         fixed_std: if set, Q's continuous heads use this fixed standard deviation.
         info: False trains a plain GAN (the control): no information term reaches G or D's body.
         seed: seeds the initial weights, the batches and the sampled codes.
@@ -70,6 +74,7 @@ class TrainConfig:
     lambda_cat: float = 1.0
     lambda_cont: float = 0.1
     lambda_real: float = 0.0
+    lambda_invariant: float = 0.0
     fixed_std: float | None = None
     info: bool = True
     seed: int = 0
@@ -88,8 +93,8 @@ class TrainConfig:
                 raise SpecError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}.")
         if not 0 <= self.beta1 < 1:
             raise SpecError(f"TrainConfig.beta1 must be in [0, 1), got {self.beta1}.")
-        if min(self.lambda_cat, self.lambda_cont, self.lambda_real) < 0:
-            raise SpecError("TrainConfig.lambda_cat, lambda_cont and lambda_real must be >= 0.")
+        if min(self.lambda_cat, self.lambda_cont, self.lambda_real, self.lambda_invariant) < 0:
+            raise SpecError("TrainConfig.lambda_cat, lambda_cont, lambda_real and lambda_invariant must be >= 0.")
         if self.amp_dtype not in AMP_DTYPES:
             raise SpecError(f"TrainConfig.amp_dtype must be one of {sorted(AMP_DTYPES)}, got {self.amp_dtype!r}.")
         if self.checkpoint_every < 0:
@@ -194,10 +199,16 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
     lq = log_q(q_fake, codes, spec, check_values=False)
     loss_d = discriminator_loss(d_real.float(), d_fake.float()) \
         - (cfg.lambda_cat * lq.categorical + cfg.lambda_cont * lq.continuous)
-    if cfg.lambda_real and cfg.info:
+    if cfg.info and (cfg.lambda_real or cfg.lambda_invariant):  # optional terms on real images
         with autocast:
             q_real = D.q_from_features(h_real)
-        loss_d = loss_d - cfg.lambda_real * real_information(q_real)
+        if cfg.lambda_real:
+            loss_d = loss_d - cfg.lambda_real * real_information(q_real)
+        if cfg.lambda_invariant:
+            moved = random_affine(real, state.code_rng)
+            with autocast:
+                q_moved = D.q(moved)
+            loss_d = loss_d - cfg.lambda_invariant * invariant_information(q_real, q_moved)
     state.opt_d.zero_grad(set_to_none=True)
     state.scaler.scale(loss_d).backward()
     state.scaler.step(state.opt_d)

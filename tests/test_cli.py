@@ -114,3 +114,19 @@ def test_recipe_flags_reach_the_checkpoint_and_int8_export_is_half_the_size(tmp_
 def test_bad_thread_count_is_a_clear_error(tmp_path, capsys):
     assert main(["train", "--profile", "smoke", "--out", str(tmp_path), "--threads", "0"]) == 2
     assert "--threads must be >= 1" in capsys.readouterr().err
+
+
+def test_eval_every_scores_c1_during_training_into_eval_jsonl(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--profile", "smoke", "--out", str(out), "--quiet", "--steps", "7", "--no-figures",
+                 "--eval-every", "3", "--lambda-invariant", "1"]) == 0  # smoke logs every 3 steps
+    lines = [json.loads(line) for line in (out / "eval.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [3, 6]
+    assert all(line["n"] == 1000 and 0 <= line["accuracy"] <= 1 for line in lines)
+    assert "step 6: c1 accuracy" in capsys.readouterr().out
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["config"]["lambda_invariant"] == 1.0
+    assert main(["train", "--profile", "smoke", "--out", str(out), "--quiet", "--steps", "13", "--no-figures",
+                 "--resume", "--eval-every", "3"]) == 0  # resumed at 7: scores 9 and 12, not 6 again
+    assert [json.loads(line)["step"] for line in (out / "eval.jsonl").read_text().splitlines()] == [3, 6, 9, 12]
+    assert main(["train", "--profile", "smoke", "--out", str(tmp_path / "bad"), "--eval-every", "-1"]) == 2
+    assert "--eval-every must be >= 0" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from infogan_tutorial.data import (
     ShuffledBatches,
     load_dataset,
     load_idx_folder,
+    random_affine,
     read_idx,
     sample_dir,
 )
@@ -474,3 +475,37 @@ def test_debian_fashion_mnist_loads() -> None:
     assert len(ds) == 10_000 and tuple(ds.images.shape[1:]) == (1, 28, 28)
     assert ds.images.min() == -1 and ds.images.max() == 1
     assert torch.bincount(ds.labels).tolist() == [1000] * 10
+
+
+def _center_of_mass(images: torch.Tensor) -> torch.Tensor:
+    mass = images[:, 0] + 1  # background -1 weighs nothing
+    grid = torch.arange(28.0)
+    total = mass.sum(dim=(1, 2))
+    return torch.stack([(mass.sum(1) * grid).sum(1) / total, (mass.sum(2) * grid).sum(1) / total], 1)
+
+
+def test_random_affine_keeps_shape_range_and_background_and_is_identity_without_moves() -> None:
+    images = load_dataset("sample", split="test", verbose=False).images[:32]
+    assert torch.allclose(random_affine(images, degrees=0, shift=0, scale=(1.0, 1.0)), images, atol=1e-5)
+    moved = random_affine(images, torch.Generator().manual_seed(0))
+    assert moved.shape == images.shape and moved.dtype == images.dtype
+    assert moved.min() >= -1 - 1e-5 and moved.max() <= 1 + 1e-5 and not torch.allclose(moved, images)
+    blank = torch.full((4, 1, 28, 28), -1.0)
+    assert torch.allclose(random_affine(blank, torch.Generator().manual_seed(0)), blank)
+    again = random_affine(images, torch.Generator().manual_seed(0))
+    assert torch.equal(moved, again)
+
+
+def test_random_affine_shifts_digits_by_at_most_the_given_pixels() -> None:
+    images = load_dataset("sample", split="test", verbose=False).images[:64]
+    moved = random_affine(images, torch.Generator().manual_seed(1), degrees=0, shift=3, scale=(1.0, 1.0))
+    displacement = (_center_of_mass(moved) - _center_of_mass(images)).abs()
+    assert displacement.max() <= 3.3 and displacement.mean() > 0.5
+
+
+@pytest.mark.parametrize("kwargs", [{"degrees": -1.0}, {"shift": -2.0}, {"scale": (1.2, 1.1)}])
+def test_random_affine_rejects_bad_arguments(kwargs: dict) -> None:
+    with pytest.raises(DataError, match="random_affine needs"):
+        random_affine(torch.zeros(2, 1, 28, 28), **kwargs)
+    with pytest.raises(DataError, match="shape"):
+        random_affine(torch.zeros(2, 28, 28))

@@ -7,7 +7,8 @@ from infogan_tutorial.errors import SpecError
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.networks import QOutput
 from infogan_tutorial.objectives import (discriminator_loss, gaussian_log_likelihood, generator_loss,
-                                         info_lower_bound, info_loss, log_q, real_information)
+                                         info_lower_bound, info_loss, invariant_information, log_q,
+                                         real_information)
 
 SPEC = LatentSpec()
 
@@ -104,3 +105,26 @@ def test_real_information_adds_over_categorical_codes():
     a, b = 50.0 * torch.eye(4).repeat(2, 1), 50.0 * torch.eye(2).repeat(4, 1)
     q = QOutput([a, b], torch.zeros(8, 0), torch.zeros(8, 0))
     assert real_information(q).item() == pytest.approx(math.log(4) + math.log(2), abs=1e-4)
+
+
+def test_invariant_information_is_ln_k_when_moves_keep_sure_balanced_categories():
+    logits = 50.0 * torch.eye(10).repeat(3, 1)
+    assert invariant_information(_q(logits), _q(logits.clone())).item() == pytest.approx(math.log(10), abs=1e-4)
+
+
+def test_invariant_information_is_zero_when_the_moved_copy_is_independent_or_unsure():
+    sure = 50.0 * torch.eye(10).repeat(10, 1)  # 100 images, 10 per category
+    shuffled = 50.0 * torch.eye(10).repeat_interleave(10, dim=0)  # copies' categories independent of the originals
+    assert invariant_information(_q(sure), _q(shuffled)).item() == pytest.approx(0.0, abs=1e-4)
+    assert invariant_information(_q(sure), _q(torch.zeros(100, 10))).item() == pytest.approx(0.0, abs=1e-5)
+
+
+def test_invariant_information_is_bounded_has_a_gradient_and_checks_shapes():
+    rng = torch.Generator().manual_seed(0)
+    a = torch.randn(64, 10, generator=rng, requires_grad=True)
+    value = invariant_information(_q(a), _q(a.detach() + 0.3 * torch.randn(64, 10, generator=rng)))
+    assert 0.0 <= value.item() <= math.log(10)
+    value.backward()
+    assert a.grad is not None and a.grad.abs().sum() > 0
+    with pytest.raises(SpecError, match="same images"):
+        invariant_information(_q(torch.zeros(8, 10)), _q(torch.zeros(6, 10)))

@@ -73,6 +73,20 @@ def test_real_information_term_trains_q_only_with_the_information_term(images):
     assert all(torch.equal(a, b) for a, b in zip(params(gan), params(gan_real)))
 
 
+def test_invariant_information_term_trains_q_on_moved_real_images_only_with_the_information_term(images):
+    def one_step(**kwargs):
+        state = create_state(LatentSpec(), TrainConfig(batch_size=16, **kwargs), "cpu")
+        train_step(state, images[:16])
+        return state
+
+    plain, moved = one_step(), one_step(lambda_invariant=1.0)
+    assert any(not torch.equal(a, b) for a, b in zip(plain.D.q_head.parameters(), moved.D.q_head.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(plain.D.body.parameters(), moved.D.body.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(plain.D.d_head.parameters(), moved.D.d_head.parameters()))
+    gan, gan_moved = one_step(info=False), one_step(info=False, lambda_invariant=1.0)
+    assert all(torch.equal(a, b) for a, b in zip(params(gan), params(gan_moved)))
+
+
 def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(images, tmp_path):
     config = TrainConfig(steps=6, batch_size=16, seed=3, log_every=2, checkpoint_every=3)
     full = create_state(LatentSpec(), config, "cpu")
@@ -190,7 +204,7 @@ def test_int8_export_halves_the_size_and_keeps_weights_and_images(images, tmp_pa
 
 
 @pytest.mark.parametrize("kwargs", [{"steps": 0}, {"lr_g": -1.0}, {"beta1": 1.0}, {"lambda_cat": -1.0},
-                                    {"lambda_real": -0.5}, {"amp_dtype": "fp8"}, {"batch_size": 0}])
+                                    {"lambda_real": -0.5}, {"lambda_invariant": -1.0}, {"amp_dtype": "fp8"}, {"batch_size": 0}])
 def test_bad_config_values_raise(kwargs):
     with pytest.raises(SpecError):
         TrainConfig(**kwargs)
@@ -224,8 +238,9 @@ def test_cuda_mixed_precision_step_and_resume(images, tmp_path):
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_fp16_with_scaler_when_asked(images):
-    """The T4 path (fp16 autocast + GradScaler), forced on any GPU: finite losses, a live scaler."""
-    state = create_state(LatentSpec(), TrainConfig(steps=4, batch_size=64, amp_dtype="fp16"), "cuda")
+    """The T4 path (fp16 autocast + GradScaler), forced on any GPU, with every optional term: finite, a live scaler."""
+    config = TrainConfig(steps=4, batch_size=64, amp_dtype="fp16", lambda_real=1.0, lambda_invariant=1.0)
+    state = create_state(LatentSpec(), config, "cuda")
     assert state.amp_dtype == torch.float16 and state.scaler.is_enabled()
     fit(state, images[:1000], progress=False)
     assert all(math.isfinite(v) for v in state.history["loss_d"])
@@ -235,8 +250,12 @@ def test_cuda_fp16_with_scaler_when_asked(images):
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_compiled_training_matches_eager_and_resumes(images, tmp_path):
-    """compile=True: same parameter names (checkpoints interchangeable), close losses, resumable."""
-    config = TrainConfig(steps=6, batch_size=64, log_every=3, checkpoint_every=3, amp=False)
+    """compile=True: same parameter names (checkpoints interchangeable), close losses, resumable.
+
+    With the default mixed precision: on an H200 with torch 2.11, compiling the fp32 step
+    (amp=False) stopped at an inductor stride assertion in convolution_backward.
+    """
+    config = TrainConfig(steps=6, batch_size=64, log_every=3, checkpoint_every=3)
     eager = create_state(LatentSpec(), config, "cuda")
     compiled = create_state(LatentSpec(), TrainConfig(**{**config.__dict__, "compile": True}), "cuda")
     assert list(eager.G.state_dict()) == list(compiled.G.state_dict())
