@@ -39,7 +39,7 @@ def test_c1_classifies_the_held_out_sample(model):
     """The README's measured accuracy on the bundled held-out digits, to within rounding."""
     readme = (PRETRAINED_DIR / "README.md").read_text()
     expected = json.loads((PRETRAINED_DIR / "metrics.json").read_text())["held_out_sample_accuracy"]
-    assert f"{expected:.1%}" in readme
+    assert f"{expected:.1%}" in readme and expected > 0.9  # chapter 7's model: digit identity, not style
     test = load_dataset("sample", split="test", verbose=False)
     assert categorical_accuracy(model.D, test.images, test.labels).accuracy == pytest.approx(expected, abs=0.002)
 
