@@ -334,8 +334,9 @@ def random_affine(images: torch.Tensor, generator: torch.Generator | None = None
                   shift: float = 3.0, scale: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
     """Each image (N, 1, 28, 28) in ``[-1, 1]`` rotated, scaled and shifted at random, on its device.
 
-    Rotation uniform in ±``degrees``, translation uniform in ±``shift`` pixels along each
-    axis, zoom uniform in ``scale``; the background stays -1 (black). Small moves like these
+    The rotation angle is uniform in [-degrees, degrees], the translation uniform in
+    [-shift, shift] pixels along each axis, the zoom uniform in ``scale``; the background
+    stays -1 (black). Small moves like these
     keep a digit's identity, which is what :func:`~infogan_tutorial.objectives.invariant_information`
     asks Q's categories to respect. ``generator`` lives on the images' device.
     """
