@@ -29,7 +29,7 @@ sweep=$!
 timeout -s INT "$seconds" $PY -m infogan_tutorial train --device "$device" --no-info --seed 0 --steps "$steps" \
     --batch-size 64 --threads 1 --out runs/control --quiet --no-figures > runs/control.log 2>&1 &
 control=$!
-[ "$device" = cuda ] && timeout 240 $PY -m pytest -q -m cuda tests/test_training.py -p no:cacheprovider 2>&1 | tail -15 | tee -a "$log"
+[ "$device" = cuda ] && timeout 240 $PY -m pytest -q -m cuda tests -p no:cacheprovider 2>&1 | tail -15 | tee -a "$log"
 wait $sweep $control
 tail -3 runs/control.log >> "$log"
 

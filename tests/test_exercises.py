@@ -17,6 +17,7 @@ from infogan_tutorial.latent_codes import Codes
 from infogan_tutorial.objectives import generator_loss, info_loss, info_lower_bound, log_q
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest.importorskip("docutils", reason="the student-build helpers need the book extras: pip install -e '.[book]'")
 sys.path.insert(0, str(ROOT / "scripts"))
 from build_book import SCRIPTS, student_config  # noqa: E402
 from hide_gated_solutions import solution_blocks, strip_solutions  # noqa: E402
