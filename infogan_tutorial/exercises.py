@@ -741,9 +741,64 @@ def check_per_class_accuracy(fn: Callable[[np.ndarray], np.ndarray]) -> CheckRes
     return check_against(fn, _per_class_accuracy_exercise())
 
 
+# -- exercise: invariant information between a real digit and its moved copy ---------------
+
+def _invariant_info(p: Tensor, p_moved: Tensor, *, symmetric: bool = True, normalise: bool = True,
+                    marginals: str = "both", base: float = math.e, clamp: bool = True) -> Tensor:
+    """I(ĉ; ĉ') of the batch's joint P = p^T p' / N (made symmetric), with switches for typical mistakes."""
+    joint = p.T @ p_moved
+    joint = joint / p.shape[0] if normalise else joint
+    joint = (joint + joint.T) / 2 if symmetric else joint
+    joint = joint.clamp_min(1e-12) if clamp else joint
+    rows, cols = joint.sum(dim=1), joint.sum(dim=0)
+    other = {"both": cols, "rows": rows}[marginals]
+    return (joint * (joint.log() - rows.log()[:, None] - other.log()[None, :])).sum() / math.log(base)
+
+
+def _invariant_information_exercise() -> Exercise:
+    def soft(seed: int, n: int, k: int, sharpness: float) -> Callable[[], tuple]:
+        def make() -> tuple:
+            g = _rng(seed)
+            logits = sharpness * torch.randn(n, k, generator=g)
+            return (torch.softmax(logits, 1), torch.softmax(logits + torch.randn(n, k, generator=g), 1))
+        return make
+
+    def sure_and_balanced() -> tuple:
+        p = torch.eye(4).repeat(3, 1)  # 12 images, each surely in one of 4 categories, kept by the move
+        return (p, p.clone())
+
+    cases = [Case("8 images, 4 categories", soft(71, 8, 4, 2.0)),
+             Case("30 images, 10 categories", soft(72, 30, 10, 3.0)),
+             Case("sure, balanced categories that survive the move", sure_and_balanced)]
+    mistakes = [
+        Mistake("P is not divided by the number of images: P = p^T p' / N is a joint distribution and sums to 1.",
+                partial(_invariant_info, normalise=False)),
+        Mistake("P is not made symmetric: the image and its moved copy play the same part, so use (P + P^T) / 2.",
+                partial(_invariant_info, symmetric=False)),
+        Mistake("the denominator uses the row sums twice: it is P_j P_k, row sum times column sum "
+                "(equal once P is symmetric, so make it symmetric first).",
+                partial(_invariant_info, symmetric=False, marginals="rows")),
+        Mistake("it uses log base 2 (bits); the book measures information in nats (natural log).",
+                partial(_invariant_info, base=2.0)),
+        Mistake("wrong sign: return the information I itself (at least 0); the training loss is -lambda I.",
+                lambda p, q: -_invariant_info(p, q)),
+        Mistake("P has zero entries here, and 0 * log 0 gave nan; that term counts as 0: clamp P "
+                "(e.g. P.clamp_min(1e-12)) before taking the log.", partial(_invariant_info, clamp=False)),
+        Mistake("it measures agreement, the mean of sum_k p_k p'_k, not information: that is highest when "
+                "every image falls into one category, which tells nothing about the image.",
+                lambda p, q: (p * q).sum(1).mean()),
+    ]
+    return Exercise(_invariant_info, cases, mistakes)
+
+
+def check_invariant_information(fn: Callable[[Tensor, Tensor], Tensor]) -> CheckResult:
+    """Check ``fn(p, p_moved) -> I``: the information between the categories of images and of their moved copies."""
+    return check_against(fn, _invariant_information_exercise())
+
+
 __all__ = [
     "Case", "CheckResult", "Exercise", "ExerciseFailed", "Mistake", "check_against", "check_categorical_info_loss",
     "check_code_entropy", "check_control_info_loss", "check_gaussian_log_likelihood", "check_generator_objective",
-    "check_matched_accuracy", "check_mutual_info_bound", "check_per_class_accuracy", "check_per_code_info",
-    "check_traversal_codes",
+    "check_invariant_information", "check_matched_accuracy", "check_mutual_info_bound", "check_per_class_accuracy",
+    "check_per_code_info", "check_traversal_codes",
 ]

@@ -37,6 +37,7 @@ EXERCISES = {
     "ex-lambda": (EXPERIMENTS, "generator_objective", ex.check_generator_objective),
     "ex-control": (EXPERIMENTS, "control_info_loss", ex.check_control_info_loss),
     "ex-fashion": (EXPERIMENTS, "per_class_accuracy", ex.check_per_class_accuracy),
+    "ex-invariant": (EXPERIMENTS, "invariant_information", ex.check_invariant_information),
 }
 
 
@@ -158,6 +159,19 @@ def _no_grad_control(D, fake, codes, spec):
         return info_loss(D.q(fake), codes, spec)
 
 
+def _iic_without_clamp(p, q):
+    joint = p.T @ q / len(p)
+    joint = (joint + joint.T) / 2
+    marginal = joint.sum(1)
+    return (joint * torch.log(joint / (marginal[:, None] * marginal[None, :]))).sum()
+
+
+def _iic_per_image_sum(p, q):
+    joint = p.T @ q
+    joint = ((joint + joint.T) / 2).clamp_min(1e-12)
+    return (joint * (joint.log() - joint.sum(1).log()[:, None] - joint.sum(0).log()[None, :])).sum()
+
+
 WRONG = [  # (checker, a wrong answer written as a student might, part of the expected explanation)
     (ex.check_categorical_info_loss, lambda lg, c: F.cross_entropy(F.softmax(lg, 1), c), "softmax was applied"),
     (ex.check_categorical_info_loss, lambda lg, c: F.log_softmax(lg, 1).gather(1, c[:, None]).mean(), "wrong sign"),
@@ -204,6 +218,11 @@ WRONG = [  # (checker, a wrong answer written as a student might, part of the ex
     (ex.check_per_class_accuracy, lambda m: np.diag(m) / m.sum(0), "column sums"),
     (ex.check_per_class_accuracy, lambda m: np.diag(m), "counts"),
     (ex.check_per_class_accuracy, lambda m: np.full(len(m), np.trace(m) / m.sum()), "overall accuracy"),
+    (ex.check_invariant_information, lambda p, q: (p * q).sum(1).mean(), "agreement"),
+    (ex.check_invariant_information, _iic_without_clamp, "0 * log 0"),
+    (ex.check_invariant_information, _iic_per_image_sum, "divided by the number of images"),
+    (ex.check_invariant_information, lambda p, q: torch.nn.functional.kl_div(q.log(), p, reduction="batchmean"),
+     "wrong value"),
 ]
 
 
@@ -224,7 +243,7 @@ def test_at_least_two_wrong_answers_per_checker():
 TABLES = [ex._categorical_info_loss_exercise, ex._gaussian_log_likelihood_exercise, ex._code_entropy_exercise,
           ex._mutual_info_bound_exercise, ex._traversal_codes_exercise, ex._matched_accuracy_exercise,
           ex._per_code_info_exercise, ex._generator_objective_exercise, ex._control_info_loss_exercise,
-          ex._per_class_accuracy_exercise]
+          ex._per_class_accuracy_exercise, ex._invariant_information_exercise]
 
 
 @pytest.mark.parametrize("table", TABLES, ids=[t.__name__ for t in TABLES])
@@ -242,10 +261,22 @@ def test_each_listed_mistake_gets_its_own_explanation(table, capsys):
     (ex._mutual_info_bound_exercise, ex._info_bound),
     (ex._traversal_codes_exercise, ex._traversal),
     (ex._generator_objective_exercise, ex._generator_objective),
+    (ex._invariant_information_exercise, ex._invariant_info),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_mistake_generators_with_no_switch_give_the_packages_answer(table, right, capsys):
     """The mistakes are switches on one implementation; with every switch off it must be right."""
     assert ex.check_against(partial(right), table()).passed
+
+
+def test_invariant_information_exercise_computes_what_the_training_step_maximises():
+    from infogan_tutorial.networks import QOutput
+    from infogan_tutorial.objectives import invariant_information
+
+    g = torch.Generator().manual_seed(5)
+    a, b = 3 * torch.randn(40, 10, generator=g), 3 * torch.randn(40, 10, generator=g)
+    empty = torch.zeros(40, 0)
+    package = invariant_information(QOutput([a], empty, empty), QOutput([b], empty, empty))
+    assert ex._invariant_info(a.softmax(1), b.softmax(1)).item() == pytest.approx(package.item(), abs=1e-5)
 
 
 # -- the checkers never crash on a broken answer ------------------------------------------------
