@@ -69,8 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-info", action="store_true", help="train a plain GAN (the control): no information term")
     t.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default: a quarter of the run)")
     t.add_argument("--export", type=Path, help="also write a compact fp16 model (G and D/Q) to this path")
-    t.add_argument("--int8", action="store_true",
-                   help="with --export: store the large weight matrices as int8 (half the size of fp16)")
+    quant = t.add_mutually_exclusive_group()
+    quant.add_argument("--int8", action="store_true",
+                       help="with --export: store the large weight matrices as int8 (half the size of fp16)")
+    quant.add_argument("--int4", action="store_true",
+                       help="with --export: store the large weight matrices in 4 bits (about a quarter of fp16)")
     t.add_argument("--eval-every", type=int, default=0,
                    help="score c1 on --eval-dir every this many steps, into OUT/eval.jsonl (default 0: at the end)")
     t.add_argument("--eval-dir", type=Path,
@@ -154,7 +157,7 @@ def train(args: argparse.Namespace) -> None:
     print(f"c1 accuracy on {test.source}: {result.accuracy:.1%}; L_I(c1) = {float(bound.categorical):.3f} nats "
           f"(H(c1) = {state.spec.categorical_entropy():.3f}).")
     if args.export:
-        export_model(state, args.export, int8=args.int8)
+        export_model(state, args.export, int8=args.int8, int4=args.int4)
         print(f"Exported compact model to {args.export}.")
     if not args.no_figures:
         import matplotlib.pyplot as plt

@@ -4,7 +4,7 @@
 
 * ``infogan-mnist.pt``: G and D/Q of one run of ``python -m infogan_tutorial train`` (the
   command, the accuracy measured on the official MNIST test split and the checksum are in
-  ``data/pretrained/README.md``), exported with int8 weight matrices;
+  ``data/pretrained/README.md``), exported with 4-bit weight matrices (7.3 MB);
 * ``gan-control-history.json``: the training history of the plain-GAN control (``--no-info``,
   same data, seed and steps), for the paper's Figure 1.
 
@@ -52,7 +52,7 @@ def _need(path: Path) -> Path:
 
 
 def load_pretrained(device: torch.device | str = "cpu", folder: Path = PRETRAINED_DIR) -> Pretrained:
-    """Load ``folder/infogan-mnist.pt`` (fp32 weights restored from its int8 matrices)."""
+    """Load ``folder/infogan-mnist.pt`` (fp32 weights restored from its 4-bit matrices)."""
     path = _need(Path(folder) / MODEL_NAME)
     ckpt = read_checkpoint(path)
     spec, G, D = networks_from_checkpoint(ckpt, device, path=path)

@@ -33,7 +33,8 @@ from .objectives import (discriminator_loss, generator_loss, info_loss, invarian
 
 STAT_NAMES = ("loss_d", "loss_g", "info_cat", "info_cont", "d_real", "d_fake")
 CHECKPOINT_FORMAT = 1
-INT8_MIN_SIZE = 100_000  # export_model(int8=True) quantises weight tensors at least this large
+INT8_MIN_SIZE = 100_000  # export_model(int8=True or int4=True) quantises weight tensors at least this large
+INT4_GROUP = 64  # export_model(int4=True): one scale per this many consecutive weights
 AMP_DTYPES = {"auto": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -341,20 +342,23 @@ def read_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
-def _dequantize(state_dict: dict, scales: dict | None) -> dict:
-    """fp32 tensors from a state dict whose entries may be fp16, or int8 with per-row ``scales``."""
+def _dequantize(state_dict: dict, scales: dict | None, int4: dict | None = None) -> dict:
+    """fp32 tensors from a state dict whose entries may be fp16, int8 with per-row ``scales``, or
+    packed int4 (``int4[name] = {"scales": ..., "shape": ...}``, see :func:`_quantize_int4`)."""
     out = {}
     for k, v in state_dict.items():
-        if scales and k in scales:
+        if int4 and k in int4:
+            v = _dequantize_int4(v, int4[k]["scales"], int4[k]["shape"])
+        elif scales and k in scales:
             v = v.float() * scales[k].float().view(-1, *([1] * (v.dim() - 1)))
         out[k] = v.float() if v.is_floating_point() else v
     return out
 
 
 def _load_module(module: torch.nn.Module, state_dict: dict, what: str, path: Path,
-                 scales: dict | None = None) -> None:
+                 scales: dict | None = None, int4: dict | None = None) -> None:
     try:
-        module.load_state_dict(_dequantize(state_dict, scales))
+        module.load_state_dict(_dequantize(state_dict, scales, int4))
     except RuntimeError as e:
         raise CheckpointError(f"{what} in {path} does not fit the network built from its spec: {e}") from e
 
@@ -407,9 +411,9 @@ def networks_from_checkpoint(ckpt: dict, device: torch.device | str = "cpu", spe
         raise CheckpointError(f"{path} was trained with spec {ckpt_spec}, not {spec}.")
     fixed_std = ckpt.get("config", {}).get("fixed_std")
     G, D = Generator(ckpt_spec), Discriminator(ckpt_spec, fixed_std)
-    scales = ckpt.get("int8_scales", {})
-    _load_module(G, ckpt["G"], "G", path, scales.get("G"))
-    _load_module(D, ckpt["D"], "D", path, scales.get("D"))
+    scales, int4 = ckpt.get("int8_scales", {}), ckpt.get("int4", {})
+    _load_module(G, ckpt["G"], "G", path, scales.get("G"), int4.get("G"))
+    _load_module(D, ckpt["D"], "D", path, scales.get("D"), int4.get("D"))
     return ckpt_spec, G.to(device).eval(), D.to(device).eval()
 
 
@@ -421,15 +425,36 @@ def _quantize_rows(weight: Tensor) -> tuple[Tensor, Tensor]:
     return q, scale
 
 
+def _quantize_int4(weight: Tensor) -> tuple[Tensor, Tensor]:
+    """Two 4-bit weights per byte, and one fp16 scale per ``INT4_GROUP`` consecutive weights.
+
+    Each weight w of a group becomes q = round(w / scale) in -8..7 with scale = max|w| / 7, so
+    |w - q * scale| <= scale / 2; q + 8 is stored in 4 bits.
+    """
+    groups = weight.float().reshape(-1, INT4_GROUP)
+    scale = (groups.abs().amax(dim=1).clamp_min(1e-12) / 7).half()
+    q = (torch.round(groups / scale.float()[:, None]).clamp(-8, 7) + 8).to(torch.uint8).reshape(-1)
+    return q[0::2] | (q[1::2] << 4), scale
+
+
+def _dequantize_int4(packed: Tensor, scales: Tensor, shape: list[int]) -> Tensor:
+    q = torch.stack([packed & 0x0F, packed >> 4], dim=1).reshape(-1, INT4_GROUP).float() - 8
+    return (q * scales.float()[:, None]).reshape(shape)
+
+
 def export_model(state_or_path: TrainState | str | Path, path: str | Path,
-                 dtype: torch.dtype = torch.float16, int8: bool = False) -> None:
+                 dtype: torch.dtype = torch.float16, int8: bool = False, int4: bool = False) -> None:
     """Write a compact, weights-only checkpoint (G and D/Q) for sharing.
 
     Floating-point tensors are stored in ``dtype``. With ``int8=True`` the large weight
     matrices (at least ``INT8_MIN_SIZE`` numbers; in the paper's network the two
     1024 x 6272 layers hold 12.8M of its 13.3M weights) are stored as int8 with a scale per
-    row, which halves the fp16 size; :func:`load_networks` restores fp32 weights from either.
+    row, which halves the fp16 size. With ``int4=True`` they are stored in 4 bits with a
+    scale per ``INT4_GROUP`` weights, about a quarter of the fp16 size. :func:`load_networks`
+    restores fp32 weights from any of them.
     """
+    if int8 and int4:
+        raise SpecError("export_model: choose int8 or int4, not both.")
     if isinstance(state_or_path, TrainState):
         s = state_or_path
         ckpt = {"spec": s.spec.to_dict(), "config": dataclasses.asdict(s.config), "step": s.step,
@@ -439,14 +464,21 @@ def export_model(state_or_path: TrainState | str | Path, path: str | Path,
     compact = {k: ckpt[k] for k in ("spec", "config", "step", "history") if k in ckpt}
     compact["format"] = CHECKPOINT_FORMAT
     scales: dict[str, dict[str, Tensor]] = {}
+    packed: dict[str, dict[str, dict]] = {}
     for net in ("G", "D"):
-        weights = _dequantize(ckpt[net], ckpt.get("int8_scales", {}).get(net))
+        weights = _dequantize(ckpt[net], ckpt.get("int8_scales", {}).get(net), ckpt.get("int4", {}).get(net))
         compact[net] = {}
         for k, v in weights.items():
-            if int8 and v.is_floating_point() and v.dim() >= 2 and v.numel() >= INT8_MIN_SIZE:
+            large = v.is_floating_point() and v.dim() >= 2 and v.numel() >= INT8_MIN_SIZE
+            if int4 and large and v.numel() % INT4_GROUP == 0:
+                compact[net][k], group_scales = _quantize_int4(v)
+                packed.setdefault(net, {})[k] = {"scales": group_scales, "shape": list(v.shape)}
+            elif (int8 or int4) and large:
                 compact[net][k], scales.setdefault(net, {})[k] = _quantize_rows(v)
             else:
                 compact[net][k] = v.to(dtype) if v.is_floating_point() else v
     if scales:
         compact["int8_scales"] = scales
+    if packed:
+        compact["int4"] = packed
     atomic_save(compact, path)

@@ -5,7 +5,7 @@
 
 ``--run`` is an output folder of ``python -m infogan_tutorial train ... --export RUN/model.pt --int8``
 and ``--gan-run`` one of the same command with ``--no-info`` (the plain-GAN control of Figure 1).
-The script copies the exported model, writes the control's history, scores the model on the
+The script copies the exported model (``--int4``: re-exports it with 4-bit weight matrices), writes the control's history, scores the model on the
 bundled held-out sample and on ``--eval-dir`` (the official MNIST test split, if you have it),
 and writes ``metrics.json``, ``SHA256SUMS`` and ``README.md`` with the commands it was given.
 """
@@ -23,6 +23,7 @@ import torch
 from infogan_tutorial.data import load_dataset, load_idx_folder
 from infogan_tutorial.evaluation import categorical_accuracy, estimate_info_bound
 from infogan_tutorial.pretrained import GAN_HISTORY_NAME, MODEL_NAME, PRETRAINED_DIR, load_pretrained, sha256
+from infogan_tutorial.training import INT4_GROUP, export_model
 
 README = """# The pretrained model
 
@@ -41,9 +42,8 @@ With the package's own command line, on the bundled 9,000-digit MNIST sample onl
 python scripts/publish_pretrained.py {publish_args}
 ```
 {note}
-The model is the exported form of the run (`--export ... --int8`): G and D/Q, with the two
-large weight matrices stored as int8 with one scale per row ({size:.1f} MB instead of about 27 MB
-in fp16). `infogan_tutorial.pretrained.load_pretrained()` and
+The model is the exported form of the run (`--export ... --int8`{reexport}): G and D/Q, with the two
+large weight matrices stored {storage} ({size:.1f} MB instead of about 27 MB in fp16). `infogan_tutorial.pretrained.load_pretrained()` and
 `python -m infogan_tutorial evaluate --checkpoint data/pretrained/{model}` restore fp32 weights.
 
 ## Measured
@@ -69,12 +69,17 @@ def main() -> None:
     p.add_argument("--gan-command", required=True, help="the train command of --gan-run, as run")
     p.add_argument("--device", default="a 2-core x86-64 CPU", help="where they were trained, in words")
     p.add_argument("--eval-dir", type=Path, help="IDX folder of the official MNIST test split, if available")
+    p.add_argument("--int4", action="store_true",
+                   help="re-export the run's model with 4-bit weight matrices (export_model(int4=True))")
     p.add_argument("--note", default="", help="a paragraph for the README about how the runs were made")
     p.add_argument("--out", type=Path, default=PRETRAINED_DIR)
     args = p.parse_args()
 
     args.out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(args.run / "model.pt", args.out / MODEL_NAME)
+    if args.int4:  # the run's int8 export, re-exported with 4-bit weight matrices
+        export_model(args.run / "model.pt", args.out / MODEL_NAME, int4=True)
+    else:
+        shutil.copyfile(args.run / "model.pt", args.out / MODEL_NAME)
     gan_history = json.loads((args.gan_run / "history.json").read_text())
     (args.out / GAN_HISTORY_NAME).write_text(json.dumps(gan_history))
 
@@ -100,14 +105,17 @@ def main() -> None:
     about = ("The recipe is the paper's plus the information terms on real images that chapter 7 measures "
              "(`lambda_invariant`, `lambda_real`)." if model.config.get("lambda_invariant") or
              model.config.get("lambda_real") else "The recipe is the paper's.")
-    publish_args = " ".join(f"--{k.replace('_', '-')} {shlex.quote(str(v))}"
-                            for k, v in vars(args).items() if v is not None and k != "out")
+    publish_args = " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {shlex.quote(str(v))}")
+                            for k, v in vars(args).items() if v not in (None, False) and k != "out")
     (args.out / "README.md").write_text(README.format(
         model=MODEL_NAME, gan=GAN_HISTORY_NAME, device=args.device, command=args.command,
         gan_command=args.gan_command, publish_args=publish_args, size=(args.out / MODEL_NAME).stat().st_size / 1e6,
         n_sample=len(sample), acc_sample=acc_sample, official_row=official_row, info_cat=float(bound.categorical),
         steps=model.step, batch_size=model.config["batch_size"], recipe=recipe, about=about,
-        note=f"\n{args.note}\n" if args.note else ""))
+        note=f"\n{args.note}\n" if args.note else "",
+        reexport=", then re-exported by this script with `--int4`" if args.int4 else "",
+        storage=(f"in 4 bits with one scale per {INT4_GROUP} weights" if args.int4
+                 else "as int8 with one scale per row")))
     sums = "".join(f"{sha256(args.out / name)}  {name}\n" for name in (MODEL_NAME, GAN_HISTORY_NAME))
     (args.out / "SHA256SUMS").write_text(sums)
     print((args.out / "README.md").read_text())

@@ -109,6 +109,12 @@ def test_recipe_flags_reach_the_checkpoint_and_int8_export_is_half_the_size(tmp_
                  "--no-figures", "--export", str(tmp_path / "int8.pt"), "--int8"]) == 0
     assert (tmp_path / "int8.pt").stat().st_size < 0.55 * (tmp_path / "fp16.pt").stat().st_size
     assert main(["evaluate", "--checkpoint", str(tmp_path / "int8.pt"), "--n", "50"]) == 0
+    assert main(["train", "--profile", "smoke", "--out", str(tmp_path / "run4"), "--quiet", "--steps", "2",
+                 "--no-figures", "--export", str(tmp_path / "int4.pt"), "--int4"]) == 0
+    assert (tmp_path / "int4.pt").stat().st_size < 0.3 * (tmp_path / "fp16.pt").stat().st_size
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "int4.pt"), "--n", "50"]) == 0
+    with pytest.raises(SystemExit):  # argparse: --int8 and --int4 exclude each other
+        main(["train", "--out", str(tmp_path / "both"), "--export", str(tmp_path / "b.pt"), "--int8", "--int4"])
 
 
 def test_bad_thread_count_is_a_clear_error(tmp_path, capsys):

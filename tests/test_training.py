@@ -8,8 +8,9 @@ from infogan_tutorial.data import load_dataset
 from infogan_tutorial.errors import CheckpointError, SpecError
 from infogan_tutorial.evaluation import estimate_info_bound
 from infogan_tutorial.latent_codes import LatentSpec
-from infogan_tutorial.training import (TrainConfig, autocast_dtype, create_state, export_model, fit,
-                                       load_networks, resume_state, save_checkpoint, select_device, train_step)
+from infogan_tutorial.training import (INT4_GROUP, INT8_MIN_SIZE, TrainConfig, autocast_dtype, create_state,
+                                       export_model, fit, load_networks, resume_state, save_checkpoint,
+                                       select_device, train_step)
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +202,29 @@ def test_int8_export_halves_the_size_and_keeps_weights_and_images(images, tmp_pa
     export_model(tmp_path / "int8.pt", tmp_path / "again.pt")  # an int8 file re-exports (here to fp16)
     _, G2, _ = load_networks(tmp_path / "again.pt")
     assert torch.allclose(G2.state_dict()["fc.3.weight"], G.state_dict()["fc.3.weight"], atol=1e-3)
+
+
+def test_int4_export_quarters_the_size_and_keeps_weights_and_images(images, tmp_path):
+    state = create_state(LatentSpec(), TrainConfig(steps=3, batch_size=16), "cpu")
+    fit(state, images[:64], progress=False)
+    export_model(state, tmp_path / "fp16.pt")
+    export_model(state, tmp_path / "int4.pt", int4=True)
+    assert (tmp_path / "int4.pt").stat().st_size < 0.3 * (tmp_path / "fp16.pt").stat().st_size
+    _, G, D = load_networks(tmp_path / "int4.pt")
+    for mine, theirs in ((G, state.G), (D, state.D)):
+        for (name, w), w0 in zip(mine.state_dict().items(), theirs.state_dict().values()):
+            if w0.numel() >= INT8_MIN_SIZE:  # at most half a step (max |w| / 7 per group of 64) away
+                groups, error = w0.reshape(-1, INT4_GROUP), (w - w0).reshape(-1, INT4_GROUP)
+                assert (error.abs().amax(1) <= groups.abs().amax(1) / 14 * 1.01 + 1e-6).all(), name
+    state.G.eval()
+    codes = state.spec.sample(32, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert (G(codes) - state.G(codes)).abs().max() < 0.2
+    export_model(tmp_path / "int4.pt", tmp_path / "again.pt", int4=True)  # re-exporting an int4 file keeps it
+    _, G2, _ = load_networks(tmp_path / "again.pt")
+    assert torch.allclose(G2.state_dict()["fc.3.weight"], G.state_dict()["fc.3.weight"], atol=1e-6)
+    with pytest.raises(SpecError, match="int8 or int4"):
+        export_model(state, tmp_path / "both.pt", int8=True, int4=True)
 
 
 @pytest.mark.parametrize("kwargs", [{"steps": 0}, {"lr_g": -1.0}, {"beta1": 1.0}, {"lambda_cat": -1.0},
