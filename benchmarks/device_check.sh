@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of one short device session (about 9 minutes on an H100/H200):
+# The GPU checks of one short device session (7 minutes on an H200, measured):
 #  1. a recipe sweep (benchmarks/accuracy.py: three recipes x 5 seeds on the bundled sample, all
 #     at once on the GPU, stopped after $SWEEP_SECONDS) and the plain-GAN control, while the
 #     cuda-marked tests run beside them;
