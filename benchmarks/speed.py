@@ -15,8 +15,9 @@ G step) after a warm-up, and the ratio to the baseline at the same batch size.
   with ``ToTensor`` and ``Normalize`` transforms behind a ``DataLoader`` (``--workers`` processes),
   fp32, ``.item()`` on the losses every step. Same networks, same losses, same optimizers.
 
-With ``--time-to-accuracy``, the package's default recipe (or ``--lambda-invariant``) trains until c1's accuracy on
-``--eval-dir`` (Hungarian matching) reaches ``--target``; evaluation time is not counted.
+With ``--time-to-accuracy``, the package's default recipe (or ``--lambda-invariant``) trains
+until c1's accuracy on ``--eval-dir`` (Hungarian matching) reaches ``--target``; evaluation
+time is not counted.
 """
 
 from __future__ import annotations

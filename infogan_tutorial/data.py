@@ -336,9 +336,9 @@ def random_affine(images: torch.Tensor, generator: torch.Generator | None = None
 
     The rotation angle is uniform in [-degrees, degrees], the translation uniform in
     [-shift, shift] pixels along each axis, the zoom uniform in ``scale``; the background
-    stays -1 (black). Small moves like these
-    keep a digit's identity, which is what :func:`~infogan_tutorial.objectives.invariant_information`
-    asks Q's categories to respect. ``generator`` lives on the images' device.
+    stays -1 (black). Small moves like these keep a digit's identity, which is what
+    :func:`~infogan_tutorial.objectives.invariant_information` asks Q's categories to
+    respect. ``generator`` lives on the images' device.
     """
     if images.dim() != 4 or images.shape[1] != 1:
         raise DataError(f"random_affine expects images of shape (N, 1, H, W), got {tuple(images.shape)}.")
