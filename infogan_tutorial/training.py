@@ -342,25 +342,26 @@ def read_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
-def _dequantize(state_dict: dict, scales: dict | None, int4: dict | None = None) -> dict:
-    """fp32 tensors from a state dict whose entries may be fp16, int8 with per-row ``scales``, or
-    packed int4 (``int4[name] = {"scales": ..., "shape": ...}``, see :func:`_quantize_int4`)."""
+def _weights(ckpt: dict, net: str) -> dict:
+    """fp32 tensors of network ``net`` ("G" or "D") from any checkpoint: a full one (fp32), or an
+    export whose entries may be fp16, int8 with per-row scales (``ckpt["int8_scales"]``) or packed
+    4-bit weights (``ckpt["int4"]``, see :func:`_quantize_int4`)."""
+    scales, int4 = ckpt.get("int8_scales", {}).get(net, {}), ckpt.get("int4", {}).get(net, {})
     out = {}
-    for k, v in state_dict.items():
-        if int4 and k in int4:
+    for k, v in ckpt[net].items():
+        if k in int4:
             v = _dequantize_int4(v, int4[k]["scales"], int4[k]["shape"])
-        elif scales and k in scales:
+        elif k in scales:
             v = v.float() * scales[k].float().view(-1, *([1] * (v.dim() - 1)))
         out[k] = v.float() if v.is_floating_point() else v
     return out
 
 
-def _load_module(module: torch.nn.Module, state_dict: dict, what: str, path: Path,
-                 scales: dict | None = None, int4: dict | None = None) -> None:
+def _load_module(module: torch.nn.Module, ckpt: dict, net: str, path: Path) -> None:
     try:
-        module.load_state_dict(_dequantize(state_dict, scales, int4))
+        module.load_state_dict(_weights(ckpt, net))
     except RuntimeError as e:
-        raise CheckpointError(f"{what} in {path} does not fit the network built from its spec: {e}") from e
+        raise CheckpointError(f"{net} in {path} does not fit the network built from its spec: {e}") from e
 
 
 def resume_state(path: str | Path, device: torch.device | str | None = None,
@@ -382,8 +383,8 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
                               "use it with `evaluate`/`sample`, or retrain.")
     config = TrainConfig(**{**ckpt["config"], **overrides})
     state = create_state(ckpt_spec, config, device if device is not None else "cpu")
-    _load_module(state.G, ckpt["G"], "G", path)
-    _load_module(state.D, ckpt["D"], "D", path)
+    _load_module(state.G, ckpt, "G", path)
+    _load_module(state.D, ckpt, "D", path)
     state.opt_g.load_state_dict(ckpt["opt_g"])
     state.opt_d.load_state_dict(ckpt["opt_d"])
     state.scaler.load_state_dict(ckpt["scaler"]) if ckpt["scaler"] else None
@@ -411,9 +412,8 @@ def networks_from_checkpoint(ckpt: dict, device: torch.device | str = "cpu", spe
         raise CheckpointError(f"{path} was trained with spec {ckpt_spec}, not {spec}.")
     fixed_std = ckpt.get("config", {}).get("fixed_std")
     G, D = Generator(ckpt_spec), Discriminator(ckpt_spec, fixed_std)
-    scales, int4 = ckpt.get("int8_scales", {}), ckpt.get("int4", {})
-    _load_module(G, ckpt["G"], "G", path, scales.get("G"), int4.get("G"))
-    _load_module(D, ckpt["D"], "D", path, scales.get("D"), int4.get("D"))
+    _load_module(G, ckpt, "G", path)
+    _load_module(D, ckpt, "D", path)
     return ckpt_spec, G.to(device).eval(), D.to(device).eval()
 
 
@@ -450,7 +450,8 @@ def export_model(state_or_path: TrainState | str | Path, path: str | Path,
     matrices (at least ``INT8_MIN_SIZE`` numbers; in the paper's network the two
     1024 x 6272 layers hold 12.8M of its 13.3M weights) are stored as int8 with a scale per
     row, which halves the fp16 size. With ``int4=True`` they are stored in 4 bits with a
-    scale per ``INT4_GROUP`` weights, about a quarter of the fp16 size. :func:`load_networks`
+    scale per ``INT4_GROUP`` weights, about a quarter of the fp16 size (a matrix whose size is
+    not a multiple of ``INT4_GROUP`` falls back to int8). :func:`load_networks`
     restores fp32 weights from any of them.
     """
     if int8 and int4:
@@ -466,9 +467,8 @@ def export_model(state_or_path: TrainState | str | Path, path: str | Path,
     scales: dict[str, dict[str, Tensor]] = {}
     packed: dict[str, dict[str, dict]] = {}
     for net in ("G", "D"):
-        weights = _dequantize(ckpt[net], ckpt.get("int8_scales", {}).get(net), ckpt.get("int4", {}).get(net))
         compact[net] = {}
-        for k, v in weights.items():
+        for k, v in _weights(ckpt, net).items():
             large = v.is_floating_point() and v.dim() >= 2 and v.numel() >= INT8_MIN_SIZE
             if int4 and large and v.numel() % INT4_GROUP == 0:
                 compact[net][k], group_scales = _quantize_int4(v)
