@@ -11,12 +11,14 @@ G step) after a warm-up, and the ratio to the baseline at the same batch size.
   statistics read back every ``log_every`` steps, cuDNN autotuning.
 * ``package+compile``: the same with ``TrainConfig(compile=True)`` (CUDA only by default: on the
   CPU, compilation takes longer than the run).
+* ``package+graph``: the same with ``TrainConfig(cuda_graph=True)``: the whole step recorded once as
+  a CUDA graph and replayed (CUDA only).
 * ``baseline``: the loop most PyTorch InfoGAN repositories use: ``torchvision.datasets.MNIST``
   with ``ToTensor`` and ``Normalize`` transforms behind a ``DataLoader`` (``--workers`` processes),
   fp32, ``.item()`` on the losses every step. Same networks, same losses, same optimizers.
 
-With ``--time-to-accuracy``, the package's default recipe (or ``--lambda-invariant``) trains
-until c1's accuracy on ``--eval-dir`` (Hungarian matching) reaches ``--target``; evaluation
+With ``--time-to-accuracy``, the package's default recipe (or ``--lambda-invariant``, with or
+without ``--cuda-graph``) trains until c1's accuracy on ``--eval-dir`` (Hungarian matching) reaches ``--target``; evaluation
 time is not counted.
 """
 
@@ -50,10 +52,10 @@ def synchronize(device: torch.device) -> None:
 
 
 def package_speed(images: torch.Tensor, batch_size: int, steps: int, warmup: int, device: torch.device,
-                  compile: bool = False) -> float:
-    """images/s of ``fit`` after ``warmup`` steps (which include any compilation)."""
+                  compile: bool = False, cuda_graph: bool = False) -> float:
+    """images/s of ``fit`` after ``warmup`` steps (which include any compilation or graph recording)."""
     state = create_state(LatentSpec(), TrainConfig(steps=warmup, batch_size=batch_size, compile=compile,
-                                                   checkpoint_every=0), device)
+                                                   cuda_graph=cuda_graph, checkpoint_every=0), device)
     images = images.to(device)
     fit(state, images, progress=False)
     synchronize(device)
@@ -166,8 +168,11 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2, help="the baseline's DataLoader workers")
     p.add_argument("--compile", choices=("auto", "yes", "no"), default="auto",
                    help="also time TrainConfig(compile=True): auto = on CUDA only")
+    p.add_argument("--graph", choices=("auto", "no"), default="auto",
+                   help="also time TrainConfig(cuda_graph=True): auto = on CUDA")
     p.add_argument("--data-dir", type=Path, help="IDX folder to train on (default: the bundled sample)")
     p.add_argument("--time-to-accuracy", action="store_true", help="also train until c1 reaches --target")
+    p.add_argument("--no-table", action="store_true", help="skip the images/s table (with --time-to-accuracy)")
     p.add_argument("--target", type=float, default=0.95)
     p.add_argument("--eval-dir", type=Path, help="IDX folder to score on (default: the bundled held-out sample)")
     p.add_argument("--eval-every", type=int, default=250)
@@ -176,6 +181,7 @@ def main() -> None:
                                                       "profile's on CUDA, 64 on the CPU)")
     p.add_argument("--lambda-invariant", type=float, default=0.0,
                    help="the time-to-accuracy run's TrainConfig.lambda_invariant (default 0: the paper's recipe)")
+    p.add_argument("--cuda-graph", action="store_true", help="the time-to-accuracy run replays a CUDA graph")
     args = p.parse_args()
 
     device = select_device(args.device)
@@ -196,10 +202,14 @@ def main() -> None:
     if compile_too:
         runs.append(("package+compile",
                      lambda bs: package_speed(data.images, bs, steps, args.warmup, device, compile=True)))
-    print(f"\n{steps} timed steps after {args.warmup} warm-up steps; baseline DataLoader workers: {args.workers}\n")
-    print(f"| loop | batch | images/s | × baseline |\n|---|---:|---:|---:|")
+    if cuda and args.graph == "auto":
+        runs.append(("package+graph",
+                     lambda bs: package_speed(data.images, bs, steps, args.warmup, device, cuda_graph=True)))
+    if not args.no_table:
+        print(f"\n{steps} timed steps after {args.warmup} warm-up steps; baseline DataLoader workers: {args.workers}\n")
+        print(f"| loop | batch | images/s | × baseline |\n|---|---:|---:|---:|")
     try:
-        for bs in sizes:
+        for bs in [] if args.no_table else sizes:
             base = 0.0
             for label, run in runs:
                 speed = run(bs)
@@ -211,7 +221,8 @@ def main() -> None:
     if args.time_to_accuracy:
         test = load_idx_folder(args.eval_dir, split="test") if args.eval_dir else load_dataset("sample", split="test")
         batch_size = args.tta_batch_size or (PROFILES["gpu"].batch_size if cuda else 64)
-        config = TrainConfig(batch_size=batch_size, lambda_invariant=args.lambda_invariant)
+        config = TrainConfig(batch_size=batch_size, lambda_invariant=args.lambda_invariant,
+                             cuda_graph=args.cuda_graph)
         print(f"\ntime to {args.target:.0%} c1 accuracy on {len(test):,} test images, {config}")
         seconds, at_step, accuracy = time_to_accuracy(data.images, test.images, test.labels, config, device,
                                                       args.target, args.eval_every, args.max_seconds)

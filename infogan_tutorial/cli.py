@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-g", type=float, default=defaults.lr_g, help=f"G's learning rate (default {defaults.lr_g})")
     t.add_argument("--lr-d", type=float, default=defaults.lr_d,
                    help=f"D's and Q's learning rate (default {defaults.lr_d})")
-    t.add_argument("--compile", action="store_true", help="torch.compile the networks (PyTorch 2; worth it on GPUs)")
+    t.add_argument("--compile", action="store_true", help="torch.compile the networks (PyTorch 2)")
+    t.add_argument("--cuda-graph", action="store_true",
+                   help="record the whole step as a CUDA graph and replay it (CUDA, bf16 or fp32; not with --compile)")
     t.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: PyTorch's choice)")
     t.add_argument("--no-info", action="store_true", help="train a plain GAN (the control): no information term")
     t.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default: a quarter of the run)")
@@ -130,7 +132,7 @@ def train(args: argparse.Namespace) -> None:
     device = select_device(args.device)
     checkpoint = args.out / "checkpoint.pt"
     if args.resume:
-        state = resume_state(checkpoint, device, steps=steps)
+        state = resume_state(checkpoint, device, steps=steps, cuda_graph=args.cuda_graph)
         print(f"Resuming {checkpoint} at step {state.step} of {steps}.")
     else:
         if checkpoint.exists():
@@ -140,7 +142,7 @@ def train(args: argparse.Namespace) -> None:
                                       lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont,
                                       lambda_real=args.lambda_real, lambda_invariant=args.lambda_invariant,
                                       lr_g=args.lr_g, lr_d=args.lr_d,
-                                      compile=args.compile)
+                                      compile=args.compile, cuda_graph=args.cuda_graph)
         if args.checkpoint_every is not None:
             config.checkpoint_every = args.checkpoint_every
         state = create_state(LatentSpec(), config, device)

@@ -24,6 +24,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from .cuda_graph import GraphedStep, graph_problem
 from .data import ShuffledBatches, random_affine
 from .errors import CheckpointError, SpecError
 from .latent_codes import LatentSpec
@@ -66,6 +67,8 @@ class TrainConfig:
         amp_dtype: ``auto`` (as just said), or ``bf16`` / ``fp16`` to force one on CUDA.
         compile: compile G, D's body and Q's head with ``torch.compile`` (PyTorch 2). The first
             steps then take a minute longer; chapter 6's benchmark says whether it pays off.
+        cuda_graph: record the whole step as a CUDA graph once and replay it (CUDA only, bf16 or
+            fp32, not with ``compile``); see :mod:`infogan_tutorial.cuda_graph`.
     """
 
     steps: int = 5000
@@ -85,6 +88,7 @@ class TrainConfig:
     amp: bool = True
     amp_dtype: str = "auto"
     compile: bool = False
+    cuda_graph: bool = False
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every"):
@@ -101,6 +105,9 @@ class TrainConfig:
             raise SpecError(f"TrainConfig.amp_dtype must be one of {sorted(AMP_DTYPES)}, got {self.amp_dtype!r}.")
         if self.checkpoint_every < 0:
             raise SpecError("TrainConfig.checkpoint_every must be >= 0 (0 writes only the final checkpoint).")
+        if self.cuda_graph and self.compile:
+            raise SpecError("TrainConfig: choose compile or cuda_graph, not both (a captured step is already "
+                            "launched at once; compiling it as well is not supported here).")
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -143,6 +150,8 @@ class TrainState:
     """Everything a run needs to continue: networks, optimizers, RNGs, step and history.
 
     ``amp_dtype`` is the autocast dtype chosen once by :func:`create_state` (None: fp32).
+    ``graphed`` is the recorded step of a ``cuda_graph`` run, made by the first :func:`fit`
+    and replayed by later ones.
     """
 
     spec: LatentSpec
@@ -157,20 +166,23 @@ class TrainState:
     amp_dtype: torch.dtype | None = None
     step: int = 0
     history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in ("step",) + STAT_NAMES})
+    graphed: GraphedStep | None = None
 
 
 def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | str = "cpu") -> TrainState:
     """A fresh run: networks initialised from ``config.seed``, Adam optimizers, code RNG."""
     device = torch.device(device)
+    dtype = autocast_dtype(device, config.amp, config.amp_dtype)  # once, not in every step
+    if config.cuda_graph and (problem := graph_problem(device, dtype)) is not None:
+        raise SpecError(problem)
     G, D = build_networks(spec, config.fixed_std, seed=config.seed)
     G, D = G.to(device), D.to(device)
     if config.compile:  # in place: parameter names, and so checkpoints, stay those of the plain modules
         for module in (G, D.body, D.d_head, D.q_head):
             module.compile()
-    betas = (config.beta1, 0.999)
-    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas)
-    dtype = autocast_dtype(device, config.amp, config.amp_dtype)  # once, not in every step
+    betas = (config.beta1, 0.999)  # capturable: Adam counts its steps on the GPU, as a CUDA graph needs
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas, capturable=config.cuda_graph)
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas, capturable=config.cuda_graph)
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     code_rng = torch.Generator(device).manual_seed(config.seed + 1)
     return TrainState(spec, config, device, G, D, opt_g, opt_d, scaler, code_rng, dtype)
@@ -250,7 +262,8 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     ``callback(state)`` runs after each read. With ``out_dir``, checkpoints are written to
     ``out_dir/checkpoint.pt`` every ``checkpoint_every`` steps, at the end, and when the run is
     interrupted (Ctrl-C), so no work is lost. On CUDA, cuDNN autotuning is on while it runs
-    (every batch has the same shape, so the fastest kernels are picked once).
+    (every batch has the same shape, so the fastest kernels are picked once). With
+    ``cuda_graph``, the steps are replayed from a CUDA graph (:class:`~infogan_tutorial.cuda_graph.GraphedStep`).
     """
     from tqdm.auto import tqdm
 
@@ -261,10 +274,13 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     batches = ShuffledBatches(images, cfg.batch_size, cfg.seed)
     path = Path(out_dir) / "checkpoint.pt" if out_dir is not None else None
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not progress, desc="InfoGAN" if cfg.info else "GAN")
+    if cfg.cuda_graph and state.graphed is None:
+        state.graphed = GraphedStep(train_step, state)
+    step = state.graphed if cfg.cuda_graph else lambda real: train_step(state, real)
     acc, count = None, 0
     try:
         while state.step < cfg.steps:
-            stats = train_step(state, batches.batch(state.step))
+            stats = step(batches.batch(state.step))
             acc, count = (stats if acc is None else acc + stats), count + 1
             bar.update(1)
             if state.step % cfg.log_every == 0 or state.step == cfg.steps:
@@ -385,8 +401,10 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
     state = create_state(ckpt_spec, config, device if device is not None else "cpu")
     _load_module(state.G, ckpt, "G", path)
     _load_module(state.D, ckpt, "D", path)
-    state.opt_g.load_state_dict(ckpt["opt_g"])
-    state.opt_d.load_state_dict(ckpt["opt_d"])
+    for opt, name in ((state.opt_g, "opt_g"), (state.opt_d, "opt_d")):
+        saved = ckpt[name]  # capturable is this run's choice (cuda_graph), not the saving run's
+        groups = [{**group, "capturable": config.cuda_graph} for group in saved["param_groups"]]
+        opt.load_state_dict({**saved, "param_groups": groups})
     state.scaler.load_state_dict(ckpt["scaler"]) if ckpt["scaler"] else None
     if ckpt.get("code_rng_device") == state.device.type:
         state.code_rng.set_state(ckpt["code_rng"])

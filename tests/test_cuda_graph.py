@@ -1,0 +1,117 @@
+"""CUDA-graph training (``TrainConfig.cuda_graph``): refused clearly where it cannot work, and on a
+GPU the same training as the eager step, with no host synchronisation in the step."""
+
+import math
+
+import pytest
+import torch
+
+from infogan_tutorial.cli import main
+from infogan_tutorial.cuda_graph import GraphedStep, graph_problem
+from infogan_tutorial.data import load_dataset
+from infogan_tutorial.errors import SpecError
+from infogan_tutorial.latent_codes import LatentSpec
+from infogan_tutorial.training import TrainConfig, create_state, fit, resume_state, save_checkpoint, train_step
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.fixture(scope="module")
+def images():
+    return load_dataset("sample", split="train", verbose=False).images[:1000]
+
+
+def test_what_cannot_be_captured_is_named_with_its_fix():
+    gpu = torch.device("cuda")
+    assert graph_problem(gpu, torch.bfloat16) is None
+    assert graph_problem(gpu, None) is None  # fp32
+    assert "amp=False" in graph_problem(gpu, torch.float16)  # the T4 path: a scaler reads back to the host
+    assert "cuda_graph=False" in graph_problem(torch.device("cpu"), None)
+    with pytest.raises(SpecError, match="compile or cuda_graph"):
+        TrainConfig(cuda_graph=True, compile=True)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_cuda_graph_on_the_cpu_is_refused_by_create_state_and_the_cli(tmp_path, capsys):
+    with pytest.raises(SpecError, match="needs a CUDA device"):
+        create_state(LatentSpec(), TrainConfig(cuda_graph=True), "cpu")
+    assert main(["train", "--profile", "smoke", "--out", str(tmp_path), "--device", "cpu", "--cuda-graph"]) == 2
+    assert "needs a CUDA device" in capsys.readouterr().err
+
+
+def test_a_graph_runs_checkpoint_resumes_on_the_cpu_with_ordinary_optimizers(images, tmp_path):
+    """A cuda_graph run saves capturable Adam groups and cuda_graph=True; elsewhere it resumes without them."""
+    state = create_state(LatentSpec(), TrainConfig(steps=2, batch_size=32), "cpu")
+    fit(state, images, progress=False)
+    save_checkpoint(state, tmp_path / "checkpoint.pt")
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    ckpt["config"]["cuda_graph"] = True  # as a run on a GPU with cuda_graph=True writes it
+    for name in ("opt_g", "opt_d"):
+        for group in ckpt[name]["param_groups"]:
+            group["capturable"] = True
+    torch.save(ckpt, tmp_path / "graph.pt")
+    with pytest.raises(SpecError, match="cuda_graph=False"):
+        resume_state(tmp_path / "graph.pt", "cpu")
+    resumed = resume_state(tmp_path / "graph.pt", "cpu", steps=4, cuda_graph=False)
+    assert not any(g["capturable"] for opt in (resumed.opt_g, resumed.opt_d) for g in opt.param_groups)
+    fit(resumed, images, progress=False)
+    assert resumed.step == 4 and all(math.isfinite(v) for v in resumed.history["loss_d"])
+
+
+@pytest.mark.cuda
+@cuda
+def test_cuda_step_reads_nothing_back_to_the_host(images):
+    """No host synchronisation in train_step (every optional term on): a graph could not record it otherwise."""
+    config = TrainConfig(batch_size=64, lambda_real=1.0, lambda_invariant=1.0)
+    state = create_state(LatentSpec(), config, "cuda")
+    real = images[:64].cuda()
+    train_step(state, real)  # Adam creates its moments
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        train_step(state, real)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.cuda
+@cuda
+@pytest.mark.parametrize("amp", [False, True])
+def test_cuda_graph_trains_as_the_eager_step_does_and_resumes(images, tmp_path, amp):
+    """Replay k draws the codes of eager step k: the same run, up to float rounding (fp32, bf16)."""
+    config = TrainConfig(steps=12, batch_size=64, log_every=1, checkpoint_every=6, amp=amp, lambda_invariant=1.0)
+    eager = create_state(LatentSpec(), config, "cuda")
+    graphed = create_state(LatentSpec(), TrainConfig(**{**config.__dict__, "cuda_graph": True}), "cuda")
+    fit(eager, images, progress=False)
+    fit(graphed, images, tmp_path, progress=False)
+    assert graphed.graphed is not None and graphed.graphed.graph is not None  # steps 4..12 were replays
+    tol = dict(rel=0.02, abs=0.02) if not amp else dict(rel=0.1, abs=0.1)
+    for name in ("loss_d", "loss_g", "info_cat", "info_cont"):
+        assert graphed.history[name] == pytest.approx(eager.history[name], **tol), name
+    assert torch.equal(graphed.code_rng.get_state(), eager.code_rng.get_state())  # replays drew as much
+    resumed = resume_state(tmp_path / "checkpoint.pt", "cuda", steps=16)
+    assert resumed.config.cuda_graph and all(g["capturable"] for g in resumed.opt_d.param_groups)
+    fit(resumed, images, progress=False)
+    assert resumed.step == 16 and all(math.isfinite(v) for v in resumed.history["loss_d"])
+
+
+@pytest.mark.cuda
+@cuda
+def test_cuda_graphed_step_records_again_for_a_new_batch_shape(images):
+    state = create_state(LatentSpec(), TrainConfig(cuda_graph=True), "cuda")
+    step = GraphedStep(train_step, state, warmup=1)
+    real = images.cuda()
+    for n in (64, 64, 64, 32, 32, 32):
+        stats = step(real[:n])
+        assert stats.shape == (6,) and torch.isfinite(stats).all()
+    assert state.step == 6 and step.shape == (32, 1, 28, 28)
+
+
+@pytest.mark.cuda
+@cuda
+def test_cuda_graph_refuses_fp16_and_plain_optimizers():
+    with pytest.raises(SpecError, match="fp16"):
+        create_state(LatentSpec(), TrainConfig(cuda_graph=True, amp_dtype="fp16"), "cuda")
+    state = create_state(LatentSpec(), TrainConfig(), "cuda")
+    with pytest.raises(SpecError, match="capturable"):
+        GraphedStep(train_step, state)
