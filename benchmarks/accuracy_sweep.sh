@@ -34,8 +34,11 @@ import json, sys
 import torch
 from infogan_tutorial.training import export_model
 out = sys.argv[1]
-history = torch.load("runs/control/checkpoint.pt", weights_only=True)["history"]
-open(f"{out}/control-history.json", "w").write(json.dumps(history))
+try:
+    history = torch.load("runs/control/checkpoint.pt", weights_only=True)["history"]
+    open(f"{out}/control-history.json", "w").write(json.dumps(history))
+except FileNotFoundError:
+    print("the control wrote no checkpoint (stopped before its first step?); see runs/control.log")
 for recipe in ("paper", "invariant", "invariant3"):  # seed 0 of each: the CLI's compact int8 export
     try:
         export_model(f"runs/sweep/{recipe}/seed-0/checkpoint.pt", f"{out}/{recipe}-seed0.pt", int8=True)
