@@ -58,6 +58,59 @@ def test_a_graph_runs_checkpoint_resumes_on_the_cpu_with_ordinary_optimizers(ima
     assert resumed.step == 4 and all(math.isfinite(v) for v in resumed.history["loss_d"])
 
 
+READS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__")
+
+
+def python_reads_in_train_step(state, real, monkeypatch) -> list[str]:
+    """The Tensor-to-Python conversions (``READS``) that one ``train_step`` makes outside the optimizers."""
+    allowed, reads = [False], []
+
+    def guarded(name):
+        original = getattr(torch.Tensor, name)
+
+        def method(self, *args, **kwargs):
+            if not allowed[0]:
+                reads.append(name)
+            return original(self, *args, **kwargs)
+        return method
+
+    def allowing(step):  # Adam's CPU path reads its step count; on a GPU it is capturable
+        def run(*args, **kwargs):
+            allowed[0] = True
+            try:
+                return step(*args, **kwargs)
+            finally:
+                allowed[0] = False
+        return run
+
+    with monkeypatch.context() as m:
+        for name in READS:
+            m.setattr(torch.Tensor, name, guarded(name))
+        for opt in (state.opt_d, state.opt_g):
+            m.setattr(opt, "step", allowing(opt.step))
+        train_step(state, real)
+    return reads
+
+
+def test_train_step_reads_no_tensor_back_into_python(images, monkeypatch):
+    """The step never turns a tensor into a Python value: on a GPU each such read waits for the GPU,
+    and a CUDA graph could not record the step."""
+    import infogan_tutorial.training as training
+
+    state = create_state(LatentSpec(), TrainConfig(batch_size=32, lambda_real=1.0, lambda_invariant=1.0), "cpu")
+    train_step(state, images[:32])  # Adam creates its moments
+    assert python_reads_in_train_step(state, images[:32], monkeypatch) == []
+    loss = training.discriminator_loss
+
+    def logged(real_logit, fake_logit):  # a step that logs its loss, as common loops do, is caught
+        value = loss(real_logit, fake_logit)
+        print(f"loss_d {value.item():.3f}")
+        return value
+
+    monkeypatch.setattr(training, "discriminator_loss", logged)
+    assert python_reads_in_train_step(state, images[:32], monkeypatch) == ["item"]
+
+
 @pytest.mark.cuda
 @cuda
 def test_cuda_step_reads_nothing_back_to_the_host(images):
