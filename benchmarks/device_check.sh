@@ -23,8 +23,8 @@ else speed_args=(--steps "${SPEED_STEPS:-200}" --warmup 15 --batch-sizes 128 512
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; $PY -c "import torch; print(torch.__version__)"; } 2>&1 | tee "$log"
 
 echo "== cuda tests" | tee -a "$log"
-timeout 300 $PY -m pytest -q -m cuda tests/test_training.py tests/test_cuda_graph.py -p no:cacheprovider 2>&1 \
-    | tail -25 | tee -a "$log"
+timeout 300 $PY -m pytest -q --tb=short -m cuda tests/test_training.py tests/test_cuda_graph.py -p no:cacheprovider \
+    2>&1 | tail -80 | tee -a "$log"
 
 echo "== speed" | tee -a "$log"
 timeout 180 $PY benchmarks/speed.py --device "$device" --compile no "${speed_args[@]}" 2>&1 | tee -a "$log"

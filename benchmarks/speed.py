@@ -210,9 +210,13 @@ def main() -> None:
         print(f"| loop | batch | images/s | × baseline |\n|---|---:|---:|---:|")
     try:
         for bs in [] if args.no_table else sizes:
-            base = 0.0
+            base = float("nan")  # no ratio if the baseline row failed
             for label, run in runs:
-                speed = run(bs)
+                try:
+                    speed = run(bs)
+                except Exception as e:  # one failed row (say, a graph that cannot be recorded) keeps the others
+                    print(f"| {label} | {bs} | failed: {type(e).__name__}: {e} | |", flush=True)
+                    continue
                 base = speed if label == "baseline" else base
                 print(f"| {label} | {bs} | {speed:,.0f} | {speed / base:.2f} |", flush=True)
     finally:
