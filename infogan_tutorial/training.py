@@ -200,7 +200,9 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
     codes = spec.sample(real.shape[0], state.code_rng)
     x_in = spec.to_input(codes, check_values=False)  # our own draw: skip the host-synchronising check
     dtype = state.amp_dtype
-    autocast = torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
+    # under a CUDA graph, no autocast cache of cast weights (as PyTorch asks of graphed callables)
+    autocast = torch.autocast("cuda", dtype=dtype, cache_enabled=not cfg.cuda_graph) if dtype is not None \
+        else contextlib.nullcontext()
 
     # D's step (and Q's): real vs fake, plus the information term on the fakes.
     with autocast:
