@@ -18,8 +18,8 @@ G step) after a warm-up, and the ratio to the baseline at the same batch size.
   fp32, ``.item()`` on the losses every step. Same networks, same losses, same optimizers.
 
 With ``--time-to-accuracy``, the package's default recipe (or ``--lambda-invariant``, with or
-without ``--cuda-graph``) trains until c1's accuracy on ``--eval-dir`` (Hungarian matching) reaches ``--target``; evaluation
-time is not counted.
+without ``--cuda-graph``) trains until c1's accuracy on ``--eval-dir`` (Hungarian matching)
+reaches ``--target``; evaluation time is not counted.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def main() -> None:
             for label, run in runs:
                 try:
                     speed = run(bs)
-                except Exception as e:  # one failed row (say, a graph that cannot be recorded) keeps the others
+                except Exception as e:  # noqa: BLE001 -- one failed row (say, a graph that cannot be recorded) keeps the others
                     print(f"| {label} | {bs} | failed: {type(e).__name__}: {e} | |", flush=True)
                     continue
                 base = speed if label == "baseline" else base

@@ -95,7 +95,7 @@ def python_reads_in_train_step(state, real, monkeypatch) -> list[str]:
 def test_train_step_reads_no_tensor_back_into_python(images, monkeypatch):
     """The step never turns a tensor into a Python value: on a GPU each such read waits for the GPU,
     and a CUDA graph could not record the step."""
-    import infogan_tutorial.training as training
+    from infogan_tutorial import training
 
     state = create_state(LatentSpec(), TrainConfig(batch_size=32, lambda_real=1.0, lambda_invariant=1.0), "cpu")
     train_step(state, images[:32])  # Adam creates its moments
@@ -138,7 +138,7 @@ def test_cuda_graph_trains_as_the_eager_step_does_and_resumes(images, tmp_path, 
     fit(eager, images, progress=False)
     fit(graphed, images, tmp_path, progress=False)
     assert graphed.graphed is not None and graphed.graphed.graph is not None  # steps 4..12 were replays
-    tol = dict(rel=0.02, abs=0.02) if not amp else dict(rel=0.1, abs=0.1)
+    tol = {"rel": 0.02, "abs": 0.02} if not amp else {"rel": 0.1, "abs": 0.1}
     for name in ("loss_d", "loss_g", "info_cat", "info_cont"):
         assert graphed.history[name] == pytest.approx(eager.history[name], **tol), name
     assert torch.equal(graphed.code_rng.get_state(), eager.code_rng.get_state())  # replays drew as much
