@@ -207,7 +207,7 @@ def main() -> None:
                      lambda bs: package_speed(data.images, bs, steps, args.warmup, device, cuda_graph=True)))
     if not args.no_table:
         print(f"\n{steps} timed steps after {args.warmup} warm-up steps; baseline DataLoader workers: {args.workers}\n")
-        print(f"| loop | batch | images/s | × baseline |\n|---|---:|---:|---:|")
+        print("| loop | batch | images/s | × baseline |\n|---|---:|---:|---:|")
     try:
         for bs in [] if args.no_table else sizes:
             base = float("nan")  # no ratio if the baseline row failed
