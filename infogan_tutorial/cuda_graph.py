@@ -26,7 +26,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor
 
 from .errors import SpecError
 
@@ -61,7 +60,8 @@ class GraphedStep:
     on the device, and counts one step in ``state.step``.
     """
 
-    def __init__(self, step: Callable[[TrainState, Tensor], Tensor], state: TrainState, warmup: int = 3) -> None:
+    def __init__(self, step: Callable[[TrainState, torch.Tensor], torch.Tensor], state: TrainState,
+                 warmup: int = 3) -> None:
         problem = graph_problem(state.device, state.amp_dtype)
         if problem is not None:
             raise SpecError(problem)
@@ -71,12 +71,12 @@ class GraphedStep:
         self.step, self.state = step, state
         self.warmup = warmup
         self.graph: torch.cuda.CUDAGraph | None = None
-        self.real: Tensor | None = None  # the static input
-        self.stats: Tensor | None = None  # the static output
+        self.real: torch.Tensor | None = None  # the static input
+        self.stats: torch.Tensor | None = None  # the static output
         self.shape: tuple[int, ...] | None = None
         self.eager_left = warmup
 
-    def __call__(self, real: Tensor) -> Tensor:
+    def __call__(self, real: torch.Tensor) -> torch.Tensor:
         state = self.state
         if tuple(real.shape) != self.shape:  # first call, or another batch shape: warm up, then record again
             self.graph, self.real, self.stats = None, None, None
@@ -97,7 +97,7 @@ class GraphedStep:
         state.step += 1
         return self.stats.clone()  # the static output is overwritten by the next replay
 
-    def _record(self, real: Tensor) -> None:
+    def _record(self, real: torch.Tensor) -> None:
         state = self.state
         self.real = real.clone()
         for opt in (state.opt_d, state.opt_g):  # backward then writes fresh gradients into the graph's memory
