@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-d", type=float, default=defaults.lr_d,
                    help=f"D's and Q's learning rate (default {defaults.lr_d})")
     t.add_argument("--compile", action="store_true", help="torch.compile the networks (PyTorch 2)")
+    t.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"), default="auto",
+                   help="on CUDA: auto = bf16 where the GPU has it, else fp16 with a gradient scaler; "
+                        "fp32 = no mixed precision (the CPU always trains in fp32)")
     t.add_argument("--cuda-graph", action="store_true",
                    help="record the whole step as a CUDA graph and replay it (CUDA, bf16 or fp32; not with --compile)")
     t.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: PyTorch's choice)")
@@ -142,7 +145,9 @@ def train(args: argparse.Namespace) -> None:
                                       lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont,
                                       lambda_real=args.lambda_real, lambda_invariant=args.lambda_invariant,
                                       lr_g=args.lr_g, lr_d=args.lr_d,
-                                      compile=args.compile, cuda_graph=args.cuda_graph)
+                                      compile=args.compile, cuda_graph=args.cuda_graph,
+                                      amp=args.precision != "fp32",
+                                      amp_dtype=args.precision if args.precision in ("bf16", "fp16") else "auto")
         if args.checkpoint_every is not None:
             config.checkpoint_every = args.checkpoint_every
         state = create_state(LatentSpec(), config, device)
