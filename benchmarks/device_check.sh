@@ -25,6 +25,7 @@ else speed_args=(--steps "${SPEED_STEPS:-200}" --warmup 15 --batch-sizes 128 512
      sweep_args=(--seeds 0 1 2 3 4 --steps 4000 --parallel 10 --max-minutes "${SWEEP_MINUTES:-3.5}"); fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; $PY -c "import torch; print(torch.__version__)"; } 2>&1 | tee "$log"
 
+rm -rf runs/precision  # accuracy.py refuses to train over an earlier sweep's checkpoints
 $PY benchmarks/accuracy.py --device "$device" "${sweep_args[@]}" --eval-every 500 "${eval_args[@]}" \
     --out runs/precision --recipe "bf16=--lambda-invariant 1" --recipe "fp32=--lambda-invariant 1 --precision fp32" \
     > "$out/precision.log" 2>&1 &
@@ -43,7 +44,7 @@ timeout 180 $PY benchmarks/speed.py --device "$device" --compile no "${speed_arg
 graph=(); [ "$device" = cuda ] && graph=(--cuda-graph)
 for bs in $tta_sizes; do
     echo "== time to accuracy, batch $bs" | tee -a "$log"
-    timeout 120 $PY benchmarks/speed.py --device "$device" --no-table --time-to-accuracy --tta-batch-size "$bs" --lambda-invariant 1 "${graph[@]}" --max-seconds "$tta_max" \
-        --eval-every "${EVAL_EVERY:-250}" "${eval_args[@]}" 2>&1 | sed -n '/^time to/,$p' | tail -30 | tee -a "$log"
+    timeout 120 $PY benchmarks/speed.py --device "$device" --no-table --time-to-accuracy --tta-batch-size "$bs" \
+        --lambda-invariant 1 "${graph[@]}" --max-seconds "$tta_max" --eval-every "${EVAL_EVERY:-250}" "${eval_args[@]}" 2>&1 | sed -n '/^time to/,$p' | tail -30 | tee -a "$log"
 done
 ls -la "$out"
