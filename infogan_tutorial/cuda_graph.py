@@ -56,8 +56,9 @@ class GraphedStep:
     stream, as PyTorch's graph recipe asks): they are real training steps, which also let
     cuDNN pick its kernels and Adam create its moments. The next call records the step and
     replays it; later calls only copy the batch in and replay. A new batch shape records
-    again. Each call returns the step's statistics (``training.STAT_NAMES``) as a new tensor
-    on the device, and counts one step in ``state.step``.
+    again. Each call returns the step's statistics (``training.STAT_NAMES``) as a tensor on the
+    device, which a replay overwrites at the next call (``fit`` adds it up before then), and
+    counts one step in ``state.step``.
     """
 
     def __init__(self, step: Callable[[TrainState, torch.Tensor], torch.Tensor], state: TrainState,
@@ -95,7 +96,7 @@ class GraphedStep:
         self.real.copy_(real)
         self.graph.replay()
         state.step += 1
-        return self.stats.clone()  # the static output is overwritten by the next replay
+        return self.stats
 
     def _record(self, real: torch.Tensor) -> None:
         state = self.state

@@ -279,18 +279,20 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     if cfg.cuda_graph and state.graphed is None:
         state.graphed = GraphedStep(train_step, state)
     step = state.graphed if cfg.cuda_graph else lambda real: train_step(state, real)
-    acc, count = None, 0
+    acc, count = torch.zeros(len(STAT_NAMES), device=state.device), 0  # summed on the device
     try:
         while state.step < cfg.steps:
             stats = step(batches.batch(state.step))
-            acc, count = (stats if acc is None else acc + stats), count + 1
+            acc.add_(stats)
+            count += 1
             bar.update(1)
             if state.step % cfg.log_every == 0 or state.step == cfg.steps:
                 values = (acc / count).tolist()  # the only host synchronisation
                 state.history["step"].append(state.step)
                 for name, v in zip(STAT_NAMES, values):
                     state.history[name].append(v)
-                acc, count = None, 0
+                acc.zero_()
+                count = 0
                 bar.set_postfix(L_I=f"{values[2]:.3f}", loss_d=f"{values[0]:.2f}", loss_g=f"{values[1]:.2f}")
                 if callback is not None:
                     callback(state)
