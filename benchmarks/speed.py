@@ -182,6 +182,7 @@ def main() -> None:
     p.add_argument("--lambda-invariant", type=float, default=0.0,
                    help="the time-to-accuracy run's TrainConfig.lambda_invariant (default 0: the paper's recipe)")
     p.add_argument("--cuda-graph", action="store_true", help="the time-to-accuracy run replays a CUDA graph")
+    p.add_argument("--seed", type=int, default=0, help="seed of the time-to-accuracy run")
     args = p.parse_args()
 
     device = select_device(args.device)
@@ -226,7 +227,7 @@ def main() -> None:
         test = load_idx_folder(args.eval_dir, split="test") if args.eval_dir else load_dataset("sample", split="test")
         batch_size = args.tta_batch_size or (PROFILES["gpu"].batch_size if cuda else 64)
         config = TrainConfig(batch_size=batch_size, lambda_invariant=args.lambda_invariant,
-                             cuda_graph=args.cuda_graph)
+                             cuda_graph=args.cuda_graph, seed=args.seed)
         print(f"\ntime to {args.target:.0%} c1 accuracy on {len(test):,} test images, {config}")
         seconds, at_step, accuracy = time_to_accuracy(data.images, test.images, test.labels, config, device,
                                                       args.target, args.eval_every, args.max_seconds)

@@ -151,7 +151,7 @@ def train(args: argparse.Namespace) -> None:
         if args.checkpoint_every is not None:
             config.checkpoint_every = args.checkpoint_every
         state = create_state(LatentSpec(), config, device)
-    print(f"Training on {device} for {steps} steps at batch {batch_size}; writing to {args.out}.")
+    print(f"Training on {device} for {steps} steps at batch {state.config.batch_size}; writing to {args.out}.")
     args.out.mkdir(parents=True, exist_ok=True)
     fit(state, data.images, args.out, progress=not args.quiet,
         callback=scorer(test, args.out / "eval.jsonl", args.eval_every, state.step) if args.eval_every else None)

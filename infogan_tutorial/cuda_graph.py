@@ -25,6 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import dataclasses
+import weakref
+
 import torch
 
 from .errors import SpecError
@@ -48,6 +51,19 @@ def graph_problem(device: torch.device, amp_dtype: torch.dtype | None) -> str | 
     return None
 
 
+def recording_key(state: TrainState, real: torch.Tensor) -> tuple:
+    """What a recorded step depends on: the batch shape, the recipe in ``state.config`` (not its
+    step counts), the networks, optimizers and code RNG it uses, and the learning rates.
+
+    A recording bakes these in (a replay cannot see a new ``lambda_cat`` or ``lr``), so
+    :class:`GraphedStep` records again whenever this key changes.
+    """
+    recipe = dataclasses.replace(state.config, steps=1, log_every=1, checkpoint_every=0)
+    used = tuple(id(x) for x in (state.G, state.D, state.opt_d, state.opt_g, state.code_rng))
+    rates = tuple(group["lr"] for opt in (state.opt_d, state.opt_g) for group in opt.param_groups)
+    return tuple(real.shape), recipe, used, rates
+
+
 class GraphedStep:
     """``step(state, real)`` (the package's :func:`~infogan_tutorial.training.train_step`) replayed
     from a CUDA graph.
@@ -55,10 +71,15 @@ class GraphedStep:
     The first ``warmup`` calls for a batch shape run the ordinary eager step (on a side
     stream, as PyTorch's graph recipe asks): they are real training steps, which also let
     cuDNN pick its kernels and Adam create its moments. The next call records the step and
-    replays it; later calls only copy the batch in and replay. A new batch shape records
-    again. Each call returns the step's statistics (``training.STAT_NAMES``) as a tensor on the
+    replays it; later calls only copy the batch in and replay. A new batch shape, or any other
+    change of :func:`recording_key` (a new ``lambda_cat`` in ``state.config``, a new learning
+    rate, new networks), records again. Each call returns the step's statistics (``training.STAT_NAMES``) as a tensor on the
     device, which a replay overwrites at the next call (``fit`` adds it up before then), and
     counts one step in ``state.step``.
+
+    It holds ``state`` by a weak reference: ``state.graphed`` holds the step, and a cycle between
+    them would keep the graph alive until a garbage collection, which may run in a forked
+    DataLoader worker, where freeing a CUDA graph fails.
     """
 
     def __init__(self, step: Callable[[TrainState, torch.Tensor], torch.Tensor], state: TrainState,
@@ -69,19 +90,30 @@ class GraphedStep:
         if any(not group.get("capturable", False) for opt in (state.opt_d, state.opt_g) for group in opt.param_groups):
             raise SpecError("the state's optimizers were built without capturable=True; create the state with "
                             "TrainConfig(cuda_graph=True) (create_state and resume_state then build them so).")
-        self.step, self.state = step, state
+        self.step, self._state = step, weakref.ref(state)
         self.warmup = warmup
         self.graph: torch.cuda.CUDAGraph | None = None
         self.real: torch.Tensor | None = None  # the static input
         self.stats: torch.Tensor | None = None  # the static output
         self.shape: tuple[int, ...] | None = None
+        self.key: tuple | None = None  # recording_key of the current recording
         self.eager_left = warmup
+
+    @property
+    def state(self) -> TrainState:
+        """The state this step trains."""
+        state = self._state()
+        if state is None:
+            raise SpecError("this GraphedStep's TrainState no longer exists; make a GraphedStep for the state you "
+                            "train (fit does so itself).")
+        return state
 
     def __call__(self, real: torch.Tensor) -> torch.Tensor:
         state = self.state
-        if tuple(real.shape) != self.shape:  # first call, or another batch shape: warm up, then record again
+        key = recording_key(state, real)
+        if key != self.key:  # first call, another batch shape or recipe: warm up, then record again
             self.graph, self.real, self.stats = None, None, None
-            self.shape, self.eager_left = tuple(real.shape), self.warmup
+            self.key, self.shape, self.eager_left = key, tuple(real.shape), self.warmup
         if self.eager_left > 0:
             self.eager_left -= 1
             side, main = torch.cuda.Stream(state.device), torch.cuda.current_stream(state.device)
