@@ -22,11 +22,10 @@ is True.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import dataclasses
 import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -73,9 +72,9 @@ class GraphedStep:
     cuDNN pick its kernels and Adam create its moments. The next call records the step and
     replays it; later calls only copy the batch in and replay. A new batch shape, or any other
     change of :func:`recording_key` (a new ``lambda_cat`` in ``state.config``, a new learning
-    rate, new networks), records again. Each call returns the step's statistics (``training.STAT_NAMES``) as a tensor on the
-    device, which a replay overwrites at the next call (``fit`` adds it up before then), and
-    counts one step in ``state.step``.
+    rate, new networks), records again. Each call returns the step's statistics
+    (``training.STAT_NAMES``) as a tensor on the device, which a replay overwrites at the next
+    call (``fit`` adds it up before then), and counts one step in ``state.step``.
 
     It holds ``state`` by a weak reference: ``state.graphed`` holds the step, and a cycle between
     them would keep the graph alive until a garbage collection, which may run in a forked
