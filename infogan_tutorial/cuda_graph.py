@@ -50,6 +50,9 @@ def graph_problem(device: torch.device, amp_dtype: torch.dtype | None) -> str | 
     return None
 
 
+_NOT_RECORDED = {"steps", "log_every", "checkpoint_every"}  # TrainConfig fields a replay does not use
+
+
 def recording_key(state: TrainState, real: torch.Tensor) -> tuple:
     """What a recorded step depends on: the batch shape, the recipe in ``state.config`` (not its
     step counts), the networks, optimizers and code RNG it uses, and the learning rates.
@@ -57,7 +60,8 @@ def recording_key(state: TrainState, real: torch.Tensor) -> tuple:
     A recording bakes these in (a replay cannot see a new ``lambda_cat`` or ``lr``), so
     :class:`GraphedStep` records again whenever this key changes.
     """
-    recipe = dataclasses.replace(state.config, steps=1, log_every=1, checkpoint_every=0)
+    recipe = tuple(getattr(state.config, f.name) for f in dataclasses.fields(state.config)
+                   if f.name not in _NOT_RECORDED)
     used = tuple(id(x) for x in (state.G, state.D, state.opt_d, state.opt_g, state.code_rng))
     rates = tuple(group["lr"] for opt in (state.opt_d, state.opt_g) for group in opt.param_groups)
     return tuple(real.shape), recipe, used, rates
@@ -94,9 +98,13 @@ class GraphedStep:
         self.graph: torch.cuda.CUDAGraph | None = None
         self.real: torch.Tensor | None = None  # the static input
         self.stats: torch.Tensor | None = None  # the static output
-        self.shape: tuple[int, ...] | None = None
         self.key: tuple | None = None  # recording_key of the current recording
         self.eager_left = warmup
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """The batch shape of the current recording (None before the first call)."""
+        return None if self.key is None else self.key[0]
 
     @property
     def state(self) -> TrainState:
@@ -112,7 +120,7 @@ class GraphedStep:
         key = recording_key(state, real)
         if key != self.key:  # first call, another batch shape or recipe: warm up, then record again
             self.graph, self.real, self.stats = None, None, None
-            self.key, self.shape, self.eager_left = key, tuple(real.shape), self.warmup
+            self.key, self.eager_left = key, self.warmup
         if self.eager_left > 0:
             self.eager_left -= 1
             side, main = torch.cuda.Stream(state.device), torch.cuda.current_stream(state.device)
