@@ -32,7 +32,7 @@ cp runs/sweep/results.json "$out/sweep.json"
 $PY - "$out" <<'PY'
 import json, sys
 import torch
-from infogan_tutorial.training import export_model
+from infogan_tutorial.export import export_model
 out = sys.argv[1]
 try:
     history = torch.load("runs/control/checkpoint.pt", weights_only=True)["history"]

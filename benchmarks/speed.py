@@ -43,7 +43,7 @@ from infogan_tutorial.evaluation import categorical_accuracy
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.networks import build_networks
 from infogan_tutorial.profiles import PROFILES
-from infogan_tutorial.training import TrainConfig, autocast_dtype, create_state, fit, select_device
+from infogan_tutorial.training import TrainConfig, autocast_dtype, create_state, fit, make_step, select_device
 
 
 def synchronize(device: torch.device) -> None:
@@ -57,11 +57,12 @@ def package_speed(images: torch.Tensor, batch_size: int, steps: int, warmup: int
     state = create_state(LatentSpec(), TrainConfig(steps=warmup, batch_size=batch_size, compile=compile,
                                                    cuda_graph=cuda_graph, checkpoint_every=0), device)
     images = images.to(device)
-    fit(state, images, progress=False)
+    step = make_step(state)  # one recording for both calls
+    fit(state, images, progress=False, step=step)
     synchronize(device)
     state.config = dataclasses.replace(state.config, steps=warmup + steps)
     start = time.perf_counter()
-    fit(state, images, progress=False)
+    fit(state, images, progress=False, step=step)
     synchronize(device)
     return steps * batch_size / (time.perf_counter() - start)
 
@@ -144,10 +145,11 @@ def time_to_accuracy(images: torch.Tensor, test_images: torch.Tensor, test_label
     state = create_state(LatentSpec(), dataclasses.replace(config, steps=every, checkpoint_every=0), device)
     images = images.to(device)
     trained, accuracy = 0.0, 0.0
+    step = make_step(state)  # one recording for every chunk
     while trained < max_seconds:
         synchronize(device)
         start = time.perf_counter()
-        fit(state, images, progress=False)
+        fit(state, images, progress=False, step=step)
         synchronize(device)
         trained += time.perf_counter() - start
         accuracy = categorical_accuracy(state.D, test_images.to(device), test_labels.to(device)).accuracy
@@ -191,7 +193,7 @@ def main() -> None:
     steps = args.steps or (300 if cuda else 30)
     name = torch.cuda.get_device_name(device) if cuda else (platform.processor() or platform.machine())
     print(f"device: {device} ({name}), {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, autocast {autocast_dtype(device, True)}")
+          f"{torch.get_num_threads()} threads, autocast {autocast_dtype(device, "auto")}")
     data_dir = args.data_dir or sample_dir()
     data = load_idx_folder(data_dir, split="train") if args.data_dir else load_dataset("sample")
     root = torchvision_root(data_dir)

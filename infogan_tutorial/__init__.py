@@ -4,7 +4,8 @@
 - :mod:`~infogan_tutorial.networks`: G, and D with Q sharing its body.
 - :mod:`~infogan_tutorial.objectives`: adversarial losses and the bound L_I.
 - :mod:`~infogan_tutorial.data`: MNIST, the bundled sample, IDX folders, on-device batches.
-- :mod:`~infogan_tutorial.training`: the step, the loop, checkpoints.
+- :mod:`~infogan_tutorial.training`: the step, the loop, resuming a run.
+- :mod:`~infogan_tutorial.checkpoints`: the checkpoint format; :mod:`~infogan_tutorial.export`: compact models.
 - :mod:`~infogan_tutorial.evaluation`: c1 as a classifier (Hungarian matching), L_I estimates.
 - :mod:`~infogan_tutorial.figures`: grids, traversals, curves.
 - :mod:`~infogan_tutorial.profiles`: smoke / cpu / gpu work sizes.

@@ -15,8 +15,8 @@ from .errors import InfoGANError, SpecError
 from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
-from .training import (create_state, export_model, fit, load_networks, networks_from_checkpoint, read_checkpoint,
-                       TrainConfig, TrainState, resume_state, select_device)
+from .checkpoints import load_networks, networks_from_checkpoint, read_checkpoint
+from .training import PRECISIONS, TrainConfig, TrainState, create_state, fit, resume_state, select_device
 
 SOURCES = ("auto", "mnist", "sample", "fashion-mnist", "idx")
 
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-d", type=float, default=defaults.lr_d,
                    help=f"D's and Q's learning rate (default {defaults.lr_d})")
     t.add_argument("--compile", action="store_true", help="torch.compile the networks (PyTorch 2)")
-    t.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"), default="auto",
+    t.add_argument("--precision", choices=tuple(PRECISIONS), default="auto",
                    help="on CUDA: auto = bf16 where the GPU has it, else fp16 with a gradient scaler; "
                         "fp32 = no mixed precision (the CPU always trains in fp32)")
     t.add_argument("--cuda-graph", action="store_true",
@@ -145,9 +145,7 @@ def train(args: argparse.Namespace) -> None:
                                       lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont,
                                       lambda_real=args.lambda_real, lambda_invariant=args.lambda_invariant,
                                       lr_g=args.lr_g, lr_d=args.lr_d,
-                                      compile=args.compile, cuda_graph=args.cuda_graph,
-                                      amp=args.precision != "fp32",
-                                      amp_dtype=args.precision if args.precision in ("bf16", "fp16") else "auto")
+                                      compile=args.compile, cuda_graph=args.cuda_graph, precision=args.precision)
         if args.checkpoint_every is not None:
             config.checkpoint_every = args.checkpoint_every
         state = create_state(LatentSpec(), config, device)
@@ -164,6 +162,8 @@ def train(args: argparse.Namespace) -> None:
     print(f"c1 accuracy on {test.source}: {result.accuracy:.1%}; L_I(c1) = {float(bound.categorical):.3f} nats "
           f"(H(c1) = {state.spec.categorical_entropy():.3f}).")
     if args.export:
+        from .export import export_model
+
         export_model(state, args.export, int8=args.int8, int4=args.int4)
         print(f"Exported compact model to {args.export}.")
     if not args.no_figures:

@@ -25,7 +25,8 @@ from torch import nn
 
 from .errors import SpecError
 from .latent_codes import Codes, LatentSpec
-from .networks import Discriminator, init_weights
+from .evaluation import score_fresh_samples
+from .networks import Discriminator, eval_mode, init_weights
 from .objectives import info_lower_bound, log_q
 
 
@@ -119,9 +120,7 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
     eval_rng = torch.Generator(device).manual_seed(seed + 1)
     history: dict[str, list[float]] = {"step": [], "info_cat": [], "info_cont": [], "c1_accuracy": []}
 
-    g_was_training = G.training
-    G.eval()
-    try:
+    with eval_mode(G):
         Q.train()
         for step in range(1, steps + 1):
             codes = spec.sample(batch_size, train_rng, device=device)
@@ -143,25 +142,12 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
                                                   if spec.n_categorical else math.nan)
 
         _recalibrate_batch_norm(Q, G, spec, train_rng, device, batches=2, batch_size=max(batch_size, 250))
-        Q.eval()
-        cat = cont = hits = 0.0
-        done = 0
-        with torch.no_grad():
-            while done < n_eval:
-                m = min(500, n_eval - done)
-                codes = spec.sample(m, eval_rng, device=device)
-                q = Q.q(G(codes))
-                bound = info_lower_bound(q, codes, spec)
-                cat += float(bound.categorical) * m
-                cont += float(bound.continuous) * m
-                hits += float(_c1_hits(q.logits, codes))
-                done += m
-    finally:
-        G.train(g_was_training)
+        with eval_mode(Q):
+            score = score_fresh_samples(G, Q, spec, n_eval, eval_rng, device=device)
 
     has_cat = spec.n_categorical > 0
     return RecoveryResult(
-        c1_accuracy=hits / n_eval if has_cat else math.nan,
+        c1_accuracy=score.c1_accuracy,
         chance=1.0 / spec.categorical[0] if has_cat else math.nan,
-        info_cat=cat / n_eval, info_cont=cont / n_eval,
+        info_cat=float(score.bound.categorical), info_cont=float(score.bound.continuous),
         entropy_cat=spec.categorical_entropy(), n_eval=n_eval, history=history)

@@ -15,3 +15,7 @@ class DataError(InfoGANError, ValueError):
 
 class CheckpointError(InfoGANError, ValueError):
     """A checkpoint is missing, corrupt, or belongs to another spec."""
+
+
+class TrainingDiverged(InfoGANError, RuntimeError):
+    """Training produced a non-finite loss; the last good checkpoint is kept."""

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from .errors import SpecError
 from .latent_codes import LatentSpec
-from .networks import Discriminator, Generator
+from .networks import Discriminator, Generator, eval_mode
 from .objectives import InfoBound, info_lower_bound
 
 
@@ -43,6 +43,16 @@ class ClusterAccuracy:
                 "mapping": self.mapping.tolist()}
 
 
+def _whole_numbers(values: Tensor | np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(values.detach().cpu() if isinstance(values, Tensor) else values)
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise SpecError(f"{name} must hold integer ids, got dtype {array.dtype}.")
+    if np.issubdtype(array.dtype, np.floating) and not (np.isfinite(array).all() and (array == np.round(array)).all()):
+        raise SpecError(f"{name} must hold whole numbers (cluster or label ids), got non-integer values such as "
+                        f"{array[~(np.isfinite(array) & (array == np.round(array)))][:3].tolist()}; take argmax first.")
+    return array.astype(np.int64)
+
+
 def hungarian_accuracy(clusters: Tensor | np.ndarray, labels: Tensor | np.ndarray,
                        n_clusters: int | None = None, n_labels: int | None = None) -> ClusterAccuracy:
     """Match clusters to labels one-to-one (``scipy.optimize.linear_sum_assignment``) and score.
@@ -50,8 +60,8 @@ def hungarian_accuracy(clusters: Tensor | np.ndarray, labels: Tensor | np.ndarra
     ``clusters`` and ``labels`` are 1-D integer arrays of the same length. With more clusters
     than labels, the unmatched clusters count as errors.
     """
-    clusters = np.asarray(clusters.cpu() if isinstance(clusters, Tensor) else clusters).astype(np.int64)
-    labels = np.asarray(labels.cpu() if isinstance(labels, Tensor) else labels).astype(np.int64)
+    clusters = _whole_numbers(clusters, "clusters")
+    labels = _whole_numbers(labels, "labels")
     if clusters.ndim != 1 or clusters.shape != labels.shape or clusters.size == 0:
         raise SpecError(f"clusters and labels must be non-empty 1-D arrays of equal length, got shapes "
                         f"{clusters.shape} and {labels.shape}.")
@@ -77,12 +87,10 @@ def predict_categories(D: Discriminator, images: Tensor, code: int = 0, batch_si
     """argmax_k Q(c_code = k | x) for every image (N, 1, 28, 28); D in eval mode."""
     if not 0 <= code < D.spec.n_categorical:
         raise SpecError(f"code index {code} is out of range: the spec has {D.spec.n_categorical} categorical codes.")
-    was_training = D.training
-    D.eval()
     device = next(D.parameters()).device
-    preds = [D.q(images[i:i + batch_size].to(device)).logits[code].argmax(1).cpu()
-             for i in range(0, images.shape[0], batch_size)]
-    D.train(was_training)
+    with eval_mode(D):
+        preds = [D.q(images[i:i + batch_size].to(device)).logits[code].argmax(1).cpu()
+                 for i in range(0, images.shape[0], batch_size)]
     return torch.cat(preds)
 
 
@@ -93,23 +101,54 @@ def categorical_accuracy(D: Discriminator, images: Tensor, labels: Tensor, code:
     return hungarian_accuracy(preds, labels, n_clusters=k, n_labels=max(k, int(labels.max()) + 1))
 
 
+@dataclass
+class FreshSampleScore:
+    """What Q reads back from ``n`` fresh samples x = G(z, c).
+
+    Attributes:
+        bound: L_I = E[log Q(c | x)] + H(c), per code type (nats).
+        c1_accuracy: fraction of samples whose argmax_k Q(c1 = k | x) is the c1 that made x
+            (``nan`` without categorical codes).
+        n: number of samples.
+    """
+
+    bound: InfoBound
+    c1_accuracy: float
+    n: int
+
+
 @torch.no_grad()
-def estimate_info_bound(G: Generator, D: Discriminator, spec: LatentSpec, n: int = 2000,
-                        generator: torch.Generator | None = None, batch_size: int = 500) -> InfoBound:
-    """L_I = E[log Q(c | G(z, c))] + H(c) on ``n`` fresh samples (eval mode), per code type."""
-    device = next(G.parameters()).device
-    modes = G.training, D.training
-    G.eval()
-    D.eval()
-    cat = cont = 0.0
+def score_fresh_samples(G: torch.nn.Module, Q: Discriminator, spec: LatentSpec, n: int,
+                        generator: torch.Generator | None = None, batch_size: int = 500,
+                        device: torch.device | None = None) -> FreshSampleScore:
+    """L_I and c1's recovery rate of Q on ``n`` fresh samples, drawn ``batch_size`` at a time.
+
+    G and Q are used as they are (the caller chooses their modes); the codes are drawn from
+    ``generator`` and moved to ``device`` (default: that of G's parameters).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise SpecError(f"need n >= 1 fresh samples to score, got {n!r}.")
+    if device is None:
+        first = next(G.parameters(), None)
+        device = first.device if first is not None else torch.device("cpu")
+    cat = cont = hits = 0.0
     done = 0
     while done < n:
         m = min(batch_size, n - done)
         codes = spec.sample(m, generator, device=device)
-        bound = info_lower_bound(D.q(G(codes)), codes, spec)
+        q = Q.q(G(codes))
+        bound = info_lower_bound(q, codes, spec)
         cat += float(bound.categorical) * m
         cont += float(bound.continuous) * m
+        if spec.n_categorical:
+            hits += float((q.logits[0].argmax(dim=1) == codes.categorical[:, 0]).sum())
         done += m
-    G.train(modes[0])
-    D.train(modes[1])
-    return InfoBound(torch.tensor(cat / n), torch.tensor(cont / n))
+    accuracy = hits / n if spec.n_categorical else float("nan")
+    return FreshSampleScore(InfoBound(torch.tensor(cat / n), torch.tensor(cont / n)), accuracy, n)
+
+
+def estimate_info_bound(G: Generator, D: Discriminator, spec: LatentSpec, n: int = 2000,
+                        generator: torch.Generator | None = None, batch_size: int = 500) -> InfoBound:
+    """L_I = E[log Q(c | G(z, c))] + H(c) on ``n`` fresh samples (eval mode), per code type."""
+    with eval_mode(G, D):
+        return score_fresh_samples(G, D, spec, n, generator, batch_size).bound

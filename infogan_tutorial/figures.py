@@ -15,7 +15,7 @@ from torchvision.utils import make_grid
 from .errors import SpecError
 from .evaluation import ClusterAccuracy
 from .latent_codes import Codes, LatentSpec
-from .networks import Generator
+from .networks import Generator, eval_mode
 
 PAD = 2  # pixels between the images of a grid
 
@@ -42,11 +42,8 @@ def plot_images(images: Tensor, nrow: int = 10, ax: Axes | None = None, title: s
 def generate(G: Generator, codes: Codes) -> Tensor:
     """G's images for ``codes`` in eval mode (batch-norm running statistics), on the CPU."""
     device = next(G.parameters()).device
-    was_training = G.training
-    G.eval()
-    x = G(Codes(codes.z.to(device), codes.categorical.to(device), codes.continuous.to(device))).cpu()
-    G.train(was_training)
-    return x
+    with eval_mode(G):
+        return G(Codes(codes.z.to(device), codes.categorical.to(device), codes.continuous.to(device))).cpu()
 
 
 def traversal_values(spec: LatentSpec, code: str, steps: int = 10,

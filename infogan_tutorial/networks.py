@@ -11,7 +11,9 @@ Q shares D's body, so recognising c costs almost nothing beyond the GAN itself.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -146,3 +148,31 @@ def build_networks(spec: LatentSpec, fixed_std: float | None = None,
         init_weights(g)
         init_weights(d)
     return g, d
+
+
+@contextlib.contextmanager
+def eval_mode(*modules: nn.Module) -> Iterator[None]:
+    """Put ``modules`` in eval mode for the block (batch norm uses its running statistics), then give each
+    back the mode it had, also when the block raises."""
+    saved = [m.training for m in modules]
+    try:
+        for m in modules:
+            m.eval()
+        yield
+    finally:
+        for m, mode in zip(modules, saved):
+            m.train(mode)
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """No gradients for ``module``'s parameters inside the block (G's step freezes D this way, so its backward
+    pass computes G's gradients only); each parameter's ``requires_grad`` is restored afterwards, also when
+    the block raises."""
+    saved = [(p, p.requires_grad) for p in module.parameters()]
+    try:
+        module.requires_grad_(False)
+        yield
+    finally:
+        for p, flag in saved:
+            p.requires_grad_(flag)

@@ -24,7 +24,7 @@ import torch
 from .errors import CheckpointError
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator
-from .training import networks_from_checkpoint, read_checkpoint
+from .checkpoints import networks_from_checkpoint, read_checkpoint
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "data" / "pretrained"
 MODEL_NAME = "infogan-mnist.pt"

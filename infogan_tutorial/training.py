@@ -1,4 +1,4 @@
-"""Training: one InfoGAN step, the fit loop, checkpoints and resume.
+"""Training: one InfoGAN step, the fit loop, and resuming a run from its checkpoint.
 
 Each step does what the objective  min_{G,Q} max_D V(D, G) - lambda L_I(G, Q)  asks:
 
@@ -10,13 +10,15 @@ Each step does what the objective  min_{G,Q} max_D V(D, G) - lambda L_I(G, Q)  a
 With ``info=False`` the same loop trains a plain GAN: G never sees the information
 term, and Q's head alone is fitted on G's samples (on a detached copy of D's features),
 which measures how much of c a plain GAN's images happen to carry (the paper's Figure 1).
+
+The checkpoint format itself lives in :mod:`~infogan_tutorial.checkpoints`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,19 +26,20 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .cuda_graph import GraphedStep, graph_problem
+from .checkpoints import CHECKPOINT_FORMAT, atomic_save, load_weights, read_checkpoint, spec_of
+from .cuda_graph import GraphedFunction, graph_problem
 from .data import ShuffledBatches, random_affine
-from .errors import CheckpointError, SpecError
+from .devices import PRECISIONS, autocast_dtype, select_device  # noqa: F401 (select_device: re-exported)
+from .errors import CheckpointError, SpecError, TrainingDiverged
+from .interrupts import deferred_interrupts
 from .latent_codes import LatentSpec
-from .networks import Discriminator, Generator, build_networks
+from .networks import Discriminator, Generator, build_networks, frozen
 from .objectives import (discriminator_loss, generator_loss, info_loss, invariant_information, log_q,
                          real_information)
 
 STAT_NAMES = ("loss_d", "loss_g", "info_cat", "info_cont", "d_real", "d_fake")
-CHECKPOINT_FORMAT = 1
-INT8_MIN_SIZE = 100_000  # export_model(int8=True or int4=True) quantises weight tensors at least this large
-INT4_GROUP = 64  # export_model(int4=True): one scale per this many consecutive weights
-AMP_DTYPES = {"auto": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+_INTS = ("steps", "batch_size", "seed", "log_every", "checkpoint_every")
+_FLOATS = ("lr_g", "lr_d", "beta1", "lambda_cat", "lambda_cont", "lambda_real", "lambda_invariant")
 
 
 @dataclass
@@ -63,8 +66,8 @@ class TrainConfig:
         seed: seeds the initial weights, the batches and the sampled codes.
         log_every: read the losses back from the device every this many steps.
         checkpoint_every: write a checkpoint every this many steps (0: only at the end).
-        amp: use mixed precision on CUDA (bf16 where supported, else fp16 with a scaler).
-        amp_dtype: ``auto`` (as just said), or ``bf16`` / ``fp16`` to force one on CUDA.
+        precision: the arithmetic on CUDA: ``auto`` (bf16 where the GPU has it natively, else fp16
+            with a gradient scaler), ``bf16``, ``fp16`` or ``fp32``. The CPU always trains in fp32.
         compile: compile G, D's body and Q's head with ``torch.compile`` (PyTorch 2). The first
             steps then take a minute longer; chapter 6's benchmark says whether it pays off.
         cuda_graph: record the whole step as a CUDA graph once and replay it (CUDA only, bf16 or
@@ -85,14 +88,21 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 50
     checkpoint_every: int = 1000
-    amp: bool = True
-    amp_dtype: str = "auto"
+    precision: str = "auto"
     compile: bool = False
     cuda_graph: bool = False
 
     def __post_init__(self) -> None:
+        for name in _INTS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SpecError(f"TrainConfig.{name} must be a whole number, got {value!r}.")
+        for name in _FLOATS + (("fixed_std",) if self.fixed_std is not None else ()):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise SpecError(f"TrainConfig.{name} must be a finite number, got {value!r}.")
         for name in ("steps", "batch_size", "log_every"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) < 1:
                 raise SpecError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
         for name in ("lr_g", "lr_d"):
             if not getattr(self, name) > 0:
@@ -101,48 +111,31 @@ class TrainConfig:
             raise SpecError(f"TrainConfig.beta1 must be in [0, 1), got {self.beta1}.")
         if min(self.lambda_cat, self.lambda_cont, self.lambda_real, self.lambda_invariant) < 0:
             raise SpecError("TrainConfig.lambda_cat, lambda_cont, lambda_real and lambda_invariant must be >= 0.")
-        if self.amp_dtype not in AMP_DTYPES:
-            raise SpecError(f"TrainConfig.amp_dtype must be one of {sorted(AMP_DTYPES)}, got {self.amp_dtype!r}.")
+        if self.fixed_std is not None and not self.fixed_std > 0:
+            raise SpecError(f"TrainConfig.fixed_std must be positive (or None), got {self.fixed_std}.")
+        if self.seed < 0:
+            raise SpecError(f"TrainConfig.seed must be >= 0, got {self.seed}.")
+        if self.precision not in PRECISIONS:
+            raise SpecError(f"TrainConfig.precision must be one of {list(PRECISIONS)}, got {self.precision!r}.")
         if self.checkpoint_every < 0:
             raise SpecError("TrainConfig.checkpoint_every must be >= 0 (0 writes only the final checkpoint).")
         if self.cuda_graph and self.compile:
             raise SpecError("TrainConfig: choose compile or cuda_graph, not both (a captured step is already "
                             "launched at once; compiling it as well is not supported here).")
 
-
-def select_device(name: str = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; otherwise the named device, checked to exist."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as e:
-        raise SpecError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:0 or mps.") from e
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SpecError(f"device {name!r} was asked for, but CUDA is not available here; use --device cpu or auto.")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise SpecError(f"device {name!r} was asked for, but MPS is not available here; use --device cpu or auto.")
-    return device
-
-
-def autocast_dtype(device: torch.device, amp: bool, prefer: str = "auto") -> torch.dtype | None:
-    """The mixed-precision dtype for ``device``: bf16 on CUDA when supported, else fp16; None off CUDA.
-
-    ``prefer="bf16"`` or ``"fp16"`` forces that dtype on CUDA.
-    """
-    if not amp or device.type != "cuda":
-        return None
-    if prefer != "auto":
-        return AMP_DTYPES[prefer]
-    try:  # emulated bf16 (e.g. on a T4) is slow: count only native support
-        native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
-    except TypeError:  # torch < 2.4 has no such argument and reports native support only
-        native_bf16 = torch.cuda.is_bf16_supported()
-    return torch.bfloat16 if native_bf16 else torch.float16
+    @classmethod
+    def from_dict(cls, saved: dict) -> TrainConfig:
+        """The config stored in a checkpoint, including those written before ``precision`` replaced the
+        two fields ``amp`` (bool) and ``amp_dtype`` (``auto``, ``bf16``, ``fp16``)."""
+        saved = dict(saved)
+        amp, amp_dtype = saved.pop("amp", None), saved.pop("amp_dtype", None)
+        if amp is not None or amp_dtype is not None:
+            saved.setdefault("precision", "fp32" if amp is False else (amp_dtype or "auto"))
+        unknown = set(saved) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise CheckpointError(f"the checkpoint's config has fields this version does not know: {sorted(unknown)}; "
+                                  "upgrade infogan_tutorial.")
+        return cls(**saved)
 
 
 @dataclass
@@ -150,8 +143,8 @@ class TrainState:
     """Everything a run needs to continue: networks, optimizers, RNGs, step and history.
 
     ``amp_dtype`` is the autocast dtype chosen once by :func:`create_state` (None: fp32).
-    ``graphed`` is the recorded step of a ``cuda_graph`` run, made by the first :func:`fit`
-    and replayed by later ones.
+    ``data`` says where the training images came from (the command line records its ``--dataset``,
+    ``--data-dir`` and the loaded ``Dataset.source``, and checks them on ``--resume``).
     """
 
     spec: LatentSpec
@@ -166,14 +159,25 @@ class TrainState:
     amp_dtype: torch.dtype | None = None
     step: int = 0
     history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in ("step",) + STAT_NAMES})
-    graphed: GraphedStep | None = None
+    data: dict[str, str | None] | None = None
+
+
+def _graph_problem(device: torch.device, dtype: torch.dtype | None) -> str | None:
+    problem = graph_problem(device)
+    if problem is not None:
+        return f"TrainConfig.cuda_graph=True: {problem} Set cuda_graph=False (the CLI without --cuda-graph)."
+    if dtype == torch.float16:
+        return ("TrainConfig.cuda_graph=True cannot capture fp16 training: its gradient scaler reads the scale "
+                "back to the host every step. Set precision='fp32' (or 'bf16' where the GPU has it), or "
+                "cuda_graph=False.")
+    return None
 
 
 def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | str = "cpu") -> TrainState:
     """A fresh run: networks initialised from ``config.seed``, Adam optimizers, code RNG."""
     device = torch.device(device)
-    dtype = autocast_dtype(device, config.amp, config.amp_dtype)  # once, not in every step
-    if config.cuda_graph and (problem := graph_problem(device, dtype)) is not None:
+    dtype = autocast_dtype(device, config.precision)  # once, not in every step
+    if config.cuda_graph and (problem := _graph_problem(device, dtype)) is not None:
         raise SpecError(problem)
     G, D = build_networks(spec, config.fixed_std, seed=config.seed)
     G, D = G.to(device), D.to(device)
@@ -188,84 +192,147 @@ def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | s
     return TrainState(spec, config, device, G, D, opt_g, opt_d, scaler, code_rng, dtype)
 
 
+def autocast(state: TrainState) -> contextlib.AbstractContextManager:
+    """The state's mixed-precision context (a no-op in fp32). Under a CUDA graph, without autocast's cache
+    of cast weights, as PyTorch asks of graphed code."""
+    if state.amp_dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=state.amp_dtype, cache_enabled=not state.config.cuda_graph)
+
+
 def train_step(state: TrainState, real: Tensor) -> Tensor:
     """One D step and one G step on a batch of real images (N, 1, 28, 28) on the state's device.
 
-    Returns the step's statistics as one tensor on the device (see ``STAT_NAMES``), so the
-    caller decides when to synchronise with the host.
+    Returns the step's statistics as one tensor on the device (in the order of ``STAT_NAMES``),
+    so the caller decides when to synchronise with the host. It does not count the step:
+    :func:`fit` (or your own loop) increments ``state.step``.
     """
     spec, cfg, G, D = state.spec, state.config, state.G, state.D
     G.train()
     D.train()
-    codes = spec.sample(real.shape[0], state.code_rng)
-    x_in = spec.to_input(codes, check_values=False)  # our own draw: skip the host-synchronising check
-    dtype = state.amp_dtype
-    # under a CUDA graph, no autocast cache of cast weights (as PyTorch asks of graphed callables)
-    autocast = torch.autocast("cuda", dtype=dtype, cache_enabled=not cfg.cuda_graph) if dtype is not None \
-        else contextlib.nullcontext()
+    amp = autocast(state)
 
-    # D's step (and Q's): real vs fake, plus the information term on the fakes.
-    with autocast:
-        fake = G(x_in)
+    # 1. codes and fakes (our own draw: skip the host-synchronising check of the codes' values)
+    codes = spec.sample(real.shape[0], state.code_rng)
+    with amp:
+        fake = G(spec.to_input(codes, check_values=False))
+
+    # 2. D's step (and Q's): real vs fake on detached fakes, plus the information term
+    with amp:
         h_real = D.features(real)
         d_real = D.d_head(h_real).squeeze(1)
-        h_fake = D.features(fake.detach())
+        h_fake = D.features(fake.detach())  # no gradient into G
         d_fake = D.d_head(h_fake).squeeze(1)
         q_fake = D.q_from_features(h_fake if cfg.info else h_fake.detach())
-    lq = log_q(q_fake, codes, spec, check_values=False)
+    lq = log_q(q_fake, codes, spec, check_values=False)  # kept for the statistics
     loss_d = discriminator_loss(d_real.float(), d_fake.float()) \
         - (cfg.lambda_cat * lq.categorical + cfg.lambda_cont * lq.continuous)
-    if cfg.info and (cfg.lambda_real or cfg.lambda_invariant):  # optional terms on real images
-        with autocast:
-            q_real = D.q_from_features(h_real)
-        if cfg.lambda_real:
-            loss_d = loss_d - cfg.lambda_real * real_information(q_real)
-        if cfg.lambda_invariant:
-            moved = random_affine(real, state.code_rng)
-            with autocast:
-                q_moved = D.q(moved)
-            loss_d = loss_d - cfg.lambda_invariant * invariant_information(q_real, q_moved)
+    if cfg.info and (cfg.lambda_real or cfg.lambda_invariant):  # beyond the paper: terms on *real* images
+        loss_d = loss_d - beyond_the_paper(state, real, h_real, amp)
     state.opt_d.zero_grad(set_to_none=True)
     state.scaler.scale(loss_d).backward()
     state.scaler.step(state.opt_d)
 
-    # G's step: fool D, and make c recoverable by Q. D's weights are frozen meanwhile, so the
-    # backward pass computes gradients for G only (D's would be discarded at its next step).
-    D.requires_grad_(False)
-    with autocast:
-        h_g = D.features(fake)
-        d_g = D.d_head(h_g).squeeze(1)
-        loss_g = generator_loss(d_g.float())
-        if cfg.info:
-            loss_g = loss_g + info_loss(D.q_from_features(h_g), codes, spec, cfg.lambda_cat, cfg.lambda_cont,
-                                       check_values=False)
-    state.opt_g.zero_grad(set_to_none=True)
-    state.scaler.scale(loss_g).backward()
-    D.requires_grad_(True)
+    # 3. G's step: fool D, and make c recoverable by Q. D is frozen meanwhile, so the backward
+    # pass computes gradients for G only.
+    with frozen(D):
+        with amp:
+            h = D.features(fake)
+            loss_g = generator_loss(D.d_head(h).squeeze(1).float())
+            if cfg.info:
+                loss_g = loss_g + info_loss(D.q_from_features(h), codes, spec, cfg.lambda_cat, cfg.lambda_cont,
+                                            check_values=False)
+        state.opt_g.zero_grad(set_to_none=True)
+        state.scaler.scale(loss_g).backward()
     state.scaler.step(state.opt_g)
     state.scaler.update()
-    state.step += 1
 
     with torch.no_grad():
-        return torch.stack([
-            loss_d.detach(), loss_g.detach(),
-            lq.categorical.detach() + spec.categorical_entropy(),
-            lq.continuous.detach() + spec.continuous_entropy(),
-            torch.sigmoid(d_real.detach().float()).mean(), torch.sigmoid(d_fake.detach().float()).mean(),
-        ])
+        stats = {
+            "loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+            "info_cat": lq.categorical.detach() + spec.categorical_entropy(),
+            "info_cont": lq.continuous.detach() + spec.continuous_entropy(),
+            "d_real": torch.sigmoid(d_real.detach().float()).mean(),
+            "d_fake": torch.sigmoid(d_fake.detach().float()).mean(),
+        }
+        return torch.stack([stats[name] for name in STAT_NAMES])
+
+
+def beyond_the_paper(state: TrainState, real: Tensor, h_real: Tensor, amp: contextlib.AbstractContextManager) -> Tensor:
+    """The weighted terms on real images that this book adds to Q's objective (not in the paper):
+    lambda_real I_Q(x; ĉ) + lambda_invariant I(ĉ; ĉ'), to be *maximised* in D's step."""
+    cfg, D = state.config, state.D
+    with amp:
+        q_real = D.q_from_features(h_real)
+    total = real.new_zeros(())
+    if cfg.lambda_real:  # sure, balanced categories
+        total = total + cfg.lambda_real * real_information(q_real)
+    if cfg.lambda_invariant:  # categories that survive small moves of the digit
+        moved = random_affine(real, state.code_rng)
+        with amp:
+            q_moved = D.q(moved)
+        total = total + cfg.lambda_invariant * invariant_information(q_real, q_moved)
+    return total
+
+
+def recording_key(state: TrainState) -> tuple:
+    """What a recorded step bakes in: the recipe in ``state.config`` (not its step counts), the
+    networks, optimizers and code RNG it uses, and the learning rates. :func:`fit` passes it to
+    :class:`~infogan_tutorial.cuda_graph.GraphedFunction`, which records again when it changes."""
+    c = state.config
+    recipe = (c.batch_size, c.lr_g, c.lr_d, c.beta1, c.lambda_cat, c.lambda_cont, c.lambda_real,
+              c.lambda_invariant, c.fixed_std, c.info, c.seed, c.precision, c.compile, c.cuda_graph)
+    used = tuple(id(x) for x in (state.G, state.D, state.opt_d, state.opt_g, state.code_rng))
+    rates = tuple(group["lr"] for opt in (state.opt_d, state.opt_g) for group in opt.param_groups)
+    return recipe, used, rates
+
+
+def make_step(state: TrainState) -> Callable[[Tensor], Tensor]:
+    """``train_step`` on ``state`` as a function of the batch; replayed from a CUDA graph when
+    ``config.cuda_graph`` (recorded at its fourth call, and again whenever :func:`recording_key`
+    changes). :func:`fit` makes one per call; pass the same one to several ``fit`` calls to keep
+    one recording."""
+    if not state.config.cuda_graph:
+        return lambda real: train_step(state, real)
+    if (problem := _graph_problem(state.device, state.amp_dtype)) is not None:
+        raise SpecError(problem)
+    if any(not group.get("capturable", False) for opt in (state.opt_d, state.opt_g) for group in opt.param_groups):
+        raise SpecError("the state's optimizers were built without capturable=True; create the state with "
+                        "TrainConfig(cuda_graph=True) (create_state and resume_state then build them so).")
+
+    def set_grads_to_none() -> None:  # the recorded backward pass then writes into the graph's own memory
+        state.opt_d.zero_grad(set_to_none=True)
+        state.opt_g.zero_grad(set_to_none=True)
+
+    graphed = GraphedFunction(lambda real: train_step(state, real), generators=[state.code_rng],
+                              before_record=set_grads_to_none)
+
+    def step(real: Tensor) -> Tensor:
+        try:
+            return graphed(real, key=recording_key(state))
+        except RuntimeError as e:
+            if graphed.graph is not None:
+                raise
+            raise SpecError(f"could not record the training step as a CUDA graph ({e}); train with "
+                            "cuda_graph=False (the CLI without --cuda-graph).") from e
+
+    return step
 
 
 def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, progress: bool = True,
-        callback: Callable[[TrainState], None] | None = None) -> dict[str, list[float]]:
+        callback: Callable[[TrainState], None] | None = None,
+        step: Callable[[Tensor], Tensor] | None = None) -> dict[str, list[float]]:
     """Train until ``state.config.steps``, continuing from ``state.step`` (so a resumed run goes on).
 
     ``images`` (N, 1, 28, 28) are moved to the device once and batched there. Statistics are
     read back every ``log_every`` steps (the mean over those steps) into ``state.history``;
     ``callback(state)`` runs after each read. With ``out_dir``, checkpoints are written to
-    ``out_dir/checkpoint.pt`` every ``checkpoint_every`` steps, at the end, and when the run is
-    interrupted (Ctrl-C), so no work is lost. On CUDA, cuDNN autotuning is on while it runs
-    (every batch has the same shape, so the fastest kernels are picked once). With
-    ``cuda_graph``, the steps are replayed from a CUDA graph (:class:`~infogan_tutorial.cuda_graph.GraphedStep`).
+    ``out_dir/checkpoint.pt`` every ``checkpoint_every`` steps and at the end. Ctrl-C or SIGTERM
+    ends the run at the next step boundary, saves it there and raises ``KeyboardInterrupt``, so
+    no work is lost and a resumed run is the uninterrupted one. A non-finite loss raises
+    :class:`~infogan_tutorial.errors.TrainingDiverged` and keeps the last good checkpoint. On
+    CUDA, cuDNN autotuning is on while it runs. With ``cuda_graph``, the steps are replayed
+    from a CUDA graph. ``step`` is the step function to use (default: :func:`make_step` of ``state``).
     """
     from tqdm.auto import tqdm
 
@@ -276,65 +343,75 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     batches = ShuffledBatches(images, cfg.batch_size, cfg.seed)
     path = Path(out_dir) / "checkpoint.pt" if out_dir is not None else None
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not progress, desc="InfoGAN" if cfg.info else "GAN")
-    if cfg.cuda_graph and state.graphed is None:
-        state.graphed = GraphedStep(train_step, state)
-    step = state.graphed if cfg.cuda_graph else lambda real: train_step(state, real)
+    step = step if step is not None else make_step(state)
     acc, count = torch.zeros(len(STAT_NAMES), device=state.device), 0  # summed on the device
     try:
-        while state.step < cfg.steps:
-            stats = step(batches.batch(state.step))
-            acc.add_(stats)
-            count += 1
-            bar.update(1)
-            if state.step % cfg.log_every == 0 or state.step == cfg.steps:
-                values = (acc / count).tolist()  # the only host synchronisation
-                state.history["step"].append(state.step)
-                for name, v in zip(STAT_NAMES, values):
-                    state.history[name].append(v)
-                acc.zero_()
-                count = 0
-                bar.set_postfix(L_I=f"{values[2]:.3f}", loss_d=f"{values[0]:.2f}", loss_g=f"{values[1]:.2f}")
-                if callback is not None:
-                    callback(state)
-            if path is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0 \
-                    and state.step < cfg.steps:  # the final step is saved once, below
+        with deferred_interrupts() as interrupt:
+            while state.step < cfg.steps and not interrupt.requested:
+                acc.add_(step(batches.batch(state.step)))
+                state.step += 1
+                count += 1
+                bar.update(1)
+                if state.step % cfg.log_every == 0 or state.step == cfg.steps:
+                    _record_statistics(state, acc / count, bar)
+                    acc.zero_()
+                    count = 0
+                    if callback is not None:
+                        try:
+                            callback(state)
+                        except KeyboardInterrupt:  # at a step boundary too: stop and save here
+                            interrupt.signal_name = "KeyboardInterrupt"
+                if path is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0 \
+                        and state.step < cfg.steps:  # the final step is saved once, below
+                    _check_finite(state, acc, path)
+                    save_checkpoint(state, path)
+        if interrupt.requested:
+            _check_finite(state, acc, path)
+            if path is not None:
                 save_checkpoint(state, path)
-    except KeyboardInterrupt:
-        if path is not None:
-            save_checkpoint(state, path)
-            bar.write(f"Interrupted at step {state.step}; saved {path}. Resume with resume_state('{path}') "
-                      "or the CLI's --resume.")
-        raise
+            bar.write(f"{interrupt.signal_name} at step {state.step}" + (
+                f"; saved {path}. Resume with resume_state('{path}') or the CLI's --resume." if path else "."))
+            raise KeyboardInterrupt
     finally:
         bar.close()
         torch.backends.cudnn.benchmark = autotune
+    _check_finite(state, acc, path)
     if path is not None:
         save_checkpoint(state, path)
     return state.history
 
 
-# -- checkpoints -------------------------------------------------------------------------
-
-def atomic_save(obj: object, path: str | Path) -> None:
-    """torch.save to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+def _record_statistics(state: TrainState, mean: Tensor, bar: object) -> None:
+    values = dict(zip(STAT_NAMES, mean.tolist()))  # the only regular host synchronisation
+    if not all(math.isfinite(v) for v in values.values()):
+        raise TrainingDiverged(f"training diverged before step {state.step}: {values}. The last checkpoint "
+                               "written before it (if any) is kept. Lower the learning rates or the lambdas, "
+                               "or train in fp32.")
+    state.history["step"].append(state.step)
+    for name, v in values.items():
+        state.history[name].append(v)
+    bar.set_postfix(L_I=f"{values['info_cat']:.3f}", loss_d=f"{values['loss_d']:.2f}",  # type: ignore[attr-defined]
+                    loss_g=f"{values['loss_g']:.2f}")
 
 
-def save_checkpoint(state: TrainState, path: str | Path) -> None:
-    """Write networks, optimizers, scaler, spec, config, step, history and RNG states."""
-    atomic_save({
+def _check_finite(state: TrainState, unread: Tensor, path: Path | None) -> None:
+    """Refuse to save a state whose unread statistics are non-finite (one synchronisation per checkpoint)."""
+    if not bool(torch.isfinite(unread).all()):
+        kept = f"; {path} keeps the last good checkpoint" if path is not None and path.exists() else ""
+        raise TrainingDiverged(f"training diverged before step {state.step} (a non-finite loss){kept}. Lower the "
+                               "learning rates or the lambdas, or train in fp32.")
+
+
+# -- checkpoints of a training state -----------------------------------------------------
+
+def checkpoint_contents(state: TrainState) -> dict:
+    """The full checkpoint of ``state`` (see :mod:`~infogan_tutorial.checkpoints` for the format)."""
+    return {
         "format": CHECKPOINT_FORMAT,
         "spec": state.spec.to_dict(),
         "config": dataclasses.asdict(state.config),
         "step": state.step,
+        "data": state.data,
         "G": state.G.state_dict(),
         "D": state.D.state_dict(),
         "opt_g": state.opt_g.state_dict(),
@@ -343,45 +420,12 @@ def save_checkpoint(state: TrainState, path: str | Path) -> None:
         "code_rng": state.code_rng.get_state(),
         "code_rng_device": state.device.type,
         "history": state.history,
-    }, path)
+    }
 
 
-def read_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint dict safely (``weights_only=True``: no arbitrary objects are unpickled)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}; train one with `python -m infogan_tutorial train`, "
-                              "or check the path.")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # corrupt, truncated, or not a torch file
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e}). It may be "
-                              "truncated or from another program; use an earlier checkpoint or retrain.") from e
-    if not isinstance(ckpt, dict) or "spec" not in ckpt or "G" not in ckpt:
-        raise CheckpointError(f"{path} is a torch file but not an infogan_tutorial checkpoint (no spec or G).")
-    return ckpt
-
-
-def _weights(ckpt: dict, net: str) -> dict:
-    """fp32 tensors of network ``net`` ("G" or "D") from any checkpoint: a full one (fp32), or an
-    export whose entries may be fp16, int8 with per-row scales (``ckpt["int8_scales"]``) or packed
-    4-bit weights (``ckpt["int4"]``, see :func:`_quantize_int4`)."""
-    scales, int4 = ckpt.get("int8_scales", {}).get(net, {}), ckpt.get("int4", {}).get(net, {})
-    out = {}
-    for k, v in ckpt[net].items():
-        if k in int4:
-            v = _dequantize_int4(v, int4[k]["scales"], int4[k]["shape"])
-        elif k in scales:
-            v = v.float() * scales[k].float().view(-1, *([1] * (v.dim() - 1)))
-        out[k] = v.float() if v.is_floating_point() else v
-    return out
-
-
-def _load_module(module: torch.nn.Module, ckpt: dict, net: str, path: Path) -> None:
-    try:
-        module.load_state_dict(_weights(ckpt, net))
-    except RuntimeError as e:
-        raise CheckpointError(f"{net} in {path} does not fit the network built from its spec: {e}") from e
+def save_checkpoint(state: TrainState, path: str | Path) -> None:
+    """Write networks, optimizers, scaler, spec, config, step, history and RNG states, atomically."""
+    atomic_save(checkpoint_contents(state), path)
 
 
 def resume_state(path: str | Path, device: torch.device | str | None = None,
@@ -394,113 +438,28 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
     """
     path = Path(path)
     ckpt = read_checkpoint(path)
-    ckpt_spec = LatentSpec.from_dict(ckpt["spec"])
+    ckpt_spec = spec_of(ckpt, path)
     if spec is not None and spec != ckpt_spec:
         raise CheckpointError(f"{path} was trained with spec {ckpt_spec}, not {spec}; load it without a spec "
                               "or with the matching one.")
     if "opt_g" not in ckpt:
         raise CheckpointError(f"{path} holds only weights (an exported model), so training cannot resume from it; "
                               "use it with `evaluate`/`sample`, or retrain.")
-    config = TrainConfig(**{**ckpt["config"], **overrides})
+    config = dataclasses.replace(TrainConfig.from_dict(ckpt["config"]), **overrides)
     state = create_state(ckpt_spec, config, device if device is not None else "cpu")
-    _load_module(state.G, ckpt, "G", path)
-    _load_module(state.D, ckpt, "D", path)
+    load_weights(state.G, ckpt, "G", path)
+    load_weights(state.D, ckpt, "D", path)
     for opt, name in ((state.opt_g, "opt_g"), (state.opt_d, "opt_d")):
         saved = ckpt[name]  # capturable is this run's choice (cuda_graph), not the saving run's
         groups = [{**group, "capturable": config.cuda_graph} for group in saved["param_groups"]]
         opt.load_state_dict({**saved, "param_groups": groups})
-    state.scaler.load_state_dict(ckpt["scaler"]) if ckpt["scaler"] else None
+    if ckpt["scaler"]:
+        state.scaler.load_state_dict(ckpt["scaler"])
     if ckpt.get("code_rng_device") == state.device.type:
         state.code_rng.set_state(ckpt["code_rng"])
     else:  # RNG states do not carry across device types; the run goes on with fresh codes
         state.code_rng.manual_seed(config.seed + 1 + int(ckpt["step"]))
     state.step = int(ckpt["step"])
     state.history = {k: list(v) for k, v in ckpt["history"].items()}
+    state.data = ckpt.get("data")
     return state
-
-
-def load_networks(path: str | Path, device: torch.device | str = "cpu",
-                  spec: LatentSpec | None = None) -> tuple[LatentSpec, Generator, Discriminator]:
-    """G and D/Q from a checkpoint (a full one or an exported, weights-only one), in eval mode."""
-    return networks_from_checkpoint(read_checkpoint(path), device, spec, path)
-
-
-def networks_from_checkpoint(ckpt: dict, device: torch.device | str = "cpu", spec: LatentSpec | None = None,
-                             path: str | Path = "checkpoint") -> tuple[LatentSpec, Generator, Discriminator]:
-    """Like :func:`load_networks`, from a dict already read by :func:`read_checkpoint`."""
-    path = Path(path)
-    ckpt_spec = LatentSpec.from_dict(ckpt["spec"])
-    if spec is not None and spec != ckpt_spec:
-        raise CheckpointError(f"{path} was trained with spec {ckpt_spec}, not {spec}.")
-    fixed_std = ckpt.get("config", {}).get("fixed_std")
-    G, D = Generator(ckpt_spec), Discriminator(ckpt_spec, fixed_std)
-    _load_module(G, ckpt, "G", path)
-    _load_module(D, ckpt, "D", path)
-    return ckpt_spec, G.to(device).eval(), D.to(device).eval()
-
-
-def _quantize_rows(weight: Tensor) -> tuple[Tensor, Tensor]:
-    """int8 weights and one fp32 scale per row (output unit): w ≈ q * scale, |error| <= scale / 2."""
-    rows = weight.float().reshape(weight.shape[0], -1)
-    scale = rows.abs().amax(dim=1).clamp_min(1e-12) / 127
-    q = torch.round(rows / scale[:, None]).to(torch.int8).reshape(weight.shape)
-    return q, scale
-
-
-def _quantize_int4(weight: Tensor) -> tuple[Tensor, Tensor]:
-    """Two 4-bit weights per byte, and one fp16 scale per ``INT4_GROUP`` consecutive weights.
-
-    Each weight w of a group becomes q = round(w / scale) in -8..7 with scale = max|w| / 7, so
-    |w - q * scale| <= scale / 2; q + 8 is stored in 4 bits.
-    """
-    groups = weight.float().reshape(-1, INT4_GROUP)
-    scale = (groups.abs().amax(dim=1).clamp_min(1e-12) / 7).half()
-    q = (torch.round(groups / scale.float()[:, None]).clamp(-8, 7) + 8).to(torch.uint8).reshape(-1)
-    return q[0::2] | (q[1::2] << 4), scale
-
-
-def _dequantize_int4(packed: Tensor, scales: Tensor, shape: list[int]) -> Tensor:
-    q = torch.stack([packed & 0x0F, packed >> 4], dim=1).reshape(-1, INT4_GROUP).float() - 8
-    return (q * scales.float()[:, None]).reshape(shape)
-
-
-def export_model(state_or_path: TrainState | str | Path, path: str | Path,
-                 dtype: torch.dtype = torch.float16, int8: bool = False, int4: bool = False) -> None:
-    """Write a compact, weights-only checkpoint (G and D/Q) for sharing.
-
-    Floating-point tensors are stored in ``dtype``. With ``int8=True`` the large weight
-    matrices (at least ``INT8_MIN_SIZE`` numbers; in the paper's network the two
-    1024 x 6272 layers hold 12.8M of its 13.3M weights) are stored as int8 with a scale per
-    row, which halves the fp16 size. With ``int4=True`` they are stored in 4 bits with a
-    scale per ``INT4_GROUP`` weights, about a quarter of the fp16 size (a matrix whose size is
-    not a multiple of ``INT4_GROUP`` falls back to int8). :func:`load_networks`
-    restores fp32 weights from any of them.
-    """
-    if int8 and int4:
-        raise SpecError("export_model: choose int8 or int4, not both.")
-    if isinstance(state_or_path, TrainState):
-        s = state_or_path
-        ckpt = {"spec": s.spec.to_dict(), "config": dataclasses.asdict(s.config), "step": s.step,
-                "G": s.G.state_dict(), "D": s.D.state_dict(), "history": s.history}
-    else:
-        ckpt = read_checkpoint(state_or_path)
-    compact = {k: ckpt[k] for k in ("spec", "config", "step", "history") if k in ckpt}
-    compact["format"] = CHECKPOINT_FORMAT
-    scales: dict[str, dict[str, Tensor]] = {}
-    packed: dict[str, dict[str, dict]] = {}
-    for net in ("G", "D"):
-        compact[net] = {}
-        for k, v in _weights(ckpt, net).items():
-            large = v.is_floating_point() and v.dim() >= 2 and v.numel() >= INT8_MIN_SIZE
-            if int4 and large and v.numel() % INT4_GROUP == 0:
-                compact[net][k], group_scales = _quantize_int4(v)
-                packed.setdefault(net, {})[k] = {"scales": group_scales, "shape": list(v.shape)}
-            elif (int8 or int4) and large:
-                compact[net][k], scales.setdefault(net, {})[k] = _quantize_rows(v)
-            else:
-                compact[net][k] = v.to(dtype) if v.is_floating_point() else v
-    if scales:
-        compact["int8_scales"] = scales
-    if packed:
-        compact["int4"] = packed
-    atomic_save(compact, path)

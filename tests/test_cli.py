@@ -105,12 +105,12 @@ def test_recipe_flags_reach_the_checkpoint_and_int8_export_is_half_the_size(tmp_
                  "--export", str(tmp_path / "fp16.pt")]) == 0
     config = torch.load(out / "checkpoint.pt", weights_only=True)["config"]
     assert (config["lambda_real"], config["lr_g"], config["lr_d"]) == (0.0, 5e-4, 1e-4)
-    assert (config["amp"], config["amp_dtype"]) == (True, "auto")
-    for precision, expected in (("fp32", (False, "auto")), ("bf16", (True, "bf16"))):
+    assert config["precision"] == "auto"
+    for precision, expected in (("fp32", "fp32"), ("bf16", "bf16")):
         assert main(["train", "--profile", "smoke", "--out", str(tmp_path / precision), "--quiet", "--steps", "1",
                      "--no-figures", "--precision", precision]) == 0
         config = torch.load(tmp_path / precision / "checkpoint.pt", weights_only=True)["config"]
-        assert (config["amp"], config["amp_dtype"]) == expected
+        assert config["precision"] == expected
     assert main(["train", "--profile", "smoke", "--out", str(tmp_path / "run8"), "--quiet", "--steps", "2",
                  "--no-figures", "--export", str(tmp_path / "int8.pt"), "--int8"]) == 0
     assert (tmp_path / "int8.pt").stat().st_size < 0.55 * (tmp_path / "fp16.pt").stat().st_size

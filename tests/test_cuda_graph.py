@@ -1,5 +1,6 @@
-"""CUDA-graph training (``TrainConfig.cuda_graph``): refused clearly where it cannot work, and on a
-GPU the same training as the eager step, with no host synchronisation in the step."""
+"""CUDA graphs: the generic recorder (``cuda_graph.GraphedFunction``), and training with
+``TrainConfig.cuda_graph``: refused clearly where it cannot work, and on a GPU the same training as
+the eager step, with no host synchronisation in the step."""
 
 import dataclasses
 import gc
@@ -10,11 +11,12 @@ import pytest
 import torch
 
 from infogan_tutorial.cli import main
-from infogan_tutorial.cuda_graph import GraphedStep, graph_problem, recording_key
+from infogan_tutorial.cuda_graph import GraphedFunction, graph_problem
 from infogan_tutorial.data import load_dataset
 from infogan_tutorial.errors import SpecError
 from infogan_tutorial.latent_codes import LatentSpec
-from infogan_tutorial.training import TrainConfig, create_state, fit, resume_state, save_checkpoint, train_step
+from infogan_tutorial.training import (TrainConfig, create_state, fit, make_step, recording_key, resume_state,
+                                       save_checkpoint, train_step)
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -25,40 +27,57 @@ def images():
 
 
 def test_what_cannot_be_captured_is_named_with_its_fix():
+    from infogan_tutorial.training import _graph_problem
+
     gpu = torch.device("cuda")
-    assert graph_problem(gpu, torch.bfloat16) is None
-    assert graph_problem(gpu, None) is None  # fp32
-    assert "amp=False" in graph_problem(gpu, torch.float16)  # the T4 path: a scaler reads back to the host
-    assert "cuda_graph=False" in graph_problem(torch.device("cpu"), None)
+    assert graph_problem(gpu) is None and "need a CUDA device" in graph_problem(torch.device("cpu"))
+    assert _graph_problem(gpu, torch.bfloat16) is None
+    assert _graph_problem(gpu, None) is None  # fp32
+    assert "precision='fp32'" in _graph_problem(gpu, torch.float16)  # the T4 path: a scaler reads back to the host
+    assert "cuda_graph=False" in _graph_problem(torch.device("cpu"), None)
     with pytest.raises(SpecError, match="compile or cuda_graph"):
         TrainConfig(cuda_graph=True, compile=True)
+    with pytest.raises(ValueError, match="warmup >= 1"):
+        GraphedFunction(lambda x: x, warmup=0)
 
 
 def test_a_recording_is_keyed_by_what_it_bakes_in(images):
     """Step counts may change between fit calls; the recipe, learning rates, networks and batch shape may not."""
     state = create_state(LatentSpec(), TrainConfig(batch_size=32), "cpu")
-    real = images[:32]
-    key = recording_key(state, real)
+    key = recording_key(state)  # GraphedFunction adds the batch shape to it
     state.step, state.config = 7, dataclasses.replace(state.config, steps=99, log_every=3, checkpoint_every=5)
-    assert recording_key(state, real) == key
-    assert recording_key(state, images[:16]) != key
+    assert recording_key(state) == key
     state.config.lambda_cat = 2.0  # changed in place: the key holds a copy
-    assert recording_key(state, real) != key
+    assert recording_key(state) != key
     state.config.lambda_cat = 1.0
     state.opt_g.param_groups[0]["lr"] = 5e-4
-    assert recording_key(state, real) != key
+    assert recording_key(state) != key
     state.opt_g.param_groups[0]["lr"] = state.config.lr_g
-    assert recording_key(state, real) == key
+    assert recording_key(state) == key
     state.G = type(state.G)(state.spec)
-    assert recording_key(state, real) != key
+    assert recording_key(state) != key
+
+
+def test_a_graphed_function_warms_up_per_key_and_then_records():
+    """The recorder's bookkeeping, on the CPU: ``warmup`` eager calls per (shape, key), then a recording,
+    which the CPU refuses with the reason."""
+    calls = []
+    f = GraphedFunction(lambda x: calls.append(tuple(x.shape)) or x + 1, warmup=2)
+    x = torch.zeros(3)
+    assert torch.equal(f(x, key="a"), x + 1) and torch.equal(f(x, key="a"), x + 1)
+    with pytest.raises(RuntimeError, match="need a CUDA device"):
+        f(x, key="a")  # the third call records
+    f(x, key="b")  # a new key warms up again
+    f(torch.zeros(5), key="b")  # and so does a new shape
+    assert calls == [(3,), (3,), (3,), (5,)] and f.shape == (5,)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
 def test_cuda_graph_on_the_cpu_is_refused_by_create_state_and_the_cli(tmp_path, capsys):
-    with pytest.raises(SpecError, match="needs a CUDA device"):
+    with pytest.raises(SpecError, match="need a CUDA device"):
         create_state(LatentSpec(), TrainConfig(cuda_graph=True), "cpu")
     assert main(["train", "--profile", "smoke", "--out", str(tmp_path), "--device", "cpu", "--cuda-graph"]) == 2
-    assert "needs a CUDA device" in capsys.readouterr().err
+    assert "need a CUDA device" in capsys.readouterr().err
 
 
 def test_a_graph_runs_checkpoint_resumes_on_the_cpu_with_ordinary_optimizers(images, tmp_path):
@@ -165,19 +184,22 @@ def exact_kernels():
 @pytest.mark.cuda
 @cuda
 @pytest.mark.parametrize("amp", [False, True])
-def test_cuda_graph_trains_as_the_eager_step_does_and_resumes(images, tmp_path, amp, exact_kernels):
+def test_cuda_graph_trains_as_the_eager_step_does_and_resumes(images, tmp_path, amp, exact_kernels, monkeypatch):
     """Replay k draws the codes of eager step k and computes the same step (fp32, bf16).
 
     Both states are built for a graph (capturable Adam); the eager one is then trained without
     it, so the only difference between the runs is recording and replaying."""
-    config = TrainConfig(steps=12, batch_size=64, log_every=1, checkpoint_every=6, amp=amp, lambda_invariant=1.0,
-                         cuda_graph=True)
+    config = TrainConfig(steps=12, batch_size=64, log_every=1, checkpoint_every=6, lambda_invariant=1.0,
+                         precision="auto" if amp else "fp32", cuda_graph=True)
     eager, graphed = create_state(LatentSpec(), config, "cuda"), create_state(LatentSpec(), config, "cuda")
     eager.config = dataclasses.replace(config, cuda_graph=False)
+    recordings = []
+    record = GraphedFunction._record
+    monkeypatch.setattr(GraphedFunction, "_record", lambda self, x: (recordings.append(x.shape), record(self, x)))
     fit(eager, images, progress=False)
+    assert recordings == []
     fit(graphed, images, tmp_path, progress=False)
-    assert eager.graphed is None
-    assert graphed.graphed is not None and graphed.graphed.graph is not None  # steps 4..12 were replays
+    assert recordings == [(64, 1, 28, 28)]  # recorded once after 3 eager steps: steps 4..12 were replays
     # Measured on an H100: fp32 bit-identical. bf16 up to 0.036 apart in 12 steps, because this eager step
     # keeps autocast's cache of cast weights and a recorded one cannot; without the cache, eager and replay
     # were bit-identical in bf16 too. The cache changes rounding only (as far from fp32 either way).
@@ -193,19 +215,45 @@ def test_cuda_graph_trains_as_the_eager_step_does_and_resumes(images, tmp_path, 
 
 @pytest.mark.cuda
 @cuda
-def test_cuda_graphed_step_records_again_for_a_new_batch_shape_or_recipe(images):
-    state = create_state(LatentSpec(), TrainConfig(cuda_graph=True), "cuda")
-    step = GraphedStep(train_step, state, warmup=1)
-    real = images.cuda()
-    for n in (64, 64, 64, 32, 32, 32):
-        stats = step(real[:n])
-        assert stats.shape == (6,) and torch.isfinite(stats).all()
-    assert state.step == 6 and step.shape == (32, 1, 28, 28)
-    recording = step.graph
-    state.config.lambda_invariant = 1.0  # a recipe change: warm up (1 eager step) and record again
-    step(real[:32])
-    assert step.graph is None and state.step == 7
-    assert torch.isfinite(step(real[:32])).all() and step.graph is not None and step.graph is not recording
+def test_a_graphed_function_records_again_for_a_new_shape_or_key_and_draws_fresh_numbers():
+    """The generic recorder on a toy function: replays draw new random numbers (as eager calls would),
+    a new input shape or key warms up and records again."""
+    rng = torch.Generator("cuda").manual_seed(0)
+    scale = torch.ones((), device="cuda")
+    f = GraphedFunction(lambda x: x * scale + torch.rand(x.shape, generator=rng, device=x.device), [rng], warmup=1)
+    x = torch.zeros(4, device="cuda")
+    outs = [f(x, key="a").clone() for _ in range(3)]  # eager, record + replay, replay
+    assert f.graph is not None and f.shape == (4,)
+    assert not torch.equal(outs[1], outs[2])  # each replay draws anew
+    eager = torch.Generator("cuda").manual_seed(0)
+    assert torch.equal(outs[2], torch.stack([torch.rand(4, generator=eager, device="cuda") for _ in range(3)])[2])
+    recording = f.graph
+    f(x, key="b")  # a new key: one eager call, then a new recording
+    assert f.graph is None
+    f(x, key="b")
+    assert f.graph is not None and f.graph is not recording
+    f(torch.zeros(8, device="cuda"), key="b")
+    assert f.shape == (8,)
+
+
+@pytest.mark.cuda
+@cuda
+def test_cuda_graph_fit_records_again_after_a_recipe_change(images, monkeypatch):
+    """One step function across fit calls keeps its recording while only step counts change, and records
+    again when the recipe does (a replay would otherwise keep the old lambda)."""
+    recordings = []
+    record = GraphedFunction._record
+    monkeypatch.setattr(GraphedFunction, "_record", lambda self, x: (recordings.append(x.shape), record(self, x)))
+    state = create_state(LatentSpec(), TrainConfig(steps=6, batch_size=32, log_every=1, cuda_graph=True), "cuda")
+    step = make_step(state)
+    fit(state, images, progress=False, step=step)
+    state.config = dataclasses.replace(state.config, steps=9)
+    fit(state, images, progress=False, step=step)
+    assert len(recordings) == 1
+    state.config = dataclasses.replace(state.config, lambda_invariant=1.0, steps=15)
+    fit(state, images, progress=False, step=step)
+    assert len(recordings) == 2
+    assert state.step == 15 and all(math.isfinite(v) for v in state.history["loss_d"])
 
 
 @pytest.mark.cuda
@@ -215,21 +263,21 @@ def test_a_trained_graph_state_is_freed_without_a_garbage_collection(images):
     dropped, never later in a forked DataLoader worker (where freeing a CUDA graph fails)."""
     state = create_state(LatentSpec(), TrainConfig(steps=6, batch_size=64, cuda_graph=True), "cuda")
     fit(state, images, progress=False)
-    assert state.graphed is not None and state.graphed.graph is not None
     gc.disable()
     try:
-        graph, alive = weakref.ref(state.graphed), weakref.ref(state)
+        alive = weakref.ref(state)
         del state
-        assert alive() is None and graph() is None
+        assert alive() is None
     finally:
         gc.enable()
 
 
 @pytest.mark.cuda
 @cuda
-def test_cuda_graph_refuses_fp16_and_plain_optimizers():
+def test_cuda_graph_refuses_fp16_and_plain_optimizers(images):
     with pytest.raises(SpecError, match="fp16"):
-        create_state(LatentSpec(), TrainConfig(cuda_graph=True, amp_dtype="fp16"), "cuda")
-    state = create_state(LatentSpec(), TrainConfig(), "cuda")
+        create_state(LatentSpec(), TrainConfig(cuda_graph=True, precision="fp16"), "cuda")
+    state = create_state(LatentSpec(), TrainConfig(steps=2), "cuda")
+    state.config = dataclasses.replace(state.config, cuda_graph=True)
     with pytest.raises(SpecError, match="capturable"):
-        GraphedStep(train_step, state)
+        fit(state, images, progress=False)

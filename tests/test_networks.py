@@ -3,7 +3,7 @@ import torch
 
 from infogan_tutorial.errors import SpecError
 from infogan_tutorial.latent_codes import LatentSpec
-from infogan_tutorial.networks import Discriminator, Generator, build_networks
+from infogan_tutorial.networks import Discriminator, Generator, build_networks, eval_mode, frozen
 from infogan_tutorial.objectives import info_loss
 
 LAYOUTS = [LatentSpec(), LatentSpec(noise_dim=16, categorical=(4, 3), n_continuous=3, continuous_range=(0.0, 1.0)),
@@ -26,7 +26,7 @@ def test_shapes_and_ranges_for_each_layout(spec):
 
 def test_q_shares_the_discriminator_body():
     D = Discriminator(LatentSpec())
-    x = torch.randn(4, 1, 28, 28)
+    x = torch.randn(4, 1, 28, 28, requires_grad=True)
     h = D.features(x)
     assert h.shape == (4, 1024)
     D.eval()
@@ -69,3 +69,21 @@ def test_info_gradient_reaches_g_q_head_and_the_shared_body():
         grads = [p.grad for p in module.parameters() if p.grad is not None]
         assert grads and sum(float(g.abs().sum()) for g in grads) > 0, name
     assert all(p.grad is None for p in D.d_head.parameters())
+
+
+def test_eval_mode_and_frozen_restore_what_they_change_even_on_error():
+    spec = LatentSpec()
+    G, D = build_networks(spec)
+    D.d_head.requires_grad_(False)  # a part frozen by the caller stays frozen afterwards
+    G.eval()
+    with pytest.raises(RuntimeError, match="boom"):
+        with eval_mode(G, D), frozen(D):
+            assert not G.training and not D.training
+            assert not any(p.requires_grad for p in D.parameters())
+            raise RuntimeError("boom")
+    assert not G.training and D.training
+    assert all(p.requires_grad for p in D.body.parameters()) and not any(p.requires_grad for p in D.d_head.parameters())
+    x = torch.randn(4, 1, 28, 28, requires_grad=True)
+    with frozen(D):
+        D(x)[0].sum().backward()
+    assert all(p.grad is None for p in D.parameters())

@@ -1,0 +1,163 @@
+"""Checkpoints: the file format, written atomically and read safely.
+
+A checkpoint is a dict saved with ``torch.save``:
+
+* ``format``: the version of this layout (:data:`CHECKPOINT_FORMAT`); a file of a newer or
+  unknown version is refused with a clear error rather than misread;
+* ``spec`` (``LatentSpec.to_dict()``), ``config`` (the run's ``TrainConfig`` as a dict),
+  ``step`` and ``history``;
+* ``G`` and ``D``: the networks' state dicts. In a full checkpoint they are fp32; in a
+  compact export (:mod:`~infogan_tutorial.export`) the floating-point tensors may be fp16, and
+  the large matrices int8 with one scale per row (``int8_scales``) or packed 4-bit with one
+  scale per :data:`INT4_GROUP` weights (``int4``);
+* a full checkpoint, written during training, also holds ``opt_g``, ``opt_d``, ``scaler``,
+  ``code_rng`` and ``code_rng_device``: everything a run needs to go on.
+
+Reading a checkpoint needs only this module: the inference side of the package (the
+pretrained model, ``evaluate``, ``sample``, the explorer) never imports the training loop.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .errors import CheckpointError
+from .latent_codes import LatentSpec
+from .networks import Discriminator, Generator
+
+CHECKPOINT_FORMAT = 1  # the layout above; read_checkpoint refuses any other
+INT4_GROUP = 64  # 4-bit exports: one scale per this many consecutive weights
+
+
+def atomic_save(obj: object, path: str | Path) -> None:
+    """torch.save to a temporary file beside ``path``, then rename: a crash never leaves half a file.
+
+    Temporary files left by an earlier process that was killed mid-save are removed first.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:  # a full disk surfaces as torch's RuntimeError ("unexpected pos")
+        raise CheckpointError(f"could not write {path} ({type(e).__name__}: {e}); free some disk space or choose "
+                              "another output folder. The previous file at that path, if any, is unchanged.") from e
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete ``.NAME.tmp-PID`` files beside ``path`` whose process no longer runs (a save killed by
+    ``kill -9``); returns what was removed."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint dict safely (``weights_only=True``: no arbitrary objects are unpickled).
+
+    Raises :class:`CheckpointError` for a missing, unreadable or foreign file, and for a
+    ``format`` this version of the package does not know.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder; pass the checkpoint file inside it, e.g. {path / 'checkpoint.pt'}.")
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; train one with `python -m infogan_tutorial train`, "
+                              "or check the path.")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # corrupt, truncated, or not a torch file
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e}). It may be "
+                              "truncated or from another program; use an earlier checkpoint or retrain.") from e
+    if not isinstance(ckpt, dict) or "spec" not in ckpt or "G" not in ckpt or "D" not in ckpt:
+        raise CheckpointError(f"{path} is a torch file but not an infogan_tutorial checkpoint (no spec, G or D).")
+    version = ckpt.get("format", CHECKPOINT_FORMAT)
+    if version != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} has checkpoint format {version!r}, but this version of infogan_tutorial "
+                              f"reads format {CHECKPOINT_FORMAT} only; upgrade the package (or use the version "
+                              "that wrote it).")
+    return ckpt
+
+
+def spec_of(ckpt: dict, path: str | Path = "checkpoint") -> LatentSpec:
+    """The :class:`LatentSpec` stored in a checkpoint dict."""
+    try:
+        return LatentSpec.from_dict(ckpt["spec"])
+    except Exception as e:
+        raise CheckpointError(f"{path} holds a malformed spec ({e}); the file is damaged or not ours.") from e
+
+
+def dequantize_int4(packed: Tensor, scales: Tensor, shape: list[int]) -> Tensor:
+    """fp32 weights from two 4-bit values per byte (low nibble first, stored as q + 8) and one scale per
+    :data:`INT4_GROUP` weights: w = (q - 8) * scale."""
+    q = torch.stack([packed & 0x0F, packed >> 4], dim=1).reshape(-1, INT4_GROUP).float() - 8
+    return (q * scales.float()[:, None]).reshape(shape)
+
+
+def network_weights(ckpt: dict, net: str) -> dict[str, Tensor]:
+    """fp32 tensors of network ``net`` ("G" or "D") from any checkpoint: a full one (fp32), or an
+    export whose entries may be fp16, int8 with per-row scales or packed 4-bit weights."""
+    scales, int4 = ckpt.get("int8_scales", {}).get(net, {}), ckpt.get("int4", {}).get(net, {})
+    out = {}
+    for k, v in ckpt[net].items():
+        if k in int4:
+            v = dequantize_int4(v, int4[k]["scales"], int4[k]["shape"])
+        elif k in scales:
+            v = v.float() * scales[k].float().view(-1, *([1] * (v.dim() - 1)))
+        out[k] = v.float() if v.is_floating_point() else v
+    return out
+
+
+def load_weights(module: torch.nn.Module, ckpt: dict, net: str, path: str | Path = "checkpoint") -> None:
+    """Load network ``net`` of ``ckpt`` into ``module``; a mismatch raises :class:`CheckpointError`."""
+    try:
+        module.load_state_dict(network_weights(ckpt, net))
+    except (RuntimeError, KeyError) as e:
+        raise CheckpointError(f"{net} in {path} does not fit the network built from its spec: {e}") from e
+
+
+def networks_from_checkpoint(ckpt: dict, device: torch.device | str = "cpu", spec: LatentSpec | None = None,
+                             path: str | Path = "checkpoint") -> tuple[LatentSpec, Generator, Discriminator]:
+    """G and D/Q from a dict read by :func:`read_checkpoint`, in eval mode on ``device``.
+
+    ``spec``, when given, must equal the checkpoint's.
+    """
+    ckpt_spec = spec_of(ckpt, path)
+    if spec is not None and spec != ckpt_spec:
+        raise CheckpointError(f"{path} was trained with spec {ckpt_spec}, not {spec}.")
+    fixed_std = (ckpt.get("config") or {}).get("fixed_std")
+    G, D = Generator(ckpt_spec), Discriminator(ckpt_spec, fixed_std)
+    load_weights(G, ckpt, "G", path)
+    load_weights(D, ckpt, "D", path)
+    return ckpt_spec, G.to(device).eval(), D.to(device).eval()
+
+
+def load_networks(path: str | Path, device: torch.device | str = "cpu",
+                  spec: LatentSpec | None = None) -> tuple[LatentSpec, Generator, Discriminator]:
+    """G and D/Q from a checkpoint file (a full one or an exported, weights-only one), in eval mode."""
+    return networks_from_checkpoint(read_checkpoint(path), device, spec, path)
