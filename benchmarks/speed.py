@@ -193,7 +193,7 @@ def main() -> None:
     steps = args.steps or (300 if cuda else 30)
     name = torch.cuda.get_device_name(device) if cuda else (platform.processor() or platform.machine())
     print(f"device: {device} ({name}), {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, autocast {autocast_dtype(device, "auto")}")
+          f"{torch.get_num_threads()} threads, autocast {autocast_dtype(device, 'auto')}")
     data_dir = args.data_dir or sample_dir()
     data = load_idx_folder(data_dir, split="train") if args.data_dir else load_dataset("sample")
     root = torchvision_root(data_dir)

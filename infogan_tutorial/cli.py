@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Callable
@@ -21,6 +22,26 @@ from .training import PRECISIONS, TrainConfig, TrainState, create_state, fit, re
 SOURCES = ("auto", "mnist", "sample", "fashion-mnist", "idx")
 
 
+def _number(kind: type, low: float | None = None, strict: bool = False) -> Callable[[str], float | int]:
+    """An argparse type: a finite ``kind`` (int or float), at least ``low`` (above it if ``strict``)."""
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if low is not None and (value <= low if strict else value < low):
+            raise argparse.ArgumentTypeError(f"{text} must be {'>' if strict else '>='} {low:g}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+POSITIVE_INT, COUNT = _number(int, 1), _number(int, 0)  # >= 1; >= 0
+POSITIVE, NON_NEGATIVE = _number(float, 0, strict=True), _number(float, 0)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with a pointer to --help on every usage error."""
 
@@ -36,50 +57,55 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train an InfoGAN (or a plain GAN) and write checkpoints and figures",
                        description="Train InfoGAN. Writes OUT/checkpoint.pt (every --checkpoint-every steps, at the "
                                    "end and on Ctrl-C), OUT/history.json, OUT/metrics.json and OUT/figures/*.png.")
-    t.add_argument("--dataset", choices=SOURCES, default="auto",
+    t.add_argument("--dataset", choices=SOURCES,
                    help="training data: auto = full MNIST via torchvision if available, else the bundled sample; "
-                        "idx = the IDX files in --data-dir; fashion-mnist = Debian's dataset-fashion-mnist")
+                        "idx = the IDX files in --data-dir; fashion-mnist = Debian's dataset-fashion-mnist "
+                        "(default auto; on --resume, the run's own)")
     t.add_argument("--data-dir", type=Path, help="folder of MNIST-style IDX files (for --dataset idx or fashion-mnist)")
     t.add_argument("--profile", choices=sorted(PROFILES),
                    help="work size: smoke, cpu or gpu (default: $INFOGAN_PROFILE, else gpu under CUDA, else cpu)")
-    t.add_argument("--steps", type=int, help="total training steps (default: the profile's)")
-    t.add_argument("--epochs", type=float, help="train for this many passes over the data instead of --steps")
-    t.add_argument("--batch-size", type=int, help="images per step (default: the profile's)")
-    t.add_argument("--seed", type=int, default=0, help="seed of weights, batches and codes (default 0)")
+    t.add_argument("--steps", type=POSITIVE_INT,
+                   help="total training steps (default: the profile's; on --resume, the run's)")
+    t.add_argument("--epochs", type=POSITIVE, help="train for this many passes over the data instead of --steps")
+    t.add_argument("--batch-size", type=POSITIVE_INT, help="images per step (default: the profile's)")
+    t.add_argument("--seed", type=COUNT, help="seed of weights, batches and codes (default 0)")
     t.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     t.add_argument("--out", type=Path, default=Path("runs/infogan"), help="output folder (default runs/infogan)")
     t.add_argument("--resume", action="store_true",
-                   help="continue the run in OUT/checkpoint.pt up to --steps (same data, seed and recipe)")
+                   help="continue the run in OUT/checkpoint.pt up to --steps: its data, seed and recipe are kept "
+                        "(options that would change them are refused)")
     defaults = TrainConfig()
-    t.add_argument("--lambda-cat", type=float, default=defaults.lambda_cat,
+    t.add_argument("--lambda-cat", type=NON_NEGATIVE,
                    help=f"weight of the categorical information term (default {defaults.lambda_cat})")
-    t.add_argument("--lambda-cont", type=float, default=defaults.lambda_cont,
+    t.add_argument("--lambda-cont", type=NON_NEGATIVE,
                    help=f"weight of the continuous information term (default {defaults.lambda_cont})")
-    t.add_argument("--lambda-real", type=float, default=defaults.lambda_real,
+    t.add_argument("--lambda-real", type=NON_NEGATIVE,
                    help="weight of the information between real images and Q's categories "
                         f"(default {defaults.lambda_real}; 0 = the paper's InfoGAN)")
-    t.add_argument("--lambda-invariant", type=float, default=defaults.lambda_invariant,
+    t.add_argument("--lambda-invariant", type=NON_NEGATIVE,
                    help="weight of the information between Q's categories of a real image and of a randomly "
                         f"moved copy (default {defaults.lambda_invariant}; 0 = the paper's InfoGAN)")
-    t.add_argument("--lr-g", type=float, default=defaults.lr_g, help=f"G's learning rate (default {defaults.lr_g})")
-    t.add_argument("--lr-d", type=float, default=defaults.lr_d,
+    t.add_argument("--lr-g", type=POSITIVE, help=f"G's learning rate (default {defaults.lr_g})")
+    t.add_argument("--lr-d", type=POSITIVE,
                    help=f"D's and Q's learning rate (default {defaults.lr_d})")
     t.add_argument("--compile", action="store_true", help="torch.compile the networks (PyTorch 2)")
-    t.add_argument("--precision", choices=tuple(PRECISIONS), default="auto",
+    t.add_argument("--precision", choices=tuple(PRECISIONS),
                    help="on CUDA: auto = bf16 where the GPU has it, else fp16 with a gradient scaler; "
-                        "fp32 = no mixed precision (the CPU always trains in fp32)")
+                        "fp32 = no mixed precision (the CPU always trains in fp32); default auto")
     t.add_argument("--cuda-graph", action="store_true",
                    help="record the whole step as a CUDA graph and replay it (CUDA, bf16 or fp32; not with --compile)")
-    t.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: PyTorch's choice)")
-    t.add_argument("--no-info", action="store_true", help="train a plain GAN (the control): no information term")
-    t.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default: a quarter of the run)")
+    t.add_argument("--threads", type=POSITIVE_INT, help="CPU threads for PyTorch (default: PyTorch's choice)")
+    t.add_argument("--no-info", action="store_true", default=None,
+                   help="train a plain GAN (the control): no information term")
+    t.add_argument("--checkpoint-every", type=COUNT,
+                   help="steps between checkpoints (default: a quarter of the run; 0: only at the end)")
     t.add_argument("--export", type=Path, help="also write a compact fp16 model (G and D/Q) to this path")
     quant = t.add_mutually_exclusive_group()
     quant.add_argument("--int8", action="store_true",
                        help="with --export: store the large weight matrices as int8 (half the size of fp16)")
     quant.add_argument("--int4", action="store_true",
                        help="with --export: store the large weight matrices in 4 bits (about a quarter of fp16)")
-    t.add_argument("--eval-every", type=int, default=0,
+    t.add_argument("--eval-every", type=COUNT, default=0,
                    help="score c1 on --eval-dir every this many steps, into OUT/eval.jsonl (default 0: at the end)")
     t.add_argument("--eval-dir", type=Path,
                    help="folder of labelled MNIST-style IDX files to score c1 on, its t10k files if present "
@@ -97,68 +123,134 @@ def build_parser() -> argparse.ArgumentParser:
                         "files (default: the bundled held-out sample)")
     e.add_argument("--split", choices=("auto", "test", "train"), default="auto",
                    help="which files of --data-dir to read: auto prefers t10k, then train")
-    e.add_argument("--n", type=int, help="score only the first N images")
+    e.add_argument("--n", type=POSITIVE_INT, help="score a random subset of N images (drawn with --seed)")
+    e.add_argument("--seed", type=COUNT, default=0, help="seed of the subset drawn for --n (default 0)")
     e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
 
     s = sub.add_parser("sample", help="write a figure of generated digits or of a code traversal",
                        description="Write a PNG of G's samples (--code random) or of a traversal of one code.")
     s.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint or exported model")
     s.add_argument("--code", default="random", help="random, or the code to traverse: c1, c2, c3 ...")
-    s.add_argument("--rows", type=int, default=10, help="rows of the figure")
-    s.add_argument("--seed", type=int, default=0, help="seed of z and the fixed codes")
+    s.add_argument("--rows", type=POSITIVE_INT, default=10, help="rows of the figure")
+    s.add_argument("--seed", type=COUNT, default=0, help="seed of z and the fixed codes")
     s.add_argument("--out", type=Path, default=Path("samples.png"), help="PNG to write (default samples.png)")
     s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     return p
+
+
+RECIPE = {"batch_size": "--batch-size", "seed": "--seed", "lambda_cat": "--lambda-cat",
+          "lambda_cont": "--lambda-cont", "lambda_real": "--lambda-real", "lambda_invariant": "--lambda-invariant",
+          "lr_g": "--lr-g", "lr_d": "--lr-d", "precision": "--precision", "info": "--no-info"}
+"""TrainConfig fields the command line sets, and their options: fixed for the life of a run."""
+
+
+def _recipe(args: argparse.Namespace) -> dict[str, object]:
+    """The recipe options given on the command line (None: not given)."""
+    given = {field: getattr(args, option[2:].replace("-", "_")) for field, option in RECIPE.items()}
+    given["info"] = None if args.no_info is None else not args.no_info
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _data_options(args: argparse.Namespace, saved: dict | None, profile_name: str) -> tuple[str, Path | None]:
+    """--dataset and --data-dir: as given; on --resume, the run's own, which may not change."""
+    if saved is not None:
+        dataset, data_dir = saved["dataset"], Path(saved["data_dir"]) if saved["data_dir"] else None
+        if args.dataset is not None and args.dataset != dataset or \
+                args.data_dir is not None and (data_dir is None or args.data_dir.resolve() != data_dir.resolve()):
+            raise SpecError(f"this run trained on --dataset {dataset}" + (f" --data-dir {data_dir}" if data_dir else "")
+                            + "; --resume continues it on the same data. Drop --dataset/--data-dir, or start a new "
+                            "run with another --out.")
+        return dataset, data_dir
+    dataset = args.dataset or "auto"
+    if dataset == "auto" and profile_name == "smoke":
+        dataset = "sample"  # tests and CI: never a download
+    if args.data_dir is not None and dataset not in ("idx", "fashion-mnist"):
+        raise SpecError(f"--data-dir is read only with --dataset idx or fashion-mnist, not {dataset}; add "
+                        "--dataset idx to train on that folder.")
+    return dataset, args.data_dir
+
+
+def _resume(args: argparse.Namespace, checkpoint: Path, device: torch.device, steps: int | None) -> TrainState:
+    """The run in ``checkpoint``, refusing options that would change its recipe."""
+    saved = TrainConfig.from_dict(read_checkpoint(checkpoint)["config"])
+    changed = [f"{RECIPE[k]} ({getattr(saved, k)} in the run, {v} asked)" for k, v in _recipe(args).items()
+               if getattr(saved, k) != v]
+    if changed:
+        raise SpecError(f"--resume continues a run with its own recipe; these options would change it: "
+                        f"{', '.join(changed)}. Drop them, or start a new run with another --out.")
+    overrides: dict[str, object] = {"cuda_graph": args.cuda_graph, "compile": args.compile}
+    if steps is not None:
+        overrides["steps"] = steps
+    if args.checkpoint_every is not None:
+        overrides["checkpoint_every"] = args.checkpoint_every
+    state = resume_state(checkpoint, device, **overrides)
+    if state.step >= state.config.steps:
+        raise SpecError(f"{checkpoint} is at step {state.step} already; pass --steps larger than {state.step} "
+                        "to train further.")
+    c = state.config
+    print(f"Resuming {checkpoint} at step {state.step} of {c.steps}, with the run's recipe: batch {c.batch_size}, "
+          f"seed {c.seed}, lambda_cat {c.lambda_cat}, lambda_cont {c.lambda_cont}, lambda_real {c.lambda_real}, "
+          f"lambda_invariant {c.lambda_invariant}, lr_g {c.lr_g}, lr_d {c.lr_d}, precision {c.precision}"
+          + ("" if c.info else ", no information term") + ".")
+    return state
 
 
 def train(args: argparse.Namespace) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .figures import plot_info_curves, plot_traversal
+    from .run_folder import check_output_file, owned
 
     if args.threads is not None:
-        if args.threads < 1:
-            raise SpecError(f"--threads must be >= 1, got {args.threads}.")
         torch.set_num_threads(args.threads)
     profile = get_profile(args.profile)
-    source = args.dataset if args.dataset != "auto" or profile.name != "smoke" else "sample"
-    data = load_dataset(source, split="train", data_dir=args.data_dir)
-    batch_size = args.batch_size or profile.batch_size
-    steps = args.steps or profile.steps
-    if args.epochs is not None:
-        steps = max(1, round(args.epochs * (len(data) // batch_size)))
-    if args.eval_every < 0:
-        raise SpecError(f"--eval-every must be >= 0, got {args.eval_every}.")
-    test = (load_idx_folder(args.eval_dir, split="auto") if args.eval_dir
-            else load_dataset("sample", split="test", verbose=False))
-    device = select_device(args.device)
+    if args.export is not None:
+        check_output_file(args.export, "--export")
     checkpoint = args.out / "checkpoint.pt"
-    if args.resume:
-        state = resume_state(checkpoint, device, steps=steps, cuda_graph=args.cuda_graph)
-        print(f"Resuming {checkpoint} at step {state.step} of {steps}.")
-    else:
-        if checkpoint.exists():
-            raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, "
-                            "or choose another --out.")
-        config = profile.train_config(steps=steps, batch_size=batch_size, seed=args.seed, info=not args.no_info,
-                                      lambda_cat=args.lambda_cat, lambda_cont=args.lambda_cont,
-                                      lambda_real=args.lambda_real, lambda_invariant=args.lambda_invariant,
-                                      lr_g=args.lr_g, lr_d=args.lr_d,
-                                      compile=args.compile, cuda_graph=args.cuda_graph, precision=args.precision)
-        if args.checkpoint_every is not None:
-            config.checkpoint_every = args.checkpoint_every
-        state = create_state(LatentSpec(), config, device)
-    print(f"Training on {device} for {steps} steps at batch {state.config.batch_size}; writing to {args.out}.")
-    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.resume and checkpoint.exists():
+        raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
+    saved_data = read_checkpoint(checkpoint).get("data") if args.resume else None
+    dataset, data_dir = _data_options(args, saved_data, profile.name)
+    with owned(args.out):
+        data = load_dataset(dataset, split="train", data_dir=data_dir)
+        test = (load_idx_folder(args.eval_dir, split="auto") if args.eval_dir
+                else load_dataset("sample", split="test", verbose=False))
+        device = select_device(args.device)
+        batch_size = args.batch_size if args.batch_size is not None else profile.batch_size
+        steps = args.steps
+        if args.epochs is not None:
+            per_epoch = len(data) // batch_size
+            if per_epoch < 1:
+                raise SpecError(f"--batch-size {batch_size} is larger than the {len(data):,} training images.")
+            steps = max(1, round(args.epochs * per_epoch))
+        if args.resume:
+            state = _resume(args, checkpoint, device, steps)
+        else:
+            steps = steps if steps is not None else profile.steps
+            recipe = {**_recipe(args), "batch_size": batch_size, "compile": args.compile, "cuda_graph": args.cuda_graph}
+            config = profile.train_config(steps=steps, **recipe)
+            if args.checkpoint_every is not None:
+                config.checkpoint_every = args.checkpoint_every
+            state = create_state(LatentSpec(), config, device)
+        if state.data is not None and state.data["source"] != data.source:
+            raise SpecError(f"this run trained on {state.data['source']}, but {data.source} was loaded now; "
+                            "--resume must continue on the same data (pass the run's --dataset and --data-dir).")
+        state.data = {"dataset": dataset, "data_dir": str(data_dir) if data_dir else None, "source": data.source}
+        _train_and_report(args, state, data, test, device)
+
+
+def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset, test: Dataset,
+                      device: torch.device) -> None:
+    print(f"Training on {device} for {state.config.steps} steps at batch {state.config.batch_size}; "
+          f"writing to {args.out}.")
     fit(state, data.images, args.out, progress=not args.quiet,
         callback=scorer(test, args.out / "eval.jsonl", args.eval_every, state.step) if args.eval_every else None)
-    (args.out / "history.json").write_text(json.dumps(state.history))
+    _write_json(args.out / "history.json", state.history)
     result = categorical_accuracy(state.D, test.images, test.labels)
     bound = estimate_info_bound(state.G, state.D, state.spec, n=1000, generator=torch.Generator().manual_seed(0))
     metrics = {"step": state.step, "accuracy": result.accuracy, "n": result.n, "eval_data": test.source,
                "info_cat": float(bound.categorical), "info_cont": float(bound.continuous), "device": str(device)}
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    _write_json(args.out / "metrics.json", metrics, indent=1)
     print(f"c1 accuracy on {test.source}: {result.accuracy:.1%}; L_I(c1) = {float(bound.categorical):.3f} nats "
           f"(H(c1) = {state.spec.categorical_entropy():.3f}).")
     if args.export:
@@ -167,18 +259,40 @@ def train(args: argparse.Namespace) -> None:
         export_model(state, args.export, int8=args.int8, int4=args.int4)
         print(f"Exported compact model to {args.export}.")
     if not args.no_figures:
-        import matplotlib.pyplot as plt
+        _write_figures(args, state)
 
-        figs = args.out / "figures"
-        figs.mkdir(exist_ok=True)
-        for code in state.spec.code_names():
-            ax = plot_traversal(state.G, state.spec, code, generator=torch.Generator().manual_seed(args.seed))
-            ax.figure.savefig(figs / f"traversal_{code}.png", dpi=100, bbox_inches="tight")
-            plt.close(ax.figure)
-        ax = plot_info_curves({"InfoGAN" if state.config.info else "GAN": state.history}, state.spec)
-        ax.figure.savefig(figs / "info_bound.png", dpi=100, bbox_inches="tight")
+
+def _write_json(path: Path, obj: object, indent: int | None = None) -> None:
+    """Valid JSON only: a non-finite number is written as null (JSON has no NaN)."""
+    def clean(x: object) -> object:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(clean(obj), indent=indent, allow_nan=False))
+    tmp.replace(path)
+
+
+def _write_figures(args: argparse.Namespace, state: TrainState) -> None:
+    import matplotlib.pyplot as plt
+
+    from .figures import plot_info_curves, plot_traversal
+
+    figs = args.out / "figures"
+    figs.mkdir(exist_ok=True)
+    for code in state.spec.code_names():
+        ax = plot_traversal(state.G, state.spec, code, generator=torch.Generator().manual_seed(state.config.seed))
+        ax.figure.savefig(figs / f"traversal_{code}.png", dpi=100, bbox_inches="tight")
         plt.close(ax.figure)
-        print(f"Figures in {figs}.")
+    ax = plot_info_curves({"InfoGAN" if state.config.info else "GAN": state.history}, state.spec)
+    ax.figure.savefig(figs / "info_bound.png", dpi=100, bbox_inches="tight")
+    plt.close(ax.figure)
+    print(f"Figures in {figs}.")
 
 
 def scorer(test: Dataset, path: Path, every: int, start: int = 0) -> Callable[[TrainState], None]:
@@ -211,10 +325,12 @@ def evaluate(args: argparse.Namespace) -> None:
     spec, G, D = networks_from_checkpoint(ckpt, device, path=args.checkpoint)
     data = load_idx_folder(args.data_dir or sample_dir(), split=args.split)
     images, labels = data.images, data.labels
-    if args.n is not None:
-        if args.n < 1:
-            raise SpecError(f"--n must be >= 1, got {args.n}.")
-        images, labels = images[:args.n], labels[:args.n]
+    if args.n is not None:  # a random subset: the files may be sorted by class (the bundled sample is)
+        if args.n > len(data):
+            raise SpecError(f"--n {args.n} is more than the {len(data):,} images in {data.source}; drop --n to score "
+                            "them all.")
+        pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.n]
+        images, labels = images[pick], labels[pick]
     result = categorical_accuracy(D, images, labels)
     bound = estimate_info_bound(G, D, spec, n=2000, generator=torch.Generator().manual_seed(0))
     print(f"c1 accuracy on {data.source}: {result.accuracy:.2%} of {result.n} images")
@@ -232,17 +348,27 @@ def sample(args: argparse.Namespace) -> None:
 
     from .figures import generate, plot_images, plot_traversal
 
+    from .run_folder import check_output_file
+
+    check_output_file(args.out, "--out", example="samples.png")
     spec, G, _ = load_networks(args.checkpoint, select_device(args.device))
+    if args.code != "random" and args.code not in spec.code_names():
+        raise SpecError(f"--code {args.code}: this model's codes are {spec.code_names()}; use one of them, "
+                        "or random.")
     rng = torch.Generator().manual_seed(args.seed)
     if args.code == "random":
         ax = plot_images(generate(G, spec.sample(args.rows * 10, rng)), nrow=10, title="samples of G(z, c)")
     else:
         ax = plot_traversal(G, spec, args.code, rows=args.rows, generator=rng)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(f".{args.out.name}.tmp.png")
-    ax.figure.savefig(tmp, dpi=100, bbox_inches="tight")
-    tmp.replace(args.out)
-    plt.close(ax.figure)
+    try:
+        ax.figure.savefig(tmp, dpi=100, bbox_inches="tight")
+        tmp.replace(args.out)
+    except OSError as e:
+        raise SpecError(f"could not write {args.out} ({e.strerror or e}); choose another --out.") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+        plt.close(ax.figure)
     print(f"Wrote {args.out}.")
 
 
@@ -254,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
+        print("Interrupted; a training run saved its last complete step (continue it with --resume).",
+              file=sys.stderr)
         return 130
     return 0

@@ -26,7 +26,8 @@ import torch
 def graph_problem(device: torch.device) -> str | None:
     """Why nothing can be recorded on ``device`` (None: a CUDA graph can be recorded there)."""
     if device.type != "cuda":
-        return f"CUDA graphs need a CUDA device, not {device.type!r} (they only remove the cost of launching GPU kernels)."
+        return (f"CUDA graphs need a CUDA device, not {device.type!r} (they only remove the cost of launching "
+                "GPU kernels).")
     if not hasattr(torch.cuda.CUDAGraph, "register_generator_state"):
         return (f"CUDA graphs that draw from their own random generator need PyTorch >= 2.5; this is torch "
                 f"{torch.__version__}.")
@@ -57,7 +58,8 @@ class GraphedFunction:
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], generators: Sequence[torch.Generator] = (),
                  warmup: int = 3, before_record: Callable[[], None] | None = None) -> None:
         if warmup < 1:
-            raise ValueError(f"GraphedFunction needs warmup >= 1 (cuDNN and the optimizers settle first), got {warmup}.")
+            raise ValueError(f"GraphedFunction needs warmup >= 1 (cuDNN and the optimizers settle first), "
+                             f"got {warmup}.")
         self.fn, self.generators, self.warmup, self.before_record = fn, tuple(generators), warmup, before_record
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static_input: torch.Tensor | None = None

@@ -125,6 +125,8 @@ def _to_dataset(images: np.ndarray, labels: np.ndarray, source: str, where: str)
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
         raise DataError(f"{where}: {images.shape[0]:,} images but labels of shape "
                         f"{labels.shape}; the image and label files must belong together.")
+    if images.shape[0] == 0:
+        raise DataError(f"{where}: the files hold 0 images; point at a folder with real MNIST-style data.")
     if labels.size and int(labels.max()) > 9:
         raise DataError(f"{where}: labels must be 0..9, found {int(labels.max())}. "
                         "Check that the label file is an MNIST-style one.")

@@ -57,8 +57,22 @@ class LatentSpec:
 
     def __post_init__(self) -> None:
         # Accept lists (e.g. from JSON) but store tuples, so the spec stays hashable.
-        object.__setattr__(self, "categorical", tuple(int(k) for k in self.categorical))
-        object.__setattr__(self, "continuous_range", tuple(float(v) for v in self.continuous_range))
+        try:
+            categorical, continuous_range = tuple(self.categorical), tuple(self.continuous_range)
+        except TypeError as e:
+            raise SpecError(f"categorical and continuous_range must be sequences, e.g. categorical=(10,) and "
+                            f"continuous_range=(-1.0, 1.0); got {self.categorical!r} and "
+                            f"{self.continuous_range!r}.") from e
+        if any(isinstance(k, bool) or not float(k).is_integer() for k in categorical if isinstance(k, (int, float))) \
+                or not all(isinstance(k, (int, float)) for k in categorical):
+            raise SpecError(f"categorical must hold whole numbers of categories, got {self.categorical!r}; "
+                            "use e.g. categorical=(10,).")
+        if len(continuous_range) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v)
+                                                 for v in continuous_range):
+            raise SpecError(f"continuous_range must be two finite numbers (low, high), got {self.continuous_range!r}; "
+                            "the paper uses (-1.0, 1.0).")
+        object.__setattr__(self, "categorical", tuple(int(k) for k in categorical))
+        object.__setattr__(self, "continuous_range", tuple(float(v) for v in continuous_range))
         if not isinstance(self.noise_dim, int) or self.noise_dim < 0:
             raise SpecError(f"noise_dim must be a non-negative int, got {self.noise_dim!r}; "
                             "use e.g. LatentSpec(noise_dim=62).")
@@ -139,8 +153,10 @@ class LatentSpec:
                 raise SpecError(f"codes.{name} has shape {got}, but this spec needs {shape} "
                                 f"(spec: {self}). Build codes with spec.sample(n) or spec.traversal(...).")
         if self.categorical and codes.categorical.numel():
-            if codes.categorical.dtype not in (torch.int64, torch.int32):
-                raise SpecError(f"codes.categorical must hold integer category indices, got {codes.categorical.dtype}.")
+            if codes.categorical.dtype.is_floating_point or codes.categorical.dtype.is_complex \
+                    or codes.categorical.dtype == torch.bool:
+                raise SpecError(f"codes.categorical must hold integer category indices, got "
+                                f"{codes.categorical.dtype}; convert with codes.categorical.long().")
             if not values:
                 return
             upper = torch.tensor(self.categorical, device=codes.categorical.device)
@@ -155,7 +171,7 @@ class LatentSpec:
         """
         self.check(codes, values=check_values)
         parts = [codes.z]
-        parts += [torch.nn.functional.one_hot(codes.categorical[:, i], k).to(codes.z.dtype)
+        parts += [torch.nn.functional.one_hot(codes.categorical[:, i].long(), k).to(codes.z.dtype)
                   for i, k in enumerate(self.categorical)]
         parts.append(codes.continuous.to(codes.z.dtype))
         return torch.cat(parts, dim=1)
@@ -233,8 +249,13 @@ class LatentSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> LatentSpec:
-        return cls(noise_dim=int(d["noise_dim"]), categorical=tuple(d["categorical"]),
-                   n_continuous=int(d["n_continuous"]), continuous_range=tuple(d["continuous_range"]))
+        """The spec of :meth:`to_dict`; a missing key raises :class:`SpecError` naming it."""
+        keys = ("noise_dim", "categorical", "n_continuous", "continuous_range")
+        missing = [k for k in keys if k not in d]
+        if missing:
+            raise SpecError(f"a spec dict needs the keys {list(keys)}; {missing} missing in {d!r}.")
+        return cls(noise_dim=d["noise_dim"], categorical=tuple(d["categorical"]),
+                   n_continuous=d["n_continuous"], continuous_range=tuple(d["continuous_range"]))
 
 
 def to_device(codes: Codes, device: torch.device | str) -> Codes:

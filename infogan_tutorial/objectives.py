@@ -86,7 +86,7 @@ def log_q(q: QOutput, codes: Codes, spec: LatentSpec, check_values: bool = True)
     """
     _check(q, codes, spec, check_values)
     zero = codes.z.new_zeros((), dtype=torch.float32)
-    cat = sum((-F.cross_entropy(logits.float(), codes.categorical[:, i])
+    cat = sum((-F.cross_entropy(logits.float(), codes.categorical[:, i].long())
                for i, logits in enumerate(q.logits)), zero)
     cont = zero
     if spec.n_continuous:

@@ -3,7 +3,7 @@ import torch
 
 from infogan_tutorial.errors import SpecError
 from infogan_tutorial.latent_codes import LatentSpec
-from infogan_tutorial.networks import Discriminator, Generator, build_networks, eval_mode, frozen
+from infogan_tutorial.networks import Discriminator, build_networks, eval_mode, frozen
 from infogan_tutorial.objectives import info_loss
 
 LAYOUTS = [LatentSpec(), LatentSpec(noise_dim=16, categorical=(4, 3), n_continuous=3, continuous_range=(0.0, 1.0)),

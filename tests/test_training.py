@@ -121,7 +121,8 @@ def test_interrupted_fit_saves_a_checkpoint_and_resumes(images, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs", [{"steps": 0}, {"lr_g": -1.0}, {"beta1": 1.0}, {"lambda_cat": -1.0},
-                                    {"lambda_real": -0.5}, {"lambda_invariant": -1.0}, {"precision": "fp8"}, {"batch_size": 0},
+                                    {"lambda_real": -0.5}, {"lambda_invariant": -1.0}, {"precision": "fp8"},
+                                    {"batch_size": 0},
                                     {"lambda_cont": math.nan}, {"lr_d": math.inf}, {"steps": 2.5}, {"batch_size": True},
                                     {"lambda_cat": "1"}, {"seed": -1}, {"fixed_std": 0.0}, {"fixed_std": math.nan},
                                     {"checkpoint_every": -1}, {"log_every": 0}])
