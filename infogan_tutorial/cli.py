@@ -10,15 +10,13 @@ from typing import Callable
 
 import torch
 
-from .data import Dataset, load_dataset, load_idx_folder, sample_dir
+from .data import SOURCES, Dataset, eval_source, load_dataset, load_idx_folder, sample_dir
 from .errors import InfoGANError, SpecError
 from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
 from .training import (create_state, export_model, fit, load_networks, networks_from_checkpoint, read_checkpoint,
                        TrainConfig, TrainState, resume_state, select_device)
-
-SOURCES = ("auto", "mnist", "sample", "fashion-mnist", "idx")
 
 
 class Parser(argparse.ArgumentParser):
@@ -83,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score c1 on --eval-dir every this many steps, into OUT/eval.jsonl (default 0: at the end)")
     t.add_argument("--eval-dir", type=Path,
                    help="folder of labelled MNIST-style IDX files to score c1 on, its t10k files if present "
-                        "(default: the bundled held-out sample)")
+                        "(default: the bundled held-out sample; Fashion-MNIST's test split for --dataset fashion-*)")
     t.add_argument("--no-figures", action="store_true", help="do not write figures")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -131,7 +129,7 @@ def train(args: argparse.Namespace) -> None:
     if args.eval_every < 0:
         raise SpecError(f"--eval-every must be >= 0, got {args.eval_every}.")
     test = (load_idx_folder(args.eval_dir, split="auto") if args.eval_dir
-            else load_dataset("sample", split="test", verbose=False))
+            else load_dataset(eval_source(source), split="test", data_dir=args.data_dir, verbose=False))
     device = select_device(args.device)
     checkpoint = args.out / "checkpoint.pt"
     if args.resume:
