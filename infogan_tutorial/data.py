@@ -20,7 +20,6 @@ import io
 import os
 import socket
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +41,8 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's ``dataset-fashion-mnist`` package installs Fashion-MNIST."""
 
 NO_SYSTEM_DATA = "INFOGAN_NO_SYSTEM_DATA"
-"""Environment variable: set to ``1`` to hide :data:`FASHION_DIR` from :func:`load_dataset`
-(a machine without Debian's package, such as Colab). An explicit ``data_dir`` is still read."""
+"""The environment variable that, set to ``1``, hides :data:`FASHION_DIR` from :func:`load_dataset`,
+as on a machine without Debian's package such as Colab. An explicit ``data_dir`` is still read."""
 
 FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
                    "ankle boot")
@@ -321,12 +320,12 @@ def _fashion_sample(split: str, data_dir: Path | None, root: Path) -> Dataset:
                         "or regenerate it with `python scripts/make_sample.py --dataset fashion-mnist`")
 
 
-SOURCES: dict[str, Callable[[str, Path | None, Path], Dataset]] = {
+SOURCES = {
     "auto": _auto, "mnist": _mnist, "sample": _sample, "idx": _idx,
     "fashion-auto": _fashion_auto, "fashion-mnist": _fashion_mnist, "fashion-sample": _fashion_sample,
 }
-"""The data sources of :func:`load_dataset` (and of the CLI's ``--dataset``): name -> loader; each
-loader's docstring says what it reads."""
+"""The data sources of :func:`load_dataset` (and of the CLI's ``--dataset``): name -> loader, a function
+``(split, data_dir, root) -> Dataset`` whose docstring says what it reads."""
 
 
 def eval_source(source: str) -> str:
