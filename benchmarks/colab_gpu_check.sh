@@ -8,7 +8,7 @@
 #     without a graph), fp32 with the graph (the gpu profile's choice without bf16) and bf16 with
 #     the graph, from two CLI runs each (1,200 and 200 steps; the difference cancels start-up).
 #   bash benchmarks/colab_gpu_check.sh OUT                  # on a GPU: the gpu profile
-#   PROFILE=smoke bash benchmarks/colab_gpu_check.sh OUT    # try the script on a CPU (a few minutes)
+#   PROFILE=smoke bash benchmarks/colab_gpu_check.sh OUT    # try the script on a CPU (15 min on 2 busy cores)
 # OUT receives check.log (everything below), chapters.tsv, one log per chapter, and paths.tsv.
 # PYTHON picks the interpreter (default python3); CHAPTERS="02 06" runs only those chapters.
 # Without internet, each load_dataset("auto") first waits for torchvision's download to fail (the
