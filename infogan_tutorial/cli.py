@@ -11,15 +11,13 @@ from typing import Callable
 
 import torch
 
-from .data import Dataset, load_dataset, load_idx_folder, sample_dir
+from .data import SOURCES, Dataset, eval_source, load_dataset, load_idx_folder, sample_dir
 from .errors import InfoGANError, SpecError
 from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
 from .checkpoints import load_networks, networks_from_checkpoint, read_checkpoint
 from .training import PRECISIONS, TrainConfig, TrainState, create_state, fit, resume_state, select_device
-
-SOURCES = ("auto", "mnist", "sample", "fashion-mnist", "idx")
 
 
 def _number(kind: type, low: float | None = None, strict: bool = False) -> Callable[[str], float | int]:
@@ -59,9 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "end and on Ctrl-C), OUT/history.json, OUT/metrics.json and OUT/figures/*.png.")
     t.add_argument("--dataset", choices=SOURCES,
                    help="training data: auto = full MNIST via torchvision if available, else the bundled sample; "
-                        "idx = the IDX files in --data-dir; fashion-mnist = Debian's dataset-fashion-mnist "
+                        "mnist = full MNIST; sample = the bundled MNIST sample; idx = the IDX files in --data-dir; "
+                        "fashion-auto = full Fashion-MNIST if available, else the bundled Fashion sample; "
+                        "fashion-mnist = full Fashion-MNIST; fashion-sample = the bundled Fashion sample "
                         "(default auto; on --resume, the run's own)")
-    t.add_argument("--data-dir", type=Path, help="folder of MNIST-style IDX files (for --dataset idx or fashion-mnist)")
+    t.add_argument("--data-dir", type=Path,
+                   help="folder of MNIST-style IDX files (for --dataset idx, fashion-mnist or fashion-auto)")
     t.add_argument("--profile", choices=sorted(PROFILES),
                    help="work size: smoke, cpu or gpu (default: $INFOGAN_PROFILE, else gpu under CUDA, else cpu)")
     t.add_argument("--steps", type=POSITIVE_INT,
@@ -109,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score c1 on --eval-dir every this many steps, into OUT/eval.jsonl (default 0: at the end)")
     t.add_argument("--eval-dir", type=Path,
                    help="folder of labelled MNIST-style IDX files to score c1 on, its t10k files if present "
-                        "(default: the bundled held-out sample)")
+                        "(default: the bundled held-out sample; Fashion-MNIST's test split for --dataset fashion-*)")
     t.add_argument("--no-figures", action="store_true", help="do not write figures")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -164,8 +165,8 @@ def _data_options(args: argparse.Namespace, saved: dict | None, profile_name: st
     dataset = args.dataset or "auto"
     if dataset == "auto" and profile_name == "smoke":
         dataset = "sample"  # tests and CI: never a download
-    if args.data_dir is not None and dataset not in ("idx", "fashion-mnist"):
-        raise SpecError(f"--data-dir is read only with --dataset idx or fashion-mnist, not {dataset}; add "
+    if args.data_dir is not None and dataset not in ("idx", "fashion-mnist", "fashion-auto"):
+        raise SpecError(f"--data-dir is read only with --dataset idx, fashion-mnist or fashion-auto, not {dataset}; add "
                         "--dataset idx to train on that folder.")
     return dataset, args.data_dir
 
@@ -214,7 +215,7 @@ def train(args: argparse.Namespace) -> None:
     with owned(args.out):
         data = load_dataset(dataset, split="train", data_dir=data_dir)
         test = (load_idx_folder(args.eval_dir, split="auto") if args.eval_dir
-                else load_dataset("sample", split="test", verbose=False))
+                else load_dataset(eval_source(dataset), split="test", data_dir=data_dir, verbose=False))
         device = select_device(args.device)
         batch_size = args.batch_size if args.batch_size is not None else profile.batch_size
         steps = args.steps

@@ -1,9 +1,15 @@
-"""Training data: full MNIST via torchvision, the bundled MNIST sample, or any IDX folder.
+"""Training data: MNIST and Fashion-MNIST, in full or as bundled samples, or any IDX folder.
 
 Every loader returns a :class:`Dataset` whose images are float32 in ``[-1, 1]`` (the
-generator's tanh range), shape ``(N, 1, 28, 28)``. :class:`ShuffledBatches` turns the
-images into batches that depend only on ``(seed, step)``, so a resumed run sees exactly
-the batches an uninterrupted one would have seen.
+generator's tanh range), shape ``(N, 1, 28, 28)``. :data:`SOURCES` is the one registry of
+data sources, shared by :func:`load_dataset` and the command line's ``--dataset``.
+:class:`ShuffledBatches` turns the images into batches that depend only on ``(seed, step)``,
+so a resumed run sees exactly the batches an uninterrupted one would have seen.
+
+Both data sets have the same fallbacks: a copy already on disk (torchvision's, or Debian's
+``dataset-fashion-mnist``), else torchvision's download (online, as on Colab), else the bundled
+sample in ``data/``. Set ``INFOGAN_NO_SYSTEM_DATA=1`` to hide Debian's folder, as on Colab; CI
+runs the Fashion-MNIST chapters so.
 """
 
 from __future__ import annotations
@@ -23,23 +29,27 @@ import torch
 from .errors import DataError
 
 SAMPLE_DIR: Path = Path(__file__).resolve().parents[1] / "data" / "mnist-sample"
-"""The bundled sample (``data/mnist-sample`` at the repository root)."""
+"""The bundled MNIST sample (``data/mnist-sample`` at the repository root)."""
+
+FASHION_SAMPLE_DIR: Path = SAMPLE_DIR.parent / "fashion-sample"
+"""The bundled Fashion-MNIST sample (``data/fashion-sample`` at the repository root)."""
 
 DEFAULT_ROOT = Path("~/.cache/infogan_tutorial")
-"""Where ``source="mnist"`` keeps torchvision's download (``~`` is expanded)."""
+"""Where torchvision's downloads are kept (``~`` is expanded)."""
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's ``dataset-fashion-mnist`` package installs Fashion-MNIST."""
+
+NO_SYSTEM_DATA = "INFOGAN_NO_SYSTEM_DATA"
+"""The environment variable that, set to ``1``, hides :data:`FASHION_DIR` from :func:`load_dataset`,
+as on a machine without Debian's package such as Colab. An explicit ``data_dir`` is still read."""
 
 FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
                    "ankle boot")
 """Fashion-MNIST's class names, by label 0..9 (Xiao et al., 2017)."""
 
-SOURCES = ("auto", "mnist", "sample", "idx", "fashion-mnist")
-"""Valid values of ``load_dataset(source=...)``."""
-
 DOWNLOAD_TIMEOUT_S = 10.0
-"""Socket timeout while ``source="auto"`` tries to download MNIST."""
+"""Socket timeout while ``source="auto"`` or ``"fashion-auto"`` tries a download."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _UBYTE = 0x08
@@ -175,19 +185,16 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _load_sample(split: str) -> Dataset:
-    """Load the bundled sample: ``train`` files, or the held-out ``t10k`` files for test."""
-    folder = sample_dir()
+def _load_sample(split: str, folder: Path, title: str, fix: str) -> Dataset:
+    """Load a bundled sample: ``train`` files, or the held-out ``t10k`` files for test."""
     try:
         ds = load_idx_folder(folder, split)
     except DataError as exc:
-        raise DataError(f"the bundled MNIST sample could not be loaded: {exc} Restore "
-                        "data/mnist-sample from git, regenerate it with "
-                        "`python scripts/make_mnist_sample.py`, or point INFOGAN_SAMPLE_DIR "
-                        "at a copy.") from exc
+        raise DataError(f"the bundled {title} sample could not be loaded: {exc} Restore {_display(folder)} from "
+                        f"git, {fix}.") from exc
     part = "" if split == "train" else ", held-out part"
-    source = f"bundled MNIST sample{part} ({len(ds):,} images from {_display(folder)})"
-    # The files are sorted by digit; a fixed shuffle makes any prefix (images[:n]) a fair mix.
+    source = f"bundled {title} sample{part} ({len(ds):,} images from {_display(folder)})"
+    # The files are sorted by class; a fixed shuffle makes any prefix (images[:n]) a fair mix.
     order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))
     return Dataset(ds.images[order], ds.labels[order], source)
 
@@ -226,70 +233,136 @@ def _try_torchvision_quickly(root: Path, split: str, name: str = "MNIST") -> Dat
         socket.setdefaulttimeout(old_timeout)
 
 
+def fashion_dir() -> Path | None:
+    """Debian's Fashion-MNIST folder (:data:`FASHION_DIR`), or None where it is missing or hidden by
+    ``$INFOGAN_NO_SYSTEM_DATA``."""
+    if os.environ.get(NO_SYSTEM_DATA, "") not in ("", "0"):
+        return None
+    return FASHION_DIR if FASHION_DIR.is_dir() else None
+
+
+def _fashion_folder(folder: Path, split: str) -> Dataset:
+    """Fashion-MNIST's IDX files in ``folder``."""
+    ds = load_idx_folder(folder, split)
+    return Dataset(ds.images, ds.labels, f"Fashion-MNIST {ds.source}")
+
+
+def _full_fashion(split: str, data_dir: Path | None, root: Path) -> Dataset | None:
+    """Full Fashion-MNIST from ``data_dir`` (which must exist), else Debian's folder, else torchvision
+    (on disk under ``root``, else a short download); None where none of them has it."""
+    if data_dir is not None:
+        if not Path(data_dir).is_dir():
+            raise DataError(f"Fashion-MNIST folder not found: {data_dir}. Pass the folder that holds the "
+                            "Fashion-MNIST IDX files, or install them with `apt-get install dataset-fashion-mnist` "
+                            f"(Debian/Ubuntu) into {FASHION_DIR} and leave data_dir out.")
+        return _fashion_folder(Path(data_dir), split)
+    folder = fashion_dir()
+    if folder is not None:
+        return _fashion_folder(folder, split)
+    return _try_torchvision_quickly(root, split, "FashionMNIST")
+
+
+# -- the registry of data sources: name -> loader(split, data_dir, root) --------------------
+
+def _auto(split: str, data_dir: Path | None, root: Path) -> Dataset:
+    """MNIST: full via torchvision if on disk or downloaded within a short timeout, else the bundled sample."""
+    found = _try_torchvision_quickly(root, split)
+    if found is not None:
+        return found
+    ds = _sample(split, data_dir, root)
+    return Dataset(ds.images, ds.labels, f"{ds.source}; full MNIST was not available (offline?)")
+
+
+def _mnist(split: str, data_dir: Path | None, root: Path) -> Dataset:
+    """Full MNIST via torchvision (downloads into root); DataError if it cannot be had."""
+    try:
+        return _load_torchvision(root, split, download=True)
+    except Exception as exc:  # report any failure the same way
+        raise DataError(f"full MNIST could not be loaded via torchvision into {root}: {type(exc).__name__}: "
+                        f"{exc}. If you are offline, use source='sample' (the bundled 10,000-digit sample).") from exc
+
+
+def _sample(split: str, data_dir: Path | None, root: Path) -> Dataset:
+    """The bundled MNIST sample in data/mnist-sample (its "test" split is a held-out part of MNIST's training set)."""
+    return _load_sample(split, sample_dir(), "MNIST", "regenerate it with `python scripts/make_sample.py`, "
+                        "or point INFOGAN_SAMPLE_DIR at a copy")
+
+
+def _idx(split: str, data_dir: Path | None, root: Path) -> Dataset:
+    """MNIST-style IDX files in data_dir (see load_idx_folder)."""
+    if data_dir is None:
+        raise DataError("source='idx' needs data_dir=<folder with *-idx3-ubyte[.gz] and *-idx1-ubyte[.gz] files>.")
+    return load_idx_folder(data_dir, split)
+
+
+def _fashion_auto(split: str, data_dir: Path | None, root: Path) -> Dataset:
+    """Fashion-MNIST: full (as fashion-mnist finds it) if available, else the bundled sample."""
+    found = _full_fashion(split, data_dir, root)
+    if found is not None:
+        return found
+    ds = _fashion_sample(split, data_dir, root)
+    return Dataset(ds.images, ds.labels, f"{ds.source}; full Fashion-MNIST was not available (offline?)")
+
+
+def _fashion_mnist(split: str, data_dir: Path | None, root: Path) -> Dataset:
+    """Full Fashion-MNIST: data_dir, else Debian's folder, else torchvision (on disk, else a download)."""
+    found = _full_fashion(split, data_dir, root)
+    if found is None:
+        hidden = f" ({NO_SYSTEM_DATA} hides it)" if FASHION_DIR.is_dir() else ""
+        raise DataError(f"Fashion-MNIST was not found in {FASHION_DIR}{hidden}, and torchvision could not download "
+                        f"it into {root} (offline?). Install it with `apt-get install dataset-fashion-mnist` "
+                        "(Debian/Ubuntu), pass data_dir=<folder with the Fashion-MNIST IDX files>, or use "
+                        "source='fashion-auto' or 'fashion-sample' (the bundled sample).")
+    return found
+
+
+def _fashion_sample(split: str, data_dir: Path | None, root: Path) -> Dataset:
+    """The bundled Fashion-MNIST sample in data/fashion-sample (its "test" split is part of the official test set)."""
+    return _load_sample(split, FASHION_SAMPLE_DIR, "Fashion-MNIST",
+                        "or regenerate it with `python scripts/make_sample.py --dataset fashion-mnist`")
+
+
+SOURCES = {
+    "auto": _auto, "mnist": _mnist, "sample": _sample, "idx": _idx,
+    "fashion-auto": _fashion_auto, "fashion-mnist": _fashion_mnist, "fashion-sample": _fashion_sample,
+}
+"""The data sources of :func:`load_dataset` (and of the CLI's ``--dataset``): name -> loader, a function
+``(split, data_dir, root) -> Dataset`` whose docstring says what it reads."""
+
+
+def eval_source(source: str) -> str:
+    """The source whose test split scores a run trained on ``source``: Fashion-MNIST's for a Fashion-MNIST
+    source, else the bundled MNIST sample's held-out part."""
+    return source if source.startswith("fashion-") else "sample"
+
+
 def load_dataset(source: str = "auto", split: str = "train",
                  data_dir: str | os.PathLike[str] | None = None,
                  root: str | os.PathLike[str] | None = None,
                  verbose: bool = True) -> Dataset:
-    """Load training (``split="train"``) or evaluation (``split="test"``) images.
+    """Load training (``split="train"``) or evaluation (``split="test"``) images from ``source``.
 
-    ``source``:
-
-    * ``"auto"``: full MNIST via torchvision if it is on disk under ``root`` or downloads
-      within a short timeout; otherwise the bundled sample.
-    * ``"mnist"``: full MNIST via torchvision (downloads to ``root``, default
-      ``~/.cache/infogan_tutorial``).
-    * ``"sample"``: the bundled sample in ``data/mnist-sample`` (``"test"`` gives its
-      held-out part, which is not the official MNIST test set).
-    * ``"idx"``: MNIST-style IDX files in ``data_dir`` (see :func:`load_idx_folder`).
-    * ``"fashion-mnist"``: IDX files in ``data_dir``, default
-      ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``); without
-      that folder, torchvision's download into ``root`` (as on Colab).
+    ``source`` is a key of :data:`SOURCES`: ``"auto"`` (full MNIST if torchvision has it on disk
+    under ``root`` or downloads it within a short timeout, else the bundled sample), ``"mnist"``
+    (full MNIST via torchvision, downloaded to ``root``, default ``~/.cache/infogan_tutorial``),
+    ``"sample"`` (the bundled ``data/mnist-sample``; its ``"test"`` split is a held-out part, not
+    the official MNIST test set), ``"idx"`` (the IDX files in ``data_dir``, see
+    :func:`load_idx_folder`), ``"fashion-mnist"`` (full Fashion-MNIST: ``data_dir``, else Debian's
+    ``/usr/share/datasets/fashion-mnist`` unless ``$INFOGAN_NO_SYSTEM_DATA`` hides it, else
+    torchvision's copy in ``root`` or its download, as on Colab), ``"fashion-auto"`` (the same
+    where it finds the data, else the bundled sample) or ``"fashion-sample"`` (the bundled
+    ``data/fashion-sample``; its ``"test"`` split is part of the official test set).
 
     With ``verbose``, prints one line saying which data was used.
     """
     if split not in ("train", "test"):
         raise DataError(f"split must be 'train' or 'test', got {split!r}.")
+    if source not in SOURCES:
+        raise DataError(f"unknown data source {source!r}; choose one of {', '.join(repr(s) for s in SOURCES)}.")
     root_path = Path(root if root is not None else DEFAULT_ROOT).expanduser()
-    note = ""
-    if source == "auto":
-        found = _try_torchvision_quickly(root_path, split)
-        if found is None:
-            ds = _load_sample(split)
-            note = "; full MNIST was not available (offline?)"
-        else:
-            ds = found
-    elif source == "mnist":
-        try:
-            ds = _load_torchvision(root_path, split, download=True)
-        except Exception as exc:  # report any failure the same way
-            raise DataError(f"full MNIST could not be loaded via torchvision into "
-                            f"{root_path}: {type(exc).__name__}: {exc}. If you are offline, "
-                            "use source='sample' (the bundled 10,000-digit sample).") from exc
-    elif source == "sample":
-        ds = _load_sample(split)
-    elif source == "idx":
-        if data_dir is None:
-            raise DataError("source='idx' needs data_dir=<folder with *-idx3-ubyte[.gz] "
-                            "and *-idx1-ubyte[.gz] files>.")
-        ds = load_idx_folder(data_dir, split)
-    elif source == "fashion-mnist":
-        folder = Path(data_dir) if data_dir is not None else FASHION_DIR
-        found = None if folder.is_dir() or data_dir is not None else \
-            _try_torchvision_quickly(root_path, split, "FashionMNIST")
-        if found is not None:
-            ds = found
-        elif not folder.is_dir():
-            raise DataError(f"Fashion-MNIST folder not found: {folder}, and torchvision could not download it "
-                            "(offline?). Install it with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), "
-                            "or pass data_dir=<folder with the Fashion-MNIST IDX files>.")
-        else:
-            ds = load_idx_folder(folder, split)
-            ds = Dataset(ds.images, ds.labels, f"Fashion-MNIST {ds.source}")
-    else:
-        raise DataError(f"unknown data source {source!r}; choose one of "
-                        f"{', '.join(repr(s) for s in SOURCES)}.")
+    ds = SOURCES[source](split, Path(data_dir) if data_dir is not None else None, root_path)
     if verbose:
-        print(f"Using data: {ds.source}{note}.")
+        print(f"Using data: {ds.source}.")
     return ds
 
 

@@ -6,6 +6,9 @@
 The install cell is generated from the repository URL in ``_config.yml`` (its one home), so
 that no notebook carries a stale copy. It is the first code cell of every chapter, is
 skipped by nbval (``# NBVAL_SKIP``) and does nothing where the package is already installed.
+It clones into a temporary folder that it renames when the clone is complete, clones again
+over a folder that is not a complete clone (an interrupted run), and prints what it did;
+``tests/test_install_cell.py`` runs it against a local repository.
 """
 
 from __future__ import annotations
@@ -23,15 +26,41 @@ MARKER = "# Install cell (written by scripts/sync_notebooks.py)"
 INSTALL_CELL = """# NBVAL_SKIP
 {marker}: on Colab, or wherever the package is missing,
 # clone the repository (the package and its bundled data) and install it. Elsewhere it does nothing.
-# It pins nothing that Colab already ships (torch, numpy, ipywidgets).
-import importlib.util, os, subprocess, sys
+# The clone is made in a temporary folder and renamed when complete; a folder left incomplete by an
+# interrupted run is cloned again. It pins nothing that Colab already ships (torch, numpy, ipywidgets).
+import importlib.util, os, shutil, subprocess, sys
+
+
+def _complete_clone(path):
+    # a git clone with a commit checked out and no tracked file missing
+    if not os.path.isdir(os.path.join(path, ".git")):
+        return False
+    git = ["git", "-C", path]
+    head = subprocess.run(git + ["rev-parse", "--verify", "-q", "HEAD"], capture_output=True)
+    gone = subprocess.run(git + ["ls-files", "--deleted"], capture_output=True, text=True)
+    return head.returncode == 0 and gone.returncode == 0 and not gone.stdout
+
 
 if importlib.util.find_spec("infogan_tutorial") is None:
     repo, target = "{url}", os.path.expanduser("~/infogan-tutorial")
-    if not os.path.isdir(target):
-        subprocess.run(["git", "clone", "--depth", "1", "--branch", "{branch}", repo, target], check=True)
+    if os.path.isdir(target) and _complete_clone(target):
+        print(f"Using the clone in {{target}}.")
+    else:
+        if os.path.lexists(target):
+            print(f"{{target}} is not a complete clone (an interrupted run?): removing it.")
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)
+            else:
+                os.remove(target)
+        partial = target + ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "{branch}", repo, partial],
+                       check=True)
+        os.rename(partial, target)
+        print(f"Cloned {{repo}} into {{target}}.")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", target], check=True)
-    sys.path.insert(0, target)"""
+    sys.path.insert(0, target)
+    print(f"Installed infogan_tutorial from {{target}}.")"""
 
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},

