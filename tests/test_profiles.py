@@ -40,10 +40,10 @@ def fake_gpu(monkeypatch, dtype, problem=None):
     """Pretend CUDA is here, with autocast picking ``dtype`` and graph_problem answering ``problem``."""
     calls = []
     monkeypatch.setattr(profiles.torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(profiles, "autocast_dtype", lambda device, amp, prefer="auto": dtype if amp else None)
+    monkeypatch.setattr(profiles, "autocast_dtype", lambda device, precision: None if precision == "fp32" else dtype)
 
-    def graph_problem(device, amp_dtype):
-        calls.append((device.type, amp_dtype))
+    def graph_problem(device):
+        calls.append(device.type)
         return problem
 
     monkeypatch.setattr(profiles, "graph_problem", graph_problem)
@@ -53,29 +53,29 @@ def fake_gpu(monkeypatch, dtype, problem=None):
 def test_cuda_graph_settings_choose_bf16_with_the_graph_where_the_gpu_has_it(monkeypatch):
     calls = fake_gpu(monkeypatch, torch.bfloat16)
     assert cuda_graph_settings() == {"cuda_graph": True}
-    assert calls == [("cuda", torch.bfloat16)]
+    assert calls == ["cuda"]
     config = PROFILES["gpu"].train_config(seed=1)
-    assert config.cuda_graph and config.amp and config.seed == 1
+    assert config.cuda_graph and config.precision == "auto" and config.seed == 1
 
 
 def test_cuda_graph_settings_choose_fp32_with_the_graph_on_a_t4(monkeypatch):
     calls = fake_gpu(monkeypatch, torch.float16)  # no native bf16: autocast would pick fp16
-    assert cuda_graph_settings() == {"cuda_graph": True, "amp": False}
-    assert calls == [("cuda", None)]  # fp16's scaler cannot be recorded: the graph is asked for fp32
+    assert cuda_graph_settings() == {"cuda_graph": True, "precision": "fp32"}
+    assert calls == ["cuda"]  # fp16's scaler cannot be recorded: the graph runs in fp32
     config = PROFILES["gpu"].train_config(steps=10)
-    assert config.cuda_graph and not config.amp
+    assert config.cuda_graph and config.precision == "fp32"
     # the caller's choice wins: eager keeps the default precision (fp16 with its scaler there)
     eager = PROFILES["gpu"].train_config(cuda_graph=False)
-    assert not eager.cuda_graph and eager.amp
+    assert not eager.cuda_graph and eager.precision == "auto"
     assert not PROFILES["gpu"].train_config(compile=True).cuda_graph
     for name in ("cpu", "smoke"):  # only the gpu profile switches the graph on
-        assert not PROFILES[name].train_config().cuda_graph and PROFILES[name].train_config().amp
+        assert not PROFILES[name].train_config().cuda_graph and PROFILES[name].train_config().precision == "auto"
 
 
 def test_cuda_graph_settings_stay_eager_where_no_graph_records(monkeypatch):
     fake_gpu(monkeypatch, torch.float16, problem="needs PyTorch >= 2.5")
     assert cuda_graph_settings() == {}
     config = PROFILES["gpu"].train_config()
-    assert not config.cuda_graph and config.amp
+    assert not config.cuda_graph and config.precision == "auto"
     monkeypatch.setattr(profiles.torch.cuda, "is_available", lambda: False)
     assert cuda_graph_settings() == {}
