@@ -34,10 +34,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from headless_chromium import Chromium, find_chromium, serve, write_explorer_page  # noqa: E402
+from headless_chromium import Chromium, find_chromium, serve, write_explorer_page
 
-from infogan_tutorial.pretrained import load_pretrained  # noqa: E402
-from infogan_tutorial.web_export import ASSET_DIR, export_onnx, render_web, seeded_noise  # noqa: E402
+from infogan_tutorial.pretrained import load_pretrained
+from infogan_tutorial.web_export import ASSET_DIR, export_onnx, render_web, seeded_noise
 
 ORT_VERSION = "1.22.0"
 ORT_INTEGRITY = "sha512-Ud/+EBo6mhuaQWt/OjaOk0iNWjXqJoeeMFr6xQEERZdIZH2OWpGzuujz7lfuOBjUa6TEE/sc4nb7Da5dNL34fg=="

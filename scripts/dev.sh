@@ -16,6 +16,16 @@ fashion_mnist() {  # chapter 10 trains on Debian's Fashion-MNIST; without it, th
     fi
 }
 
+chromium_for_tests() {  # tests/test_web_explorer.py drives headless Chromium; without one, those tests skip
+    if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null \
+       && ! command -v google-chrome >/dev/null && command -v apt-get >/dev/null; then
+        local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
+        { $sudo apt-get install -y -q chromium >/dev/null 2>&1 \
+          || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q chromium >/dev/null 2>&1; }; } \
+          || echo "note: could not apt-get install chromium; the explorer's browser tests will skip" >&2
+    fi
+}
+
 setup() {
     fashion_mnist
     [ -x .venv/bin/python ] || "$PY" -m venv .venv
@@ -30,11 +40,13 @@ case "${1:-}" in
         echo "Open _build/html/index.html"
         ;;
     test)
+        chromium_for_tests
         setup
         export INFOGAN_PROFILE=smoke
         # the package's tests, then every chapter under nbval, then the whole book with warnings as errors
         .venv/bin/python -m pytest -q --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg tests book
         .venv/bin/jupyter-book build . -W -n --keep-going --path-output _build/smoke
+        .venv/bin/python -m pytest -q tests/test_web_explorer.py -k built_chapter  # the live explorer in that build
         ;;
     train)
         setup

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import http.server
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -50,12 +50,12 @@ class Chromium:
                 "--disable-background-networking", f"--user-data-dir={self._profile.name}",
                 f"--window-size={width},{height}", "about:blank"]
 
-        def fds() -> None:  # the child sees the pipes as its fds 3 and 4 (moved out of the way first)
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser_r, from_browser_w)]
-            os.dup2(high[0], 3)
-            os.dup2(high[1], 4)
-
-        self._proc = subprocess.Popen(args, preexec_fn=fds, pass_fds=(3, 4),
+        # The child gets the pipes as its fds 3 and 4 by a bash redirection (no preexec_fn, unsafe with threads;
+        # not sh, which may be dash: fds 0-9 only). from_browser_w, opened after to_browser_r, is not 3.
+        moves = f"3<&{to_browser_r} 4>&{from_browser_w}" + "".join(
+            f" {fd}>&-" for fd in (to_browser_r, from_browser_w) if fd not in (3, 4))
+        self._proc = subprocess.Popen(["bash", "-c", f'exec "$@" {moves}', "bash", *args],
+                                      pass_fds=(to_browser_r, from_browser_w),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -69,8 +69,9 @@ class Chromium:
 
     def _read_message(self, deadline: float) -> dict:
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
-                raise BrowserError("Chromium did not answer in time")
+            ready, _, _ = select.select([self._from_browser], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise BrowserError(f"Chromium did not answer within {self.timeout:.0f} s")
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
                 raise BrowserError("Chromium closed the DevTools pipe (did it start? try running it by hand)")
@@ -144,7 +145,7 @@ class Chromium:
                 pass
         self._profile.cleanup()
 
-    def __enter__(self) -> Chromium:
+    def __enter__(self) -> Chromium:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:

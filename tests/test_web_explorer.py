@@ -16,7 +16,7 @@ from infogan_tutorial.errors import SpecError
 from infogan_tutorial.pretrained import PRETRAINED_DIR, load_pretrained, sha256
 
 sys.path.insert(0, str(Path(__file__).parent))
-from headless_chromium import Chromium, find_chromium, serve, write_explorer_page  # noqa: E402
+from headless_chromium import Chromium, find_chromium, serve, write_explorer_page
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = web_export.ASSET_DIR
