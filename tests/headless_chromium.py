@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.server
+import io
 import json
 import os
 import select
@@ -116,16 +117,21 @@ class Chromium:
             time.sleep(0.05)
 
     def screenshot(self, path: str | Path, selector: str | None = None) -> Path:
-        """A PNG of the page, or of the element ``selector`` (scrolled into view)."""
-        params: dict = {"format": "png"}
+        """A PNG of the viewport, or of the element ``selector`` (scrolled into view, cropped out of the viewport)."""
+        box = None
         if selector:
             box = self.evaluate(f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
-                                "e.scrollIntoView(); const r = e.getBoundingClientRect(); "
-                                "return [r.x + scrollX, r.y + scrollY, r.width, r.height]; })()")
-            params["clip"] = {"x": box[0], "y": box[1], "width": box[2], "height": box[3], "scale": 1}
-            params["captureBeyondViewport"] = True
-        data = self.send("Page.captureScreenshot", **params)["data"]
-        Path(path).write_bytes(base64.b64decode(data))
+                                "e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect(); "
+                                "return [r.left, r.top, r.right, r.bottom]; })()")
+        data = base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"])
+        if box is None:
+            Path(path).write_bytes(data)
+        else:
+            from PIL import Image  # Pillow comes with matplotlib
+
+            image = Image.open(io.BytesIO(data))
+            left, top, right, bottom = (max(0, round(v)) for v in box)
+            image.crop((left, top, min(right, image.width), min(bottom, image.height))).save(path)
         return Path(path)
 
     def close(self) -> None:

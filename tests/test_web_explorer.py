@@ -33,8 +33,15 @@ def manifest():
     return json.loads((ASSETS / web_export.MANIFEST_NAME).read_text())
 
 
+@pytest.fixture(scope="module")
+def built():
+    """What web_export writes for the pretrained model (built once for this module)."""
+    return web_export.build_assets()
+
+
 # -- the assets -----------------------------------------------------------------------------
-def test_committed_assets_are_those_of_the_pretrained_model(manifest):
+def test_committed_assets_are_those_of_the_pretrained_model(manifest, built, monkeypatch):
+    monkeypatch.setattr(web_export, "build_assets", lambda folder=None: built)
     assert manifest["source"]["sha256"] == sha256(PRETRAINED_DIR / "infogan-mnist.pt"), \
         "the pretrained model changed: run python -m infogan_tutorial.web_export and commit book/_static/explorer"
     assert manifest["weights"]["sha256"] == sha256(ASSETS / web_export.WEIGHTS_NAME)
@@ -129,10 +136,12 @@ def test_onnx_export_has_a_dynamic_batch_and_the_generator_s_outputs(model, tmp_
         np.testing.assert_allclose(out, model.G.eval()(x).numpy(), atol=1e-4)
 
 
-def test_check_cli_reports_stale_assets(tmp_path, capsys):
+def test_check_cli_reports_stale_assets(tmp_path, capsys, built, monkeypatch):
+    monkeypatch.setattr(web_export, "build_assets", lambda folder=None: built)
     (tmp_path / web_export.WEIGHTS_NAME).write_bytes(b"old")
     assert web_export.main(["--check", "--out", str(tmp_path)]) == 1
-    assert "out of date" in capsys.readouterr().out
+    assert "out of date: generator.bin, generator.json, explorer-static.png" in capsys.readouterr().out
+    assert web_export.main(["--check"]) == 0 and "up to date" in capsys.readouterr().out
 
 
 # -- the page in headless Chromium ------------------------------------------------------------
@@ -236,12 +245,15 @@ def test_traversal_strip_follows_the_code_moved_last(browser, page, model):
     want = np.stack([web_export.render_web(model.G, model.spec, s["c1"], s["c2"], v, s["seed"]).numpy()
                      for v in np.linspace(-2, 2, 9)])
     move(browser, "#full", "c3", 0.0)
-    assert_close(canvas(browser, "#full canvas[data-view=strip]", 3, 9), want, "c3 strip")
+    strip = browser.evaluate("document.querySelector('#full').infoganExplorer.strip")
+    assert strip["code"] == "c3" and strip["values"] == [-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2]
+    assert_close(canvas(browser, "#full canvas[data-view=strip]", strip["zoom"], 9), want, "c3 strip")
     move(browser, "#full", "c1", 4)
     order = np.argsort(json.loads((ASSETS / web_export.MANIFEST_NAME).read_text())["categories"]["digit"])
     want = np.stack([web_export.render_web(model.G, model.spec, int(k), 0.4, 0.0, s["seed"]).numpy()
                      for k in order])
-    assert_close(canvas(browser, "#full canvas[data-view=strip]", 3, 10), want, "c1 strip, ordered by digit")
+    zoom = browser.evaluate("document.querySelector('#full').infoganExplorer.strip.zoom")
+    assert_close(canvas(browser, "#full canvas[data-view=strip]", zoom, 10), want, "c1 strip, ordered by digit")
 
 
 def test_small_explorer_opens_on_its_button(browser, page, model):

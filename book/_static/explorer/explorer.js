@@ -181,7 +181,9 @@
           return r.arrayBuffer();
         }).then(function (buffer) {
           if (buffer.byteLength !== manifest.weights.bytes) throw new Error("generator.bin is incomplete");
-          return new WebGenerator(manifest, buffer);
+          var G = new WebGenerator(manifest, buffer), z = seededNoise(0, G.noiseDim);
+          G.render(0, 0, 0, z); G.render(1, 0.5, -0.5, z);  // compile the hot loops before the first slider move
+          return G;
         });
       });
       loading.catch(function () { loading = null; });
@@ -219,7 +221,7 @@
   }
 
   function mount(root, G) {
-    var m = G.manifest, small = root.dataset.size === "small", zoom = small ? 4 : 6, stripZoom = small ? 2 : 3;
+    var m = G.manifest, small = root.dataset.size === "small", zoom = small ? 4 : 6;
     var digit = m.categories.digit, order = digit.map(function (d, k) { return k; });
     order.sort(function (a, b) { return digit[a] - digit[b]; });
     var c1 = el("select", {"data-control": "c1", "aria-label": "c1"}, order.map(function (k) {
@@ -269,10 +271,12 @@
         });
         caption.textContent = moved + " from -2 to 2 in steps of 0.5; the other codes and z fixed";
       }
+      var room = strip.parentNode.clientWidth || 800, n = images.length;  // the largest zoom (1 to 3) that fits
+      var stripZoom = Math.max(1, Math.min(3, Math.floor((room - 2 * (n - 1)) / (28 * n))));
       paint(strip, images, stripZoom);
       stripKey = key;
       state.strips++;
-      state.strip = {code: moved, values: values, images: images};
+      state.strip = {code: moved, values: values, zoom: stripZoom};
     }
     function update(event) {
       var name = event && event.target && event.target.dataset.control;
