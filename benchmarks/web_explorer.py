@@ -9,7 +9,9 @@ in headless Chromium (from apt) and prints:
 * bytes transferred from the click to the first image (the page itself not counted), and the
   time from the click to the first image;
 * the time G takes per image (median and 95th percentile of 100 images after a warm-up), and
-  the time from a slider's ``input`` event to the painted canvas;
+  the time from a slider's ``input`` event to the painted canvas; with Node on the PATH, also
+  the CPU time per image of the same script (wall-clock times grow when other processes share
+  the cores, CPU time much less);
 * the largest difference from PyTorch over the settings shown (0-1 scale).
 
 With ``--ort``, the same G exported to ONNX (``web_export.export_onnx``, fp32) runs in
@@ -64,7 +66,8 @@ def js_timings(browser: Chromium) -> dict:
 def transferred(browser: Chromium, after: float) -> dict[str, int]:
     """Bytes each resource fetched after ``after`` (performance.now() ms) took on the wire."""
     return browser.evaluate(f"""Object.fromEntries(performance.getEntriesByType('resource')
-        .filter(e => e.startTime >= {after}).map(e => [e.name.split('/').pop(), e.transferSize]))""")
+        .filter(e => e.startTime >= {after} && !e.name.endsWith('favicon.ico'))
+        .map(e => [e.name.split('/').pop(), e.transferSize]))""")
 
 
 def canvas_pixels(browser: Chromium, selector: str, zoom: int) -> np.ndarray:
@@ -170,6 +173,34 @@ def onnxruntime_web(binary: str, model, tmp: Path) -> None:
                   f"difference from PyTorch {np.abs(image - ref).max():.4f}")
 
 
+NODE_SCRIPT = """
+const fs = require('fs'), dir = process.argv[2];
+global.window = {}; global.location = {href: 'http://x/'};
+global.document = {currentScript: {src: 'http://x/e.js'}, readyState: 'complete', querySelectorAll: () => []};
+require(dir + '/explorer.js');
+const E = window.InfoGANExplorer, buf = fs.readFileSync(dir + '/generator.bin');
+const G = new E.WebGenerator(JSON.parse(fs.readFileSync(dir + '/generator.json')),
+                             buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+const z = E.seededNoise(7, G.noiseDim);
+for (let i = 0; i < 30; i++) G.render(i % 10, 0, 0, z);
+const n = 200, c0 = process.cpuUsage();
+for (let i = 0; i < n; i++) G.render(i % 10, (i % 41) / 10 - 2, 0.3, z);
+const c = process.cpuUsage(c0);
+console.log(((c.user + c.system) / 1000 / n).toFixed(2));
+"""
+
+
+def node_cpu_ms(tmp: Path) -> str | None:
+    """CPU time per image of explorer.js's G under Node (same V8 engine; not inflated by other processes)."""
+    script = tmp / "cpu.js"
+    script.write_text(NODE_SCRIPT)
+    try:
+        return subprocess.run(["node", str(script), str(ASSET_DIR)], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ort", action="store_true", help="also measure onnxruntime-web (npm pack into .web/)")
@@ -185,6 +216,9 @@ def main() -> None:
     print(f"assets: generator.bin {(ASSET_DIR / 'generator.bin').stat().st_size / 1e6:.2f} MB "
           f"({len(gz) / 1e6:.2f} MB gzipped), explorer.js {(ASSET_DIR / 'explorer.js').stat().st_size / 1e3:.1f} kB")
     with tempfile.TemporaryDirectory() as tmp:
+        cpu = node_cpu_ms(Path(tmp))
+        if cpu:
+            print(f"plain JS under Node: {cpu} ms of CPU time per image (one thread)")
         write_explorer_page(tmp, ASSET_DIR)
         with serve(tmp) as base, Chromium(binary) as browser:
             plain_js(browser, base, model, args.screens)

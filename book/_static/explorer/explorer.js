@@ -119,27 +119,39 @@
       v = this.s1[o] * acc + this.t1[o];
       h1[o] = v > 0 ? v : 0;
     }
-    var h2 = new Float32Array(n2), w2t = this.w2t;
-    for (j = 0; j < n1; j++) {  // only the units relu let through
-      v = h1[j];
-      if (v === 0) continue;
-      var col = j * n2;
-      for (o = 0; o < n2; o++) h2[o] += v * w2t[col + o];
+    // FC 1024 -> 6272 over the units relu let through (about a third), four columns of W2 at a time
+    var h2 = new Float32Array(n2), w2t = this.w2t, cols = [], vals = [];
+    for (j = 0; j < n1; j++) if (h1[j] !== 0) { cols.push(j * n2); vals.push(h1[j]); }
+    while (cols.length % 4) { cols.push(0); vals.push(0); }
+    for (var k = 0; k < cols.length; k += 4) {
+      var a = cols[k], b = cols[k + 1], c = cols[k + 2], e = cols[k + 3];
+      var va = vals[k], vb = vals[k + 1], vc = vals[k + 2], ve = vals[k + 3];
+      for (o = 0; o < n2; o++) h2[o] += va * w2t[a + o] + vb * w2t[b + o] + vc * w2t[c + o] + ve * w2t[e + o];
     }
     for (o = 0; o < n2; o++) { v = this.s2[o] * h2[o] + this.t2[o]; h2[o] = v > 0 ? v : 0; }
-    // up-convolution 4x4, stride 2, padding 1: (cin, 7, 7) -> (cmid, 14, 14), channels last
-    var side = this.side, mid = 2 * side, cm = this.cmid, h3 = new Float32Array(mid * mid * cm), w3 = this.w3;
-    for (i = 0; i < this.cin; i++) for (var iy = 0; iy < side; iy++) for (var ix = 0; ix < side; ix++) {
-      v = h2[(i * side + iy) * side + ix];
-      if (v === 0) continue;
+    // up-convolution 4x4, stride 2, padding 1: (cin, 7, 7) -> (cmid, 14, 14), channels last; for each input
+    // pixel, its nonzero channels four at a time
+    var side = this.side, mid = 2 * side, cm = this.cmid, cin = this.cin, h3 = new Float32Array(mid * mid * cm);
+    var w3 = this.w3, ids = new Int32Array(cin + 4), ws = new Float32Array(cin + 4);
+    for (var iy = 0; iy < side; iy++) for (var ix = 0; ix < side; ix++) {
+      var n = 0;
+      for (i = 0; i < cin; i++) {
+        v = h2[(i * side + iy) * side + ix];
+        if (v !== 0) { ids[n] = i * 16 * cm; ws[n++] = v; }
+      }
+      while (n % 4) { ids[n] = 0; ws[n++] = 0; }
       for (var ky = 0; ky < 4; ky++) {
         var y = 2 * iy - 1 + ky;
         if (y < 0 || y >= mid) continue;
         for (var kx = 0; kx < 4; kx++) {
           var xx = 2 * ix - 1 + kx;
           if (xx < 0 || xx >= mid) continue;
-          var out = (y * mid + xx) * cm, wk = (i * 16 + ky * 4 + kx) * cm;
-          for (o = 0; o < cm; o++) h3[out + o] += v * w3[wk + o];
+          var out = (y * mid + xx) * cm, q = (ky * 4 + kx) * cm;
+          for (k = 0; k < n; k += 4) {
+            a = ids[k] + q; b = ids[k + 1] + q; c = ids[k + 2] + q; e = ids[k + 3] + q;
+            va = ws[k]; vb = ws[k + 1]; vc = ws[k + 2]; ve = ws[k + 3];
+            for (o = 0; o < cm; o++) h3[out + o] += va * w3[a + o] + vb * w3[b + o] + vc * w3[c + o] + ve * w3[e + o];
+          }
         }
       }
     }
