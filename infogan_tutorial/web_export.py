@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import sys
@@ -236,8 +237,6 @@ def stale_assets(out_dir: Path = ASSET_DIR, folder: Path = PRETRAINED_DIR) -> li
         stale.append(WEIGHTS_NAME)
     if not (out_dir / MANIFEST_NAME).is_file() or (out_dir / MANIFEST_NAME).read_text() != manifest_text(manifest):
         stale.append(MANIFEST_NAME)
-    import io
-
     if not (out_dir / STATIC_NAME).is_file() or not np.array_equal(
             np.asarray(Image.open(out_dir / STATIC_NAME)), np.asarray(Image.open(io.BytesIO(png)))):
         stale.append(STATIC_NAME)

@@ -28,9 +28,10 @@ CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-st
 
 
 def find_chromium() -> str | None:
-    """Path of a Chromium binary: ``$CHROMIUM`` if set, else the first of CANDIDATES on PATH."""
+    """Path of a Chromium binary: ``$CHROMIUM`` if set (None if it is not an executable), else the first
+    of CANDIDATES on PATH."""
     if os.environ.get("CHROMIUM"):
-        return os.environ["CHROMIUM"]
+        return shutil.which(os.environ["CHROMIUM"])
     return next((p for p in map(shutil.which, CANDIDATES) if p), None)
 
 

@@ -16,7 +16,7 @@ from infogan_tutorial.errors import SpecError
 from infogan_tutorial.pretrained import PRETRAINED_DIR, load_pretrained, sha256
 
 sys.path.insert(0, str(Path(__file__).parent))
-from headless_chromium import Chromium, find_chromium, serve, write_explorer_page
+from headless_chromium import BrowserError, Chromium, find_chromium, serve, write_explorer_page
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = web_export.ASSET_DIR
@@ -149,9 +149,13 @@ def test_check_cli_reports_stale_assets(tmp_path, capsys, built, monkeypatch):
 def browser():
     binary = find_chromium()
     if binary is None:
-        pytest.skip("Chromium not found: apt-get install chromium (scripts/dev.sh does), or set $CHROMIUM")
-    with Chromium(binary) as b:
-        yield b
+        pytest.skip("Chromium not found: apt-get install chromium (scripts/dev.sh test does), or set $CHROMIUM")
+    try:
+        b = Chromium(binary)
+    except (BrowserError, OSError) as err:
+        pytest.skip(f"{binary} did not start headless ({err}); run it by hand to see why")
+    yield b
+    b.close()
 
 
 @pytest.fixture(scope="module")
