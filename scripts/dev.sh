@@ -16,6 +16,16 @@ fashion_mnist() {  # Debian's Fashion-MNIST: the book build trains on it, and te
     fi
 }
 
+chromium_for_tests() {  # tests/test_web_explorer.py drives headless Chromium; without one, those tests skip
+    if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null \
+       && ! command -v google-chrome >/dev/null && command -v apt-get >/dev/null; then
+        local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
+        { $sudo apt-get install -y -q chromium >/dev/null 2>&1 \
+          || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q chromium >/dev/null 2>&1; }; } \
+          || echo "note: could not apt-get install chromium; the explorer's browser tests will skip" >&2
+    fi
+}
+
 setup() {
     fashion_mnist
     [ -x .venv/bin/python ] || "$PY" -m venv .venv
@@ -30,6 +40,7 @@ case "${1:-}" in
         echo "Open _build/html/index.html"
         ;;
     test)
+        chromium_for_tests
         setup
         export INFOGAN_PROFILE=smoke
         # the package's tests; every chapter under nbval as on Colab (INFOGAN_NO_SYSTEM_DATA=1 hides Debian's
@@ -37,6 +48,7 @@ case "${1:-}" in
         .venv/bin/python -m pytest -q tests
         INFOGAN_NO_SYSTEM_DATA=1 .venv/bin/python -m pytest -q --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg book
         .venv/bin/jupyter-book build . -W -n --keep-going --path-output _build/smoke
+        .venv/bin/python -m pytest -q tests/test_web_explorer.py -k built_chapter  # the live explorer in that build
         ;;
     train)
         setup

@@ -1,0 +1,358 @@
+/* The latent explorer of "InfoGAN, step by step", live in the page.
+ *
+ * G(z, c) of the pretrained model runs here in plain JavaScript: four layers, read from
+ * generator.bin as written by infogan_tutorial/web_export.py (batch norms folded into a scale
+ * and shift per unit; the two large matrices in 4 bits with an fp16 scale per 64 weights,
+ * exactly the weights Python restores). z comes from a seed through mulberry32 and Box-Muller,
+ * which infogan_tutorial.web_export.seeded_noise reproduces, so render_web(G, spec, c1, c2, c3,
+ * seed) in Python draws the same image.
+ *
+ * Every <div class="infogan-explorer"> on a page becomes an explorer. Nothing is downloaded until
+ * the reader clicks its button, or, with data-load="visible", until it scrolls into view.
+ * data-size="small" gives the intro's compact version. Without JavaScript the div keeps its
+ * content (a static figure or a note).
+ */
+(function () {
+  "use strict";
+  var BASE = new URL(".", document.currentScript ? document.currentScript.src : location.href).href;
+  var MANIFEST = "generator.json";
+
+  // -- z from a seed (twin of web_export.seeded_noise) -------------------------------------
+  function mulberry32(seed) {
+    var a = seed >>> 0;
+    return function () {
+      a = (a + 0x6d2b79f5) | 0;
+      var t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return (t ^ (t >>> 14)) >>> 0;
+    };
+  }
+
+  function seededNoise(seed, n) {
+    var next = mulberry32(seed), z = new Float32Array(n), TWO32 = 4294967296;
+    for (var i = 0; i < n; i += 2) {
+      var a = next(), b = next();
+      var r = Math.sqrt(-2 * Math.log((a + 1) / TWO32)), angle = 2 * Math.PI * b / TWO32;
+      z[i] = r * Math.cos(angle);
+      if (i + 1 < n) z[i + 1] = r * Math.sin(angle);
+    }
+    return z;
+  }
+
+  // -- weights ------------------------------------------------------------------------------
+  function halfToFloat(h) {
+    var sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+    if (exp === 0) return sign * frac * Math.pow(2, -24);
+    if (exp === 31) return frac ? NaN : sign * Infinity;
+    return sign * (1024 + frac) * Math.pow(2, exp - 25);
+  }
+
+  function decode(buffer, entry) {  // a Float32Array in the tensor's own (row-major) layout
+    var n = entry.shape.reduce(function (p, d) { return p * d; }, 1), out = new Float32Array(n), i;
+    if (entry.dtype === "f32") {
+      out.set(new Float32Array(buffer, entry.offset, n));
+    } else if (entry.dtype === "f16") {
+      var h = new Uint16Array(buffer, entry.offset, n);
+      for (i = 0; i < n; i++) out[i] = halfToFloat(h[i]);
+    } else if (entry.dtype === "int4") {
+      var packed = new Uint8Array(buffer, entry.offset, n / 2);
+      var scales = new Uint16Array(buffer, entry.scales_offset, n / entry.group);
+      for (var g = 0; g < scales.length; g++) {
+        var s = halfToFloat(scales[g]), base = g * entry.group;
+        for (i = base; i < base + entry.group; i += 2) {
+          var byte = packed[i >> 1];
+          out[i] = ((byte & 15) - 8) * s;
+          out[i + 1] = ((byte >> 4) - 8) * s;
+        }
+      }
+    } else {
+      throw new Error("generator.bin: unknown dtype " + entry.dtype);
+    }
+    return out;
+  }
+
+  // -- G, layer by layer ----------------------------------------------------------------------
+  function WebGenerator(manifest, buffer) {
+    var t = manifest.tensors, spec = manifest.spec;
+    function get(name) { return decode(buffer, t[name]); }
+    this.manifest = manifest;
+    this.noiseDim = spec.noise_dim;
+    this.k = spec.categorical[0];
+    this.nCont = spec.n_continuous;
+    this.inputDim = spec.noise_dim + spec.categorical.reduce(function (p, d) { return p + d; }, 0) + spec.n_continuous;
+    this.w1 = get("fc1.weight"); this.s1 = get("fc1.scale"); this.t1 = get("fc1.shift");
+    this.h1 = this.s1.length;
+    var w2 = get("fc2.weight"), n2 = t["fc2.weight"].shape[0];
+    this.w2t = new Float32Array(w2.length);  // transposed: column j of W2 is contiguous
+    for (var o = 0; o < n2; o++) for (var j = 0; j < this.h1; j++) this.w2t[j * n2 + o] = w2[o * this.h1 + j];
+    this.n2 = n2; this.s2 = get("fc2.scale"); this.t2 = get("fc2.shift");
+    var w3 = get("deconv1.weight"), sh = t["deconv1.weight"].shape;  // (in, out, 4, 4)
+    this.cin = sh[0]; this.cmid = sh[1];
+    this.w3 = new Float32Array(w3.length);  // as [in][ky][kx][out]
+    for (var i = 0; i < sh[0]; i++) for (var c = 0; c < sh[1]; c++) for (var q = 0; q < 16; q++)
+      this.w3[(i * 16 + q) * sh[1] + c] = w3[(i * sh[1] + c) * 16 + q];
+    this.s3 = get("deconv1.scale"); this.t3 = get("deconv1.shift");
+    var w4 = get("deconv2.weight");  // (mid, 1, 4, 4) -> [ky][kx][mid]
+    this.w4 = new Float32Array(w4.length);
+    for (c = 0; c < this.cmid; c++) for (q = 0; q < 16; q++) this.w4[q * this.cmid + c] = w4[c * 16 + q];
+    this.b4 = get("deconv2.bias")[0];
+    this.side = Math.sqrt(n2 / this.cin);  // 7
+  }
+
+  // The input [z, one_hot(c1), c2, c3] (any further codes at 0), as spec.to_input builds it.
+  WebGenerator.prototype.input = function (c1, c2, c3, z) {
+    var x = new Float32Array(this.inputDim);
+    x.set(z.subarray(0, this.noiseDim));
+    x[this.noiseDim + c1] = 1;
+    var cont = this.inputDim - this.nCont;
+    x[cont] = c2; x[cont + 1] = c3;
+    return x;
+  };
+
+  // One image: a Float32Array of 28 * 28 pixels in [0, 1] (1 = white).
+  WebGenerator.prototype.forward = function (x) {
+    var i, j, o, v, n1 = this.h1, d = this.inputDim, n2 = this.n2;
+    var h1 = new Float32Array(n1);
+    for (o = 0; o < n1; o++) {
+      var acc = 0, row = o * d;
+      for (j = 0; j < d; j++) acc += this.w1[row + j] * x[j];
+      v = this.s1[o] * acc + this.t1[o];
+      h1[o] = v > 0 ? v : 0;
+    }
+    // FC 1024 -> 6272 over the units relu let through (about a third), four columns of W2 at a time
+    var h2 = new Float32Array(n2), w2t = this.w2t, cols = [], vals = [];
+    for (j = 0; j < n1; j++) if (h1[j] !== 0) { cols.push(j * n2); vals.push(h1[j]); }
+    while (cols.length % 4) { cols.push(0); vals.push(0); }
+    for (var k = 0; k < cols.length; k += 4) {
+      var a = cols[k], b = cols[k + 1], c = cols[k + 2], e = cols[k + 3];
+      var va = vals[k], vb = vals[k + 1], vc = vals[k + 2], ve = vals[k + 3];
+      for (o = 0; o < n2; o++) h2[o] += va * w2t[a + o] + vb * w2t[b + o] + vc * w2t[c + o] + ve * w2t[e + o];
+    }
+    for (o = 0; o < n2; o++) { v = this.s2[o] * h2[o] + this.t2[o]; h2[o] = v > 0 ? v : 0; }
+    // up-convolution 4x4, stride 2, padding 1: (cin, 7, 7) -> (cmid, 14, 14), channels last; for each input
+    // pixel, its nonzero channels four at a time
+    var side = this.side, mid = 2 * side, cm = this.cmid, cin = this.cin, h3 = new Float32Array(mid * mid * cm);
+    var w3 = this.w3, ids = new Int32Array(cin + 4), ws = new Float32Array(cin + 4);
+    for (var iy = 0; iy < side; iy++) for (var ix = 0; ix < side; ix++) {
+      var n = 0;
+      for (i = 0; i < cin; i++) {
+        v = h2[(i * side + iy) * side + ix];
+        if (v !== 0) { ids[n] = i * 16 * cm; ws[n++] = v; }
+      }
+      while (n % 4) { ids[n] = 0; ws[n++] = 0; }
+      for (var ky = 0; ky < 4; ky++) {
+        var y = 2 * iy - 1 + ky;
+        if (y < 0 || y >= mid) continue;
+        for (var kx = 0; kx < 4; kx++) {
+          var xx = 2 * ix - 1 + kx;
+          if (xx < 0 || xx >= mid) continue;
+          var out = (y * mid + xx) * cm, q = (ky * 4 + kx) * cm;
+          for (k = 0; k < n; k += 4) {
+            a = ids[k] + q; b = ids[k + 1] + q; c = ids[k + 2] + q; e = ids[k + 3] + q;
+            va = ws[k]; vb = ws[k + 1]; vc = ws[k + 2]; ve = ws[k + 3];
+            for (o = 0; o < cm; o++) h3[out + o] += va * w3[a + o] + vb * w3[b + o] + vc * w3[c + o] + ve * w3[e + o];
+          }
+        }
+      }
+    }
+    for (var p = 0; p < mid * mid; p++) for (o = 0; o < cm; o++) {
+      v = this.s3[o] * h3[p * cm + o] + this.t3[o];
+      h3[p * cm + o] = v > 0 ? v : 0;
+    }
+    // up-convolution to one channel: (cmid, 14, 14) -> (1, 28, 28), then tanh, then [0, 1]
+    var big = 2 * mid, img = new Float32Array(big * big).fill(this.b4), w4 = this.w4;
+    for (iy = 0; iy < mid; iy++) for (ix = 0; ix < mid; ix++) {
+      var inp = (iy * mid + ix) * cm;
+      for (ky = 0; ky < 4; ky++) {
+        y = 2 * iy - 1 + ky;
+        if (y < 0 || y >= big) continue;
+        for (kx = 0; kx < 4; kx++) {
+          xx = 2 * ix - 1 + kx;
+          if (xx < 0 || xx >= big) continue;
+          var s = 0, wk2 = (ky * 4 + kx) * cm;
+          for (o = 0; o < cm; o++) s += h3[inp + o] * w4[wk2 + o];
+          img[y * big + xx] += s;
+        }
+      }
+    }
+    for (p = 0; p < img.length; p++) img[p] = Math.min(1, Math.max(0, (Math.tanh(img[p]) + 1) / 2));
+    return img;
+  };
+
+  WebGenerator.prototype.render = function (c1, c2, c3, z) { return this.forward(this.input(c1, c2, c3, z)); };
+
+  var loading = null;
+  function load() {  // one download per page, shared by every explorer on it
+    if (!loading) {
+      loading = fetch(BASE + MANIFEST).then(function (r) {
+        if (!r.ok) throw new Error(MANIFEST + ": HTTP " + r.status);
+        return r.json();
+      }).then(function (manifest) {
+        return fetch(BASE + manifest.weights.file).then(function (r) {
+          if (!r.ok) throw new Error(manifest.weights.file + ": HTTP " + r.status);
+          return r.arrayBuffer();
+        }).then(function (buffer) {
+          if (buffer.byteLength !== manifest.weights.bytes) throw new Error("generator.bin is incomplete");
+          var G = new WebGenerator(manifest, buffer), z = seededNoise(0, G.noiseDim);
+          G.render(0, 0, 0, z); G.render(1, 0.5, -0.5, z);  // compile the hot loops before the first slider move
+          return G;
+        });
+      });
+      loading.catch(function () { loading = null; });
+    }
+    return loading;
+  }
+
+  // -- the page -----------------------------------------------------------------------------
+  function paint(canvas, images, zoom) {  // images side by side, each 28 x 28, enlarged zoom times
+    var n = images.length, w = 28 * zoom, gap = n > 1 ? 2 : 0;
+    canvas.width = n * w + (n - 1) * gap; canvas.height = w;
+    var ctx = canvas.getContext("2d"), data = ctx.createImageData(canvas.width, canvas.height), px = data.data;
+    px.fill(255);
+    images.forEach(function (img, k) {
+      for (var y = 0; y < w; y++) for (var x = 0; x < w; x++) {
+        var g = Math.round(img[((y / zoom) | 0) * 28 + ((x / zoom) | 0)] * 255);
+        var at = (y * canvas.width + k * (w + gap) + x) * 4;
+        px[at] = px[at + 1] = px[at + 2] = g;
+      }
+    });
+    ctx.putImageData(data, 0, 0);
+  }
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    (children || []).forEach(function (c) { e.append(c); });
+    return e;
+  }
+
+  function slider(name, spec) {
+    var r = spec.controls.slider_range;
+    return el("input", {type: "range", min: r[0], max: r[1], step: spec.controls.slider_step, value: 0,
+                        "data-control": name, "aria-label": name});
+  }
+
+  function mount(root, G) {
+    var m = G.manifest, small = root.dataset.size === "small", zoom = small ? 4 : 6;
+    var digit = m.categories.digit, order = digit.map(function (d, k) { return k; });
+    order.sort(function (a, b) { return digit[a] - digit[b]; });
+    var c1 = el("select", {"data-control": "c1", "aria-label": "c1"}, order.map(function (k) {
+      return el("option", {value: k}, ["digit " + digit[k] + "  (c1 = " + k + ")"]);
+    }));
+    var c2 = slider("c2", m), c3 = slider("c3", m);
+    var seed = el("input", {type: "number", min: 0, max: m.controls.max_seed, step: 1, value: 0,
+                            "data-control": "seed", "aria-label": "noise seed"});
+    var again = el("button", {type: "button", "data-control": "new-noise"}, ["new noise"]);
+    var image = el("canvas", {"data-view": "image", role: "img"});
+    var strip = el("canvas", {"data-view": "strip", role: "img"});
+    var v2 = el("output"), v3 = el("output"), caption = el("div", {class: "infogan-explorer-caption"});
+    var timing = el("div", {class: "infogan-explorer-timing", "data-view": "timing"});
+    var controls = el("div", {class: "infogan-explorer-controls"}, [
+      el("label", {}, ["c1 (category) ", c1]),
+      el("label", {}, ["c2 ", c2, " ", v2]),
+      el("label", {}, ["c3 ", c3, " ", v3]),
+      el("label", {}, ["noise seed (z) ", seed, " ", again]),
+      el("div", {class: "infogan-explorer-note"}, [
+        "Categories ordered by the digit each draws (matched on " + m.categories.n + " held-out digits, " +
+        (100 * m.categories.accuracy).toFixed(1) + "% agreement)."]),
+      timing]);
+    root.replaceChildren(el("div", {class: "infogan-explorer-live"}, [image, controls]),
+                         el("div", {class: "infogan-explorer-strip"}, [strip, caption]));
+    var moved = "c2", stripKey = null, z = null, zSeed = null, pending = 0;
+    var state = {G: G, renders: 0, strips: 0, lastMs: 0};
+
+    function settings() {
+      var s = Math.max(0, Math.min(m.controls.max_seed, Math.floor(Number(seed.value) || 0)));
+      if (s !== zSeed) { z = seededNoise(s, G.noiseDim); zSeed = s; }
+      return {c1: Number(c1.value), c2: Number(c2.value), c3: Number(c3.value), seed: s};
+    }
+    function drawStrip() {
+      pending = 0;
+      var s = settings(), values = [], images, key;
+      if (moved === "c1") {
+        key = ["c1", s.c2, s.c3, s.seed].join();
+        if (key === stripKey) return;
+        images = order.map(function (k) { return G.render(k, s.c2, s.c3, z); });
+        caption.textContent = "c1 across (digits 0 to 9); c2 = " + s.c2 + ", c3 = " + s.c3 + ", z fixed";
+      } else {
+        key = [moved, s.c1, moved === "c2" ? s.c3 : s.c2, s.seed].join();
+        if (key === stripKey) return;
+        for (var v = -2; v <= 2.0001; v += 0.5) values.push(v);
+        images = values.map(function (v) {
+          return moved === "c2" ? G.render(s.c1, v, s.c3, z) : G.render(s.c1, s.c2, v, z);
+        });
+        caption.textContent = moved + " from -2 to 2 in steps of 0.5; the other codes and z fixed";
+      }
+      var room = strip.parentNode.clientWidth || 800, n = images.length;  // the largest zoom (1 to 3) that fits
+      var stripZoom = Math.max(1, Math.min(3, Math.floor((room - 2 * (n - 1)) / (28 * n))));
+      paint(strip, images, stripZoom);
+      stripKey = key;
+      state.strips++;
+      state.strip = {code: moved, values: values, zoom: stripZoom};
+    }
+    function update(event) {
+      var name = event && event.target && event.target.dataset.control;
+      if (name === "c1" || name === "c2" || name === "c3") moved = name;
+      var s = settings(), t0 = performance.now();
+      var img = G.render(s.c1, s.c2, s.c3, z);
+      state.lastMs = performance.now() - t0;
+      paint(image, [img], zoom);
+      state.renders++;
+      state.settings = s;
+      v2.textContent = Number(s.c2).toFixed(1); v3.textContent = Number(s.c3).toFixed(1);
+      image.setAttribute("aria-label", "G(z, c) for c1 = " + s.c1 + " (digit " + digit[s.c1] + "), c2 = " +
+                         s.c2 + ", c3 = " + s.c3 + ", noise seed " + s.seed);
+      timing.textContent = "image in " + state.lastMs.toFixed(1) + " ms";
+      if (!pending) pending = setTimeout(drawStrip, 0);  // the strip after the image, once per burst
+    }
+    [c1, c2, c3, seed].forEach(function (c) { c.addEventListener("input", update); });
+    c1.addEventListener("change", update);
+    again.addEventListener("click", function () {
+      seed.value = Math.floor(Math.random() * m.controls.max_seed);
+      update();
+    });
+    state.idle = function () {  // resolves once the strip is drawn
+      return new Promise(function (resolve) { (function wait() { pending ? setTimeout(wait, 5) : resolve(); })(); });
+    };
+    c1.value = order[0];
+    update();
+    root.infoganExplorer = state;
+    root.dataset.state = "live";
+    return state;
+  }
+
+  function setup(root) {
+    var button = el("button", {type: "button", class: "infogan-explorer-open"},
+                    [root.dataset.label || "Open the live explorer (3.7 MB)"]);
+    var status = el("span", {class: "infogan-explorer-status"});
+    var bar = el("div", {class: "infogan-explorer-bar"}, [button, " ", status]);
+    root.prepend(bar);
+    root.dataset.state = "closed";
+    function open() {
+      if (root.dataset.state !== "closed") return;
+      root.dataset.state = "loading";
+      button.disabled = true;
+      status.textContent = "loading the generator...";
+      var t0 = performance.now();
+      load().then(function (G) {
+        var state = mount(root, G);
+        state.loadMs = performance.now() - t0;
+      }).catch(function (err) {
+        root.dataset.state = "closed";
+        button.disabled = false;
+        status.textContent = "could not load the explorer (" + err.message + "); the figure stays.";
+      });
+    }
+    button.addEventListener("click", open);
+    if (root.dataset.load === "visible" && "IntersectionObserver" in window) {
+      var seen = new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) { seen.disconnect(); open(); }
+      });
+      seen.observe(root);
+    }
+  }
+
+  window.InfoGANExplorer = {seededNoise: seededNoise, load: load, WebGenerator: WebGenerator, mount: mount};
+  function start() { document.querySelectorAll(".infogan-explorer").forEach(setup); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
+})();

@@ -1,0 +1,288 @@
+"""G in the reader's browser: the assets of the book's live explorer, and an ONNX export of G.
+
+The published book runs the generator G(z, c) of the pretrained model in the page, in plain
+JavaScript (``book/_static/explorer/explorer.js``), so a reader turns c1, c2, c3 and z without
+Python. This module writes what that script reads, into ``book/_static/explorer/``:
+
+* ``generator.bin``: G's four layers with every batch norm folded into a per-unit scale and
+  shift (BN(Wx) = s * (Wx) + t in eval mode). The two large weight matrices (FC 1024 -> 6272
+  and the 128 -> 64 up-convolution) are stored in 4 bits with one fp16 scale per 64 weights,
+  which is how ``data/pretrained/infogan-mnist.pt`` stores them, so the values the page
+  computes with are exactly the fp32 weights Python restores (:func:`encode_tensor` checks
+  this); the small tensors are stored as fp16 where that is exact, else fp32. About 3.6 MB.
+* ``generator.json``: the layout of that file (names, shapes, offsets), its SHA-256 and the
+  model's, the spec, and the digit each category of c1 draws: the Hungarian matching of Q's
+  c1 to the labels of the bundled held-out sample (:func:`category_labels`), with its
+  confusion matrix and accuracy.
+* ``explorer-static.png``: the ten categories for noise seed 0, the intro's figure for readers
+  without JavaScript.
+
+The page draws z from a seed with a small PRNG (mulberry32, then Box-Muller), so the same seed
+gives the same z in the page and in :func:`seeded_noise`; :func:`render_web` is the Python
+explorer's image for the page's settings. :func:`export_onnx` writes G to ONNX (fixed opset,
+dynamic batch) for other runtimes; the book does not ship it (26 MB in fp32, see the README).
+
+    python -m infogan_tutorial.web_export            # rewrite book/_static/explorer/ from the pretrained model
+    python -m infogan_tutorial.web_export --check    # exit 1 if the committed assets are out of date
+    python -m infogan_tutorial.web_export --onnx G.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .errors import SpecError
+from .explorer import explorer_codes, to_png
+from .latent_codes import LatentSpec
+from .networks import Discriminator, Generator
+from .pretrained import MODEL_NAME, PRETRAINED_DIR, load_pretrained
+
+ASSET_DIR = Path(__file__).resolve().parents[1] / "book" / "_static" / "explorer"
+WEIGHTS_NAME, MANIFEST_NAME, STATIC_NAME = "generator.bin", "generator.json", "explorer-static.png"
+FORMAT = "infogan-web-generator/1"
+INT4_GROUP = 64
+"""One fp16 scale per this many consecutive weights of a 4-bit matrix (as in the pretrained model)."""
+INT4_MIN_SIZE = 100_000
+"""Weight tensors at least this large (and a multiple of INT4_GROUP) are stored in 4 bits."""
+OPSET = 17
+"""ONNX opset of :func:`export_onnx`."""
+_ALIGN = 8
+
+
+# -- the noise z, the same in the page and here --------------------------------------------
+def _mulberry32(seed: int):
+    state = seed & 0xFFFFFFFF
+    while True:
+        state = (state + 0x6D2B79F5) & 0xFFFFFFFF
+        t = state
+        t = ((t ^ (t >> 15)) * (t | 1)) & 0xFFFFFFFF
+        t ^= (t + (((t ^ (t >> 7)) * (t | 61)) & 0xFFFFFFFF)) & 0xFFFFFFFF
+        yield (t ^ (t >> 14)) & 0xFFFFFFFF
+
+
+def seeded_noise(seed: int, n: int) -> Tensor:
+    """z ~ N(0, I) of size n drawn from ``seed`` exactly as ``explorer.js`` draws it (float32).
+
+    mulberry32 gives 32-bit integers a, b; Box-Muller turns each pair into two normals:
+    r = sqrt(-2 ln((a + 1) / 2^32)), z = (r cos(2 pi b / 2^32), r sin(2 pi b / 2^32)).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**32:
+        raise SpecError(f"the noise seed must be an int in 0..2**32-1, got {seed!r}.")
+    draw, out = _mulberry32(int(seed)), []
+    while len(out) < n:
+        a, b = next(draw), next(draw)
+        r = math.sqrt(-2.0 * math.log((a + 1) / 2**32))
+        out += [r * math.cos(2 * math.pi * b / 2**32), r * math.sin(2 * math.pi * b / 2**32)]
+    return torch.tensor(out[:n], dtype=torch.float32)
+
+
+def render_web(G: Generator, spec: LatentSpec, c1: int, c2: float, c3: float, seed: int) -> Tensor:
+    """The page's image for these settings: like ``explorer.render``, with z = :func:`seeded_noise`.
+
+    A (28, 28) float32 tensor in [0, 1] (1 = white).
+    """
+    codes = explorer_codes(spec, c1, c2, c3, 0)  # validates the settings
+    codes = dataclasses.replace(codes, z=seeded_noise(seed, spec.noise_dim)[None])
+    was_training = G.training
+    G.eval()
+    with torch.no_grad():
+        image = G(codes)[0, 0].float().cpu()
+    G.train(was_training)
+    return ((image + 1) / 2).clamp(0, 1)
+
+
+# -- the weights ----------------------------------------------------------------------------
+def fold_generator(G: Generator) -> dict[str, Tensor]:
+    """G's weights with each eval-mode batch norm folded into a scale s and shift t per unit.
+
+    Layer by layer: h1 = relu(s1 * (W1 x) + t1), h2 = relu(s2 * (W2 h1) + t2) viewed as
+    (128, 7, 7), h3 = relu(s3 * deconv(h2; W3) + t3), image = tanh(deconv(h3; W4) + b4).
+    """
+    fc, deconv = G.fc, G.deconv
+    tensors: dict[str, Tensor] = {}
+    for name, layer, bn in (("fc1", fc[0], fc[1]), ("fc2", fc[3], fc[4]), ("deconv1", deconv[0], deconv[1])):
+        s = bn.weight.detach().float() / torch.sqrt(bn.running_var.float() + bn.eps)
+        tensors[f"{name}.weight"] = layer.weight.detach().float()
+        tensors[f"{name}.scale"] = s
+        tensors[f"{name}.shift"] = bn.bias.detach().float() - bn.running_mean.float() * s
+    tensors["deconv2.weight"] = deconv[3].weight.detach().float()
+    tensors["deconv2.bias"] = deconv[3].bias.detach().float()
+    return {k: v.cpu().contiguous() for k, v in tensors.items()}
+
+
+def _int4(weight: Tensor) -> tuple[bytes, bytes, float]:
+    """Packed 4-bit codes (two per byte, q + 8, low nibble first), fp16 scales, and the worst error."""
+    groups = weight.reshape(-1, INT4_GROUP)
+    scale = (groups.abs().amax(dim=1) / 7).half()
+    scale = torch.where(scale == 0, torch.ones_like(scale), scale)  # an all-zero group
+    q = torch.round(groups / scale.float()[:, None]).clamp(-8, 7)
+    error = float((q * scale.float()[:, None] - groups).abs().max())
+    codes = (q + 8).to(torch.uint8).reshape(-1)
+    return (codes[0::2] | (codes[1::2] << 4)).numpy().tobytes(), scale.numpy().tobytes(), error
+
+
+def encode_tensor(t: Tensor) -> tuple[dict, list[bytes], float]:
+    """How one tensor is stored: (its manifest entry, its byte blocks, the largest |stored - t|).
+
+    Large matrices: int4 with a scale per INT4_GROUP weights (exact for weights that came out
+    of a 4-bit export); others: fp16 where every value is exactly an fp16, else fp32.
+    """
+    t = t.detach().float().cpu().contiguous()
+    entry: dict = {"shape": list(t.shape)}
+    if t.numel() >= INT4_MIN_SIZE and t.numel() % INT4_GROUP == 0:
+        packed, scales, error = _int4(t)
+        entry.update(dtype="int4", group=INT4_GROUP)
+        return entry, [packed, scales], error
+    if torch.equal(t.half().float(), t):
+        entry["dtype"] = "f16"
+        return entry, [t.half().numpy().tobytes()], 0.0
+    entry["dtype"] = "f32"
+    return entry, [t.numpy().astype("<f4").tobytes()], 0.0
+
+
+def pack_tensors(tensors: dict[str, Tensor]) -> tuple[bytes, dict[str, dict], float]:
+    """One binary blob of all tensors (8-byte aligned blocks), their entries, and the worst error."""
+    blob, entries, worst = bytearray(), {}, 0.0
+    for name, t in tensors.items():
+        entry, blocks, error = encode_tensor(t)
+        worst = max(worst, error)
+        keys = ("offset", "scales_offset")
+        for key, block in zip(keys, blocks):
+            blob += b"\0" * (-len(blob) % _ALIGN)
+            entry[key] = len(blob)
+            blob += block
+        entry["bytes"] = len(blocks[0])
+        entries[name] = entry
+    return bytes(blob), entries, worst
+
+
+# -- what each category of c1 draws ---------------------------------------------------------
+def category_labels(D: Discriminator) -> dict:
+    """The digit each category of c1 draws: Q's c1 matched to the held-out sample's labels.
+
+    Returns ``{"digit": [d_0, ..., d_9], "accuracy", "n", "confusion", "data"}``; ``digit[k]``
+    is the label category k is matched to (Hungarian algorithm, ``evaluation.categorical_accuracy``).
+    """
+    from .data import load_dataset
+    from .evaluation import categorical_accuracy
+
+    test = load_dataset("sample", split="test", verbose=False)
+    result = categorical_accuracy(D.eval(), test.images, test.labels)
+    return {"digit": result.mapping.tolist(), "accuracy": round(result.accuracy, 4), "n": result.n,
+            "confusion": result.confusion.tolist(), "data": "bundled held-out sample (data/mnist-sample/t10k-*)"}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def build_assets(folder: Path = PRETRAINED_DIR) -> tuple[bytes, dict, bytes]:
+    """(generator.bin, generator.json as a dict, explorer-static.png) for the model in ``folder``."""
+    from .explorer import MAX_SEED, SLIDER_RANGE, SLIDER_STEP, check_explorer_spec
+
+    model = load_pretrained("cpu", folder)
+    check_explorer_spec(model.spec)
+    blob, entries, worst = pack_tensors(fold_generator(model.G))
+    categories = category_labels(model.D)
+    manifest = {
+        "format": FORMAT,
+        "source": {"model": f"data/pretrained/{MODEL_NAME}",
+                   "sha256": _sha256((Path(folder) / MODEL_NAME).read_bytes()), "step": model.step},
+        "weights": {"file": WEIGHTS_NAME, "bytes": len(blob), "sha256": _sha256(blob), "max_abs_error": worst},
+        "spec": model.spec.to_dict(),
+        "tensors": entries,
+        "categories": categories,
+        "noise": {"prng": "mulberry32", "normal": "Box-Muller", "python": "infogan_tutorial.web_export.seeded_noise"},
+        "controls": {"slider_range": list(SLIDER_RANGE), "slider_step": SLIDER_STEP, "max_seed": MAX_SEED},
+    }
+    strip = torch.cat([render_web(model.G, model.spec, k, 0.0, 0.0, 0)
+                       for k in np.argsort(categories["digit"])], dim=1)  # ordered by digit 0..9
+    return blob, manifest, to_png(strip, zoom=3)
+
+
+def manifest_text(manifest: dict) -> str:
+    return json.dumps(manifest, indent=1) + "\n"
+
+
+def write_assets(out_dir: Path = ASSET_DIR, folder: Path = PRETRAINED_DIR) -> dict:
+    """Write generator.bin, generator.json and explorer-static.png into ``out_dir``; return the manifest."""
+    blob, manifest, png = build_assets(folder)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / WEIGHTS_NAME).write_bytes(blob)
+    (out_dir / MANIFEST_NAME).write_text(manifest_text(manifest))
+    (out_dir / STATIC_NAME).write_bytes(png)
+    return manifest
+
+
+def stale_assets(out_dir: Path = ASSET_DIR, folder: Path = PRETRAINED_DIR) -> list[str]:
+    """The names of the files in ``out_dir`` that :func:`write_assets` would change (PNG: its pixels)."""
+    from PIL import Image
+
+    blob, manifest, png = build_assets(folder)
+    out_dir, stale = Path(out_dir), []
+    if not (out_dir / WEIGHTS_NAME).is_file() or (out_dir / WEIGHTS_NAME).read_bytes() != blob:
+        stale.append(WEIGHTS_NAME)
+    if not (out_dir / MANIFEST_NAME).is_file() or (out_dir / MANIFEST_NAME).read_text() != manifest_text(manifest):
+        stale.append(MANIFEST_NAME)
+    if not (out_dir / STATIC_NAME).is_file() or not np.array_equal(
+            np.asarray(Image.open(out_dir / STATIC_NAME)), np.asarray(Image.open(io.BytesIO(png)))):
+        stale.append(STATIC_NAME)
+    return stale
+
+
+# -- ONNX -----------------------------------------------------------------------------------
+def export_onnx(G: Generator, path: str | Path, opset: int = OPSET) -> Path:
+    """Write G to ONNX: input ``x`` = [z, one_hot(c1), c2, c3] of shape (N, input_dim), output
+    ``image`` (N, 1, 28, 28) in [-1, 1]; opset ``opset``, N dynamic, G in eval mode, fp32 weights."""
+    try:
+        import onnx  # noqa: F401  (torch.onnx needs it)
+    except ImportError as err:
+        raise SpecError("export_onnx needs the onnx package: pip install 'infogan_tutorial[web]'.") from err
+    path = Path(path)
+    was_training = G.training
+    G.eval()
+    example = torch.zeros(2, G.spec.input_dim)
+    with warnings.catch_warnings():  # the TorchScript exporter: the torch.export one needs onnxscript as well
+        warnings.simplefilter("ignore")
+        torch.onnx.export(G, (example,), str(path), dynamo=False, opset_version=opset, input_names=["x"],
+                          output_names=["image"], dynamic_axes={"x": {0: "batch"}, "image": {0: "batch"}})
+    G.train(was_training)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m infogan_tutorial.web_export", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=ASSET_DIR, help="folder of the page's assets (default: %(default)s)")
+    p.add_argument("--model-dir", type=Path, default=PRETRAINED_DIR, help="folder holding infogan-mnist.pt")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the assets are out of date")
+    p.add_argument("--onnx", type=Path, help="also write G to this ONNX file")
+    args = p.parse_args(argv)
+    if args.check:
+        stale = stale_assets(args.out, args.model_dir)
+        print("up to date" if not stale else f"out of date: {', '.join(stale)}; run python -m "
+              "infogan_tutorial.web_export")
+        return 1 if stale else 0
+    manifest = write_assets(args.out, args.model_dir)
+    print(f"wrote {args.out}: {WEIGHTS_NAME} ({manifest['weights']['bytes']:,} bytes), {MANIFEST_NAME}, "
+          f"{STATIC_NAME}; c1's categories draw {manifest['categories']['digit']} "
+          f"({manifest['categories']['accuracy']:.1%} on {manifest['categories']['n']} held-out digits)")
+    if args.onnx:
+        print(f"wrote {export_onnx(load_pretrained('cpu', args.model_dir).G, args.onnx)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
