@@ -11,7 +11,7 @@
 - :mod:`~infogan_tutorial.profiles`: smoke / cpu / gpu work sizes.
 """
 
-from .errors import CheckpointError, DataError, InfoGANError, SpecError
+from .errors import CheckpointError, DataError, InfoGANError, SpecError, TrainingDiverged
 from .latent_codes import Codes, LatentSpec
 from .networks import Discriminator, Generator, QOutput, build_networks
 from .objectives import InfoBound, info_loss, info_lower_bound
@@ -22,5 +22,5 @@ __version__ = "0.1.0"
 __all__ = [
     "CheckpointError", "Codes", "DataError", "Discriminator", "Generator", "InfoBound", "InfoGANError",
     "LatentSpec", "QOutput", "SpecError", "TrainConfig", "TrainState", "build_networks", "create_state",
-    "fit", "info_loss", "info_lower_bound", "resume_state", "train_step",
+    "TrainingDiverged", "fit", "info_loss", "info_lower_bound", "resume_state", "train_step",
 ]

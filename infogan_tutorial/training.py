@@ -353,7 +353,7 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
                 count += 1
                 bar.update(1)
                 if state.step % cfg.log_every == 0 or state.step == cfg.steps:
-                    _record_statistics(state, acc / count, bar)
+                    _record_statistics(state, acc / count, bar, path)
                     acc.zero_()
                     count = 0
                     if callback is not None:
@@ -381,12 +381,10 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     return state.history
 
 
-def _record_statistics(state: TrainState, mean: Tensor, bar: object) -> None:
+def _record_statistics(state: TrainState, mean: Tensor, bar: object, path: Path | None) -> None:
     values = dict(zip(STAT_NAMES, mean.tolist()))  # the only regular host synchronisation
     if not all(math.isfinite(v) for v in values.values()):
-        raise TrainingDiverged(f"training diverged before step {state.step}: {values}. The last checkpoint "
-                               "written before it (if any) is kept. Lower the learning rates or the lambdas, "
-                               "or train in fp32.")
+        _diverged(state, path, ", ".join(f"{k} {v:.3g}" for k, v in values.items()))
     state.history["step"].append(state.step)
     for name, v in values.items():
         state.history[name].append(v)
@@ -397,9 +395,14 @@ def _record_statistics(state: TrainState, mean: Tensor, bar: object) -> None:
 def _check_finite(state: TrainState, unread: Tensor, path: Path | None) -> None:
     """Refuse to save a state whose unread statistics are non-finite (one synchronisation per checkpoint)."""
     if not bool(torch.isfinite(unread).all()):
-        kept = f"; {path} keeps the last good checkpoint" if path is not None and path.exists() else ""
-        raise TrainingDiverged(f"training diverged before step {state.step} (a non-finite loss){kept}. Lower the "
-                               "learning rates or the lambdas, or train in fp32.")
+        _diverged(state, path, "a non-finite loss")
+
+
+def _diverged(state: TrainState, path: Path | None, what: str) -> None:
+    kept = (f"{path} keeps the last good checkpoint (step {read_checkpoint(path)['step']})"
+            if path is not None and path.exists() else "no checkpoint was written")
+    raise TrainingDiverged(f"training diverged before step {state.step} ({what}); {kept}. Lower the learning "
+                           "rates or the lambdas, or train in fp32, and start again (or resume from that checkpoint).")
 
 
 # -- checkpoints of a training state -----------------------------------------------------

@@ -1,0 +1,209 @@
+"""Nothing silent, nothing lost: bad input and faults against the command line and the API.
+
+Each test names the defect it guards against (issue 14); every one failed on the code before it.
+"""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from infogan_tutorial import objectives, training
+from infogan_tutorial.cli import main
+from infogan_tutorial.data import load_dataset, load_idx_folder
+from infogan_tutorial.errors import DataError, SpecError, TrainingDiverged
+from infogan_tutorial.evaluation import estimate_info_bound, hungarian_accuracy
+from infogan_tutorial.latent_codes import Codes, LatentSpec
+from infogan_tutorial.networks import build_networks
+from infogan_tutorial.training import TrainConfig, create_state, fit, resume_state
+
+from test_cli import write_idx
+
+
+@pytest.fixture(scope="module")
+def images():
+    return load_dataset("sample", split="train", verbose=False).images[:400]
+
+
+def params(state):
+    return [p.detach().clone() for p in (*state.G.state_dict().values(), *state.D.state_dict().values())]
+
+
+def train(tmp_path, *extra: str, out: str = "run") -> int:
+    return main(["train", "--profile", "smoke", "--out", str(tmp_path / out), "--quiet", "--no-figures", *extra])
+
+
+# 1. a subset must never be one class
+def test_evaluate_n_scores_a_random_subset_of_every_class(tmp_path, capsys):
+    assert train(tmp_path, "--steps", "1") == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run" / "checkpoint.pt"), "--n", "100"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    per_label = np.array(result["confusion"]).sum(axis=1)
+    assert result["n"] == 100 and (per_label > 0).sum() >= 8  # the sorted files' first 100 are all zeros
+
+
+# 2 and 7. interrupts land on a step boundary
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_a_step_saves_the_step_boundary_and_resumes_the_same_run(images, tmp_path, monkeypatch, sig):
+    config = TrainConfig(steps=6, batch_size=16, seed=3, log_every=2, checkpoint_every=0)
+    full = create_state(LatentSpec(), config, "cpu")
+    fit(full, images, progress=False)
+
+    part, calls = create_state(LatentSpec(), config, "cpu"), [0]
+    loss = objectives.generator_loss
+
+    def signalled(logit):  # G's loss, half-way through step 4: D has stepped, G has not
+        calls[0] += 1
+        if calls[0] == 4:
+            os.kill(os.getpid(), sig)
+        return loss(logit)
+
+    monkeypatch.setattr(training, "generator_loss", signalled)
+    with pytest.raises(KeyboardInterrupt):
+        fit(part, images, tmp_path, progress=False)
+    monkeypatch.setattr(training, "generator_loss", loss)
+    resumed = resume_state(tmp_path / "checkpoint.pt")
+    assert resumed.step == 4  # the interrupted step was finished, then saved
+    fit(resumed, images, progress=False)
+    for a, b in zip(params(full), params(resumed)):
+        assert torch.equal(a, b)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers given back
+
+
+# 3. a run owns its folder
+def test_a_second_training_into_a_busy_folder_stops_and_a_stale_lock_is_recovered(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    busy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "run" / ".lock").write_text(str(busy.pid))
+        assert train(tmp_path, "--steps", "1") == 2
+        assert f"another training (process {busy.pid}) is writing to" in capsys.readouterr().err
+        assert not (tmp_path / "run" / "checkpoint.pt").exists()
+    finally:
+        busy.kill()
+        busy.wait()
+    assert train(tmp_path, "--steps", "1") == 0  # its process is gone: the lock is stale
+    assert not (tmp_path / "run" / ".lock").exists()
+
+
+# 4. --resume keeps the run's recipe and data
+@pytest.mark.parametrize("option", [["--batch-size", "16"], ["--lambda-invariant", "1"], ["--lr-g", "5e-4"],
+                                    ["--seed", "2"], ["--no-info"], ["--precision", "fp32"]])
+def test_resume_refuses_options_that_change_the_run(tmp_path, capsys, option):
+    assert train(tmp_path, "--steps", "2") == 0
+    assert train(tmp_path, "--resume", "--steps", "3", *option) == 2
+    err = capsys.readouterr().err
+    assert f"{option[0]} (" in err and "start a new run with another --out" in err
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 2
+
+
+def test_resume_keeps_the_runs_data_and_steps_and_refuses_other_data(tmp_path, capsys):
+    assert train(tmp_path, "--steps", "2", "--batch-size", "16", "--seed", "5") == 0
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert ckpt["data"]["dataset"] == "sample" and "MNIST sample" in ckpt["data"]["source"]
+    assert train(tmp_path, "--resume", "--dataset", "fashion-sample", "--steps", "3") == 2
+    assert "--resume continues it on the same data" in capsys.readouterr().err
+    assert train(tmp_path, "--resume") == 2  # no --steps: the run's own 2, which are done
+    assert "at step 2 already" in capsys.readouterr().err
+    assert train(tmp_path, "--resume", "--steps", "3") == 0
+    assert "batch 16, seed 5" in capsys.readouterr().out
+    config = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["config"]
+    assert (config["steps"], config["batch_size"], config["seed"]) == (3, 16, 5)
+
+
+# 5 and 6. numbers
+@pytest.mark.parametrize("option", [["--lambda-cont", "nan"], ["--lr-d", "inf"], ["--lr-g", "0"], ["--steps", "0"],
+                                    ["--batch-size", "0"], ["--checkpoint-every", "-1"], ["--epochs", "-1"],
+                                    ["--epochs", "nan"], ["--steps", "2.5"], ["--seed", "-1"], ["--threads", "0"],
+                                    ["--eval-every", "-5"], ["--lambda-cat", "-1"], ["--batch-size", "many"]])
+def test_bad_numbers_are_refused_before_any_work(tmp_path, capsys, option):
+    with pytest.raises(SystemExit) as exit_:
+        train(tmp_path, *option)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option[0]}" in err and "--help" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_diverged_run_stops_naming_the_step_and_keeps_the_last_good_checkpoint(images, tmp_path, monkeypatch):
+    state = create_state(LatentSpec(), TrainConfig(steps=12, batch_size=16, log_every=2, checkpoint_every=4), "cpu")
+    loss = objectives.discriminator_loss
+    calls = [0]
+
+    def diverging(real_logit, fake_logit):
+        calls[0] += 1
+        return loss(real_logit, fake_logit) * (math.nan if calls[0] >= 6 else 1.0)
+
+    monkeypatch.setattr(training, "discriminator_loss", diverging)
+    with pytest.raises(TrainingDiverged, match="diverged before step 6.*keeps the last good checkpoint"):
+        fit(state, images, tmp_path, progress=False)
+    saved = resume_state(tmp_path / "checkpoint.pt")
+    assert saved.step == 4 and all(math.isfinite(v) for v in saved.history["loss_d"])
+
+
+# 8 and 9. options that would be ignored; outputs checked before training
+def test_data_dir_without_a_folder_source_and_bad_outputs_fail_at_once(tmp_path, capsys):
+    assert train(tmp_path, "--data-dir", str(tmp_path)) == 2
+    assert "--data-dir is read only with --dataset idx" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert train(tmp_path, out="file") == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert train(tmp_path, "--export", str(tmp_path)) == 2
+    assert "--export" in capsys.readouterr().err and not (tmp_path / "run" / "checkpoint.pt").exists()
+    assert main(["train", "--profile", "smoke", "--out", "/proc/infogan-run", "--quiet"]) == 2
+    assert "cannot create the output folder /proc/infogan-run" in capsys.readouterr().err
+
+
+def test_sample_refuses_a_folder_and_an_unknown_code_and_leaves_nothing_behind(tmp_path, capsys):
+    assert train(tmp_path, "--steps", "1") == 0
+    ckpt = str(tmp_path / "run" / "checkpoint.pt")
+    (tmp_path / "pics").mkdir()
+    assert main(["sample", "--checkpoint", ckpt, "--out", str(tmp_path / "pics")]) == 2
+    assert "is a folder" in capsys.readouterr().err and list((tmp_path / "pics").iterdir()) == []
+    assert main(["sample", "--checkpoint", ckpt, "--code", "zfoo", "--out", str(tmp_path / "s.png")]) == 2
+    assert "this model's codes are ['c1', 'c2', 'c3']" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pics", "run"]
+
+
+# 11. IDX files with no images
+def test_idx_files_of_zero_images_are_a_data_error_before_training(tmp_path, capsys):
+    write_idx(tmp_path / "empty", "t10k", np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
+    with pytest.raises(DataError, match="hold 0 images"):
+        load_idx_folder(tmp_path / "empty")
+    assert train(tmp_path, "--eval-dir", str(tmp_path / "empty")) == 2
+    assert "hold 0 images" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+# 12. the API's smaller holes
+@pytest.mark.parametrize("kwargs", [{"categorical": (2.7,)}, {"categorical": ("10",)}, {"categorical": 10},
+                                    {"continuous_range": (-math.inf, math.inf)}, {"continuous_range": (0, math.nan)},
+                                    {"continuous_range": (1.0,)}, {"noise_dim": 2.0}])
+def test_odd_specs_raise_spec_errors(kwargs):
+    with pytest.raises(SpecError):
+        LatentSpec(**kwargs)
+
+
+def test_spec_dicts_scores_and_category_dtypes():
+    with pytest.raises(SpecError, match=r"\['n_continuous'\] missing"):
+        LatentSpec.from_dict({"noise_dim": 62, "categorical": [10], "continuous_range": [-1, 1]})
+    with pytest.raises(SpecError, match="whole numbers"):
+        hungarian_accuracy(np.array([0.2, 1.7, 1.0]), np.array([0, 1, 1]))
+    assert hungarian_accuracy(np.array([0.0, 1.0, 1.0]), np.array([1, 0, 0])).accuracy == 1.0
+    spec = LatentSpec()
+    G, D = build_networks(spec)
+    with pytest.raises(SpecError, match="n >= 1"):
+        estimate_info_bound(G, D, spec, n=0)
+    codes = spec.sample(4, torch.Generator().manual_seed(0))
+    for dtype in (torch.int8, torch.int32, torch.uint8):  # any integer indices work and give the same input
+        other = Codes(codes.z, codes.categorical.to(dtype), codes.continuous)
+        assert torch.equal(spec.to_input(other), spec.to_input(codes))
+    with pytest.raises(SpecError, match="integer category indices"):
+        spec.to_input(Codes(codes.z, codes.categorical.float(), codes.continuous))
