@@ -14,9 +14,11 @@ each run also scores itself during training, so the table shows accuracy against
 ``--max-minutes``, runs still going at the deadline are interrupted (they save a checkpoint)
 and are scored at their last ``--eval-every`` score.
 
-Prints, per run: accuracy, the step it was scored at, L_I(c1) on fresh samples, training wall
-time and device; per recipe the median and the worst seed, and the median at each scored
-step. Writes ``OUT/results.json`` and ``OUT/table.md``.
+Prints, per run: accuracy, the step it was scored at, L_I(c1) on fresh samples, the training
+time to reach ``--target`` (from the ``--eval-every`` scores: the first score at or above it),
+training wall time and device; per recipe every seed, the median, the worst seed, how many
+seeds reached the target and their median time to it, and the median at each scored step.
+Writes ``OUT/results.json`` and ``OUT/table.md``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,14 @@ def train_command(run_dir: Path, seed: int, extra: str, args: argparse.Namespace
     return cmd + extra.split()
 
 
+def time_to(row: dict) -> str:
+    """'12.3 s (2,750)': training seconds and step of the first score at or above the target; '-' if none."""
+    if row["target_step"] is None:
+        return "-"
+    seconds = row["target_seconds"]
+    return (f"{seconds:.1f} s " if seconds is not None else "") + f"({row['target_step']:,})"
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
 
@@ -72,6 +82,7 @@ def main() -> None:
     p.add_argument("--eval-dir", type=Path, help="IDX folder to score on (default: the bundled held-out sample)")
     p.add_argument("--eval-every", type=int, default=0, help="also score every this many steps (0: at the end)")
     p.add_argument("--max-minutes", type=float, help="interrupt runs still going after this many minutes")
+    p.add_argument("--target", type=float, default=0.95, help="accuracy whose time to reach is reported (0.95)")
     p.add_argument("--out", type=Path, default=Path("runs/bench-accuracy"))
     args = p.parse_args()
 
@@ -122,12 +133,16 @@ def main() -> None:
             final = {**{k: curve[-1][k] for k in ("step", "accuracy", "info_cat")}, "finished": False}
         else:
             continue
+        reached = next((point for point in curve if point["accuracy"] >= args.target), None)
         rows.append({"recipe": name, "seed": seed, **final, "wall_s": seconds, "device": name_of_device,
-                     "parallel": args.parallel, "command": commands[name, seed], "curve": curve})
-    table = ["| recipe | seed | step | c1 accuracy | L_I(c1) (nats) | wall time | device |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+                     "parallel": args.parallel, "command": commands[name, seed], "curve": curve,
+                     "target_step": reached["step"] if reached else None,
+                     "target_seconds": reached.get("train_seconds") if reached else None})
+    target = f"{args.target:.0%}"
+    table = [f"| recipe | seed | step | c1 accuracy | L_I(c1) (nats) | time to {target} | wall time | device |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
     table += [f"| {r['recipe']} | {r['seed']} | {r['step']:,}{'' if r['finished'] else ' (stopped)'} | "
-              f"{r['accuracy']:.1%} | {r['info_cat']:.3f} | {r['wall_s'] / 60:.1f} min | {r['device']} |"
+              f"{r['accuracy']:.1%} | {r['info_cat']:.3f} | {time_to(r)} | {r['wall_s'] / 60:.1f} min | {r['device']} |"
               for r in sorted(rows, key=lambda r: (list(recipes).index(r["recipe"]), r["seed"]))]
     summary: dict[str, dict] = {}
     for name in recipes:
@@ -139,12 +154,21 @@ def main() -> None:
         for r in mine:
             for point in r["curve"]:
                 by_step.setdefault(point["step"], []).append(point["accuracy"])
+        times = [r["target_seconds"] for r in mine if r["target_seconds"] is not None]
         summary[name] = {"args": recipes[name], "median": statistics.median(accuracies), "worst": min(accuracies),
-                         "runs": len(mine), "median_by_step": {s: statistics.median(v) for s, v in
-                                                               sorted(by_step.items()) if len(v) == len(mine)}}
+                         "runs": len(mine), "reached_target": len(times),
+                         "median_seconds_to_target": statistics.median(times) if len(times) == len(mine) else None,
+                         "median_by_step": {s: statistics.median(v) for s, v in
+                                            sorted(by_step.items()) if len(v) == len(mine)}}
         curve = ", ".join(f"{s:,}: {v:.1%}" for s, v in summary[name]["median_by_step"].items())
-        table.append(f"\n{name} (`{recipes[name] or 'the defaults'}`): median {summary[name]['median']:.1%}, "
-                     f"worst {summary[name]['worst']:.1%} over {len(mine)} seeds"
+        every_seed = ", ".join(f"{r['accuracy']:.1%}" for r in sorted(mine, key=lambda r: r["seed"]))
+        median_time = summary[name]["median_seconds_to_target"]
+        table.append(f"\n{name} (`{recipes[name] or 'the defaults'}`): seeds {every_seed}; median "
+                     f"{summary[name]['median']:.1%}, worst {summary[name]['worst']:.1%} over {len(mine)} seeds; "
+                     f"{len(times)} of {len(mine)} reached {target}"
+                     + (f", median time to it {median_time:.1f} s" if median_time is not None else
+                        (" (median time: not every seed reached it)" if args.eval_every else
+                         " (pass --eval-every to time it)"))
                      + (f"; median by step: {curve}" if curve else ""))
     eval_data = str(args.eval_dir) if args.eval_dir else "the bundled held-out sample"
     table.append(f"\nScored on {eval_data}; {args.parallel} run(s) at a time; command: "

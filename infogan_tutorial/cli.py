@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -301,21 +302,29 @@ def scorer(test: Dataset, path: Path, every: int, start: int = 0) -> Callable[[T
 
     ``fit`` calls back only when it reads the losses (every ``log_every`` steps), so a score is
     taken at the first such step at or after each multiple of ``every`` past ``start`` (a resumed
-    run's step, whose scores are in ``path`` already).
+    run's step, whose scores are in ``path`` already). Each line holds ``train_seconds``: the wall
+    time since this callback was made, less the time spent scoring (so, for a fresh run, the
+    time spent training, start-up and warm-up included).
     """
     done = set(range(start // every + 1))
+    clock = {"made": time.perf_counter(), "scoring": 0.0}
 
     def score(state: TrainState) -> None:
         due = state.step // every
         if due in done:
             return
         done.add(due)
+        if state.device.type == "cuda":
+            torch.cuda.synchronize(state.device)  # the steps queued so far count as training
+        begin = time.perf_counter()
         result = categorical_accuracy(state.D, test.images, test.labels)
         line = {"step": state.step, "accuracy": result.accuracy, "n": result.n, "eval_data": test.source,
-                "info_cat": state.history["info_cat"][-1]}
+                "info_cat": state.history["info_cat"][-1],
+                "train_seconds": round(begin - clock["made"] - clock["scoring"], 3)}
         with open(path, "a") as f:
             f.write(json.dumps(line) + "\n")
         print(f"step {state.step}: c1 accuracy {result.accuracy:.1%} on {test.source}", flush=True)
+        clock["scoring"] += time.perf_counter() - begin
 
     return score
 
