@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 
 import infogan_tutorial.exercises as ex
+from infogan_tutorial.exercises import experiments as ex9
+from infogan_tutorial.exercises import foundations as ex8
 from infogan_tutorial.latent_codes import Codes
 from infogan_tutorial.objectives import generator_loss, info_loss, info_lower_bound, log_q
 
@@ -134,7 +136,7 @@ def _tiled_traversal(spec, base, code, values):
 
 
 def _fresh_noise_traversal(spec, base, code, values):
-    right = ex._traversal(spec, base, code, values)
+    right = ex8._traversal(spec, base, code, values)
     return Codes(torch.randn_like(right.z), right.categorical, right.continuous)
 
 
@@ -201,8 +203,8 @@ WRONG = [  # (checker, a wrong answer written as a student might, part of the ex
     (ex.check_traversal_codes, _transposed_traversal, "transposed"),
     (ex.check_matched_accuracy, lambda c, lab: float((c == lab).mean()), "no matching"),
     (ex.check_matched_accuracy, _majority, "one-to-one"),
-    (ex.check_matched_accuracy, lambda c, lab: 1 - ex.hungarian_accuracy(c, lab).accuracy, "error rate"),
-    (ex.check_per_code_info, lambda q, codes, spec: ex._per_code(q, codes, spec).sum(), "added up"),
+    (ex.check_matched_accuracy, lambda c, lab: 1 - ex8.hungarian_accuracy(c, lab).accuracy, "error rate"),
+    (ex.check_per_code_info, lambda q, codes, spec: ex9._per_code(q, codes, spec).sum(), "added up"),
     (ex.check_per_code_info, lambda q, codes, spec: torch.distributions.Normal(q.mean, q.log_std.exp())
      .log_prob(codes.continuous).mean(0), "entropy h(c_j)"),
     (ex.check_generator_objective, lambda fl, q, codes, spec, lc, lk: F.softplus(-fl).mean()
@@ -240,10 +242,10 @@ def test_at_least_two_wrong_answers_per_checker():
     assert min(counts.values()) >= 2, counts
 
 
-TABLES = [ex._categorical_info_loss_exercise, ex._gaussian_log_likelihood_exercise, ex._code_entropy_exercise,
-          ex._mutual_info_bound_exercise, ex._traversal_codes_exercise, ex._matched_accuracy_exercise,
-          ex._per_code_info_exercise, ex._generator_objective_exercise, ex._control_info_loss_exercise,
-          ex._per_class_accuracy_exercise, ex._invariant_information_exercise]
+TABLES = [ex8._categorical_info_loss_exercise, ex8._gaussian_log_likelihood_exercise, ex8._code_entropy_exercise,
+          ex8._mutual_info_bound_exercise, ex8._traversal_codes_exercise, ex8._matched_accuracy_exercise,
+          ex9._per_code_info_exercise, ex9._generator_objective_exercise, ex9._control_info_loss_exercise,
+          ex9._per_class_accuracy_exercise, ex9._invariant_information_exercise]
 
 
 @pytest.mark.parametrize("table", TABLES, ids=[t.__name__ for t in TABLES])
@@ -255,13 +257,13 @@ def test_each_listed_mistake_gets_its_own_explanation(table, capsys):
 
 
 @pytest.mark.parametrize("table, right", [
-    (ex._categorical_info_loss_exercise, ex._categorical_loss),
-    (ex._gaussian_log_likelihood_exercise, ex._gaussian_ll),
-    (ex._code_entropy_exercise, ex._entropy),
-    (ex._mutual_info_bound_exercise, ex._info_bound),
-    (ex._traversal_codes_exercise, ex._traversal),
-    (ex._generator_objective_exercise, ex._generator_objective),
-    (ex._invariant_information_exercise, ex._invariant_info),
+    (ex8._categorical_info_loss_exercise, ex8._categorical_loss),
+    (ex8._gaussian_log_likelihood_exercise, ex8._gaussian_ll),
+    (ex8._code_entropy_exercise, ex8._entropy),
+    (ex8._mutual_info_bound_exercise, ex8._info_bound),
+    (ex8._traversal_codes_exercise, ex8._traversal),
+    (ex9._generator_objective_exercise, ex9._generator_objective),
+    (ex9._invariant_information_exercise, ex9._invariant_info),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_mistake_generators_with_no_switch_give_the_packages_answer(table, right, capsys):
     """The mistakes are switches on one implementation; with every switch off it must be right."""
@@ -276,7 +278,7 @@ def test_invariant_information_exercise_computes_what_the_training_step_maximise
     a, b = 3 * torch.randn(40, 10, generator=g), 3 * torch.randn(40, 10, generator=g)
     empty = torch.zeros(40, 0)
     package = invariant_information(QOutput([a], empty, empty), QOutput([b], empty, empty))
-    assert ex._invariant_info(a.softmax(1), b.softmax(1)).item() == pytest.approx(package.item(), abs=1e-5)
+    assert ex9._invariant_info(a.softmax(1), b.softmax(1)).item() == pytest.approx(package.item(), abs=1e-5)
 
 
 # -- the checkers never crash on a broken answer ------------------------------------------------
@@ -299,7 +301,7 @@ def test_a_missing_return_is_named(capsys):
 def test_changing_an_input_in_place_is_reported(capsys):
     def in_place(spec, base, code, values):
         base.continuous[:, 0] = 0.0
-        return ex._traversal(spec, base, code, values)
+        return ex8._traversal(spec, base, code, values)
 
     assert "changed its inputs in place" in ex.check_traversal_codes(in_place).message
 
