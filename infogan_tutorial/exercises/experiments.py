@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -19,9 +19,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..latent_codes import Codes, LatentSpec
+from ..mutual_information import mutual_information
 from ..networks import Discriminator, QOutput, init_weights
-from ..objectives import generator_loss, info_loss
-from .engine import Case, CheckResult, Exercise, Mistake, check_against
+from ..objectives import generator_loss, info_loss, invariant_information
+from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
 from .foundations import _gaussian_ll
 from .inputs import PAPER_SPEC, _q_case, _q_output, _rng
 
@@ -40,7 +41,9 @@ def _per_code(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: str = "own
 def _per_code_info_exercise() -> Exercise:
     cases = [_q_case("three continuous codes, 6 images", LatentSpec(n_continuous=3), 6, 61),
              _q_case("two codes on (-2, 2), 5 images",
-                     LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(-2.0, 2.0)), 5, 62)]
+                     LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(-2.0, 2.0)), 5, 62),
+             _q_case("one code on (0, 0.5) and two categorical codes, 9 images",
+                     LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1, continuous_range=(0.0, 0.5)), 9, 63)]
     mistakes = [
         Mistake("the codes are added up into one number: return one value per continuous code, shape "
                 "(n_continuous,), so you can see which code carries information.",
@@ -54,12 +57,13 @@ def _per_code_info_exercise() -> Exercise:
                 "-ln(2 pi)/2 terms are missing).", partial(_per_code, squared_error=True)),
         Mistake("it sums over the batch instead of averaging over the images.", partial(_per_code, reduce="sum")),
     ]
-    return Exercise(_per_code, cases, mistakes)
+    return Exercise(_per_code, cases, mistakes, arg_names=("q", "codes", "spec"), gradients="present")
 
 
-def check_per_code_info(fn: Callable[[QOutput, Codes, LatentSpec], Tensor]) -> CheckResult:
+def check_per_code_info(fn: Callable[[QOutput, Codes, LatentSpec], Tensor], *, graded: bool = False,
+                        cases: Sequence[Case] | None = None) -> CheckResult:
     """Check ``fn(q, codes, spec) -> (n_continuous,)``: E[log Q(c_j | x)] + h(c_j) for each continuous code."""
-    return check_against(fn, _per_code_info_exercise())
+    return check_against(fn, with_cases(_per_code_info_exercise(), cases), graded=graded)
 
 
 # -- exercise: G's objective with the weight lambda --------------------------------------
@@ -78,15 +82,18 @@ def _generator_objective(fake_logit: Tensor, q: QOutput, codes: Codes, spec: Lat
 
 
 def _generator_objective_exercise() -> Exercise:
-    def case(lambda_cat: float, lambda_cont: float, seed: int, n: int = 6) -> Callable[[], tuple]:
+    def case(lambda_cat: float, lambda_cont: float, seed: int, n: int = 6,
+             spec: LatentSpec = PAPER_SPEC) -> Callable[[], tuple]:
         def make() -> tuple:
-            return (torch.randn(n, generator=_rng(seed)), _q_output(PAPER_SPEC, n, seed + 1),
-                    PAPER_SPEC.sample(n, _rng(seed + 2)), PAPER_SPEC, lambda_cat, lambda_cont)
+            return (torch.randn(n, generator=_rng(seed)), _q_output(spec, n, seed + 1),
+                    spec.sample(n, _rng(seed + 2)), spec, lambda_cat, lambda_cont)
         return make
 
     cases = [Case("lambda_cat = 2, lambda_cont = 0.5", case(2.0, 0.5, 72)),
              Case("the paper's weights lambda_cat = 1, lambda_cont = 0.1", case(1.0, 0.1, 71)),
-             Case("lambda_cat = lambda_cont = 0 (a plain GAN's G loss)", case(0.0, 0.0, 73))]
+             Case("lambda_cat = lambda_cont = 0 (a plain GAN's G loss)", case(0.0, 0.0, 73)),
+             Case("two categorical codes (10, 4), three continuous codes, lambda_cat = 0.7, lambda_cont = 1.5",
+                  case(0.7, 1.5, 74, spec=LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=3)))]
     mistakes = [
         Mistake("the information term has the wrong sign: G must *increase* E[log Q(c|x)], so its loss "
                 "subtracts lambda E[log Q] (adds lambda times the information loss). With +lambda E[log Q], "
@@ -108,12 +115,14 @@ def _generator_objective_exercise() -> Exercise:
                   lambda_cont: float) -> Tensor:
         return generator_loss(fake_logit) + info_loss(q, codes, spec, lambda_cat, lambda_cont)
 
-    return Exercise(reference, cases, mistakes)
+    return Exercise(reference, cases, mistakes, gradients="required",
+                    arg_names=("fake_logit", "q", "codes", "spec", "lambda_cat", "lambda_cont"))
 
 
-def check_generator_objective(fn: Callable[..., Tensor]) -> CheckResult:
+def check_generator_objective(fn: Callable[..., Tensor], *, graded: bool = False,
+                              cases: Sequence[Case] | None = None) -> CheckResult:
     """Check ``fn(fake_logit, q, codes, spec, lambda_cat, lambda_cont) -> G's loss`` (a scalar)."""
-    return check_against(fn, _generator_objective_exercise())
+    return check_against(fn, with_cases(_generator_objective_exercise(), cases), graded=graded)
 
 
 # -- exercise: the plain-GAN control's Q loss (where the gradient flows) --------------------
@@ -194,12 +203,14 @@ def _control_info_loss_exercise() -> Exercise:
                 "the control's Q could never learn to read c. Detach only the features, then apply Q's head.",
                 partial(_control_loss, no_grad=True)),
     ]
-    return Exercise(_control_loss, cases, mistakes, _gradient_flow, _flow_diagnosis)
+    return Exercise(_control_loss, cases, mistakes, _gradient_flow, _flow_diagnosis,
+                    arg_names=("D", "fake", "codes", "spec"))
 
 
-def check_control_info_loss(fn: Callable[[Discriminator, Tensor, Codes, LatentSpec], Tensor]) -> CheckResult:
+def check_control_info_loss(fn: Callable[[Discriminator, Tensor, Codes, LatentSpec], Tensor], *, graded: bool = False,
+                            cases: Sequence[Case] | None = None) -> CheckResult:
     """Check ``fn(D, fake, codes, spec) -> loss``: info_loss of Q on G's images, gradient reaching Q's head only."""
-    return check_against(fn, _control_info_loss_exercise())
+    return check_against(fn, with_cases(_control_info_loss_exercise(), cases), graded=graded)
 
 
 # -- exercise: per-class accuracy from a confusion matrix --------------------------------
@@ -218,7 +229,9 @@ def _per_class_accuracy_exercise() -> Exercise:
         return make
 
     cases = [Case("a 3 x 3 confusion matrix", lambda: (np.array([[8, 1, 1], [0, 5, 5], [2, 0, 2]]),)),
-             Case("a 10 x 10 confusion matrix", random_counts(91, 10))]
+             Case("a 10 x 10 confusion matrix", random_counts(91, 10)),
+             Case("a 4 x 4 matrix with classes of very different sizes",
+                  lambda: (np.array([[50, 3, 2, 0], [1, 4, 0, 0], [0, 0, 0, 7], [2, 1, 1, 30]]),))]
     mistakes = [
         Mistake("it divides by the column sums: that is the fraction of a matched category's images that "
                 "are right (precision). Per-class accuracy divides by the number of images of each true "
@@ -229,12 +242,13 @@ def _per_class_accuracy_exercise() -> Exercise:
                 lambda m: np.diag(m).astype(np.float64)),
         Mistake("it returns the per-class error rate (1 - accuracy).", lambda m: 1.0 - _per_class(m)),
     ]
-    return Exercise(_per_class, cases, mistakes)
+    return Exercise(_per_class, cases, mistakes, arg_names=("confusion",))
 
 
-def check_per_class_accuracy(fn: Callable[[np.ndarray], np.ndarray]) -> CheckResult:
+def check_per_class_accuracy(fn: Callable[[np.ndarray], np.ndarray], *, graded: bool = False,
+                             cases: Sequence[Case] | None = None) -> CheckResult:
     """Check ``fn(confusion) -> (K,)``: diagonal over row sums (rows are true classes, as in ClusterAccuracy)."""
-    return check_against(fn, _per_class_accuracy_exercise())
+    return check_against(fn, with_cases(_per_class_accuracy_exercise(), cases), graded=graded)
 
 
 # -- exercise: invariant information between a real digit and its moved copy ---------------
@@ -265,7 +279,8 @@ def _invariant_information_exercise() -> Exercise:
 
     cases = [Case("8 images, 4 categories", soft(71, 8, 4, 2.0)),
              Case("30 images, 10 categories", soft(72, 30, 10, 3.0)),
-             Case("sure, balanced categories that survive the move", sure_and_balanced)]
+             Case("sure, balanced categories that survive the move", sure_and_balanced),
+             Case("5 images, 7 categories", soft(73, 5, 7, 2.5))]
     mistakes = [
         Mistake("P is not divided by the number of images: P = p^T p' / N is a joint distribution and sums to 1.",
                 partial(_invariant_info, normalise=False)),
@@ -284,9 +299,12 @@ def _invariant_information_exercise() -> Exercise:
                 "every image falls into one category, which tells nothing about the image.",
                 lambda p, q: (p * q).sum(1).mean()),
     ]
-    return Exercise(_invariant_info, cases, mistakes)
+    return Exercise(_invariant_info, cases, mistakes, arg_names=("p", "p_moved"),
+                    forbidden={invariant_information: "the package's objectives.invariant_information",
+                               mutual_information: "the package's mutual_information"})
 
 
-def check_invariant_information(fn: Callable[[Tensor, Tensor], Tensor]) -> CheckResult:
+def check_invariant_information(fn: Callable[[Tensor, Tensor], Tensor], *, graded: bool = False,
+                                cases: Sequence[Case] | None = None) -> CheckResult:
     """Check ``fn(p, p_moved) -> I``: the information between the categories of images and of their moved copies."""
-    return check_against(fn, _invariant_information_exercise())
+    return check_against(fn, with_cases(_invariant_information_exercise(), cases), graded=graded)

@@ -8,7 +8,7 @@ L_I(G, Q) = E[log Q(c | x)] + H(c); the loss G and Q minimise is -lambda E[log Q
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..evaluation import hungarian_accuracy
+from ..evaluation import categorical_accuracy, hungarian_accuracy
 from ..latent_codes import Codes, LatentSpec
 from ..networks import QOutput
 from ..objectives import gaussian_log_likelihood, info_lower_bound
-from .engine import Case, CheckResult, Exercise, Mistake, check_against
+from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
 from .inputs import PAPER_SPEC, _q_case, _rng
 
 # -- exercise: the categorical information loss ------------------------------------------
@@ -49,9 +49,14 @@ def _categorical_info_loss_exercise() -> Exercise:
         c = torch.tensor([1, 0, 2])
         return 8 * F.one_hot(c, 3).float() - 4, c
 
+    def unbalanced() -> tuple:
+        g = _rng(12)
+        return torch.randn(7, 3, generator=g), torch.tensor([2, 2, 2, 2, 0, 2, 1])
+
     cases = [Case("random logits (6 images, 5 categories)", random_case),
              Case("all-zero logits, i.e. a uniform Q (the answer is ln 10)", uniform),
-             Case("confident, correct logits", confident)]
+             Case("confident, correct logits", confident),
+             Case("7 images, 3 categories, most of them category 2", unbalanced)]
     mistakes = [
         Mistake("softmax was applied before the cross-entropy. F.cross_entropy takes raw logits and applies "
                 "log-softmax itself; feeding it probabilities squashes the loss towards ln K.",
@@ -68,12 +73,17 @@ def _categorical_info_loss_exercise() -> Exercise:
         Mistake("wrong shape: it returns one loss per image. Average over the batch to return one number.",
                 partial(_categorical_loss, reduce="none")),
     ]
-    return Exercise(F.cross_entropy, cases, mistakes)
+    return Exercise(_categorical_loss, cases, mistakes, arg_names=("logits", "c"), gradients="required")
 
 
-def check_categorical_info_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> CheckResult:
-    """Check ``fn(logits, c) -> -E[log Q(c | x)]`` (a scalar) from logits (N, K) and category indices (N,)."""
-    return check_against(fn, _categorical_info_loss_exercise())
+def check_categorical_info_loss(fn: Callable[[Tensor, Tensor], Tensor], *, graded: bool = False,
+                                cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(logits, c) -> -E[log Q(c | x)]`` (a scalar) from logits (N, K) and category indices (N,).
+
+    A loss: its gradient with respect to the logits must be right too. ``graded=True`` raises on a wrong
+    answer (autograder); ``cases`` replaces the table's cases (hidden tests).
+    """
+    return check_against(fn, with_cases(_categorical_info_loss_exercise(), cases), graded=graded)
 
 
 # -- exercise: the Gaussian log-likelihood of a continuous code ----------------------------
@@ -99,7 +109,9 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
     cases = [Case("a batch of 5 images with 2 continuous codes", random_case(21, (5, 2))),
              Case("a batch of 3 images with 3 continuous codes", random_case(22, (3, 3))),
              Case("c = mean with sigma = 1 (the answer is -ln(2 pi)/2 = -0.919)",
-                  lambda: (torch.zeros(2, 2), torch.zeros(2, 2), torch.zeros(2, 2)))]
+                  lambda: (torch.zeros(2, 2), torch.zeros(2, 2), torch.zeros(2, 2))),
+             Case("a batch of 4 images with 1 continuous code", random_case(23, (4, 1))),
+             Case("a 3-d batch of shape (2, 3, 2)", random_case(24, (2, 3, 2)))]
     mistakes = [
         Mistake("this is a (scaled) squared error, not the log-likelihood: it lacks the -log(sigma) and "
                 "-ln(2 pi)/2 terms. Without -log(sigma), Q could make every code look likely by growing sigma.",
@@ -121,12 +133,14 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
         Mistake("wrong shape: it adds up the codes (or the batch). Return one value per element, "
                 "with the same shape as c.", lambda c, mean, log_std: _gaussian_ll(c, mean, log_std).sum(-1)),
     ]
-    return Exercise(gaussian_log_likelihood, cases, mistakes)
+    return Exercise(_gaussian_ll, cases, mistakes, arg_names=("c", "mean", "log_std"),
+                    forbidden={gaussian_log_likelihood: "the package's gaussian_log_likelihood"}, gradients="present")
 
 
-def check_gaussian_log_likelihood(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> CheckResult:
+def check_gaussian_log_likelihood(fn: Callable[[Tensor, Tensor, Tensor], Tensor], *, graded: bool = False,
+                                  cases: Sequence[Case] | None = None) -> CheckResult:
     """Check ``fn(c, mean, log_std) -> log N(c; mean, exp(log_std)^2)``, elementwise (same shape as c)."""
-    return check_against(fn, _gaussian_log_likelihood_exercise())
+    return check_against(fn, with_cases(_gaussian_log_likelihood_exercise(), cases), graded=graded)
 
 
 # -- exercise: H(c) of a spec ------------------------------------------------------------
@@ -148,7 +162,9 @@ def _code_entropy_exercise() -> Exercise:
               LatentSpec(noise_dim=8, categorical=(10, 4), n_continuous=1, continuous_range=(0.0, 3.0))),
              ("one 10-way code and no continuous codes", LatentSpec(n_continuous=0)),
              ("three codes on (0, 0.5) and no categorical code (the answer is negative)",
-              LatentSpec(noise_dim=8, categorical=(), n_continuous=3, continuous_range=(0.0, 0.5)))]
+              LatentSpec(noise_dim=8, categorical=(), n_continuous=3, continuous_range=(0.0, 0.5))),
+             ("three categorical codes (3, 7, 2) and two codes on (-3, 0.5)",
+              LatentSpec(noise_dim=8, categorical=(3, 7, 2), n_continuous=2, continuous_range=(-3.0, 0.5)))]
     cases = [Case(name, lambda s=s: (s,)) for name, s in specs]
     mistakes = [
         Mistake("log base 2 (bits) instead of the natural log (nats): the book measures H(c) in nats, "
@@ -164,12 +180,15 @@ def _code_entropy_exercise() -> Exercise:
         Mistake("wrong sign: H(c) = sum of ln K is positive for categorical codes (it is -sum p log p).",
                 lambda spec: -_entropy(spec)),
     ]
-    return Exercise(LatentSpec.entropy, cases, mistakes)
+    forbidden = {LatentSpec.entropy: "spec.entropy()", LatentSpec.categorical_entropy: "spec.categorical_entropy()",
+                 LatentSpec.continuous_entropy: "spec.continuous_entropy()"}
+    return Exercise(_entropy, cases, mistakes, arg_names=("spec",), forbidden=forbidden)
 
 
-def check_code_entropy(fn: Callable[[LatentSpec], float]) -> CheckResult:
+def check_code_entropy(fn: Callable[[LatentSpec], float], *, graded: bool = False,
+                       cases: Sequence[Case] | None = None) -> CheckResult:
     """Check ``fn(spec) -> H(c)`` in nats: the sum of ln K over categorical codes plus n ln(high - low)."""
-    return check_against(fn, _code_entropy_exercise())
+    return check_against(fn, with_cases(_code_entropy_exercise(), cases), graded=graded)
 
 
 # -- exercise: L_I from Q's output -------------------------------------------------------
@@ -195,7 +214,10 @@ def _mutual_info_bound_exercise() -> Exercise:
     cases = [_q_case("the paper's spec, 6 images", PAPER_SPEC, 6, 31),
              _q_case("two categorical codes (10, 3) and one continuous code, 5 images",
                      LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1), 5, 32),
-             _q_case("a 10-way code only, 4 images", LatentSpec(noise_dim=4, n_continuous=0), 4, 33)]
+             _q_case("a 10-way code only, 4 images", LatentSpec(noise_dim=4, n_continuous=0), 4, 33),
+             _q_case("three categorical codes (4, 4, 2) and three codes on (0, 3), 7 images",
+                     LatentSpec(noise_dim=4, categorical=(4, 4, 2), n_continuous=3, continuous_range=(0.0, 3.0)),
+                     7, 34)]
     mistakes = [
         Mistake("H(c) is missing: this is E[log Q(c|x)] alone. The bound adds the entropy of the codes, "
                 "L_I = E[log Q(c|x)] + H(c) (spec.entropy()).", partial(_info_bound, entropy=False)),
@@ -211,12 +233,14 @@ def _mutual_info_bound_exercise() -> Exercise:
         Mistake("only the categorical codes are counted: add the continuous codes' log-likelihood "
                 "and their entropy too.", partial(_info_bound, continuous=False)),
     ]
-    return Exercise(lambda q, codes, spec: info_lower_bound(q, codes, spec).total, cases, mistakes)
+    return Exercise(_info_bound, cases, mistakes, arg_names=("q", "codes", "spec"),
+                    forbidden={info_lower_bound: "the package's info_lower_bound"}, gradients="present")
 
 
-def check_mutual_info_bound(fn: Callable[[QOutput, Codes, LatentSpec], Tensor]) -> CheckResult:
+def check_mutual_info_bound(fn: Callable[[QOutput, Codes, LatentSpec], Tensor], *, graded: bool = False,
+                            cases: Sequence[Case] | None = None) -> CheckResult:
     """Check ``fn(q, codes, spec) -> L_I``, a scalar: E[log Q(c | x)] + H(c) over all codes."""
-    return check_against(fn, _mutual_info_bound_exercise())
+    return check_against(fn, with_cases(_mutual_info_bound_exercise(), cases), graded=graded)
 
 
 # -- exercise: a traversal grid ----------------------------------------------------------
@@ -270,7 +294,8 @@ def _traversal_codes_exercise() -> Exercise:
              Case("c3 of the paper's spec over 4 values, 2 rows", case(PAPER_SPEC, 2, "c3", grid4, 42)),
              Case("c1 (categorical) over its 10 categories, 2 rows", case(PAPER_SPEC, 2, "c1", torch.arange(10), 43)),
              Case("c2 of a spec with two categorical codes (10, 4)", case(two_cats, 2, "c2", torch.arange(4), 44)),
-             Case("c4 of a spec with two categorical codes (10, 4)", case(two_cats, 3, "c4", grid3, 45))]
+             Case("c4 of a spec with two categorical codes (10, 4)", case(two_cats, 3, "c4", grid3, 45)),
+             Case("c3 of the paper's spec over 2 values, 5 rows", case(PAPER_SPEC, 5, "c3", torch.tensor([-1.5, 0.5]), 46))]
 
     def reference(spec: LatentSpec, base: Codes, code: str, values: Tensor) -> Codes:
         lo, hi = float(values[0]), float(values[-1])
@@ -290,16 +315,19 @@ def _traversal_codes_exercise() -> Exercise:
                 "one categorical code c2 is continuous[:, 0] (use spec.code_index(code) - spec.n_categorical).",
                 partial(_traversal, ignore_categorical_count=True)),
     ]
-    return Exercise(reference, cases, mistakes, diagnose=_traversal_diagnosis)
+    return Exercise(reference, cases, mistakes, diagnose=_traversal_diagnosis,
+                    arg_names=("spec", "base", "code", "values"),
+                    forbidden={LatentSpec.traversal: "spec.traversal", LatentSpec.noise_traversal: "spec.noise_traversal"})
 
 
-def check_traversal_codes(fn: Callable[[LatentSpec, Codes, str, Tensor], Codes]) -> CheckResult:
+def check_traversal_codes(fn: Callable[[LatentSpec, Codes, str, Tensor], Codes], *, graded: bool = False,
+                          cases: Sequence[Case] | None = None) -> CheckResult:
     """Check ``fn(spec, base, code, values) -> Codes`` for a rows x steps traversal grid in row-major order.
 
     Row r repeats base input r (its z and codes) ``len(values)`` times, with ``code`` set to values[j]
     in column j.
     """
-    return check_against(fn, _traversal_codes_exercise())
+    return check_against(fn, with_cases(_traversal_codes_exercise(), cases), graded=graded)
 
 
 # -- exercise: Hungarian matching accuracy -----------------------------------------------
@@ -308,6 +336,18 @@ def _majority_vote_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
     """Each cluster takes its most common label, even if another cluster took it too (many-to-one)."""
     hits = sum(np.bincount(labels[clusters == k]).max() for k in np.unique(clusters))
     return float(hits / len(labels))
+
+
+def _unbalanced_clusters() -> tuple:
+    """Counts (category, label): (0, 0) 5, (0, 1) 4, (1, 0) 4, and k - 1 items of (k, k) for k = 2..9, shuffled.
+
+    The best matching swaps categories 0 and 1 (44 of 49 right); taking the largest count first keeps
+    0 -> 0 (41); a majority vote sends both 0 and 1 to label 0 (45); balanced accuracy is 0.944.
+    """
+    pairs = [(0, 0)] * 5 + [(0, 1)] * 4 + [(1, 0)] * 4 + [(k, k) for k in range(2, 10) for _ in range(k - 1)]
+    order = np.random.default_rng(53).permutation(len(pairs))
+    clusters, labels = np.array(pairs)[order].T
+    return clusters.copy(), labels.copy()
 
 
 def _matched_accuracy_exercise() -> Exercise:
@@ -324,7 +364,9 @@ def _matched_accuracy_exercise() -> Exercise:
     cases = [Case("a perfect clustering with its categories renamed (the answer is 1.0)", relabelled(0.0, 51)),
              Case("a renamed clustering with 30% of the items moved at random", relabelled(0.3, 52)),
              Case("two clusters whose most common label is the same digit",
-                  lambda: (np.array([0, 0, 0, 0, 0, 1, 1, 1, 2]), np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])))]
+                  lambda: (np.array([0, 0, 0, 0, 0, 1, 1, 1, 2]), np.array([0, 0, 0, 1, 1, 1, 2, 2, 2]))),
+             Case("classes of very different sizes, where taking the largest counts first is not the best matching",
+                  _unbalanced_clusters)]
     mistakes = [
         Mistake("no matching: it compares category numbers with labels directly. Q's category 3 need not "
                 "mean digit 3; match categories to labels first (scipy.optimize.linear_sum_assignment).",
@@ -339,9 +381,13 @@ def _matched_accuracy_exercise() -> Exercise:
         Mistake("it returns a percentage; return a fraction between 0 and 1.",
                 lambda clusters, labels: 100.0 * hungarian_accuracy(clusters, labels).accuracy),
     ]
-    return Exercise(lambda clusters, labels: hungarian_accuracy(clusters, labels).accuracy, cases, mistakes)
+    return Exercise(lambda clusters, labels: hungarian_accuracy(clusters, labels).accuracy, cases, mistakes,
+                    arg_names=("clusters", "labels"),
+                    forbidden={hungarian_accuracy: "the package's hungarian_accuracy",
+                               categorical_accuracy: "the package's categorical_accuracy"})
 
 
-def check_matched_accuracy(fn: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:
+def check_matched_accuracy(fn: Callable[[np.ndarray, np.ndarray], float], *, graded: bool = False,
+                           cases: Sequence[Case] | None = None) -> CheckResult:
     """Check ``fn(clusters, labels) -> accuracy`` in [0, 1] after the best one-to-one matching of clusters to labels."""
-    return check_against(fn, _matched_accuracy_exercise())
+    return check_against(fn, with_cases(_matched_accuracy_exercise(), cases), graded=graded)
