@@ -366,3 +366,90 @@ def test_student_config_only_adds_the_hiding():
     assert (SCRIPTS / "hide_gated_solutions.py").is_file()
     assert cfg["launch_buttons"] == {"colab_url": "", "notebook_interface": "classic"}
     assert cfg["title"] == "T" and config["sphinx"]["config"] == {"nitpicky": False}  # the input is untouched
+
+
+def test_student_config_points_colab_at_the_released_notebooks():
+    config = {"repository": {"url": "https://github.com/org/book", "branch": "main"},
+              "launch_buttons": {"colab_url": "https://colab.research.google.com"}}
+    cfg = student_config(config, "https://github.com/org/coursework", "spring")
+    assert cfg["repository"] == {"url": "https://github.com/org/coursework", "branch": "spring"}
+    assert cfg["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert config["repository"]["url"] == "https://github.com/org/book"
+
+
+# -- the graded engine: time, forbidden calls, the answer key, inputs, dtypes, gradients, messages --------
+
+def test_an_endless_loop_is_stopped_with_a_clear_message(monkeypatch, capsys):
+    monkeypatch.setattr(ex.engine, "TIME_LIMIT", 0.5)
+
+    def endless(spec):
+        while True:
+            pass
+
+    result = ex.check_code_entropy(endless)
+    assert not result.passed and "did not finish within 0.5 s" in result.message
+
+
+def test_the_answer_key_and_the_package_function_are_refused_by_name(capsys):
+    for answer in (ex8._entropy, ex8._code_entropy_exercise().reference, Codes.__len__):
+        result = ex.check_code_entropy(answer)
+        assert not result.passed and "answer key" in result.message, result.message
+    result = ex.check_code_entropy(lambda spec: spec.entropy())
+    assert "it calls spec.entropy()" in result.message
+    result = ex.check_code_entropy(lambda spec: ex8._entropy(spec))
+    assert "answer key (_entropy" in result.message
+
+
+def test_a_forbidden_call_is_refused_even_when_its_error_is_swallowed(capsys):
+    def sneaky(c, mean, log_std):
+        try:
+            from infogan_tutorial.objectives import gaussian_log_likelihood as g
+            g(c, mean, log_std)
+        except Exception:  # noqa: BLE001
+            pass
+        return torch.distributions.Normal(mean, log_std.exp()).log_prob(c)
+
+    assert "gaussian_log_likelihood" in ex.check_gaussian_log_likelihood(sneaky).message
+
+
+def test_vector_mismatch_names_the_worst_element_and_both_values(capsys):
+    def off_at_one_place(confusion):
+        out = np.diag(confusion) / np.sum(confusion, axis=1)
+        out[1] += 0.25
+        return out
+
+    message = ex.check_per_class_accuracy(off_at_one_place).message
+    assert "1 of 3 entries differ; the worst is at index (1,): expected 0.5000, got 0.7500" in message
+
+
+def test_long_reprs_are_cut(capsys):
+    class Huge:
+        def __repr__(self):
+            return "x" * 30_000
+
+    message = ex.check_traversal_codes(lambda spec, base, code, values: Huge()).message
+    assert len(message) < 400 and "Codes" in message
+
+
+def test_an_exception_gives_its_line(capsys):
+    def broken(spec):
+        low, high = spec.continuous_range
+        return math.log(high - low) / 0
+
+    message = ex.check_code_entropy(broken).message
+    line = broken.__code__.co_firstlineno + 2
+    assert "ZeroDivisionError" in message and f"line {line}: return math.log(high - low) / 0" in message
+
+
+def test_graded_mode_raises_and_hidden_cases_replace_the_table(capsys):
+    from infogan_tutorial.latent_codes import LatentSpec
+
+    wrong = ex.Case("hidden", lambda: (LatentSpec(noise_dim=2, categorical=(3, 3), n_continuous=0),))
+
+    def first_code_only(spec):
+        return math.log(spec.categorical[0])
+
+    assert ex.check_code_entropy(first_code_only).passed is False
+    with pytest.raises(ex.ExerciseFailed, match="only the first categorical code"):
+        ex.check_code_entropy(first_code_only, graded=True, cases=[wrong])
+    assert ex.check_code_entropy(lambda spec: sum(map(math.log, spec.categorical)), cases=[wrong]).passed

@@ -166,6 +166,12 @@ def _gradient_problem(exercise: Exercise, got: Any, leaves: list, want_grads: li
     return None
 
 
+_HINTS = {  # what to do instead, by the last word of what changed
+    "parameter": "do not freeze or unfreeze parameters: stop the gradient with .detach() on a tensor instead.",
+    "mode": "do not switch the network between train() and eval(): use it in the mode it comes in.",
+}
+
+
 def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tuple, name: str,
          answer_key_ok: bool) -> tuple[Any, str | None]:
     """Call the student's function on one case under the time limit and the call watch: (result, problem)."""
@@ -190,8 +196,8 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
                    "np.random.seed, or drawing random numbers without a generator): leave it as it is.")
     elif problem is None and (what := next((c for a, s, n in zip(args, snap, _names(exercise, args))
                                             if (c := changed(a, s, n))), None)):
-        problem = (f"{name} changed its inputs in place on {case.name} ({what}); leave them as they are and "
-                   "build new tensors (e.g. with .clone()).")
+        problem = f"{name} changed its inputs in place on {case.name} ({what}); " + _HINTS.get(
+            what.rsplit(" ", 1)[-1].strip("()"), "leave them as they are and build new tensors (e.g. with .clone()).")
     restore_rng(rng)
     return got, problem
 
