@@ -1,7 +1,10 @@
 """Checkers for the book's exercises: run a student's function, say in plain words what is wrong.
 
-The checking engine lives in :mod:`.engine`; chapter 8's exercises in :mod:`.foundations` and
-chapter 9's in :mod:`.experiments`. The notebooks import the checkers from here::
+The checking engine lives in ``engine`` (with ``compare`` and ``guards``); chapter 8's exercises in
+``foundations`` and chapter 9's in ``experiments``. Every checker is formative by default (it prints
+one line and returns a :class:`CheckResult`) and graded with ``graded=True`` (it raises
+:class:`ExerciseFailed` on a wrong answer; ``cases=`` runs an autograder's hidden cases instead of
+the table's). The notebooks import the checkers from here::
 
     from infogan_tutorial.exercises import check_code_entropy
 """
@@ -29,3 +32,6 @@ __all__ = [
     "check_invariant_information", "check_matched_accuracy", "check_mutual_info_bound", "check_per_class_accuracy",
     "check_per_code_info", "check_traversal_codes",
 ]
+
+for _name in ("Case", "CheckResult", "Exercise", "ExerciseFailed", "Mistake", "check_against"):
+    globals()[_name].__module__ = __name__  # documented, and referred to, as infogan_tutorial.exercises.X

@@ -11,9 +11,8 @@ notebook keeps running; an autograder calls ``result.raise_if_failed()``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
-from typing import Any
+from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
 
 import torch
 from torch import Tensor
@@ -90,7 +89,7 @@ class Exercise:
     ``arg_names`` name the arguments in messages. ``forbidden`` maps package functions the exercise
     asks the student not to call to how a message names them. ``gradients`` is "none", "present"
     (a returned tensor that carries a gradient must carry the right one) or "required" (a loss: the
-    result must carry the right gradient to every float input).
+    result must carry the right gradient to the float inputs of the arguments named in ``grad_args``).
     """
 
     reference: Callable[..., Any]
@@ -101,6 +100,7 @@ class Exercise:
     arg_names: Sequence[str] = ()
     forbidden: dict[Callable[..., Any], str] = field(default_factory=dict)
     gradients: str = "none"
+    grad_args: Sequence[str] = ()
 
 
 def with_cases(exercise: Exercise, cases: Sequence[Case] | None) -> Exercise:
@@ -133,7 +133,8 @@ def _prepare(exercise: Exercise, args: tuple) -> list[tuple[str, Tensor]]:
     """Let the float inputs take a gradient when the exercise checks gradients; return them by name."""
     if exercise.gradients == "none":
         return []
-    leaves = [leaf for name, a in zip(_names(exercise, args), args) for leaf in _float_leaves(a, name)]
+    leaves = [leaf for name, a in zip(_names(exercise, args), args) if name in exercise.grad_args
+              for leaf in _float_leaves(a, name)]
     for _, t in leaves:
         t.requires_grad_(True)
     return leaves

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
 
 import numpy as np
 import torch
@@ -57,7 +56,8 @@ def _per_code_info_exercise() -> Exercise:
                 "-ln(2 pi)/2 terms are missing).", partial(_per_code, squared_error=True)),
         Mistake("it sums over the batch instead of averaging over the images.", partial(_per_code, reduce="sum")),
     ]
-    return Exercise(_per_code, cases, mistakes, arg_names=("q", "codes", "spec"), gradients="present")
+    return Exercise(_per_code, cases, mistakes, arg_names=("q", "codes", "spec"), gradients="present",
+                    grad_args=("q",))
 
 
 def check_per_code_info(fn: Callable[[QOutput, Codes, LatentSpec], Tensor], *, graded: bool = False,
@@ -115,7 +115,7 @@ def _generator_objective_exercise() -> Exercise:
                   lambda_cont: float) -> Tensor:
         return generator_loss(fake_logit) + info_loss(q, codes, spec, lambda_cat, lambda_cont)
 
-    return Exercise(reference, cases, mistakes, gradients="required",
+    return Exercise(reference, cases, mistakes, gradients="required", grad_args=("fake_logit", "q"),
                     arg_names=("fake_logit", "q", "codes", "spec", "lambda_cat", "lambda_cont"))
 
 

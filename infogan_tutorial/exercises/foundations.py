@@ -8,9 +8,8 @@ L_I(G, Q) = E[log Q(c | x)] + H(c); the loss G and Q minimise is -lambda E[log Q
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
 
 import numpy as np
 import torch
@@ -73,7 +72,8 @@ def _categorical_info_loss_exercise() -> Exercise:
         Mistake("wrong shape: it returns one loss per image. Average over the batch to return one number.",
                 partial(_categorical_loss, reduce="none")),
     ]
-    return Exercise(_categorical_loss, cases, mistakes, arg_names=("logits", "c"), gradients="required")
+    return Exercise(_categorical_loss, cases, mistakes, arg_names=("logits", "c"), gradients="required",
+                    grad_args=("logits",))
 
 
 def check_categorical_info_loss(fn: Callable[[Tensor, Tensor], Tensor], *, graded: bool = False,
@@ -134,7 +134,8 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
                 "with the same shape as c.", lambda c, mean, log_std: _gaussian_ll(c, mean, log_std).sum(-1)),
     ]
     return Exercise(_gaussian_ll, cases, mistakes, arg_names=("c", "mean", "log_std"),
-                    forbidden={gaussian_log_likelihood: "the package's gaussian_log_likelihood"}, gradients="present")
+                    forbidden={gaussian_log_likelihood: "the package's gaussian_log_likelihood"}, gradients="present",
+                    grad_args=("mean", "log_std"))
 
 
 def check_gaussian_log_likelihood(fn: Callable[[Tensor, Tensor, Tensor], Tensor], *, graded: bool = False,
@@ -234,7 +235,8 @@ def _mutual_info_bound_exercise() -> Exercise:
                 "and their entropy too.", partial(_info_bound, continuous=False)),
     ]
     return Exercise(_info_bound, cases, mistakes, arg_names=("q", "codes", "spec"),
-                    forbidden={info_lower_bound: "the package's info_lower_bound"}, gradients="present")
+                    forbidden={info_lower_bound: "the package's info_lower_bound"}, gradients="present",
+                    grad_args=("q",))
 
 
 def check_mutual_info_bound(fn: Callable[[QOutput, Codes, LatentSpec], Tensor], *, graded: bool = False,
