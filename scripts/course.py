@@ -4,7 +4,7 @@
     python scripts/course.py init COURSE                    # COURSE/source/<assignment>/ from the book
     python scripts/course.py release COURSE                 # COURSE/release/ (+ a check that nothing leaks)
     python scripts/course.py grade COURSE --submissions DIR # autograde, feedback HTML, COURSE/grades.csv
-    python scripts/course.py publish COURSE OUT             # OUT/book/*.ipynb: what students open in Colab
+    python scripts/course.py publish COURSE OUT --repo URL  # OUT: the students' repository (Colab opens it)
     python scripts/course.py check PATH...                  # exit 1 if a solution or hidden test is in PATH
 
 Assignments: ``foundations`` (chapter 8) and ``experiments`` (chapter 9). A submission folder has
@@ -26,7 +26,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from course_notebooks import find_leaks, install_cell, secret_lines, source_notebook
+from course_notebooks import find_leaks, secret_lines, source_notebook
+from sync_notebooks import install_cell as clone_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = {"foundations": "08_exercises_foundations", "experiments": "09_exercises_experiments"}
@@ -103,25 +104,38 @@ def grade(course: Path, submissions: Path) -> Path:
     return course / "grades.csv"
 
 
-def publish(course: Path, out: Path, package: str) -> None:
-    """OUT/book/: every chapter, the exercise chapters as released, each install cell installing the package only.
+def publish(course: Path, out: Path, repo: str, branch: str) -> None:
+    """OUT: the repository students get: the package, its data, the book with the exercise chapters as released.
 
-    Push OUT to the repository the student book's Colab buttons name (build_book.py --student --colab-repo).
+    Every chapter's install cell clones ``repo`` (this copy, so Colab never fetches a solution); the
+    tests, scripts and course folder stay behind. Push OUT to ``repo`` and build the student book with
+    ``build_book.py --student --colab-repo REPO``.
     """
-    (out / "book").mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        shutil.rmtree(out)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+    for folder in ("infogan_tutorial", "data"):
+        shutil.copytree(ROOT / folder, out / folder, ignore=ignore)
+    for name in ("pyproject.toml", "README.md", "_toc.yml"):
+        shutil.copy2(ROOT / name, out / name)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["repository"] = {**config.get("repository", {}), "url": repo, "branch": branch}
+    (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (out / "book").mkdir()
+    for path in sorted((ROOT / "book").iterdir()):
+        if path.suffix in (".md", ".bib"):
+            shutil.copy2(path, out / "book" / path.name)
     released = {name: course / "release" / a / f"{name}.ipynb" for a, name in ASSIGNMENTS.items()}
     for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
         nb = json.loads((released.get(path.stem) or path).read_text(encoding="utf8"))
-        for i, cell in enumerate(nb["cells"]):
+        for cell in nb["cells"]:
             if cell["cell_type"] == "code" and "# Install cell" in "".join(cell["source"]):
-                nb["cells"][i] = {**install_cell(package), "id": cell.get("id", "install")}
-                if "id" not in cell:
-                    nb["cells"][i].pop("id")
+                cell["source"] = clone_cell(config)["source"]
         (out / "book" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
-    found = leaks([out])
+    found = leaks([out / "book"])  # the package itself holds the functions the exercises rebuild (README)
     if found:
         sys.exit("the published notebooks contain solutions:\n" + "\n".join(found))
-    print(f"published notebooks: {out / 'book'}")
+    print(f"students' repository: {out} (push it to {repo})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--submissions", type=Path, help="DIR/<student>/<assignment>/<notebook>.ipynb")
     p.add_argument("--timeout", type=int, default=300, help="seconds per cell when autograding (default 300)")
     p.add_argument("--package", default=package_url(), help="what the release's install cell pip-installs")
+    p.add_argument("--repo", help="publish: the students' repository (URL) that OUT will be pushed to")
+    p.add_argument("--branch", default="main", help="publish: its branch (default main)")
     args = p.parse_args(argv)
     course = args.paths[0].resolve()
     if args.step == "check":
@@ -146,9 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.step in ("grade", "all"):
         grade(course, args.submissions.resolve())
     if args.step == "publish":
-        if len(args.paths) != 2:
-            p.error("publish needs COURSE OUT")
-        publish(course, args.paths[1].resolve(), args.package)
+        if len(args.paths) != 2 or not args.repo:
+            p.error("publish needs COURSE OUT --repo URL")
+        publish(course, args.paths[1].resolve(), args.repo, args.branch)
     return 0
 
 

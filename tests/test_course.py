@@ -103,3 +103,17 @@ def test_feedback_names_each_mistake(graded):
         assert explanation in html, explanation
     blank = (graded / "feedback" / "blank" / ASSIGNMENT / f"{NAME}.html").read_text()
     assert "not implemented yet" in blank
+
+
+def test_publish_writes_the_students_repository_without_solutions(graded, tmp_path):
+    out = tmp_path / "students"
+    course("publish", graded, out, "--repo", "https://github.com/org/students", "--branch", "spring")
+    assert (out / "infogan_tutorial" / "exercises" / "engine.py").is_file() and (out / "data").is_dir()
+    assert not (out / "tests").exists() and not (out / "course").exists() and not (out / "scripts").exists()
+    assert find_leaks([out / "book"], secret_lines(BOOKS)) == []
+    for path in sorted((out / "book").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        install = next("".join(c["source"]) for c in cells if "# Install cell" in "".join(c["source"]))
+        assert "https://github.com/org/students" in install and '"spring"' in install, path.name
+    released = json.loads((out / "book" / f"{NAME}.ipynb").read_text())
+    assert sum("raise NotImplementedError()" in "".join(c["source"]) for c in released["cells"]) == EXERCISES
