@@ -3,6 +3,7 @@
     python scripts/build_book.py                       # instructor: _build/instructor/_build/html
     python scripts/build_book.py --student             # student:    _build/student/_build/html
     python scripts/build_book.py --student --toc T.yml # other options go to `jupyter-book build`
+    python scripts/build_book.py --student --colab-repo https://github.com/ORG/REPO [--colab-branch main]
 
 Both builds run ``jupyter-book build . -W -n --keep-going`` with the environment as it is
 (so ``INFOGAN_PROFILE=smoke`` works) and their own ``--path-output``, so their caches and
@@ -14,9 +15,13 @@ The student build reads ``_config.yml`` and writes a temporary copy with three c
 - the local extension ``hide_gated_solutions`` (``scripts/hide_gated_solutions.py``), without
   which that switch crashes on the book's gated solutions and would not remove their code
   cells; it also strips the solutions from the notebooks the download button serves;
-- no Colab launch button, which would open the repository's notebook, solutions included.
+- no Colab launch button, which would open the repository's notebook, solutions included; or,
+  with ``--colab-repo``, Colab buttons that open the notebooks of *that* repository, which holds
+  the released notebooks (``python scripts/course.py publish COURSE OUT``, then push OUT).
 
-Nothing else differs, so there is no second configuration file to keep in step.
+Nothing else differs, so there is no second configuration file to keep in step. After a student
+build, the executed notebooks (``_build/student/_build/jupyter_execute``, solutions included) are
+deleted; publish the ``html`` folder only.
 """
 
 from __future__ import annotations
@@ -37,13 +42,20 @@ SCRIPTS = Path(__file__).resolve().parent
 BUILD_FLAGS = ["-W", "-n", "--keep-going"]
 
 
-def student_config(config: dict) -> dict:
-    """``config`` (the parsed ``_config.yml``) with the student build's changes merged in."""
+def student_config(config: dict, colab_repo: str | None = None, colab_branch: str = "main") -> dict:
+    """``config`` (the parsed ``_config.yml``) with the student build's changes merged in.
+
+    ``colab_repo``: the repository of the released notebooks, which the Colab buttons then open;
+    without it the student book has no Colab button.
+    """
     cfg = copy.deepcopy(config)
     sphinx = cfg.setdefault("sphinx", {})
     sphinx.setdefault("config", {})["hide_solutions"] = True
     sphinx.setdefault("local_extensions", {})["hide_gated_solutions"] = str(SCRIPTS)
-    cfg["launch_buttons"] = {**cfg.get("launch_buttons", {}), "colab_url": ""}
+    if colab_repo:
+        cfg["repository"] = {**cfg.get("repository", {}), "url": colab_repo, "branch": colab_branch}
+    else:
+        cfg["launch_buttons"] = {**cfg.get("launch_buttons", {}), "colab_url": ""}
     return cfg
 
 
@@ -58,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--student", action="store_true", help="hide the solutions")
     which.add_argument("--instructor", action="store_true", help="show the solutions in dropdowns (default)")
+    p.add_argument("--colab-repo", help="student build: Colab buttons open this repository's (released) notebooks")
+    p.add_argument("--colab-branch", default="main", help="the branch of --colab-repo (default main)")
     args, extra = p.parse_known_args(argv)
     audience = "student" if args.student else "instructor"
     config_path = ROOT / "_config.yml"
@@ -65,11 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.student:
             config = yaml.safe_load(config_path.read_text(encoding="utf8"))
             config_path = Path(tmp) / "_config.yml"
-            config_path.write_text(yaml.safe_dump(student_config(config), sort_keys=False), encoding="utf8")
+            cfg = student_config(config, args.colab_repo, args.colab_branch)
+            config_path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf8")
         cmd = [jupyter_book(), "build", ".", "--config", str(config_path),
                "--path-output", str(Path("_build") / audience), *BUILD_FLAGS, *extra]
         print("$", " ".join(cmd), flush=True)
         code = subprocess.run(cmd, cwd=ROOT, env=os.environ.copy()).returncode
+    if args.student:  # executed copies of every chapter, solutions included: never part of what is published
+        shutil.rmtree(ROOT / "_build" / audience / "_build" / "jupyter_execute", ignore_errors=True)
     if code == 0:
         print(f"{audience} book: {ROOT / '_build' / audience / '_build' / 'html' / 'index.html'}")
     return code

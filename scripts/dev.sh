@@ -30,7 +30,7 @@ setup() {
     fashion_mnist
     [ -x .venv/bin/python ] || "$PY" -m venv .venv
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[book,test]"
+    .venv/bin/python -m pip install -q -e ".[book,test,course]"
 }
 
 case "${1:-}" in

@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from scipy.optimize import linear_sum_assignment
 
 import infogan_tutorial.exercises as ex
+from infogan_tutorial.exercises import experiments as ex9
+from infogan_tutorial.exercises import foundations as ex8
 from infogan_tutorial.latent_codes import Codes
-from infogan_tutorial.objectives import generator_loss, info_loss, info_lower_bound, log_q
+from infogan_tutorial.objectives import gaussian_log_likelihood, generator_loss, info_loss, info_lower_bound, log_q
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("docutils", reason="the student-build helpers need the book extras: pip install -e '.[book]'")
@@ -133,9 +136,19 @@ def _tiled_traversal(spec, base, code, values):
     return Codes(z, cat, cont)
 
 
+def _row_major_traversal(spec, base, code, values):
+    steps, rows = len(values), len(base)
+    z, cat, cont = (t.repeat_interleave(steps, 0) for t in (base.z, base.categorical, base.continuous))
+    i = spec.code_index(code)
+    target, j = (cat, i) if i < spec.n_categorical else (cont, i - spec.n_categorical)
+    target[:, j] = values.repeat(rows).to(target.dtype)
+    return Codes(z, cat, cont)
+
+
 def _fresh_noise_traversal(spec, base, code, values):
-    right = ex._traversal(spec, base, code, values)
-    return Codes(torch.randn_like(right.z), right.categorical, right.continuous)
+    right = _row_major_traversal(spec, base, code, values)
+    return Codes(torch.randn(right.z.shape, generator=torch.Generator().manual_seed(0)), right.categorical,
+                 right.continuous)
 
 
 def _transposed_traversal(spec, base, code, values):
@@ -143,6 +156,13 @@ def _transposed_traversal(spec, base, code, values):
     out = _tiled_traversal(spec, base, code, values)
     out.continuous[:, spec.code_index(code) - spec.n_categorical] = values.repeat_interleave(rows)
     return out
+
+
+def _hungarian(clusters, labels):
+    counts = np.zeros((10, 10))
+    np.add.at(counts, (clusters, labels), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return counts[rows, cols].sum() / len(labels)
 
 
 def _majority(clusters, labels):
@@ -189,20 +209,21 @@ WRONG = [  # (checker, a wrong answer written as a student might, part of the ex
      + spec.n_continuous * math.log2(spec.continuous_range[1] - spec.continuous_range[0]), "log base 2"),
     (ex.check_code_entropy, lambda spec: float(sum(math.log(k) for k in spec.categorical)),
      "continuous codes are missing"),
-    (ex.check_code_entropy, lambda spec: spec.categorical_entropy() + spec.n_continuous * math.log(2),
+    (ex.check_code_entropy, lambda spec: sum(map(math.log, spec.categorical)) + spec.n_continuous * math.log(2),
      "range (-1, 1) was assumed"),
     (ex.check_mutual_info_bound, lambda q, codes, spec: log_q(q, codes, spec).categorical
      + log_q(q, codes, spec).continuous, "H(c) is missing"),
     (ex.check_mutual_info_bound, lambda q, codes, spec: info_loss(q, codes, spec, 1.0, 1.0), "information loss"),
-    (ex.check_mutual_info_bound, lambda q, codes, spec: info_lower_bound(q, codes, spec).categorical,
-     "only the categorical codes"),
+    (ex.check_mutual_info_bound, lambda q, codes, spec: log_q(q, codes, spec).categorical
+     + spec.categorical_entropy(), "only the categorical codes"),
     (ex.check_traversal_codes, _tiled_traversal, "change within a row"),
     (ex.check_traversal_codes, _fresh_noise_traversal, "noise z changes within a row"),
     (ex.check_traversal_codes, _transposed_traversal, "transposed"),
     (ex.check_matched_accuracy, lambda c, lab: float((c == lab).mean()), "no matching"),
     (ex.check_matched_accuracy, _majority, "one-to-one"),
-    (ex.check_matched_accuracy, lambda c, lab: 1 - ex.hungarian_accuracy(c, lab).accuracy, "error rate"),
-    (ex.check_per_code_info, lambda q, codes, spec: ex._per_code(q, codes, spec).sum(), "added up"),
+    (ex.check_matched_accuracy, lambda c, lab: 1 - _hungarian(c, lab), "error rate"),
+    (ex.check_per_code_info, lambda q, codes, spec: (gaussian_log_likelihood(codes.continuous, q.mean, q.log_std)
+                                                     .mean(0) + math.log(2)).sum(), "added up"),
     (ex.check_per_code_info, lambda q, codes, spec: torch.distributions.Normal(q.mean, q.log_std.exp())
      .log_prob(codes.continuous).mean(0), "entropy h(c_j)"),
     (ex.check_generator_objective, lambda fl, q, codes, spec, lc, lk: F.softplus(-fl).mean()
@@ -240,32 +261,32 @@ def test_at_least_two_wrong_answers_per_checker():
     assert min(counts.values()) >= 2, counts
 
 
-TABLES = [ex._categorical_info_loss_exercise, ex._gaussian_log_likelihood_exercise, ex._code_entropy_exercise,
-          ex._mutual_info_bound_exercise, ex._traversal_codes_exercise, ex._matched_accuracy_exercise,
-          ex._per_code_info_exercise, ex._generator_objective_exercise, ex._control_info_loss_exercise,
-          ex._per_class_accuracy_exercise, ex._invariant_information_exercise]
+TABLES = [ex8._categorical_info_loss_exercise, ex8._gaussian_log_likelihood_exercise, ex8._code_entropy_exercise,
+          ex8._mutual_info_bound_exercise, ex8._traversal_codes_exercise, ex8._matched_accuracy_exercise,
+          ex9._per_code_info_exercise, ex9._generator_objective_exercise, ex9._control_info_loss_exercise,
+          ex9._per_class_accuracy_exercise, ex9._invariant_information_exercise]
 
 
 @pytest.mark.parametrize("table", TABLES, ids=[t.__name__ for t in TABLES])
 def test_each_listed_mistake_gets_its_own_explanation(table, capsys):
     exercise = table()
     for mistake in exercise.mistakes:
-        result = ex.check_against(mistake.answer, exercise)
+        result = ex.check_against(mistake.answer, exercise, answer_key_ok=True)
         assert not result.passed and mistake.explanation in result.message, (mistake.explanation, result.message)
 
 
 @pytest.mark.parametrize("table, right", [
-    (ex._categorical_info_loss_exercise, ex._categorical_loss),
-    (ex._gaussian_log_likelihood_exercise, ex._gaussian_ll),
-    (ex._code_entropy_exercise, ex._entropy),
-    (ex._mutual_info_bound_exercise, ex._info_bound),
-    (ex._traversal_codes_exercise, ex._traversal),
-    (ex._generator_objective_exercise, ex._generator_objective),
-    (ex._invariant_information_exercise, ex._invariant_info),
+    (ex8._categorical_info_loss_exercise, ex8._categorical_loss),
+    (ex8._gaussian_log_likelihood_exercise, ex8._gaussian_ll),
+    (ex8._code_entropy_exercise, ex8._entropy),
+    (ex8._mutual_info_bound_exercise, ex8._info_bound),
+    (ex8._traversal_codes_exercise, ex8._traversal),
+    (ex9._generator_objective_exercise, ex9._generator_objective),
+    (ex9._invariant_information_exercise, ex9._invariant_info),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_mistake_generators_with_no_switch_give_the_packages_answer(table, right, capsys):
     """The mistakes are switches on one implementation; with every switch off it must be right."""
-    assert ex.check_against(partial(right), table()).passed
+    assert ex.check_against(partial(right), table(), answer_key_ok=True).passed
 
 
 def test_invariant_information_exercise_computes_what_the_training_step_maximises():
@@ -276,7 +297,7 @@ def test_invariant_information_exercise_computes_what_the_training_step_maximise
     a, b = 3 * torch.randn(40, 10, generator=g), 3 * torch.randn(40, 10, generator=g)
     empty = torch.zeros(40, 0)
     package = invariant_information(QOutput([a], empty, empty), QOutput([b], empty, empty))
-    assert ex._invariant_info(a.softmax(1), b.softmax(1)).item() == pytest.approx(package.item(), abs=1e-5)
+    assert ex9._invariant_info(a.softmax(1), b.softmax(1)).item() == pytest.approx(package.item(), abs=1e-5)
 
 
 # -- the checkers never crash on a broken answer ------------------------------------------------
@@ -299,7 +320,7 @@ def test_a_missing_return_is_named(capsys):
 def test_changing_an_input_in_place_is_reported(capsys):
     def in_place(spec, base, code, values):
         base.continuous[:, 0] = 0.0
-        return ex._traversal(spec, base, code, values)
+        return _row_major_traversal(spec, base, code, values)
 
     assert "changed its inputs in place" in ex.check_traversal_codes(in_place).message
 
@@ -345,3 +366,90 @@ def test_student_config_only_adds_the_hiding():
     assert (SCRIPTS / "hide_gated_solutions.py").is_file()
     assert cfg["launch_buttons"] == {"colab_url": "", "notebook_interface": "classic"}
     assert cfg["title"] == "T" and config["sphinx"]["config"] == {"nitpicky": False}  # the input is untouched
+
+
+def test_student_config_points_colab_at_the_released_notebooks():
+    config = {"repository": {"url": "https://github.com/org/book", "branch": "main"},
+              "launch_buttons": {"colab_url": "https://colab.research.google.com"}}
+    cfg = student_config(config, "https://github.com/org/coursework", "spring")
+    assert cfg["repository"] == {"url": "https://github.com/org/coursework", "branch": "spring"}
+    assert cfg["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert config["repository"]["url"] == "https://github.com/org/book"
+
+
+# -- the graded engine: time, forbidden calls, the answer key, inputs, dtypes, gradients, messages --------
+
+def test_an_endless_loop_is_stopped_with_a_clear_message(monkeypatch, capsys):
+    monkeypatch.setattr(ex.engine, "TIME_LIMIT", 0.5)
+
+    def endless(spec):
+        while True:
+            pass
+
+    result = ex.check_code_entropy(endless)
+    assert not result.passed and "did not finish within 0.5 s" in result.message
+
+
+def test_the_answer_key_and_the_package_function_are_refused_by_name(capsys):
+    for answer in (ex8._entropy, ex8._code_entropy_exercise().reference, Codes.__len__):
+        result = ex.check_code_entropy(answer)
+        assert not result.passed and "answer key" in result.message, result.message
+    result = ex.check_code_entropy(lambda spec: spec.entropy())
+    assert "it calls spec.entropy()" in result.message
+    result = ex.check_code_entropy(lambda spec: ex8._entropy(spec))
+    assert "answer key (_entropy" in result.message
+
+
+def test_a_forbidden_call_is_refused_even_when_its_error_is_swallowed(capsys):
+    def sneaky(c, mean, log_std):
+        try:
+            from infogan_tutorial.objectives import gaussian_log_likelihood as g
+            g(c, mean, log_std)
+        except Exception:  # noqa: BLE001
+            pass
+        return torch.distributions.Normal(mean, log_std.exp()).log_prob(c)
+
+    assert "gaussian_log_likelihood" in ex.check_gaussian_log_likelihood(sneaky).message
+
+
+def test_vector_mismatch_names_the_worst_element_and_both_values(capsys):
+    def off_at_one_place(confusion):
+        out = np.diag(confusion) / np.sum(confusion, axis=1)
+        out[1] += 0.25
+        return out
+
+    message = ex.check_per_class_accuracy(off_at_one_place).message
+    assert "1 of 3 entries differ; the worst is at index (1,): expected 0.5000, got 0.7500" in message
+
+
+def test_long_reprs_are_cut(capsys):
+    class Huge:
+        def __repr__(self):
+            return "x" * 30_000
+
+    message = ex.check_traversal_codes(lambda spec, base, code, values: Huge()).message
+    assert len(message) < 400 and "Codes" in message
+
+
+def test_an_exception_gives_its_line(capsys):
+    def broken(spec):
+        low, high = spec.continuous_range
+        return math.log(high - low) / 0
+
+    message = ex.check_code_entropy(broken).message
+    line = broken.__code__.co_firstlineno + 2
+    assert "ZeroDivisionError" in message and f"line {line}: return math.log(high - low) / 0" in message
+
+
+def test_graded_mode_raises_and_hidden_cases_replace_the_table(capsys):
+    from infogan_tutorial.latent_codes import LatentSpec
+
+    wrong = ex.Case("hidden", lambda: (LatentSpec(noise_dim=2, categorical=(3, 3), n_continuous=0),))
+
+    def first_code_only(spec):
+        return math.log(spec.categorical[0])
+
+    assert ex.check_code_entropy(first_code_only).passed is False
+    with pytest.raises(ex.ExerciseFailed, match="only the first categorical code"):
+        ex.check_code_entropy(first_code_only, graded=True, cases=[wrong])
+    assert ex.check_code_entropy(lambda spec: sum(map(math.log, spec.categorical)), cases=[wrong]).passed

@@ -1,0 +1,16 @@
+import torch as _torch
+from infogan_tutorial.exercises import Case as _Case
+from infogan_tutorial.exercises import check_categorical_info_loss as _check
+
+
+def _case(seed, n, k, scale):
+    def make():
+        g = _torch.Generator().manual_seed(seed)
+        return scale * _torch.randn(n, k, generator=g), _torch.randint(k, (n,), generator=g)
+    return make
+
+
+_check(categorical_info_loss, graded=True, cases=[
+    _Case("hidden: 1 image, 2 categories", _case(901, 1, 2, 1.0)),
+    _Case("hidden: 64 images, 10 categories, large logits", _case(902, 64, 10, 20.0)),
+])

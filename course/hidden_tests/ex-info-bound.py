@@ -1,0 +1,22 @@
+import torch as _torch
+from infogan_tutorial.exercises import Case as _Case
+from infogan_tutorial.exercises import check_mutual_info_bound as _check
+from infogan_tutorial.latent_codes import LatentSpec as _Spec
+from infogan_tutorial.networks import QOutput as _QOutput
+
+
+def _case(spec, n, seed):
+    def make():
+        g = _torch.Generator().manual_seed(seed)
+        q = _QOutput([3 * _torch.randn(n, k, generator=g) for k in spec.categorical],
+                     _torch.randn(n, spec.n_continuous, generator=g), 0.4 * _torch.randn(n, spec.n_continuous, generator=g))
+        return q, spec.sample(n, _torch.Generator().manual_seed(seed + 1)), spec
+    return make
+
+
+_check(mutual_info_bound, graded=True, cases=[
+    _Case("hidden: codes (6, 2), one code on (-4, 4), 11 images",
+          _case(_Spec(noise_dim=2, categorical=(6, 2), n_continuous=1, continuous_range=(-4.0, 4.0)), 11, 921)),
+    _Case("hidden: continuous codes only (three on (0, 0.5)), 3 images",
+          _case(_Spec(noise_dim=2, categorical=(), n_continuous=3, continuous_range=(0.0, 0.5)), 3, 922)),
+])

@@ -1,0 +1,21 @@
+import torch as _torch
+from infogan_tutorial.exercises import Case as _Case
+from infogan_tutorial.exercises import check_per_code_info as _check
+from infogan_tutorial.latent_codes import LatentSpec as _Spec
+from infogan_tutorial.networks import QOutput as _QOutput
+
+
+def _case(spec, n, seed):
+    def make():
+        g = _torch.Generator().manual_seed(seed)
+        q = _QOutput([_torch.randn(n, k, generator=g) for k in spec.categorical],
+                     _torch.randn(n, spec.n_continuous, generator=g), 0.6 * _torch.randn(n, spec.n_continuous, generator=g))
+        return q, spec.sample(n, _torch.Generator().manual_seed(seed + 1)), spec
+    return make
+
+
+_check(per_code_info, graded=True, cases=[
+    _Case("hidden: five codes on (-1, 3), 12 images",
+          _case(_Spec(noise_dim=3, n_continuous=5, continuous_range=(-1.0, 3.0)), 12, 951)),
+    _Case("hidden: one code, 1 image", _case(_Spec(noise_dim=3, n_continuous=1), 1, 952)),
+])

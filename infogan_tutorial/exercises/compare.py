@@ -1,0 +1,124 @@
+"""Comparing a student's answer with the right one, field by field, and saying what differs.
+
+Tensors, arrays and numbers compare up to float tolerance after a check of their shape and of the
+kind of their dtype (integer, float, bool); the fields of :class:`Codes` must have exactly the
+dtype of the right answer, because G rejects category indices that are not int64. A value mismatch
+names the worst element, its index and both values; every repr in a message is cut to a few lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..latent_codes import Codes
+
+SHOW_LIMIT = 160
+"""The most characters of one value a message shows (a 25 kB tensor repr helps nobody)."""
+
+
+def cut(text: str, limit: int = SHOW_LIMIT) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 5] + " ... "
+
+
+def is_data(x: Any) -> bool:
+    """Tensors, arrays and numbers: what is compared by value."""
+    return isinstance(x, (Tensor, np.ndarray, np.number, bool, int, float))
+
+
+def as_tensor(x: Any) -> Tensor:
+    """A float64 CPU copy of a tensor, array or number (detached)."""
+    if isinstance(x, Tensor):
+        return x.detach().cpu().to(torch.float64)
+    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+
+
+def kind(x: Any) -> str:
+    """'bool', 'integer' or 'float': the kind of a value's dtype."""
+    dtype = x.dtype if isinstance(x, (Tensor, np.ndarray, np.number)) else np.asarray(x).dtype
+    if dtype in (torch.bool, np.bool_):
+        return "bool"
+    if isinstance(dtype, torch.dtype):
+        return "float" if dtype.is_floating_point or dtype.is_complex else "integer"
+    return "integer" if np.issubdtype(dtype, np.integer) else "float"
+
+
+def show(x: Any) -> str:
+    """A short description of a value: a number to 4 decimals, else its type, shape and dtype."""
+    if isinstance(x, Codes):
+        return f"Codes of {len(x)} inputs"
+    if is_data(x):
+        t = as_tensor(x)
+        if t.dim() == 0:
+            return f"{t.item():.4f}"
+        dtype = str(x.dtype) if hasattr(x, "dtype") else "float"
+        return f"a {type(x).__name__} of shape {tuple(t.shape)} ({dtype})"
+    return cut(repr(x))
+
+
+def _value_difference(got: Any, want: Any, where: str) -> str | None:
+    g, w = as_tensor(got), as_tensor(want)
+    close = torch.isclose(g, w, rtol=1e-4, atol=1e-5, equal_nan=True)
+    if bool(close.all()):
+        return None
+    if w.dim() == 0:
+        return f"wrong value{where}: expected {w.item():.4f}, got {g.item():.4f}."
+    gap = (g - w).abs().nan_to_num(nan=float("inf"))
+    gap[close] = 0.0
+    index = tuple(int(i) for i in np.unravel_index(int(gap.argmax()), tuple(w.shape)))
+    return (f"wrong value{where}: {int((~close).sum())} of {w.numel()} entries differ; the worst is at index "
+            f"{index}: expected {w[index].item():.4f}, got {g[index].item():.4f}.")
+
+
+def difference(got: Any, want: Any, where: str = "", exact_dtype: bool = False, dtypes: bool = True) -> str | None:
+    """What differs between ``got`` and ``want`` (the right answer), or None when they agree.
+
+    ``where`` names the field being compared (" in Codes.z"); ``exact_dtype`` asks for the very
+    dtype of ``want`` rather than its kind; ``dtypes=False`` compares shapes and values only.
+    """
+    if got is None and want is not None:
+        return "it returned None: did you forget the `return` statement?"
+    if isinstance(want, Codes):
+        if not isinstance(got, Codes):
+            return f"it returned {cut(type(got).__name__)}, but the answer is a Codes batch (Codes(z, categorical, continuous))."
+        for field in ("z", "categorical", "continuous"):
+            problem = difference(getattr(got, field), getattr(want, field), f" in Codes.{field}", dtypes, dtypes)
+            if problem:
+                return problem
+        return None
+    if isinstance(want, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(want):
+            return f"it returned {show(got)}, but the answer has {len(want)} parts."
+        for i, (g, w) in enumerate(zip(got, want)):
+            problem = difference(g, w, f"{where} in part {i}", exact_dtype, dtypes)
+            if problem:
+                return problem
+        return None
+    if not is_data(want):
+        return None  # networks, specs, ...: not compared
+    if not is_data(got):
+        return f"it returned {cut(type(got).__name__)}{where}, but the answer is a number or tensor."
+    g, w = as_tensor(got), as_tensor(want)
+    if g.shape != w.shape:
+        if w.dim() == 0:
+            return (f"wrong shape{where}: it returned {tuple(g.shape)}, but the answer is a single number; "
+                    "average over the batch (and add up the codes) to get one value.")
+        return f"wrong shape{where}: it returned shape {tuple(g.shape)}, but the answer has shape {tuple(w.shape)}."
+    if not dtypes:
+        return _value_difference(got, want, where)
+    if exact_dtype and isinstance(want, Tensor) and (not isinstance(got, Tensor) or got.dtype != want.dtype):
+        return (f"wrong dtype{where}: it is {getattr(got, 'dtype', type(got).__name__)}, but must be {want.dtype}"
+                + (" (category indices are int64: use .long())." if kind(want) == "integer" else "."))
+    if kind(want) != kind(got) and not (kind(want) == "float" and w.dim() == 0):
+        return f"wrong dtype{where}: it holds {kind(got)} values, but the answer holds {kind(want)} values."
+    return _value_difference(got, want, where)
+
+
+def same(got: Any, want: Any, dtypes: bool = True) -> bool:
+    """``got`` agrees with ``want`` in type, shape, value (up to float tolerance) and, with ``dtypes``, dtype."""
+    return difference(got, want, dtypes=dtypes) is None

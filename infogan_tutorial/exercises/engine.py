@@ -1,0 +1,252 @@
+"""The checking engine: run a student's function on a table of cases and say in plain words what is wrong.
+
+A checker (``check_*`` in :mod:`.foundations` and :mod:`.experiments`) describes an :class:`Exercise`: the
+right answer, the cases, the typical mistakes and how to compare. :func:`check_against` runs the student's
+function on every case, compares it with the reference and with the answers of the typical mistakes
+(softmax before the cross-entropy, a missing H(c), a sum where a mean belongs, ...), prints one line
+(✓ or ✗ and an explanation) and returns a :class:`CheckResult`. A wrong answer never raises, so a
+notebook keeps running; an autograder calls ``result.raise_if_failed()``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
+
+import torch
+from torch import Tensor
+
+from .compare import cut, difference, same
+from .guards import (
+    CallWatch,
+    CheckTimeout,
+    changed,
+    defined_in_package,
+    restore_rng,
+    rng_state,
+    same_rng,
+    snapshot,
+    time_limit,
+    where_raised,
+)
+
+TIME_LIMIT = float(os.environ.get("INFOGAN_CHECK_TIME_LIMIT", "10"))
+"""Seconds one call of the student's function may take (``$INFOGAN_CHECK_TIME_LIMIT`` overrides it)."""
+
+# -- results ---------------------------------------------------------------------------------
+
+class ExerciseFailed(AssertionError):
+    """Raised by :meth:`CheckResult.raise_if_failed` when an answer is wrong."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of a check: ``passed`` and the explanation shown to the student."""
+
+    passed: bool
+    message: str
+
+    def raise_if_failed(self) -> CheckResult:
+        """Raise :class:`ExerciseFailed` with the explanation unless the answer passed (for autograders)."""
+        if not self.passed:
+            raise ExerciseFailed(self.message)
+        return self
+
+    def __str__(self) -> str:
+        return f"{'✓' if self.passed else '✗'} {self.message}"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing in a notebook: the checker has already printed the line."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input with a known answer; ``make()`` builds fresh arguments on every call."""
+
+    name: str
+    make: Callable[[], tuple]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer (a function with the student's signature) and what to tell the student."""
+
+    explanation: str
+    answer: Callable[..., Any]
+
+
+def _call(fn: Callable[..., Any], args: tuple) -> Any:
+    return fn(*args)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """What a checker needs: the right answer, the cases, the typical mistakes and how to compare.
+
+    ``probe(fn, args)`` turns a function and a case's arguments into what is compared (by default
+    the return value); ``diagnose(answer, args)`` may explain a wrong answer no known mistake matches.
+    ``arg_names`` name the arguments in messages. ``forbidden`` maps package functions the exercise
+    asks the student not to call to how a message names them. ``gradients`` is "none", "present"
+    (a returned tensor that carries a gradient must carry the right one) or "required" (a loss: the
+    result must carry the right gradient to the float inputs of the arguments named in ``grad_args``).
+    """
+
+    reference: Callable[..., Any]
+    cases: Sequence[Case]
+    mistakes: Sequence[Mistake] = ()
+    probe: Callable[[Callable[..., Any], tuple], Any] = _call
+    diagnose: Callable[[Any, tuple], str | None] | None = None
+    arg_names: Sequence[str] = ()
+    forbidden: dict[Callable[..., Any], str] = field(default_factory=dict)
+    gradients: str = "none"
+    grad_args: Sequence[str] = ()
+
+
+def with_cases(exercise: Exercise, cases: Sequence[Case] | None) -> Exercise:
+    """``exercise`` with its cases replaced by ``cases`` (an autograder's hidden cases), unless None."""
+    return exercise if cases is None else replace(exercise, cases=list(cases))
+
+
+def _report(passed: bool, message: str, graded: bool) -> CheckResult:
+    result = CheckResult(passed, message)
+    print(result)
+    return result.raise_if_failed() if graded else result
+
+
+def _float_leaves(x: Any, where: str) -> list[tuple[str, Tensor]]:
+    """The float tensors among the arguments that can take a gradient, with the names a message uses."""
+    if isinstance(x, Tensor):
+        return [(where, x)] if x.is_floating_point() and x.is_leaf else []
+    if is_dataclass(x) and not isinstance(x, type):
+        return [leaf for f in fields(x) for leaf in _float_leaves(getattr(x, f.name), f"{where}.{f.name}")]
+    if isinstance(x, (list, tuple)):
+        return [leaf for i, v in enumerate(x) for leaf in _float_leaves(v, f"{where}[{i}]")]
+    return []
+
+
+def _names(exercise: Exercise, args: tuple) -> list[str]:
+    return [exercise.arg_names[i] if i < len(exercise.arg_names) else f"argument {i + 1}" for i in range(len(args))]
+
+
+def _prepare(exercise: Exercise, args: tuple) -> list[tuple[str, Tensor]]:
+    """Let the float inputs take a gradient when the exercise checks gradients; return them by name."""
+    if exercise.gradients == "none":
+        return []
+    leaves = [leaf for name, a in zip(_names(exercise, args), args) if name in exercise.grad_args
+              for leaf in _float_leaves(a, name)]
+    for _, t in leaves:
+        t.requires_grad_(True)
+    return leaves
+
+
+def _gradients(out: Any, leaves: list[tuple[str, Tensor]]) -> list[Tensor] | None:
+    """d(sum of out)/d(each leaf), zeros where none flows; None when ``out`` carries no gradient."""
+    if not isinstance(out, Tensor) or not out.requires_grad or not leaves:
+        return None
+    grads = torch.autograd.grad(out.sum(), [t for _, t in leaves], allow_unused=True)
+    return [torch.zeros_like(t) if g is None else g for (_, t), g in zip(leaves, grads)]
+
+
+def _gradient_problem(exercise: Exercise, got: Any, leaves: list, want_grads: list[Tensor] | None) -> str | None:
+    got_grads = _gradients(got, leaves)
+    if got_grads is None:
+        if exercise.gradients == "required" and want_grads is not None:
+            return ("the value is right, but the result carries no gradient (it was detached, computed under "
+                    "torch.no_grad(), or turned into a number with .item()/float()/NumPy): a loss must stay a "
+                    "tensor computed from its inputs, so that backward() reaches them.")
+        return None
+    for (name, _), g, w in zip(leaves, got_grads, want_grads or [None] * len(leaves)):
+        w = torch.zeros_like(g) if w is None else w
+        if bool(w.abs().sum() > 0) and not bool(g.abs().sum() > 0):
+            return (f"the value is right, but no gradient reaches {name}: a part of the computation was "
+                    "detached (.detach(), .data, torch.no_grad()), so training would not update what feeds it.")
+        problem = difference(g, w, f" of the gradient with respect to {name}")
+        if problem:
+            return f"the value is right, but the gradient is not: {problem}"
+    return None
+
+
+_HINTS = {  # what to do instead, by the last word of what changed
+    "parameter": "do not freeze or unfreeze parameters: stop the gradient with .detach() on a tensor instead.",
+    "mode": "do not switch the network between train() and eval(): use it in the mode it comes in.",
+}
+
+
+def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tuple, name: str,
+         answer_key_ok: bool) -> tuple[Any, str | None]:
+    """Call the student's function on one case under the time limit and the call watch: (result, problem)."""
+    snap, rng = [snapshot(a) for a in args], rng_state()
+    got, problem = None, None
+    with CallWatch(exercise.forbidden, answer_key=not answer_key_ok) as watch:
+        try:
+            with time_limit(TIME_LIMIT):
+                got = exercise.probe(student, args)
+        except NotImplementedError:
+            problem = (f"{name} is not implemented yet: replace the `raise NotImplementedError(...)` line with your "
+                       "code, run that cell, then run this check again.")
+        except CheckTimeout:
+            problem = (f"{name} did not finish within {TIME_LIMIT:g} s on {case.name}: is there a loop that never "
+                       "ends? (The right answer takes milliseconds.)")
+        except Exception as e:  # noqa: BLE001 - any error in the student's code is feedback, not a crash
+            problem = f"{name} raised {type(e).__name__} on {case.name}{where_raised(e, student)}: {cut(str(e), 300)}"
+    if watch.violation:
+        problem = f"{name}: {watch.violation}"
+    elif problem is None and not same_rng(rng, rng_state()):
+        problem = (f"{name} changed the global random number generator on {case.name} (torch.manual_seed, "
+                   "np.random.seed, or drawing random numbers without a generator): leave it as it is.")
+    elif problem is None and (what := next((c for a, s, n in zip(args, snap, _names(exercise, args))
+                                            if (c := changed(a, s, n))), None)):
+        problem = f"{name} changed its inputs in place on {case.name} ({what}); " + _HINTS.get(
+            what.rsplit(" ", 1)[-1].strip("()"), "leave them as they are and build new tensors (e.g. with .clone()).")
+    restore_rng(rng)
+    return got, problem
+
+
+def _explain(got: Any, args: Any, exercise: Exercise, case: Case, want: Any) -> str:
+    """The explanation of a wrong value: a known mistake, the exercise's diagnosis, or what differs where."""
+    for mistake in exercise.mistakes:
+        try:
+            wrong = exercise.probe(mistake.answer, case.make())
+        except Exception:  # noqa: BLE001, S112 - a mistake that does not apply to this case
+            continue
+        if not same(wrong, want, dtypes=False) and same(got, wrong, dtypes=False):
+            return mistake.explanation
+    found = exercise.diagnose(got, args) if exercise.diagnose else None
+    return found or f"{difference(got, want, dtypes=False)[:-1]} on {case.name}."
+
+
+def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bool = False,
+                  answer_key_ok: bool = False) -> CheckResult:
+    """Run ``student`` on every case and compare it with the reference and with each known mistake.
+
+    Refused before any case: the package's own functions (the answer key). On each case: an error,
+    a time-out, a forbidden call, a change to the inputs or to the global RNG; then, where the value
+    differs from the reference, the explanation of the first known mistake that gives the same value,
+    else the exercise's diagnosis, else the worst differing element; then dtypes and gradients.
+    Formative (default): print one line and return the result. ``graded=True``: also raise
+    :class:`ExerciseFailed` on a wrong answer, so an autograder's test cell fails. ``answer_key_ok``
+    lets the package's own tests run the answer key's functions.
+    """
+    name = getattr(student, "__name__", "your function")
+    key = None if answer_key_ok else defined_in_package(student)
+    if key:
+        return _report(False, f"{name} is the package's own {key}, part of the checker's answer key: "
+                              "write the function yourself.", graded)
+    for case in exercise.cases:
+        args = case.make()
+        leaves = _prepare(exercise, args)
+        want = exercise.probe(exercise.reference, args)
+        want_grads = _gradients(want, leaves)
+        args = case.make()
+        leaves = _prepare(exercise, args)
+        got, problem = _run(student, exercise, case, args, name, answer_key_ok)
+        if problem:
+            return _report(False, problem, graded)
+        if not same(got, want, dtypes=False):
+            return _report(False, f"{name}: {_explain(got, args, exercise, case, want)}", graded)
+        problem = difference(got, want) or _gradient_problem(exercise, got, leaves, want_grads)
+        if problem:
+            return _report(False, f"{name}: {problem[:-1]} on {case.name}.", graded)
+    return _report(True, f"{name} is correct on all {len(exercise.cases)} test cases.", graded)
+

@@ -1,0 +1,310 @@
+"""Chapter 9's exercises (experiments): each code's bound, G's objective with lambda, the plain-GAN
+control's Q loss, per-class accuracy and the invariant information between a digit and its moved copy.
+
+The book's notation: Q(c | x) is Q's guess of the codes c that generated x = G(z, c);
+L_I(G, Q) = E[log Q(c | x)] + H(c); the loss G and Q minimise is -lambda E[log Q(c | x)].
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from functools import partial
+from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..latent_codes import Codes, LatentSpec
+from ..mutual_information import mutual_information
+from ..networks import Discriminator, QOutput, init_weights
+from ..objectives import generator_loss, info_loss, invariant_information
+from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
+from .foundations import _gaussian_ll
+from .inputs import PAPER_SPEC, _q_case, _q_output, _rng
+
+# -- exercise: the bound of each continuous code (a third continuous code) -----------------
+
+def _per_code(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: str = "own", squared_error: bool = False,
+              reduce: str = "mean") -> Tensor:
+    """E[log Q(c_j | x)] + ln(high - low) for each continuous code j, with switches for typical mistakes."""
+    ll = _gaussian_ll(codes.continuous, q.mean, q.log_std, log_std_term=not squared_error, const_term=not squared_error)
+    log_q = ll.mean(0) if reduce == "mean" else ll.sum(0)
+    low, high = spec.continuous_range
+    h = {"own": math.log(high - low), "none": 0.0, "all": spec.continuous_entropy()}[entropy]
+    return log_q + h
+
+
+def _per_code_info_exercise() -> Exercise:
+    cases = [_q_case("three continuous codes, 6 images", LatentSpec(n_continuous=3), 6, 61),
+             _q_case("two codes on (-2, 2), 5 images",
+                     LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(-2.0, 2.0)), 5, 62),
+             _q_case("one code on (0, 0.5) and two categorical codes, 9 images",
+                     LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1, continuous_range=(0.0, 0.5)), 9, 63)]
+    mistakes = [
+        Mistake("the codes are added up into one number: return one value per continuous code, shape "
+                "(n_continuous,), so you can see which code carries information.",
+                lambda q, codes, spec: _per_code(q, codes, spec).sum()),
+        Mistake("the codes are averaged into one number: return one value per continuous code, shape (n_continuous,).",
+                lambda q, codes, spec: _per_code(q, codes, spec).mean()),
+        Mistake("the entropy h(c_j) = ln(high - low) of each code is missing.", partial(_per_code, entropy="none")),
+        Mistake("each code got the entropy of all continuous codes; each code's bound adds only its own "
+                "h(c_j) = ln(high - low).", partial(_per_code, entropy="all")),
+        Mistake("a squared error was used instead of the Gaussian log-likelihood (the -log(sigma) and "
+                "-ln(2 pi)/2 terms are missing).", partial(_per_code, squared_error=True)),
+        Mistake("it sums over the batch instead of averaging over the images.", partial(_per_code, reduce="sum")),
+    ]
+    return Exercise(_per_code, cases, mistakes, arg_names=("q", "codes", "spec"), gradients="present",
+                    grad_args=("q",))
+
+
+def check_per_code_info(fn: Callable[[QOutput, Codes, LatentSpec], Tensor], *, graded: bool = False,
+                        cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(q, codes, spec) -> (n_continuous,)``: E[log Q(c_j | x)] + h(c_j) for each continuous code."""
+    return check_against(fn, with_cases(_per_code_info_exercise(), cases), graded=graded)
+
+
+# -- exercise: G's objective with the weight lambda --------------------------------------
+
+def _generator_objective(fake_logit: Tensor, q: QOutput, codes: Codes, spec: LatentSpec, lambda_cat: float,
+                         lambda_cont: float, *, info_sign: float = 1.0, saturating: bool = False,
+                         with_entropy: bool = False, lambda_on_adversarial: bool = False) -> Tensor:
+    """-E[log D(G(z,c))] - lambda_cat E[log Q(c_cat|x)] - lambda_cont E[log Q(c_cont|x)], with mistake switches."""
+    adversarial = -F.softplus(fake_logit).mean() if saturating else generator_loss(fake_logit)
+    info = info_loss(q, codes, spec, lambda_cat, lambda_cont)
+    if with_entropy:
+        info = info - lambda_cat * spec.categorical_entropy() - lambda_cont * spec.continuous_entropy()
+    if lambda_on_adversarial:
+        return lambda_cat * adversarial + info_loss(q, codes, spec, 1.0, 1.0)
+    return adversarial + info_sign * info
+
+
+def _generator_objective_exercise() -> Exercise:
+    def case(lambda_cat: float, lambda_cont: float, seed: int, n: int = 6,
+             spec: LatentSpec = PAPER_SPEC) -> Callable[[], tuple]:
+        def make() -> tuple:
+            return (torch.randn(n, generator=_rng(seed)), _q_output(spec, n, seed + 1),
+                    spec.sample(n, _rng(seed + 2)), spec, lambda_cat, lambda_cont)
+        return make
+
+    cases = [Case("lambda_cat = 2, lambda_cont = 0.5", case(2.0, 0.5, 72)),
+             Case("the paper's weights lambda_cat = 1, lambda_cont = 0.1", case(1.0, 0.1, 71)),
+             Case("lambda_cat = lambda_cont = 0 (a plain GAN's G loss)", case(0.0, 0.0, 73)),
+             Case("two categorical codes (10, 4), three continuous codes, lambda_cat = 0.7, lambda_cont = 1.5",
+                  case(0.7, 1.5, 74, spec=LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=3)))]
+    mistakes = [
+        Mistake("the information term has the wrong sign: G must *increase* E[log Q(c|x)], so its loss "
+                "subtracts lambda E[log Q] (adds lambda times the information loss). With +lambda E[log Q], "
+                "G would learn to hide c.", partial(_generator_objective, info_sign=-1.0)),
+        Mistake("it uses the saturating loss E[log(1 - D(G(z,c)))]; InfoGAN, like DCGAN, trains G with the "
+                "non-saturating -E[log D(G(z,c))] (generator_loss).", partial(_generator_objective, saturating=True)),
+        Mistake("lambda_cat and lambda_cont are swapped: lambda_cat weights the categorical codes.",
+                lambda fl, q, codes, spec, lc, lk: _generator_objective(fl, q, codes, spec, lk, lc)),
+        Mistake("lambda is ignored: the information terms must be multiplied by lambda_cat and lambda_cont.",
+                lambda fl, q, codes, spec, lc, lk: _generator_objective(fl, q, codes, spec, 1.0, 1.0)),
+        Mistake("lambda multiplies the adversarial loss instead of the information term.",
+                partial(_generator_objective, lambda_on_adversarial=True)),
+        Mistake("the value is off by exactly lambda * H(c): it subtracts lambda L_I = lambda (E[log Q] + H(c)). "
+                "H(c) is a constant, so the gradient is the same, but the loss the book logs (train_step) "
+                "leaves H(c) out: use -lambda E[log Q(c|x)].", partial(_generator_objective, with_entropy=True)),
+    ]
+
+    def reference(fake_logit: Tensor, q: QOutput, codes: Codes, spec: LatentSpec, lambda_cat: float,
+                  lambda_cont: float) -> Tensor:
+        return generator_loss(fake_logit) + info_loss(q, codes, spec, lambda_cat, lambda_cont)
+
+    return Exercise(reference, cases, mistakes, gradients="required", grad_args=("fake_logit", "q"),
+                    arg_names=("fake_logit", "q", "codes", "spec", "lambda_cat", "lambda_cont"))
+
+
+def check_generator_objective(fn: Callable[..., Tensor], *, graded: bool = False,
+                              cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(fake_logit, q, codes, spec, lambda_cat, lambda_cont) -> G's loss`` (a scalar)."""
+    return check_against(fn, with_cases(_generator_objective_exercise(), cases), graded=graded)
+
+
+# -- exercise: the plain-GAN control's Q loss (where the gradient flows) --------------------
+
+def _small_discriminator(spec: LatentSpec, seed: int) -> Discriminator:
+    """A fixed D for the gradient-flow cases; its big 6272 x 1024 weight is frozen to keep the check fast
+    (gradients still flow *through* it, so whether they reach the body shows in the conv layers)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        d = Discriminator(spec)
+        init_weights(d)
+    big = max((m for m in d.body if isinstance(m, torch.nn.Linear)), key=lambda m: m.weight.numel())
+    big.weight.requires_grad_(False)
+    return d
+
+
+def _gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
+    """Run fn(D, fake, codes, spec), backpropagate, and record the loss and which parts got a gradient."""
+    D, fake, codes, spec = args
+    out = fn(D, fake, codes, spec)
+    if not isinstance(out, Tensor) or out.dim() != 0:
+        return out
+    if out.requires_grad:
+        out.backward()
+
+    def reached(params: Any) -> bool:
+        return any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in params)
+
+    flags = (fake.grad is not None and bool(fake.grad.abs().sum() > 0), reached(D.body.parameters()),
+             reached(D.q_head.parameters()), reached(D.d_head.parameters()))
+    return out.detach(), torch.tensor(flags, dtype=torch.float64)
+
+
+def _flow_diagnosis(got: Any, args: tuple) -> str | None:
+    """Say where the gradient went, or that the value differs from info_loss, when no known mistake matched."""
+    if not (isinstance(got, tuple) and len(got) == 2):
+        return "it should return one number, the loss info_loss(q, codes, spec) (a 0-d tensor)."
+    reached = [part for part, flag in zip(("G's images", "D's shared body", "Q's head", "D's real/fake head"),
+                                          got[1].tolist()) if flag]
+    if reached != ["Q's head"]:
+        return (f"the gradient reaches {', '.join(reached) or 'nothing'}; in the control it must reach "
+                "Q's head only.")
+    return ("the gradient flows to the right place, but the value differs from info_loss(q, codes, spec) "
+            "with Q's output on the detached features.")
+
+
+def _control_loss(D: Discriminator, fake: Tensor, codes: Codes, spec: LatentSpec, *,
+                  detach_features: bool = True, detach_images: bool = False, no_grad: bool = False) -> Tensor:
+    """Q's loss in the plain-GAN control: Q's head fitted on detached features of G's images."""
+    x = fake.detach() if detach_images else fake
+    h = D.features(x)
+    h = h.detach() if detach_features else h
+    q = D.q_from_features(h)
+    if no_grad:
+        q = QOutput([t.detach() for t in q.logits], q.mean.detach(), q.log_std.detach())
+    return info_loss(q, codes, spec)
+
+
+def _control_info_loss_exercise() -> Exercise:
+    def case(spec: LatentSpec, n: int, seed: int) -> Callable[[], tuple]:
+        d = _small_discriminator(spec, seed)  # built once; every run gets a fresh copy
+
+        def make() -> tuple:
+            fake = torch.tanh(torch.randn(n, 1, 28, 28, generator=_rng(seed))).requires_grad_()
+            return copy.deepcopy(d), fake, spec.sample(n, _rng(seed + 1)), spec
+        return make
+
+    cases = [Case("the paper's spec, 4 images", case(PAPER_SPEC, 4, 81)),
+             Case("a 10-way code only, 3 images", case(LatentSpec(noise_dim=4, n_continuous=0), 3, 82))]
+    mistakes = [
+        Mistake("the gradient reaches G's images and D's shared body: this is InfoGAN's information term, "
+                "not the control. Detach D's features before Q's head (D.features(fake).detach()), so only "
+                "Q's head learns.", partial(_control_loss, detach_features=False)),
+        Mistake("the gradient reaches D's shared body: detaching the images stops it at G, but the control must "
+                "also keep D's features free of c. Detach the features, not (only) the images.",
+                partial(_control_loss, detach_features=False, detach_images=True)),
+        Mistake("no gradient reaches Q's head (everything was detached or computed under torch.no_grad()): "
+                "the control's Q could never learn to read c. Detach only the features, then apply Q's head.",
+                partial(_control_loss, no_grad=True)),
+    ]
+    return Exercise(_control_loss, cases, mistakes, _gradient_flow, _flow_diagnosis,
+                    arg_names=("D", "fake", "codes", "spec"))
+
+
+def check_control_info_loss(fn: Callable[[Discriminator, Tensor, Codes, LatentSpec], Tensor], *, graded: bool = False,
+                            cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(D, fake, codes, spec) -> loss``: info_loss of Q on G's images, gradient reaching Q's head only."""
+    return check_against(fn, with_cases(_control_info_loss_exercise(), cases), graded=graded)
+
+
+# -- exercise: per-class accuracy from a confusion matrix --------------------------------
+
+def _per_class(confusion: np.ndarray, *, axis: int = 1) -> np.ndarray:
+    """Row r: the fraction of images of true class r that c1 put in class r's category."""
+    m = np.asarray(confusion, dtype=np.float64)
+    return np.diag(m) / m.sum(axis=axis)
+
+
+def _per_class_accuracy_exercise() -> Exercise:
+    def random_counts(seed: int, k: int) -> Callable[[], tuple]:
+        def make() -> tuple:
+            r = np.random.default_rng(seed)
+            return (r.integers(0, 6, (k, k)) + np.diag(r.integers(1, 20, k)),)
+        return make
+
+    cases = [Case("a 3 x 3 confusion matrix", lambda: (np.array([[8, 1, 1], [0, 5, 5], [2, 0, 2]]),)),
+             Case("a 10 x 10 confusion matrix", random_counts(91, 10)),
+             Case("a 4 x 4 matrix with classes of very different sizes",
+                  lambda: (np.array([[50, 3, 2, 0], [1, 4, 0, 0], [0, 0, 0, 7], [2, 1, 1, 30]]),))]
+    mistakes = [
+        Mistake("it divides by the column sums: that is the fraction of a matched category's images that "
+                "are right (precision). Per-class accuracy divides by the number of images of each true "
+                "class, the row sums (rows are true labels).", partial(_per_class, axis=0)),
+        Mistake("it returns the overall accuracy for every class: divide each diagonal entry by its own row sum.",
+                lambda m: np.full(len(m), np.trace(m) / np.sum(m))),
+        Mistake("it returns counts (the diagonal); divide by the row sums to get fractions.",
+                lambda m: np.diag(m).astype(np.float64)),
+        Mistake("it returns the per-class error rate (1 - accuracy).", lambda m: 1.0 - _per_class(m)),
+    ]
+    return Exercise(_per_class, cases, mistakes, arg_names=("confusion",))
+
+
+def check_per_class_accuracy(fn: Callable[[np.ndarray], np.ndarray], *, graded: bool = False,
+                             cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(confusion) -> (K,)``: diagonal over row sums (rows are true classes, as in ClusterAccuracy)."""
+    return check_against(fn, with_cases(_per_class_accuracy_exercise(), cases), graded=graded)
+
+
+# -- exercise: invariant information between a real digit and its moved copy ---------------
+
+def _invariant_info(p: Tensor, p_moved: Tensor, *, symmetric: bool = True, normalise: bool = True,
+                    marginals: str = "both", base: float = math.e, clamp: bool = True) -> Tensor:
+    """I(ĉ; ĉ') of the batch's joint P = p^T p' / N (made symmetric), with switches for typical mistakes."""
+    joint = p.T @ p_moved
+    joint = joint / p.shape[0] if normalise else joint
+    joint = (joint + joint.T) / 2 if symmetric else joint
+    joint = joint.clamp_min(1e-12) if clamp else joint
+    rows, cols = joint.sum(dim=1), joint.sum(dim=0)
+    other = {"both": cols, "rows": rows}[marginals]
+    return (joint * (joint.log() - rows.log()[:, None] - other.log()[None, :])).sum() / math.log(base)
+
+
+def _invariant_information_exercise() -> Exercise:
+    def soft(seed: int, n: int, k: int, sharpness: float) -> Callable[[], tuple]:
+        def make() -> tuple:
+            g = _rng(seed)
+            logits = sharpness * torch.randn(n, k, generator=g)
+            return (torch.softmax(logits, 1), torch.softmax(logits + torch.randn(n, k, generator=g), 1))
+        return make
+
+    def sure_and_balanced() -> tuple:
+        p = torch.eye(4).repeat(3, 1)  # 12 images, each surely in one of 4 categories, kept by the move
+        return (p, p.clone())
+
+    cases = [Case("8 images, 4 categories", soft(71, 8, 4, 2.0)),
+             Case("30 images, 10 categories", soft(72, 30, 10, 3.0)),
+             Case("sure, balanced categories that survive the move", sure_and_balanced),
+             Case("5 images, 7 categories", soft(73, 5, 7, 2.5))]
+    mistakes = [
+        Mistake("P is not divided by the number of images: P = p^T p' / N is a joint distribution and sums to 1.",
+                partial(_invariant_info, normalise=False)),
+        Mistake("P is not made symmetric: the image and its moved copy play the same part, so use (P + P^T) / 2.",
+                partial(_invariant_info, symmetric=False)),
+        Mistake("the denominator uses the row sums twice: it is P_j P_k, row sum times column sum "
+                "(equal once P is symmetric, so make it symmetric first).",
+                partial(_invariant_info, symmetric=False, marginals="rows")),
+        Mistake("it uses log base 2 (bits); the book measures information in nats (natural log).",
+                partial(_invariant_info, base=2.0)),
+        Mistake("wrong sign: return the information I itself (at least 0); the training loss is -lambda I.",
+                lambda p, q: -_invariant_info(p, q)),
+        Mistake("P has zero entries here, and 0 * log 0 gave nan; that term counts as 0: clamp P "
+                "(e.g. P.clamp_min(1e-12)) before taking the log.", partial(_invariant_info, clamp=False)),
+        Mistake("it measures agreement, the mean of sum_k p_k p'_k, not information: that is highest when "
+                "every image falls into one category, which tells nothing about the image.",
+                lambda p, q: (p * q).sum(1).mean()),
+    ]
+    return Exercise(_invariant_info, cases, mistakes, arg_names=("p", "p_moved"),
+                    forbidden={invariant_information: "the package's objectives.invariant_information",
+                               mutual_information: "the package's mutual_information"})
+
+
+def check_invariant_information(fn: Callable[[Tensor, Tensor], Tensor], *, graded: bool = False,
+                                cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(p, p_moved) -> I``: the information between the categories of images and of their moved copies."""
+    return check_against(fn, with_cases(_invariant_information_exercise(), cases), graded=graded)

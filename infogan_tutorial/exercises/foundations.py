@@ -1,0 +1,396 @@
+"""Chapter 8's exercises (the pieces of InfoGAN): the categorical information loss, the Gaussian
+log-likelihood, H(c), the bound L_I, a traversal grid and Hungarian matching accuracy.
+
+The book's notation: Q(c | x) is Q's guess of the codes c that generated x = G(z, c);
+L_I(G, Q) = E[log Q(c | x)] + H(c); the loss G and Q minimise is -lambda E[log Q(c | x)].
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..evaluation import categorical_accuracy, hungarian_accuracy
+from ..latent_codes import Codes, LatentSpec
+from ..networks import QOutput
+from ..objectives import gaussian_log_likelihood, info_lower_bound
+from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
+from .inputs import PAPER_SPEC, _q_case, _rng
+
+# -- exercise: the categorical information loss ------------------------------------------
+
+def _categorical_loss(logits: Tensor, c: Tensor, *, softmax_first: bool = False, sign: float = 1.0,
+                      reduce: str = "mean", base: float = math.e, raw_logits: bool = False) -> Tensor:
+    """-E[log Q(c | x)] for one categorical code, with switches that produce typical mistakes."""
+    if raw_logits:
+        log_q = logits.gather(1, c[:, None]).squeeze(1)
+    else:
+        log_q = -F.cross_entropy(logits.softmax(1) if softmax_first else logits, c, reduction="none")
+    per_example = -sign * log_q / math.log(base)
+    return {"mean": per_example.mean(), "sum": per_example.sum(), "none": per_example}[reduce]
+
+
+def _categorical_info_loss_exercise() -> Exercise:
+    def uniform() -> tuple:
+        return torch.zeros(4, 10), torch.tensor([0, 3, 9, 3])
+
+    def random_case() -> tuple:
+        g = _rng(11)
+        return 3 * torch.randn(6, 5, generator=g), torch.randint(5, (6,), generator=g)
+
+    def confident() -> tuple:
+        c = torch.tensor([1, 0, 2])
+        return 8 * F.one_hot(c, 3).float() - 4, c
+
+    def unbalanced() -> tuple:
+        g = _rng(12)
+        return torch.randn(7, 3, generator=g), torch.tensor([2, 2, 2, 2, 0, 2, 1])
+
+    cases = [Case("random logits (6 images, 5 categories)", random_case),
+             Case("all-zero logits, i.e. a uniform Q (the answer is ln 10)", uniform),
+             Case("confident, correct logits", confident),
+             Case("7 images, 3 categories, most of them category 2", unbalanced)]
+    mistakes = [
+        Mistake("softmax was applied before the cross-entropy. F.cross_entropy takes raw logits and applies "
+                "log-softmax itself; feeding it probabilities squashes the loss towards ln K.",
+                partial(_categorical_loss, softmax_first=True)),
+        Mistake("wrong sign: this is E[log Q(c|x)], which is <= 0. The loss to minimise is its negative.",
+                partial(_categorical_loss, sign=-1.0)),
+        Mistake("it sums over the batch instead of averaging: the expectation E[...] is a mean over the "
+                "images, so the loss must not grow with the batch size.", partial(_categorical_loss, reduce="sum")),
+        Mistake("log base 2 (bits) instead of the natural log (nats): use torch.log / F.log_softmax / "
+                "F.cross_entropy, so the loss is comparable with H(c) = ln 10.", partial(_categorical_loss, base=2.0)),
+        Mistake("it picks the raw logit of the true category without normalising: log Q(c|x) is the "
+                "log-softmax of the logits (F.log_softmax or F.cross_entropy), not the logit itself.",
+                partial(_categorical_loss, raw_logits=True)),
+        Mistake("wrong shape: it returns one loss per image. Average over the batch to return one number.",
+                partial(_categorical_loss, reduce="none")),
+    ]
+    return Exercise(_categorical_loss, cases, mistakes, arg_names=("logits", "c"), gradients="required",
+                    grad_args=("logits",))
+
+
+def check_categorical_info_loss(fn: Callable[[Tensor, Tensor], Tensor], *, graded: bool = False,
+                                cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(logits, c) -> -E[log Q(c | x)]`` (a scalar) from logits (N, K) and category indices (N,).
+
+    A loss: its gradient with respect to the logits must be right too. ``graded=True`` raises on a wrong
+    answer (autograder); ``cases`` replaces the table's cases (hidden tests).
+    """
+    return check_against(fn, with_cases(_categorical_info_loss_exercise(), cases), graded=graded)
+
+
+# -- exercise: the Gaussian log-likelihood of a continuous code ----------------------------
+
+def _gaussian_ll(c: Tensor, mean: Tensor, log_std: Tensor, *, log_std_term: bool = True, const_term: bool = True,
+                 variance: bool = False, sign: float = 1.0, base: float = math.e) -> Tensor:
+    """log N(c; mean, exp(log_std)^2) elementwise, with switches that produce typical mistakes."""
+    log_sigma = 0.5 * log_std if variance else log_std
+    ll = -0.5 * ((c - mean) * torch.exp(-log_sigma)) ** 2
+    ll = ll - log_sigma if log_std_term else ll
+    ll = ll - 0.5 * math.log(2 * math.pi) if const_term else ll
+    return sign * ll / math.log(base)
+
+
+def _gaussian_log_likelihood_exercise() -> Exercise:
+    def random_case(seed: int, shape: tuple[int, ...]) -> Callable[[], tuple]:
+        def make() -> tuple:
+            g = _rng(seed)
+            c = 2 * torch.rand(shape, generator=g) - 1
+            return c, torch.randn(shape, generator=g), 0.7 * torch.randn(shape, generator=g)
+        return make
+
+    cases = [Case("a batch of 5 images with 2 continuous codes", random_case(21, (5, 2))),
+             Case("a batch of 3 images with 3 continuous codes", random_case(22, (3, 3))),
+             Case("c = mean with sigma = 1 (the answer is -ln(2 pi)/2 = -0.919)",
+                  lambda: (torch.zeros(2, 2), torch.zeros(2, 2), torch.zeros(2, 2))),
+             Case("a batch of 4 images with 1 continuous code", random_case(23, (4, 1))),
+             Case("a 3-d batch of shape (2, 3, 2)", random_case(24, (2, 3, 2)))]
+    mistakes = [
+        Mistake("this is a (scaled) squared error, not the log-likelihood: it lacks the -log(sigma) and "
+                "-ln(2 pi)/2 terms. Without -log(sigma), Q could make every code look likely by growing sigma.",
+                partial(_gaussian_ll, log_std_term=False, const_term=False)),
+        Mistake("this is a plain negative squared error -(c - mean)^2: the log-likelihood divides by 2 sigma^2 "
+                "and has the normalising terms -log(sigma) - ln(2 pi)/2.",
+                lambda c, mean, log_std: -(c - mean) ** 2),
+        Mistake("the -log(sigma) term is missing (the density's normaliser 1/sigma).",
+                partial(_gaussian_ll, log_std_term=False)),
+        Mistake("the constant -ln(2 pi)/2 (about -0.919 per code) is missing.",
+                partial(_gaussian_ll, const_term=False)),
+        Mistake("log_std was used as the log of the variance; it is the log of the standard deviation "
+                "sigma, so sigma = exp(log_std) and the variance is exp(2 log_std).",
+                partial(_gaussian_ll, variance=True)),
+        Mistake("wrong sign: this is the negative log-likelihood (a loss); the function should return log N.",
+                partial(_gaussian_ll, sign=-1.0)),
+        Mistake("log base 2 instead of the natural log: use math.log / torch.log so the result is in nats.",
+                partial(_gaussian_ll, base=2.0)),
+        Mistake("wrong shape: it adds up the codes (or the batch). Return one value per element, "
+                "with the same shape as c.", lambda c, mean, log_std: _gaussian_ll(c, mean, log_std).sum(-1)),
+    ]
+    return Exercise(_gaussian_ll, cases, mistakes, arg_names=("c", "mean", "log_std"),
+                    forbidden={gaussian_log_likelihood: "the package's gaussian_log_likelihood"}, gradients="present",
+                    grad_args=("mean", "log_std"))
+
+
+def check_gaussian_log_likelihood(fn: Callable[[Tensor, Tensor, Tensor], Tensor], *, graded: bool = False,
+                                  cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(c, mean, log_std) -> log N(c; mean, exp(log_std)^2)``, elementwise (same shape as c)."""
+    return check_against(fn, with_cases(_gaussian_log_likelihood_exercise(), cases), graded=graded)
+
+
+# -- exercise: H(c) of a spec ------------------------------------------------------------
+
+def _entropy(spec: LatentSpec, *, base: float = math.e, continuous: bool = True, first_only: bool = False,
+             per_code: bool = True, assume_unit_range: bool = False) -> float:
+    """H(c) in nats, with switches that produce typical mistakes."""
+    cats = spec.categorical[:1] if first_only else spec.categorical
+    h = sum(math.log(k) for k in cats)
+    low, high = (-1.0, 1.0) if assume_unit_range else spec.continuous_range
+    if continuous and spec.n_continuous:
+        h += (spec.n_continuous if per_code else 1) * math.log(high - low)
+    return h / math.log(base)
+
+
+def _code_entropy_exercise() -> Exercise:
+    specs = [("the paper's spec (one 10-way code, two codes on (-1, 1))", PAPER_SPEC),
+             ("two categorical codes (10 and 4 ways) and one code on (0, 3)",
+              LatentSpec(noise_dim=8, categorical=(10, 4), n_continuous=1, continuous_range=(0.0, 3.0))),
+             ("one 10-way code and no continuous codes", LatentSpec(n_continuous=0)),
+             ("three codes on (0, 0.5) and no categorical code (the answer is negative)",
+              LatentSpec(noise_dim=8, categorical=(), n_continuous=3, continuous_range=(0.0, 0.5))),
+             ("three categorical codes (3, 7, 2) and two codes on (-3, 0.5)",
+              LatentSpec(noise_dim=8, categorical=(3, 7, 2), n_continuous=2, continuous_range=(-3.0, 0.5)))]
+    cases = [Case(name, lambda s=s: (s,)) for name, s in specs]
+    mistakes = [
+        Mistake("log base 2 (bits) instead of the natural log (nats): the book measures H(c) in nats, "
+                "ln 10 = 2.30 for a 10-way code.", partial(_entropy, base=2.0)),
+        Mistake("the continuous codes are missing: each code uniform on (low, high) adds its differential "
+                "entropy ln(high - low).", partial(_entropy, continuous=False)),
+        Mistake("only the first categorical code is counted: independent codes add their entropies, "
+                "so H(c) sums ln K over every categorical code.", partial(_entropy, first_only=True)),
+        Mistake("ln(high - low) is added once for all continuous codes; every continuous code adds its own.",
+                partial(_entropy, per_code=False)),
+        Mistake("the range (-1, 1) was assumed: read the range from spec.continuous_range.",
+                partial(_entropy, assume_unit_range=True)),
+        Mistake("wrong sign: H(c) = sum of ln K is positive for categorical codes (it is -sum p log p).",
+                lambda spec: -_entropy(spec)),
+    ]
+    forbidden = {LatentSpec.entropy: "spec.entropy()", LatentSpec.categorical_entropy: "spec.categorical_entropy()",
+                 LatentSpec.continuous_entropy: "spec.continuous_entropy()"}
+    return Exercise(_entropy, cases, mistakes, arg_names=("spec",), forbidden=forbidden)
+
+
+def check_code_entropy(fn: Callable[[LatentSpec], float], *, graded: bool = False,
+                       cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(spec) -> H(c)`` in nats: the sum of ln K over categorical codes plus n ln(high - low)."""
+    return check_against(fn, with_cases(_code_entropy_exercise(), cases), graded=graded)
+
+
+# -- exercise: L_I from Q's output -------------------------------------------------------
+
+def _info_bound(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: bool = True, sign: float = 1.0,
+                reduce: str = "mean", softmax_first: bool = False, squared_error: bool = False,
+                continuous: bool = True) -> Tensor:
+    """L_I = E[log Q(c | x)] + H(c) over all codes, with switches that produce typical mistakes."""
+    per_example = torch.zeros(len(codes))
+    for i, logits in enumerate(q.logits):
+        per_example = per_example - _categorical_loss(logits, codes.categorical[:, i],
+                                                      softmax_first=softmax_first, reduce="none")
+    if continuous and spec.n_continuous:
+        ll = _gaussian_ll(codes.continuous, q.mean, q.log_std, log_std_term=not squared_error,
+                          const_term=not squared_error)
+        per_example = per_example + ll.sum(1)
+    log_q = per_example.mean() if reduce == "mean" else per_example.sum()
+    h = _entropy(spec, continuous=continuous) if entropy else 0.0
+    return sign * (log_q + h)
+
+
+def _mutual_info_bound_exercise() -> Exercise:
+    cases = [_q_case("the paper's spec, 6 images", PAPER_SPEC, 6, 31),
+             _q_case("two categorical codes (10, 3) and one continuous code, 5 images",
+                     LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1), 5, 32),
+             _q_case("a 10-way code only, 4 images", LatentSpec(noise_dim=4, n_continuous=0), 4, 33),
+             _q_case("three categorical codes (4, 4, 2) and three codes on (0, 3), 7 images",
+                     LatentSpec(noise_dim=4, categorical=(4, 4, 2), n_continuous=3, continuous_range=(0.0, 3.0)),
+                     7, 34)]
+    mistakes = [
+        Mistake("H(c) is missing: this is E[log Q(c|x)] alone. The bound adds the entropy of the codes, "
+                "L_I = E[log Q(c|x)] + H(c) (spec.entropy()).", partial(_info_bound, entropy=False)),
+        Mistake("this is the information loss -E[log Q(c|x)], not the bound: flip the sign and add H(c).",
+                partial(_info_bound, entropy=False, sign=-1.0)),
+        Mistake("wrong sign: it returns -L_I. The bound is E[log Q(c|x)] + H(c).", partial(_info_bound, sign=-1.0)),
+        Mistake("it sums log Q over the batch instead of averaging: E[log Q(c|x)] is a mean over the images.",
+                partial(_info_bound, reduce="sum")),
+        Mistake("softmax was applied before the cross-entropy: F.cross_entropy takes raw logits.",
+                partial(_info_bound, softmax_first=True)),
+        Mistake("the continuous codes use a squared error instead of the Gaussian log-likelihood (the "
+                "-log(sigma) and -ln(2 pi)/2 terms are missing).", partial(_info_bound, squared_error=True)),
+        Mistake("only the categorical codes are counted: add the continuous codes' log-likelihood "
+                "and their entropy too.", partial(_info_bound, continuous=False)),
+    ]
+    return Exercise(_info_bound, cases, mistakes, arg_names=("q", "codes", "spec"),
+                    forbidden={info_lower_bound: "the package's info_lower_bound"}, gradients="present",
+                    grad_args=("q",))
+
+
+def check_mutual_info_bound(fn: Callable[[QOutput, Codes, LatentSpec], Tensor], *, graded: bool = False,
+                            cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(q, codes, spec) -> L_I``, a scalar: E[log Q(c | x)] + H(c) over all codes."""
+    return check_against(fn, with_cases(_mutual_info_bound_exercise(), cases), graded=graded)
+
+
+# -- exercise: a traversal grid ----------------------------------------------------------
+
+def _traversal(spec: LatentSpec, base: Codes, code: str, values: Tensor, *, tile: bool = False,
+               values_down_columns: bool = False, ignore_categorical_count: bool = False) -> Codes:
+    """Row r: base's input r with ``code`` set to values[0..steps-1]; switches produce typical mistakes."""
+    rows, steps = len(base), len(values)
+
+    def per_row(t: Tensor) -> Tensor:
+        return t.repeat(steps, *[1] * (t.dim() - 1)) if tile else t.repeat_interleave(steps, dim=0)
+
+    z, cat, cont = per_row(base.z), per_row(base.categorical), per_row(base.continuous)
+    varied = values.repeat_interleave(rows) if values_down_columns else values.repeat(rows)
+    i = spec.code_index(code)
+    if i < spec.n_categorical:
+        cat[:, i] = varied.to(cat.dtype)
+    else:
+        cont[:, i if ignore_categorical_count else i - spec.n_categorical] = varied.to(cont.dtype)
+    return Codes(z, cat, cont)
+
+
+def _traversal_diagnosis(got: Any, args: tuple) -> str | None:
+    """Name what changes within a row when no known mistake matched (e.g. freshly drawn noise)."""
+    spec, base, code, values = args
+    if not isinstance(got, Codes) or len(got) != len(base) * len(values):
+        return (f"it should return Codes with rows x steps = {len(base)} x {len(values)} = "
+                f"{len(base) * len(values)} inputs, got {type(got).__name__} of length "
+                f"{len(got) if isinstance(got, Codes) else '?'}.")
+    rows, steps = len(base), len(values)
+    for part in ("z", "categorical", "continuous"):
+        grid = getattr(got, part).reshape(rows, steps, -1).to(torch.float64)
+        if part == "continuous" or (part == "categorical" and spec.code_index(code) < spec.n_categorical):
+            keep = [j for j in range(grid.shape[2]) if j != spec.code_index(code)
+                    - (spec.n_categorical if part == "continuous" else 0)]
+            grid = grid[:, :, keep]
+        if not torch.equal(grid, grid[:, :1].expand_as(grid)):
+            what = "the noise z" if part == "z" else f"a {part} code that should stay fixed"
+            return (f"{what} changes within a row. In a traversal row only the traversed code may change; "
+                    f"z and every other code are the row's own base input, repeated `steps` times.")
+    return None
+
+
+def _traversal_codes_exercise() -> Exercise:
+    def case(spec: LatentSpec, rows: int, code: str, values: Tensor, seed: int) -> Callable[[], tuple]:
+        return lambda: (spec, spec.sample(rows, _rng(seed)), code, values.clone())
+
+    two_cats = LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=2)
+    grid5, grid4, grid3 = torch.linspace(-2, 2, 5), torch.linspace(-1, 1, 4), torch.linspace(-2, 2, 3)
+    cases = [Case("c2 of the paper's spec over 5 values, 3 rows", case(PAPER_SPEC, 3, "c2", grid5, 41)),
+             Case("c3 of the paper's spec over 4 values, 2 rows", case(PAPER_SPEC, 2, "c3", grid4, 42)),
+             Case("c1 (categorical) over its 10 categories, 2 rows", case(PAPER_SPEC, 2, "c1", torch.arange(10), 43)),
+             Case("c2 of a spec with two categorical codes (10, 4)", case(two_cats, 2, "c2", torch.arange(4), 44)),
+             Case("c4 of a spec with two categorical codes (10, 4)", case(two_cats, 3, "c4", grid3, 45)),
+             Case("c3 of the paper's spec over 2 values, 5 rows", case(PAPER_SPEC, 5, "c3", torch.tensor([-1.5, 0.5]), 46))]
+
+    def reference(spec: LatentSpec, base: Codes, code: str, values: Tensor) -> Codes:
+        lo, hi = float(values[0]), float(values[-1])
+        return spec.traversal(code, rows=len(base), steps=len(values), values=(lo, hi), fixed=base)
+
+    mistakes = [
+        Mistake("the noise z (and the other codes) change within a row: the base batch was tiled (repeat) "
+                "instead of repeating each base input along its row (repeat_interleave), so every column "
+                "shows a different z.", partial(_traversal, tile=True)),
+        Mistake("the grid is transposed: each column keeps one z and each row one value of the code. "
+                "Row r should repeat base input r, and the code should run through all values along the row.",
+                partial(_traversal, tile=True, values_down_columns=True)),
+        Mistake("the traversed code is constant along each row and changes down the columns: row r should "
+                "run through all values (values.repeat(rows)), not one value (values.repeat_interleave(rows)).",
+                partial(_traversal, values_down_columns=True)),
+        Mistake("the wrong code was changed: codes are numbered categorical first, then continuous, so with "
+                "one categorical code c2 is continuous[:, 0] (use spec.code_index(code) - spec.n_categorical).",
+                partial(_traversal, ignore_categorical_count=True)),
+    ]
+    return Exercise(reference, cases, mistakes, diagnose=_traversal_diagnosis,
+                    arg_names=("spec", "base", "code", "values"),
+                    forbidden={LatentSpec.traversal: "spec.traversal", LatentSpec.noise_traversal: "spec.noise_traversal"})
+
+
+def check_traversal_codes(fn: Callable[[LatentSpec, Codes, str, Tensor], Codes], *, graded: bool = False,
+                          cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(spec, base, code, values) -> Codes`` for a rows x steps traversal grid in row-major order.
+
+    Row r repeats base input r (its z and codes) ``len(values)`` times, with ``code`` set to values[j]
+    in column j.
+    """
+    return check_against(fn, with_cases(_traversal_codes_exercise(), cases), graded=graded)
+
+
+# -- exercise: Hungarian matching accuracy -----------------------------------------------
+
+def _majority_vote_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
+    """Each cluster takes its most common label, even if another cluster took it too (many-to-one)."""
+    hits = sum(np.bincount(labels[clusters == k]).max() for k in np.unique(clusters))
+    return float(hits / len(labels))
+
+
+def _unbalanced_clusters() -> tuple:
+    """Counts (category, label): (0, 0) 5, (0, 1) 4, (1, 0) 4, and k - 1 items of (k, k) for k = 2..9,
+    shuffled, then the categories renamed.
+
+    The best matching swaps categories 0 and 1 (44 of 49 right); taking the largest count first keeps
+    0 -> 0 (41); a majority vote sends both 0 and 1 to label 0 (45); balanced accuracy is 0.944.
+    """
+    pairs = [(0, 0)] * 5 + [(0, 1)] * 4 + [(1, 0)] * 4 + [(k, k) for k in range(2, 10) for _ in range(k - 1)]
+    order = np.random.default_rng(53).permutation(len(pairs))
+    clusters, labels = np.array(pairs)[order].T
+    return np.array([7, 2, 9, 0, 4, 1, 8, 3, 6, 5])[clusters], labels.copy()
+
+
+def _matched_accuracy_exercise() -> Exercise:
+    def relabelled(noise: float, seed: int) -> Callable[[], tuple]:
+        def make() -> tuple:
+            r = np.random.default_rng(seed)
+            labels = np.repeat(np.arange(10), 6)
+            clusters = np.array([3, 1, 4, 0, 2, 9, 6, 5, 8, 7])[labels]  # renamed; 1, 6 and 8 keep their names
+            flip = r.random(len(labels)) < noise
+            clusters[flip] = r.integers(0, 10, flip.sum())
+            return clusters, labels
+        return make
+
+    cases = [Case("a perfect clustering with its categories renamed (the answer is 1.0)", relabelled(0.0, 51)),
+             Case("a renamed clustering with 30% of the items moved at random", relabelled(0.3, 52)),
+             Case("two clusters whose most common label is the same digit",
+                  lambda: (np.array([0, 0, 0, 0, 0, 1, 1, 1, 2]), np.array([0, 0, 0, 1, 1, 1, 2, 2, 2]))),
+             Case("classes of very different sizes, where taking the largest counts first is not the best matching",
+                  _unbalanced_clusters)]
+    mistakes = [
+        Mistake("no matching: it compares category numbers with labels directly. Q's category 3 need not "
+                "mean digit 3; match categories to labels first (scipy.optimize.linear_sum_assignment).",
+                lambda clusters, labels: float((clusters == labels).mean())),
+        Mistake("each category was given its most common label, so two categories can claim the same digit. "
+                "The matching must be one-to-one: use the Hungarian method (linear_sum_assignment on the "
+                "count matrix, maximize=True).", _majority_vote_accuracy),
+        Mistake("it returns the number of correctly matched items; divide by the number of items.",
+                lambda clusters, labels: float(hungarian_accuracy(clusters, labels).accuracy * len(labels))),
+        Mistake("it returns the error rate (1 - accuracy).",
+                lambda clusters, labels: 1.0 - hungarian_accuracy(clusters, labels).accuracy),
+        Mistake("it returns a percentage; return a fraction between 0 and 1.",
+                lambda clusters, labels: 100.0 * hungarian_accuracy(clusters, labels).accuracy),
+    ]
+    return Exercise(lambda clusters, labels: hungarian_accuracy(clusters, labels).accuracy, cases, mistakes,
+                    arg_names=("clusters", "labels"),
+                    forbidden={hungarian_accuracy: "the package's hungarian_accuracy",
+                               categorical_accuracy: "the package's categorical_accuracy"})
+
+
+def check_matched_accuracy(fn: Callable[[np.ndarray, np.ndarray], float], *, graded: bool = False,
+                           cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check ``fn(clusters, labels) -> accuracy`` in [0, 1] after the best one-to-one matching of clusters to labels."""
+    return check_against(fn, with_cases(_matched_accuracy_exercise(), cases), graded=graded)

@@ -1,0 +1,197 @@
+"""What a checker watches while a student's function runs: time, the calls it makes, and its inputs.
+
+- :func:`time_limit` stops a function that runs too long (an infinite loop) with :class:`CheckTimeout`;
+- :class:`CallWatch` records calls the exercise does not allow: the package function that does the
+  same job, and anything from the checkers' own answer key;
+- :func:`snapshot` and :func:`changed` tell whether the function edited its inputs in place
+  (tensors, the fields of Codes and QOutput, a network's parameters and ``requires_grad`` flags);
+- :func:`rng_state` and :func:`restore_rng` catch a function that reseeds or draws from the global
+  random number generators.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import random
+import signal
+import sys
+import sysconfig
+import threading
+import traceback
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+PACKAGE = "infogan_tutorial"
+ANSWER_KEY_FILES = frozenset(str(Path(__file__).resolve().with_name(f)) for f in
+                             ("foundations.py", "experiments.py", "inputs.py"))
+"""The modules that hold the exercises' references and typical mistakes."""
+LIBRARY_DIRS = tuple(sorted({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}))
+
+
+def _students(frame: types.FrameType | None) -> bool:
+    """The frame runs the student's own code: neither the package nor an installed library."""
+    if frame is None or str(frame.f_globals.get("__name__", "")).startswith(PACKAGE):
+        return False
+    filename = frame.f_code.co_filename
+    return not (filename.startswith(LIBRARY_DIRS) or filename.startswith("<frozen"))
+
+
+class CheckTimeout(BaseException):
+    """The student's function ran past the time limit (a BaseException, so `except Exception` cannot hide it)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`CheckTimeout` in the body after ``seconds`` (SIGALRM; a no-op off the main thread or on Windows)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise CheckTimeout(f"ran for more than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _function(fn: Any) -> Any:
+    """The plain function behind a bound method, functools.partial or staticmethod."""
+    while True:
+        inner = getattr(fn, "func", None) or getattr(fn, "__func__", None) or getattr(fn, "__wrapped__", None)
+        if inner is None or inner is fn:
+            return fn
+        fn = inner
+
+
+def defined_in_package(fn: Any) -> str | None:
+    """The qualified name of ``fn`` when the package defines it (the answer key), else None."""
+    fn = _function(fn)
+    code = getattr(fn, "__code__", None)
+    module = getattr(fn, "__module__", None) or ""
+    if module.startswith(PACKAGE) or (code is not None and code.co_filename in ANSWER_KEY_FILES):
+        return f"{module}.{getattr(fn, '__qualname__', repr(fn))}"
+    return None
+
+
+class CallWatch:
+    """Record the first call, made by the student's own code, to a forbidden function or to the answer key.
+
+    ``forbidden`` maps each forbidden function to the way the message names it (``"spec.entropy()"``).
+    A call made from inside the package (say ``info_loss`` calling ``log_q``) is allowed: only what the
+    student's code calls directly counts; ``answer_key=False`` allows the answer key (for the package's
+    own tests). Uses ``sys.setprofile`` for the current thread.
+    """
+
+    def __init__(self, forbidden: dict[Callable[..., Any], str], answer_key: bool = True):
+        self.answer_key = answer_key
+        self.codes = {_function(f).__code__: name for f, name in forbidden.items()
+                      if hasattr(_function(f), "__code__")}
+        self.violation: str | None = None
+
+    def _profile(self, frame: types.FrameType, event: str, arg: Any) -> None:
+        if event != "call" or self.violation is not None:
+            return
+        if not _students(frame.f_back):
+            return
+        code = frame.f_code
+        if code in self.codes:
+            self.violation = (f"it calls {self.codes[code]}, which this exercise asks you not to use: "
+                              "the point is to write it yourself.")
+        elif self.answer_key and code.co_filename in ANSWER_KEY_FILES:
+            self.violation = (f"it calls the checker's own answer key ({code.co_name} in "
+                              f"infogan_tutorial.exercises): write the function yourself.")
+
+    def __enter__(self) -> CallWatch:  # noqa: PYI034
+        self._previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setprofile(self._previous)
+
+
+def snapshot(x: Any) -> Any:
+    """A deep copy of what matters in ``x``: tensor values and flags, parameters, fields of dataclasses."""
+    if isinstance(x, Tensor):
+        return ("tensor", x.detach().clone(), x.requires_grad)
+    if isinstance(x, nn.Module):
+        params = {n: (p.detach().clone(), p.requires_grad) for n, p in x.named_parameters()}
+        return ("module", params, x.training)
+    if isinstance(x, np.ndarray):
+        return ("array", x.copy())
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return ("fields", {f.name: snapshot(getattr(x, f.name)) for f in dataclasses.fields(x)})
+    if isinstance(x, (list, tuple)):
+        return ("seq", type(x), [snapshot(v) for v in x])
+    return ("other", x)
+
+
+def changed(x: Any, snap: Any, where: str) -> str | None:
+    """Where ``x`` no longer matches its :func:`snapshot` (a phrase such as "q.logits[0]"), or None."""
+    tag = snap[0]
+    if tag == "tensor":
+        if not isinstance(x, Tensor) or x.shape != snap[1].shape or not torch.equal(x.detach(), snap[1]):
+            return f"the values of {where}"
+        return f"{where}.requires_grad" if x.requires_grad != snap[2] else None
+    if tag == "module":
+        for name, p in x.named_parameters():
+            value, flag = snap[1][name]
+            if not torch.equal(p.detach(), value):
+                return f"the parameter {where}.{name}"
+            if p.requires_grad != flag:
+                return f"{where}.{name}.requires_grad (a frozen or unfrozen parameter)"
+        return f"{where}.training (train/eval mode)" if x.training != snap[2] else None
+    if tag == "array":
+        return None if np.array_equal(x, snap[1], equal_nan=True) else f"the values of {where}"
+    if tag == "fields":
+        for name, sub in snap[1].items():
+            problem = changed(getattr(x, name), sub, f"{where}.{name}")
+            if problem:
+                return problem
+        return None
+    if tag == "seq":
+        if len(x) != len(snap[2]):
+            return f"the length of {where}"
+        return next((p for i, (v, s) in enumerate(zip(x, snap[2])) if (p := changed(v, s, f"{where}[{i}]"))), None)
+    return None
+
+
+def rng_state() -> tuple:
+    """The state of torch's, NumPy's and Python's global random number generators."""
+    return torch.get_rng_state(), np.random.get_state(), random.getstate()
+
+
+def restore_rng(state: tuple) -> None:
+    torch.set_rng_state(state[0])
+    np.random.set_state(state[1])
+    random.setstate(state[2])
+
+
+def same_rng(a: tuple, b: tuple) -> bool:
+    return (torch.equal(a[0], b[0]) and a[1][0] == b[1][0] and np.array_equal(a[1][1], b[1][1])
+            and a[1][2:] == b[1][2:] and a[2] == b[2])
+
+
+def where_raised(error: BaseException, fn: Callable[..., Any]) -> str:
+    """' (line N: <source>)' for the last line of ``fn``'s own file in the traceback, else ''."""
+    code = getattr(_function(fn), "__code__", None)
+    if code is None:
+        return ""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == code.co_filename]
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (line {last.lineno}: {last.line.strip()})" if last.line else f" (line {last.lineno})"

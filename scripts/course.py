@@ -1,0 +1,172 @@
+"""The coursework, graded with nbgrader: course folder, student release, autograding, feedback, grades.
+
+    python scripts/course.py all COURSE --submissions DIR   # every step below, in order
+    python scripts/course.py init COURSE                    # COURSE/source/<assignment>/ from the book
+    python scripts/course.py release COURSE                 # COURSE/release/ (+ a check that nothing leaks)
+    python scripts/course.py grade COURSE --submissions DIR # autograde, feedback HTML, COURSE/grades.csv
+    python scripts/course.py publish COURSE OUT --repo URL  # OUT: the students' repository (Colab opens it)
+    python scripts/course.py check PATH...                  # exit 1 if a solution or hidden test is in PATH
+
+Assignments: ``foundations`` (chapter 8) and ``experiments`` (chapter 9). A submission folder has
+nbgrader's layout, ``DIR/<student>/<assignment>/<notebook>.ipynb``. Autograding runs each
+notebook in a fresh kernel (nbgrader's), with ``--timeout`` seconds per cell; every checker also
+stops a student's function after ``$INFOGAN_CHECK_TIME_LIMIT`` seconds (default 10). The grades
+come from nbgrader's gradebook (``COURSE/gradebook.db``); feedback is in ``COURSE/feedback/``.
+Needs the ``course`` extra (nbgrader 0.9) and the ``book`` extra (to read the gated solutions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from course_notebooks import find_leaks, secret_lines, source_notebook
+from sync_notebooks import install_cell as clone_cell
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = {"foundations": "08_exercises_foundations", "experiments": "09_exercises_experiments"}
+CONFIG = """c = get_config()  # noqa: F821 - nbgrader's config loader defines it
+c.CourseDirectory.course_id = "infogan-tutorial"
+c.Execute.timeout = {timeout}  # seconds per cell when autograding
+c.Execute.interrupt_on_timeout = True
+c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+"""
+
+
+def package_url() -> str:
+    """What the release's install cell installs: the package from the repository named in _config.yml."""
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    return f"infogan_tutorial @ git+{repo['url']}@{repo.get('branch', 'main')}"
+
+
+def book(name: str) -> dict:
+    return json.loads((ROOT / "book" / f"{name}.ipynb").read_text(encoding="utf8"))
+
+
+def nbgrader(course: Path, *args: str) -> None:
+    """Run one nbgrader command in the course folder; stop with its output if it fails."""
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    print("$", " ".join(cmd[2:]), flush=True)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run(cmd, cwd=course, capture_output=True, text=True, env=env, check=False)  # nbgrader calls `alembic`
+    if run.returncode != 0:
+        sys.exit(f"nbgrader {args[0]} failed ({run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+
+
+def init(course: Path, timeout: int, package: str) -> None:
+    """Write COURSE/nbgrader_config.py and the source notebooks (solutions, hidden tests, points)."""
+    course.mkdir(parents=True, exist_ok=True)
+    (course / "nbgrader_config.py").write_text(CONFIG.format(timeout=timeout))
+    for assignment, name in ASSIGNMENTS.items():
+        folder = course / "source" / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        nb = source_notebook(book(name), package)
+        (folder / f"{name}.ipynb").write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
+    print(f"course folder: {course} ({', '.join(ASSIGNMENTS)})")
+
+
+def leaks(paths: list[Path]) -> list[str]:
+    return find_leaks(paths, secret_lines([book(name) for name in ASSIGNMENTS.values()]))
+
+
+def release(course: Path) -> None:
+    """Generate COURSE/release/<assignment>/ and refuse it if a solution or hidden test got through."""
+    for assignment in ASSIGNMENTS:
+        nbgrader(course, "generate_assignment", assignment, "--force")
+    found = leaks([course / "release"])
+    if found:
+        sys.exit("the release contains solutions or hidden tests:\n" + "\n".join(found))
+    print(f"student release: {course / 'release'} (checked: no solution, no hidden test)")
+
+
+def grade(course: Path, submissions: Path) -> Path:
+    """Autograde every submission, write feedback HTML and export the gradebook to COURSE/grades.csv."""
+    students = sorted(p.name for p in submissions.iterdir() if p.is_dir())
+    if not students:
+        sys.exit(f"no submissions in {submissions}: expected {submissions}/<student>/<assignment>/<notebook>.ipynb")
+    for student in students:
+        for assignment in ASSIGNMENTS:
+            src = submissions / student / assignment
+            if src.is_dir():
+                shutil.copytree(src, course / "submitted" / student / assignment, dirs_exist_ok=True)
+    for assignment in ASSIGNMENTS:
+        if any((course / "submitted" / s / assignment).is_dir() for s in students):
+            nbgrader(course, "autograde", assignment, "--force")
+            nbgrader(course, "generate_feedback", assignment, "--force")
+    nbgrader(course, "export", "--to", "grades.csv")
+    print(f"feedback: {course / 'feedback'}\ngrades:   {course / 'grades.csv'}")
+    return course / "grades.csv"
+
+
+def publish(course: Path, out: Path, repo: str, branch: str) -> None:
+    """OUT: the repository students get: the package, its data, the book with the exercise chapters as released.
+
+    Every chapter's install cell clones ``repo`` (this copy, so Colab never fetches a solution); the
+    tests, scripts and course folder stay behind. Push OUT to ``repo`` and build the student book with
+    ``build_book.py --student --colab-repo REPO``.
+    """
+    if out.exists():
+        shutil.rmtree(out)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+    for folder in ("infogan_tutorial", "data"):
+        shutil.copytree(ROOT / folder, out / folder, ignore=ignore)
+    for name in ("pyproject.toml", "README.md", "_toc.yml"):
+        shutil.copy2(ROOT / name, out / name)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["repository"] = {**config.get("repository", {}), "url": repo, "branch": branch}
+    (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (out / "book").mkdir()
+    for path in sorted((ROOT / "book").iterdir()):
+        if path.suffix in (".md", ".bib"):
+            shutil.copy2(path, out / "book" / path.name)
+    released = {name: course / "release" / a / f"{name}.ipynb" for a, name in ASSIGNMENTS.items()}
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+        nb = json.loads((released.get(path.stem) or path).read_text(encoding="utf8"))
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code" and "# Install cell" in "".join(cell["source"]):
+                cell["source"] = clone_cell(config)["source"]
+        (out / "book" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
+    found = leaks([out / "book"])  # the package itself holds the functions the exercises rebuild (README)
+    if found:
+        sys.exit("the published notebooks contain solutions:\n" + "\n".join(found))
+    print(f"students' repository: {out} (push it to {repo})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("step", choices=["all", "init", "release", "grade", "publish", "check"])
+    p.add_argument("paths", nargs="+", type=Path, help="the course folder (publish: then OUT; check: paths)")
+    p.add_argument("--submissions", type=Path, help="DIR/<student>/<assignment>/<notebook>.ipynb")
+    p.add_argument("--timeout", type=int, default=300, help="seconds per cell when autograding (default 300)")
+    p.add_argument("--package", default=package_url(), help="what the release's install cell pip-installs")
+    p.add_argument("--repo", help="publish: the students' repository (URL) that OUT will be pushed to")
+    p.add_argument("--branch", default="main", help="publish: its branch (default main)")
+    args = p.parse_args(argv)
+    course = args.paths[0].resolve()
+    if args.step == "check":
+        found = leaks(args.paths)
+        print("\n".join(found) or "no solution or hidden test found")
+        return 1 if found else 0
+    if args.step in ("grade", "all") and args.submissions is None:
+        p.error(f"{args.step} needs --submissions DIR")
+    if args.step in ("init", "all"):
+        init(course, args.timeout, args.package)
+    if args.step in ("release", "all"):
+        release(course)
+    if args.step in ("grade", "all"):
+        grade(course, args.submissions.resolve())
+    if args.step == "publish":
+        if len(args.paths) != 2 or not args.repo:
+            p.error("publish needs COURSE OUT --repo URL")
+        publish(course, args.paths[1].resolve(), args.repo, args.branch)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
