@@ -29,8 +29,11 @@ from .errors import CheckpointError
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator
 
-CHECKPOINT_FORMAT = 1  # the layout above; read_checkpoint refuses any other
-INT4_GROUP = 64  # 4-bit exports: one scale per this many consecutive weights
+CHECKPOINT_FORMAT = 1
+"""The version of the layout above; :func:`read_checkpoint` refuses any other."""
+
+INT4_GROUP = 64
+"""4-bit exports store one scale per this many consecutive weights."""
 
 
 def atomic_save(obj: object, path: str | Path) -> None:
