@@ -94,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", choices=tuple(PRECISIONS),
                    help="on CUDA: auto = bf16 where the GPU has it, else fp16 with a gradient scaler; "
                         "fp32 = no mixed precision (the CPU always trains in fp32); default auto")
-    t.add_argument("--cuda-graph", action="store_true",
-                   help="record the whole step as a CUDA graph and replay it (CUDA, bf16 or fp32; not with --compile)")
+    t.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction,
+                   help="record the whole step as a CUDA graph and replay it (CUDA, bf16 or fp32; not with --compile); "
+                        "default: on in the gpu profile where the GPU can record it, else off")
     t.add_argument("--threads", type=POSITIVE_INT, help="CPU threads for PyTorch (default: PyTorch's choice)")
     t.add_argument("--no-info", action="store_true", default=None,
                    help="train a plain GAN (the control): no information term")
@@ -180,7 +181,7 @@ def _resume(args: argparse.Namespace, checkpoint: Path, device: torch.device, st
     if changed:
         raise SpecError(f"--resume continues a run with its own recipe; these options would change it: "
                         f"{', '.join(changed)}. Drop them, or start a new run with another --out.")
-    overrides: dict[str, object] = {"cuda_graph": args.cuda_graph, "compile": args.compile}
+    overrides: dict[str, object] = {"cuda_graph": bool(args.cuda_graph), "compile": args.compile}
     if steps is not None:
         overrides["steps"] = steps
     if args.checkpoint_every is not None:
@@ -229,7 +230,9 @@ def train(args: argparse.Namespace) -> None:
             state = _resume(args, checkpoint, device, steps)
         else:
             steps = steps if steps is not None else profile.steps
-            recipe = {**_recipe(args), "batch_size": batch_size, "compile": args.compile, "cuda_graph": args.cuda_graph}
+            recipe = {**_recipe(args), "batch_size": batch_size, "compile": args.compile}
+            if args.cuda_graph is not None:  # else the profile's choice (the gpu profile: on where it records)
+                recipe["cuda_graph"] = args.cuda_graph
             config = profile.train_config(steps=steps, **recipe)
             if args.checkpoint_every is not None:
                 config.checkpoint_every = args.checkpoint_every

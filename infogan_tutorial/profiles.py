@@ -77,7 +77,8 @@ class Profile:
         steps = int(overrides.get("steps", self.steps))  # type: ignore[call-overload]
         base: dict[str, object] = {"steps": steps, "batch_size": self.batch_size, "log_every": self.log_every,
                                    "checkpoint_every": max(steps // self.checkpoints, 1)}
-        if self.cuda_graph and "cuda_graph" not in overrides and not overrides.get("compile"):
+        if self.cuda_graph and "cuda_graph" not in overrides and not overrides.get("compile") \
+                and overrides.get("precision") != "fp16":  # fp16's scaler cannot be recorded
             base.update(cuda_graph_settings())
         return TrainConfig(**{**base, **overrides})
 
