@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]*_*.ipynb"))  # 06_training, 06b_gpu, ...
 
 
 def toc_files() -> list[str]:
