@@ -2,7 +2,7 @@
 
 At the batch sizes of the book, a training step of these networks is launch-bound on a GPU:
 it launches several hundred small kernels, one at a time from Python, and the GPU waits for
-them (chapter 6 measured 17 to 20 ms a step at batch 128 on an H100; replayed, 2.2 ms). A CUDA
+them (chapter 6b measured 17 to 20 ms a step at batch 128 on an H100; replayed, 2.2 ms). A CUDA
 graph records the kernels of one call and replays them all at once. A replay needs:
 
 * its input at a fixed address: each call copies its tensor into one static input;

@@ -56,11 +56,11 @@ class TrainConfig:
         lambda_cont: weight of the continuous codes' information term.
         lambda_real: weight of I_Q(x; ĉ), the information between *real* images and Q's
             categories (``objectives.real_information``), added to Q's objective in D's step.
-            0 (the default) is the paper's InfoGAN; chapter 7 measures what 1 changes.
+            0 (the default) is the paper's InfoGAN; chapter 7b measures what 1 changes.
         lambda_invariant: weight of I(ĉ; ĉ'), the information between Q's categories of a real
             image and of a randomly moved copy (``objectives.invariant_information``), added to
             Q's objective in D's step. 0 (the default) is the paper's InfoGAN; 1 is the recipe
-            chapter 7 measures and recommends.
+            chapter 7b measures and recommends.
         fixed_std: if set, Q's continuous heads use this fixed standard deviation.
         info: False trains a plain GAN (the control): no information term reaches G or D's body.
         seed: seeds the initial weights, the batches and the sampled codes.
@@ -69,7 +69,7 @@ class TrainConfig:
         precision: the arithmetic on CUDA: ``auto`` (bf16 where the GPU has it natively, else fp16
             with a gradient scaler), ``bf16``, ``fp16`` or ``fp32``. The CPU always trains in fp32.
         compile: compile G, D's body and Q's head with ``torch.compile`` (PyTorch 2). The first
-            steps then take a minute longer; chapter 6's benchmark says whether it pays off.
+            steps then take a minute longer; chapter 6b's benchmark says whether it pays off.
         cuda_graph: record the whole step as a CUDA graph once and replay it (CUDA only, bf16 or
             fp32, not with ``compile``); see :mod:`infogan_tutorial.cuda_graph`.
     """
