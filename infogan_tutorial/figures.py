@@ -102,7 +102,8 @@ def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentS
 def plot_losses(history: dict[str, list[float]], ax: Axes | None = None) -> Axes:
     """D's and G's losses over training."""
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
-    ax.plot(history["step"], history["loss_d"], label="D loss (with $-\\lambda\\,\\mathbb{E}[\\log Q]$ and any terms beyond the paper)")
+    ax.plot(history["step"], history["loss_d"],
+            label="D loss (with $-\\lambda\\,\\mathbb{E}[\\log Q]$ and any terms beyond the paper)")
     ax.plot(history["step"], history["loss_g"], label="G loss")
     ax.set_xlabel("training step")
     ax.set_ylabel("loss")
