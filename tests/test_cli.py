@@ -124,8 +124,10 @@ def test_recipe_flags_reach_the_checkpoint_and_int8_export_is_half_the_size(tmp_
 
 
 def test_bad_thread_count_is_a_clear_error(tmp_path, capsys):
-    assert main(["train", "--profile", "smoke", "--out", str(tmp_path), "--threads", "0"]) == 2
-    assert "--threads must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # refused by the option parser, before any work
+        main(["train", "--profile", "smoke", "--out", str(tmp_path), "--threads", "0"])
+    assert exit_.value.code == 2
+    assert "argument --threads: 0 must be >= 1" in capsys.readouterr().err
 
 
 def test_eval_every_scores_c1_during_training_into_eval_jsonl(tmp_path, capsys):
