@@ -54,11 +54,19 @@ def test_ci_runs_the_readme_test_command_on_pushes_and_pull_requests():
 def test_deploy_builds_both_books_with_the_readme_commands_and_publishes_them():
     deploy = load("deploy.yml")
     run = commands(deploy)
+    def index(command: str) -> int:  # the first step that runs the command (possibly with more options)
+        found = [i for i, line in enumerate(run) if line == command or line.startswith(command + " ")]
+        assert found, f"deploy.yml does not run {command!r}"
+        return found[0]
+
     for command in ("bash scripts/dev.sh book", ".venv/bin/python scripts/build_book.py --student"):
-        assert command in run, f"deploy.yml does not run {command!r}"
+        index(command)
         assert command in README, f"the README does not document {command!r}"
     assert deploy["jobs"]["build"]["env"]["INFOGAN_PROFILE"] == "cpu"
-    assert run.index("bash scripts/dev.sh book") < run.index(".venv/bin/python scripts/build_book.py --student")
+    assert index("bash scripts/dev.sh book") < index(".venv/bin/python scripts/build_book.py --student")
+    # nothing that leads to a solution is published: the student html is checked before upload
+    assert index(".venv/bin/python scripts/build_book.py --student") \
+        < index(".venv/bin/python scripts/course.py check _build/student/_build/html")
     # the student build's html/ only (its jupyter_execute/ holds the solutions), in a subfolder
     assert "cp -r _build/student/_build/html site/student" in run and "cp -r _build/html/. site/" in run
     actions = uses(deploy)
