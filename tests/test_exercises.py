@@ -453,3 +453,23 @@ def test_graded_mode_raises_and_hidden_cases_replace_the_table(capsys):
     with pytest.raises(ex.ExerciseFailed, match="only the first categorical code"):
         ex.check_code_entropy(first_code_only, graded=True, cases=[wrong])
     assert ex.check_code_entropy(lambda spec: sum(map(math.log, spec.categorical)), cases=[wrong]).passed
+
+
+def test_two_wrong_answers_a_blind_student_found_are_refused():
+    """A student who had not read the checkers found these two passing (session of 2026-12-01)."""
+    from infogan_tutorial.exercises import check_per_class_accuracy, check_per_code_info
+
+    def per_class_rematched(confusion):  # matches the columns again before reading the diagonal
+        r, c = linear_sum_assignment(confusion, maximize=True)
+        return confusion[r, c] / confusion.sum(1)
+
+    def per_code_numpy(q, codes, spec):  # the right values, as a NumPy array without gradient
+        low, high = spec.continuous_range
+        ll = (-0.5 * math.log(2 * math.pi) - q.log_std
+              - 0.5 * ((codes.continuous - q.mean) / q.log_std.exp()) ** 2)
+        return (ll.mean(0) + math.log(high - low)).detach().numpy()
+
+    result = check_per_class_accuracy(per_class_rematched)
+    assert not result.passed and "matched to the rows again" in result.message
+    result = check_per_code_info(per_code_numpy)
+    assert not result.passed and "NumPy array" in result.message

@@ -103,6 +103,11 @@ def difference(got: Any, want: Any, where: str = "", exact_dtype: bool = False, 
         return None  # networks, specs, ...: not compared
     if not is_data(got):
         return f"it returned {cut(type(got).__name__)}{where}, but the answer is a number or tensor."
+    if isinstance(want, Tensor) and want.dim() > 0 and isinstance(got, np.ndarray):
+        return (f"it returned a NumPy array{where}, but the answer is a torch tensor: keep the computation in "
+                "torch (a NumPy array carries no gradient and cannot feed a loss).")
+    if isinstance(want, np.ndarray) and want.ndim > 0 and isinstance(got, Tensor):
+        return f"it returned a torch tensor{where}, but the answer is a NumPy array: return one (e.g. with np.asarray)."
     g, w = as_tensor(got), as_tensor(want)
     if g.shape != w.shape:
         if w.dim() == 0:

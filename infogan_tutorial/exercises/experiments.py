@@ -221,6 +221,14 @@ def _per_class(confusion: np.ndarray, *, axis: int = 1) -> np.ndarray:
     return np.diag(m) / m.sum(axis=axis)
 
 
+def _rematched_per_class(confusion: np.ndarray) -> np.ndarray:
+    from scipy.optimize import linear_sum_assignment
+
+    m = np.asarray(confusion, dtype=np.float64)
+    rows, cols = linear_sum_assignment(m, maximize=True)
+    return m[rows, cols] / m.sum(axis=1)
+
+
 def _per_class_accuracy_exercise() -> Exercise:
     def random_counts(seed: int, k: int) -> Callable[[], tuple]:
         def make() -> tuple:
@@ -231,7 +239,9 @@ def _per_class_accuracy_exercise() -> Exercise:
     cases = [Case("a 3 x 3 confusion matrix", lambda: (np.array([[8, 1, 1], [0, 5, 5], [2, 0, 2]]),)),
              Case("a 10 x 10 confusion matrix", random_counts(91, 10)),
              Case("a 4 x 4 matrix with classes of very different sizes",
-                  lambda: (np.array([[50, 3, 2, 0], [1, 4, 0, 0], [0, 0, 0, 7], [2, 1, 1, 30]]),))]
+                  lambda: (np.array([[50, 3, 2, 0], [1, 4, 0, 0], [0, 0, 0, 7], [2, 1, 1, 30]]),)),
+             Case("a 3 x 3 matrix of a poor run, whose diagonal is not the best matching of its columns",
+                  lambda: (np.array([[1, 9, 0], [8, 2, 0], [0, 1, 6]]),))]
     mistakes = [
         Mistake("it divides by the column sums: that is the fraction of a matched category's images that "
                 "are right (precision). Per-class accuracy divides by the number of images of each true "
@@ -241,6 +251,8 @@ def _per_class_accuracy_exercise() -> Exercise:
         Mistake("it returns counts (the diagonal); divide by the row sums to get fractions.",
                 lambda m: np.diag(m).astype(np.float64)),
         Mistake("it returns the per-class error rate (1 - accuracy).", lambda m: 1.0 - _per_class(m)),
+        Mistake("the columns were matched to the rows again: the confusion matrix's columns already are the "
+                "labels of the matched categories, so read its diagonal as it is.", _rematched_per_class),
     ]
     return Exercise(_per_class, cases, mistakes, arg_names=("confusion",))
 
