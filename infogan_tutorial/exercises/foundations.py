@@ -340,6 +340,16 @@ def _majority_vote_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
     return float(hits / len(labels))
 
 
+def _worst_matching_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    k = int(max(clusters.max(), labels.max())) + 1
+    counts = np.zeros((k, k))
+    np.add.at(counts, (clusters, labels), 1)
+    rows, cols = linear_sum_assignment(counts)  # minimises: the mistake
+    return float(counts[rows, cols].sum() / len(labels))
+
+
 def _unbalanced_clusters() -> tuple:
     """Counts (category, label): (0, 0) 5, (0, 1) 4, (1, 0) 4, and k - 1 items of (k, k) for k = 2..9,
     shuffled, then the categories renamed.
@@ -364,8 +374,8 @@ def _matched_accuracy_exercise() -> Exercise:
             return clusters, labels
         return make
 
-    cases = [Case("a perfect clustering with its categories renamed (the answer is 1.0)", relabelled(0.0, 51)),
-             Case("a renamed clustering with 30% of the items moved at random", relabelled(0.3, 52)),
+    cases = [Case("a renamed clustering with 30% of the items moved at random", relabelled(0.3, 52)),
+             Case("a perfect clustering with its categories renamed (the answer is 1.0)", relabelled(0.0, 51)),
              Case("two clusters whose most common label is the same digit",
                   lambda: (np.array([0, 0, 0, 0, 0, 1, 1, 1, 2]), np.array([0, 0, 0, 1, 1, 1, 2, 2, 2]))),
              Case("classes of very different sizes, where taking the largest counts first is not the best matching",
@@ -379,6 +389,8 @@ def _matched_accuracy_exercise() -> Exercise:
                 "count matrix, maximize=True).", _majority_vote_accuracy),
         Mistake("it returns the number of correctly matched items; divide by the number of items.",
                 lambda clusters, labels: float(hungarian_accuracy(clusters, labels).accuracy * len(labels))),
+        Mistake("it finds the worst matching: linear_sum_assignment minimises by default, so pass "
+                "maximize=True to maximise the agreements (or negate the count matrix).", _worst_matching_accuracy),
         Mistake("it returns the error rate (1 - accuracy).",
                 lambda clusters, labels: 1.0 - hungarian_accuracy(clusters, labels).accuracy),
         Mistake("it returns a percentage; return a fraction between 0 and 1.",
