@@ -22,7 +22,7 @@ INT8_MIN_SIZE = 100_000  # int8 and int4 quantise weight tensors at least this l
 
 
 def quantize_rows(weight: Tensor) -> tuple[Tensor, Tensor]:
-    """int8 weights and one fp32 scale per row (output unit): w ≈ q * scale, |error| <= scale / 2."""
+    """int8 weights and one fp32 scale per row (output unit): ``w ≈ q * scale``, ``abs(error) <= scale / 2``."""
     rows = weight.float().reshape(weight.shape[0], -1)
     scale = rows.abs().amax(dim=1).clamp_min(1e-12) / 127
     q = torch.round(rows / scale[:, None]).to(torch.int8).reshape(weight.shape)
@@ -33,7 +33,7 @@ def quantize_int4(weight: Tensor) -> tuple[Tensor, Tensor]:
     """Two 4-bit weights per byte, and one fp16 scale per ``INT4_GROUP`` consecutive weights.
 
     Each weight w of a group becomes q = round(w / scale) in -8..7 with scale = max|w| / 7, so
-    |w - q * scale| <= scale / 2; q + 8 is stored in 4 bits.
+    ``abs(w - q * scale) <= scale / 2``; q + 8 is stored in 4 bits.
     """
     groups = weight.float().reshape(-1, INT4_GROUP)
     scale = (groups.abs().amax(dim=1).clamp_min(1e-12) / 7).half()

@@ -134,7 +134,7 @@ def _int4(weight: Tensor) -> tuple[bytes, bytes, float]:
 
 
 def encode_tensor(t: Tensor) -> tuple[dict, list[bytes], float]:
-    """How one tensor is stored: (its manifest entry, its byte blocks, the largest |stored - t|).
+    """How one tensor is stored: (its manifest entry, its byte blocks, the largest ``abs(stored - t)``).
 
     Large matrices: int4 with a scale per INT4_GROUP weights (exact for weights that came out
     of a 4-bit export); others: fp16 where every value is exactly an fp16, else fp32.
