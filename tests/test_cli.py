@@ -137,10 +137,13 @@ def test_eval_every_scores_c1_during_training_into_eval_jsonl(tmp_path, capsys):
     lines = [json.loads(line) for line in (out / "eval.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [3, 6]
     assert all(line["n"] == 1000 and 0 <= line["accuracy"] <= 1 for line in lines)
+    assert 0 < lines[0]["train_seconds"] < lines[1]["train_seconds"]  # training time, for the time to 95 %
     assert "step 6: c1 accuracy" in capsys.readouterr().out
     assert torch.load(out / "checkpoint.pt", weights_only=True)["config"]["lambda_invariant"] == 1.0
     assert main(["train", "--profile", "smoke", "--out", str(out), "--quiet", "--steps", "13", "--no-figures",
                  "--resume", "--eval-every", "3"]) == 0  # resumed at 7: scores 9 and 12, not 6 again
     assert [json.loads(line)["step"] for line in (out / "eval.jsonl").read_text().splitlines()] == [3, 6, 9, 12]
-    assert main(["train", "--profile", "smoke", "--out", str(tmp_path / "bad"), "--eval-every", "-1"]) == 2
-    assert "--eval-every must be >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # refused by the option parser, before any work
+        main(["train", "--profile", "smoke", "--out", str(tmp_path / "bad"), "--eval-every", "-1"])
+    assert exit_.value.code == 2
+    assert "argument --eval-every: -1 must be >= 0" in capsys.readouterr().err
