@@ -21,8 +21,9 @@ from .checkpoints import load_networks, networks_from_checkpoint, read_checkpoin
 from .training import PRECISIONS, TrainConfig, TrainState, create_state, fit, resume_state, select_device
 
 
-def _number(kind: type, low: float | None = None, strict: bool = False) -> Callable[[str], float | int]:
-    """An argparse type: a finite ``kind`` (int or float), at least ``low`` (above it if ``strict``)."""
+def _number(kind: type, low: float | None = None, strict: bool = False,
+            high: float | None = None) -> Callable[[str], float | int]:
+    """An argparse type: a finite ``kind`` (int or float), at least ``low`` (above it if ``strict``), at most ``high``."""
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
@@ -32,12 +33,16 @@ def _number(kind: type, low: float | None = None, strict: bool = False) -> Calla
             raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
         if low is not None and (value <= low if strict else value < low):
             raise argparse.ArgumentTypeError(f"{text} must be {'>' if strict else '>='} {low:g}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{text} must be <= {high:g}")
         return value
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
 
 
 POSITIVE_INT, COUNT = _number(int, 1), _number(int, 0)  # >= 1; >= 0
+SEED = _number(int, 0, high=2**63 - 1)  # what torch.manual_seed takes
+ROWS = _number(int, 1, high=100)  # a figure, not a data set
 POSITIVE, NON_NEGATIVE = _number(float, 0, strict=True), _number(float, 0)
 
 
@@ -70,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="total training steps (default: the profile's; on --resume, the run's)")
     t.add_argument("--epochs", type=POSITIVE, help="train for this many passes over the data instead of --steps")
     t.add_argument("--batch-size", type=POSITIVE_INT, help="images per step (default: the profile's)")
-    t.add_argument("--seed", type=COUNT, help="seed of weights, batches and codes (default 0)")
+    t.add_argument("--seed", type=SEED, help="seed of weights, batches and codes (default 0)")
     t.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     t.add_argument("--out", type=Path, default=Path("runs/infogan"), help="output folder (default runs/infogan)")
     t.add_argument("--resume", action="store_true",
@@ -119,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="score c1 as an unsupervised classifier of labelled digits",
                        description="Match Q's categories of c1 to labels (Hungarian algorithm) and print accuracy. "
                                    "The last line of output is one JSON object with accuracy, n, confusion, mapping, "
-                                   "info_bound and more.")
+                                   "info_cat, info_cont, data, checkpoint and step.")
     e.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint or exported model")
     e.add_argument("--data-dir", type=Path,
                    help="folder of MNIST-style IDX files: t10k-images-idx3-ubyte[.gz] and its labels, or the train "
@@ -127,15 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", choices=("auto", "test", "train"), default="auto",
                    help="which files of --data-dir to read: auto prefers t10k, then train")
     e.add_argument("--n", type=POSITIVE_INT, help="score a random subset of N images (drawn with --seed)")
-    e.add_argument("--seed", type=COUNT, default=0, help="seed of the subset drawn for --n (default 0)")
+    e.add_argument("--seed", type=SEED, default=0, help="seed of the subset drawn for --n (default 0)")
     e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
 
     s = sub.add_parser("sample", help="write a figure of generated digits or of a code traversal",
                        description="Write a PNG of G's samples (--code random) or of a traversal of one code.")
     s.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint or exported model")
     s.add_argument("--code", default="random", help="random, or the code to traverse: c1, c2, c3 ...")
-    s.add_argument("--rows", type=POSITIVE_INT, default=10, help="rows of the figure")
-    s.add_argument("--seed", type=COUNT, default=0, help="seed of z and the fixed codes")
+    s.add_argument("--rows", type=ROWS, default=10, help="rows of the figure (1 to 100)")
+    s.add_argument("--seed", type=SEED, default=0, help="seed of z and the fixed codes")
     s.add_argument("--out", type=Path, default=Path("samples.png"), help="PNG to write (default samples.png)")
     s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     return p
@@ -167,6 +172,8 @@ def _data_options(args: argparse.Namespace, saved: dict | None, profile_name: st
     dataset = args.dataset or "auto"
     if dataset == "auto" and profile_name == "smoke":
         dataset = "sample"  # tests and CI: never a download
+    if dataset == "idx" and args.data_dir is None:
+        raise SpecError("--dataset idx reads the IDX files of --data-dir FOLDER; add it.")
     if args.data_dir is not None and dataset not in ("idx", "fashion-mnist", "fashion-auto"):
         raise SpecError(f"--data-dir is read only with --dataset idx, fashion-mnist or fashion-auto, not {dataset}; add "
                         "--dataset idx to train on that folder.")
@@ -176,8 +183,11 @@ def _data_options(args: argparse.Namespace, saved: dict | None, profile_name: st
 def _resume(args: argparse.Namespace, checkpoint: Path, device: torch.device, steps: int | None) -> TrainState:
     """The run in ``checkpoint``, refusing options that would change its recipe."""
     saved = TrainConfig.from_dict(read_checkpoint(checkpoint)["config"])
-    changed = [f"{RECIPE[k]} ({getattr(saved, k)} in the run, {v} asked)" for k, v in _recipe(args).items()
-               if getattr(saved, k) != v]
+    def shown(field: str, value: object) -> object:  # --no-info is given when info is False
+        return ("given" if not value else "not given") if field == "info" else value
+
+    changed = [f"{RECIPE[k]} ({shown(k, getattr(saved, k))} in the run, {shown(k, v)} now)"
+               for k, v in _recipe(args).items() if getattr(saved, k) != v]
     if changed:
         raise SpecError(f"--resume continues a run with its own recipe; these options would change it: "
                         f"{', '.join(changed)}. Drop them, or start a new run with another --out.")
@@ -207,9 +217,14 @@ def train(args: argparse.Namespace) -> None:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     profile = get_profile(args.profile)
-    if args.export is not None:
-        check_output_file(args.export, "--export")
+    if str(args.out) in ("", "."):
+        raise SpecError("--out needs a folder of its own for the run's files, e.g. --out runs/infogan.")
+    if (args.int8 or args.int4) and args.export is None:
+        raise SpecError(f"--{'int8' if args.int8 else 'int4'} applies to the compact model of --export; add "
+                        "--export PATH.pt, or drop it.")
     checkpoint = args.out / "checkpoint.pt"
+    if args.export is not None:
+        check_output_file(args.export, "--export", protect=[checkpoint])
     if not args.resume and checkpoint.exists():
         raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
     saved_data = read_checkpoint(checkpoint).get("data") if args.resume else None
@@ -363,7 +378,7 @@ def sample(args: argparse.Namespace) -> None:
 
     from .run_folder import check_output_file
 
-    check_output_file(args.out, "--out", example="samples.png")
+    check_output_file(args.out, "--out", example="samples.png", suffix=".png")
     spec, G, _ = load_networks(args.checkpoint, select_device(args.device))
     if args.code != "random" and args.code not in spec.code_names():
         raise SpecError(f"--code {args.code}: this model's codes are {spec.code_names()}; use one of them, "

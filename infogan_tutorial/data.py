@@ -359,6 +359,9 @@ def load_dataset(source: str = "auto", split: str = "train",
         raise DataError(f"split must be 'train' or 'test', got {split!r}.")
     if source not in SOURCES:
         raise DataError(f"unknown data source {source!r}; choose one of {', '.join(repr(s) for s in SOURCES)}.")
+    for name, value in (("data_dir", data_dir), ("root", root)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise DataError(f"{name} must be a path (a str or pathlib.Path), got {type(value).__name__} {value!r}.")
     root_path = Path(root if root is not None else DEFAULT_ROOT).expanduser()
     ds = SOURCES[source](split, Path(data_dir) if data_dir is not None else None, root_path)
     if verbose:

@@ -69,6 +69,9 @@ def hungarian_accuracy(clusters: Tensor | np.ndarray, labels: Tensor | np.ndarra
         raise SpecError("clusters and labels must be non-negative integers.")
     k = int(n_clusters if n_clusters is not None else clusters.max() + 1)
     m = int(n_labels if n_labels is not None else labels.max() + 1)
+    if clusters.max() >= k or labels.max() >= m:
+        raise SpecError(f"cluster ids must be below n_clusters = {k} and labels below n_labels = {m}; got ids up to "
+                        f"{clusters.max()} and labels up to {labels.max()}.")
     counts = np.zeros((k, m), dtype=np.int64)  # counts[cluster, label]
     np.add.at(counts, (clusters, labels), 1)
     rows, cols = linear_sum_assignment(counts, maximize=True)
@@ -128,6 +131,8 @@ def score_fresh_samples(G: torch.nn.Module, Q: Discriminator, spec: LatentSpec, 
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise SpecError(f"need n >= 1 fresh samples to score, got {n!r}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise SpecError(f"batch_size must be a whole number >= 1, got {batch_size!r}.")
     if device is None:
         first = next(G.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")

@@ -73,13 +73,13 @@ class LatentSpec:
                             "the paper uses (-1.0, 1.0).")
         object.__setattr__(self, "categorical", tuple(int(k) for k in categorical))
         object.__setattr__(self, "continuous_range", tuple(float(v) for v in continuous_range))
-        if not isinstance(self.noise_dim, int) or self.noise_dim < 0:
+        if isinstance(self.noise_dim, bool) or not isinstance(self.noise_dim, int) or self.noise_dim < 0:
             raise SpecError(f"noise_dim must be a non-negative int, got {self.noise_dim!r}; "
                             "use e.g. LatentSpec(noise_dim=62).")
         if any(k < 2 for k in self.categorical):
             raise SpecError(f"every categorical code needs at least 2 categories, got {self.categorical}; "
                             "use e.g. categorical=(10,), or categorical=() for none.")
-        if not isinstance(self.n_continuous, int) or self.n_continuous < 0:
+        if isinstance(self.n_continuous, bool) or not isinstance(self.n_continuous, int) or self.n_continuous < 0:
             raise SpecError(f"n_continuous must be a non-negative int, got {self.n_continuous!r}.")
         low, high = self.continuous_range
         if len(self.continuous_range) != 2 or not low < high:

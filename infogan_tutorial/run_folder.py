@@ -21,28 +21,48 @@ from .errors import SpecError
 LOCK_NAME = ".lock"
 
 
-def prepare_folder(out: Path) -> Path:
+def prepare_folder(out: Path, option: str = "--out") -> Path:
     """Create ``out`` if needed and check that files can be written in it."""
     if out.exists() and not out.is_dir():
-        raise SpecError(f"--out {out} is a file, not a folder; choose a folder for the run's files.")
+        raise SpecError(f"{option} {out} is a file, not a folder; choose a folder for the run's files.")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise SpecError(f"cannot create the output folder {out} ({e.strerror or e}); choose another --out.") from e
+        raise SpecError(f"cannot create the folder {out} for {option} ({e.strerror or e}); choose another "
+                        f"{option}.") from e
     if not os.access(out, os.W_OK | os.X_OK):
-        raise SpecError(f"cannot write in the output folder {out} (no permission); choose another --out.")
+        raise SpecError(f"cannot write in the folder {out} for {option} (no permission); choose another {option}.")
     return out
 
 
-def check_output_file(path: Path, option: str, example: str = "model.pt") -> Path:
-    """Check, before any work, that ``path`` can be written as a file (its folder is created)."""
+def _is_training_checkpoint(path: Path) -> bool:
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - not a torch file at all
+        return False
+    return isinstance(ckpt, dict) and "opt_g" in ckpt
+
+
+def check_output_file(path: Path, option: str, example: str = "model.pt", suffix: str | None = None,
+                      protect: list[Path] = ()) -> Path:
+    """Check, before any work, that ``path`` can be written as a file (its folder is created).
+
+    It may not be a folder, one of the ``protect`` paths, a resumable training checkpoint, or (with
+    ``suffix``) an existing file of another type: writing over those would lose work.
+    """
+    if str(path) in ("", ".") or path.name in ("", ".", ".."):
+        raise SpecError(f"{option} {str(path)!r} names no file; give a file name, e.g. {example}.")
     if path.is_dir():
         raise SpecError(f"{option} {path} is a folder; give a file name, e.g. {path / example}.")
-    if path.name in ("", ".", ".."):
-        raise SpecError(f"{option} {path} names no file; give a file name.")
-    prepare_folder(path.parent) if str(path.parent) not in ("", ".") else None
-    if not os.access(path.parent if str(path.parent) else Path("."), os.W_OK):
-        raise SpecError(f"cannot write {option} {path} (no permission in its folder); choose another path.")
+    if any(path.resolve() == other.resolve() for other in protect):
+        raise SpecError(f"{option} {path} is the run's own checkpoint; give the compact model another name, "
+                        f"e.g. {path.with_name(example)}.")
+    if path.is_file() and (suffix is not None and path.suffix.lower() != suffix or _is_training_checkpoint(path)):
+        raise SpecError(f"{option} {path} exists and is not a {suffix or 'compact model'} file (writing there "
+                        "would destroy it); choose another path.")
+    prepare_folder(path.parent, option)
     return path
 
 
@@ -61,6 +81,7 @@ def owned(out: Path) -> Iterator[Path]:
     A stale lock (its process is gone) is taken over, and stale temporary checkpoint files of
     killed saves are removed.
     """
+    created = not out.exists()
     prepare_folder(out)
     lock = out / LOCK_NAME
     for _ in range(2):
@@ -83,3 +104,5 @@ def owned(out: Path) -> Iterator[Path]:
     finally:
         if _holder(lock) == os.getpid():
             lock.unlink(missing_ok=True)
+        if created and not any(out.iterdir()):  # a run that failed before writing anything leaves no folder
+            out.rmdir()

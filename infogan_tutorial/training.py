@@ -105,8 +105,9 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise SpecError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
         for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise SpecError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}.")
+            if not 0 < getattr(self, name) <= 1:
+                raise SpecError(f"TrainConfig.{name} must be in (0, 1] (the paper: 1e-3 for G, 2e-4 for D), "
+                                f"got {getattr(self, name)}.")
         if not 0 <= self.beta1 < 1:
             raise SpecError(f"TrainConfig.beta1 must be in [0, 1), got {self.beta1}.")
         if min(self.lambda_cat, self.lambda_cont, self.lambda_real, self.lambda_invariant) < 0:
@@ -144,7 +145,9 @@ class TrainState:
 
     ``amp_dtype`` is the autocast dtype chosen once by :func:`create_state` (None: fp32).
     ``data`` says where the training images came from (the command line records its ``--dataset``,
-    ``--data-dir`` and the loaded ``Dataset.source``, and checks them on ``--resume``).
+    ``--data-dir`` and the loaded ``Dataset.source``, and checks them on ``--resume``). ``unlogged``
+    holds, in a checkpoint saved between two reads of the statistics, their sum and count since the
+    last read, so that a resumed run logs the same means as an uninterrupted one.
     """
 
     spec: LatentSpec
@@ -160,6 +163,7 @@ class TrainState:
     step: int = 0
     history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in ("step",) + STAT_NAMES})
     data: dict[str, str | None] | None = None
+    unlogged: tuple[list[float], int] | None = None
 
 
 def _graph_problem(device: torch.device, dtype: torch.dtype | None) -> str | None:
@@ -345,6 +349,9 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not progress, desc="InfoGAN" if cfg.info else "GAN")
     step = step if step is not None else make_step(state)
     acc, count = torch.zeros(len(STAT_NAMES), device=state.device), 0  # summed on the device
+    if state.unlogged is not None:  # resumed between two reads: go on with the same window
+        acc, count = torch.tensor(state.unlogged[0], device=state.device), state.unlogged[1]
+        state.unlogged = None
     try:
         with deferred_interrupts() as interrupt:
             while state.step < cfg.steps and not interrupt.requested:
@@ -363,12 +370,11 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
                             interrupt.signal_name = "KeyboardInterrupt"
                 if path is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0 \
                         and state.step < cfg.steps:  # the final step is saved once, below
-                    _check_finite(state, acc, path)
-                    save_checkpoint(state, path)
+                    _save(state, path, acc, count)
         if interrupt.requested:
             _check_finite(state, acc, path)
             if path is not None:
-                save_checkpoint(state, path)
+                _save(state, path, acc, count)
             bar.write(f"{interrupt.signal_name} at step {state.step}" + (
                 f"; saved {path}. Resume with resume_state('{path}') or the CLI's --resume." if path else "."))
             raise KeyboardInterrupt
@@ -379,6 +385,16 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     if path is not None:
         save_checkpoint(state, path)
     return state.history
+
+
+def _save(state: TrainState, path: Path, acc: Tensor, count: int) -> None:
+    """A checkpoint at this step, with the statistics not yet logged."""
+    _check_finite(state, acc, path)
+    state.unlogged = (acc.tolist(), count) if count else None
+    try:
+        save_checkpoint(state, path)
+    finally:
+        state.unlogged = None
 
 
 def _record_statistics(state: TrainState, mean: Tensor, bar: object, path: Path | None) -> None:
@@ -415,6 +431,7 @@ def checkpoint_contents(state: TrainState) -> dict:
         "config": dataclasses.asdict(state.config),
         "step": state.step,
         "data": state.data,
+        "unlogged": list(state.unlogged) if state.unlogged is not None else None,
         "G": state.G.state_dict(),
         "D": state.D.state_dict(),
         "opt_g": state.opt_g.state_dict(),
@@ -465,4 +482,6 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
     state.step = int(ckpt["step"])
     state.history = {k: list(v) for k, v in ckpt["history"].items()}
     state.data = ckpt.get("data")
+    unlogged = ckpt.get("unlogged")
+    state.unlogged = (list(unlogged[0]), int(unlogged[1])) if unlogged else None
     return state

@@ -52,7 +52,7 @@ def test_evaluate_n_scores_a_random_subset_of_every_class(tmp_path, capsys):
 # 2 and 7. interrupts land on a step boundary
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_a_step_saves_the_step_boundary_and_resumes_the_same_run(images, tmp_path, monkeypatch, sig):
-    config = TrainConfig(steps=6, batch_size=16, seed=3, log_every=2, checkpoint_every=0)
+    config = TrainConfig(steps=6, batch_size=16, seed=3, log_every=3, checkpoint_every=0)
     full = create_state(LatentSpec(), config, "cpu")
     fit(full, images, progress=False)
 
@@ -74,6 +74,7 @@ def test_a_signal_during_a_step_saves_the_step_boundary_and_resumes_the_same_run
     fit(resumed, images, progress=False)
     for a, b in zip(params(full), params(resumed)):
         assert torch.equal(a, b)
+    assert resumed.history == full.history  # step 4 fell between two reads (3, 6): the window is kept
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers given back
 
 
@@ -158,7 +159,7 @@ def test_data_dir_without_a_folder_source_and_bad_outputs_fail_at_once(tmp_path,
     assert train(tmp_path, "--export", str(tmp_path)) == 2
     assert "--export" in capsys.readouterr().err and not (tmp_path / "run" / "checkpoint.pt").exists()
     assert main(["train", "--profile", "smoke", "--out", "/proc/infogan-run", "--quiet"]) == 2
-    assert "cannot create the output folder /proc/infogan-run" in capsys.readouterr().err
+    assert "cannot create the folder /proc/infogan-run for --out" in capsys.readouterr().err
 
 
 def test_sample_refuses_a_folder_and_an_unknown_code_and_leaves_nothing_behind(tmp_path, capsys):
@@ -207,3 +208,54 @@ def test_spec_dicts_scores_and_category_dtypes():
         assert torch.equal(spec.to_input(other), spec.to_input(codes))
     with pytest.raises(SpecError, match="integer category indices"):
         spec.to_input(Codes(codes.z, codes.categorical.float(), codes.continuous))
+
+
+# Found by a tester who had not read the code (session of 2026-12-01)
+@pytest.mark.parametrize("argv", [["train", "--seed", str(2**64)], ["train", "--lr-g", "1e300"],
+                                  ["evaluate", "--checkpoint", "x.pt", "--seed", str(2**64)],
+                                  ["sample", "--checkpoint", "x.pt", "--rows", "100000"]])
+def test_huge_numbers_are_refused_by_the_parser(argv, capsys):
+    if argv[0] == "train":  # lr: refused by TrainConfig (exit 2 with a message), seed: by the parser
+        argv = [*argv, "--profile", "smoke", "--out", "/tmp/never-written", "--quiet"]
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    assert code == 2 and "must be" in capsys.readouterr().err
+    assert not os.path.exists("/tmp/never-written")
+
+
+def test_outputs_that_would_destroy_work_are_refused(tmp_path, capsys):
+    assert train(tmp_path, "--steps", "1") == 0
+    ckpt = tmp_path / "run" / "checkpoint.pt"
+    before = ckpt.read_bytes()
+    assert train(tmp_path, "--steps", "1", "--export", str(ckpt), out="other") == 2
+    assert "not a compact model file" in capsys.readouterr().err
+    assert train(tmp_path, "--resume", "--steps", "2", "--export", str(ckpt)) == 2
+    assert "the run's own checkpoint" in capsys.readouterr().err
+    assert main(["sample", "--checkpoint", str(ckpt), "--out", str(ckpt)]) == 2
+    assert "is not a .png file" in capsys.readouterr().err
+    assert ckpt.read_bytes() == before and not (tmp_path / "other").exists()  # nothing left behind either
+    assert main(["train", "--profile", "smoke", "--out", "", "--quiet"]) == 2
+    assert "--out needs a folder of its own" in capsys.readouterr().err
+    assert train(tmp_path, "--int8", out="int8") == 2
+    assert "--int8 applies to the compact model of --export" in capsys.readouterr().err
+    assert train(tmp_path, "--dataset", "idx", out="idx") == 2
+    assert "--dataset idx reads the IDX files of --data-dir" in capsys.readouterr().err
+    assert train(tmp_path, "--resume", "--steps", "2", "--no-info") == 2
+    assert "--no-info (not given in the run, given now)" in capsys.readouterr().err
+
+
+def test_api_values_the_tester_found():
+    with pytest.raises(SpecError, match="noise_dim must be a non-negative int"):
+        LatentSpec(noise_dim=True)
+    with pytest.raises(SpecError, match="below n_clusters = 2"):
+        hungarian_accuracy(np.array([0, 5]), np.array([0, 1]), n_clusters=2)
+    with pytest.raises(DataError, match="data_dir must be a path"):
+        load_dataset("idx", data_dir=5)
+    spec = LatentSpec()
+    G, D = build_networks(spec)
+    with pytest.raises(SpecError, match="batch_size must be"):
+        estimate_info_bound(G, D, spec, n=4, batch_size=0)
+    with pytest.raises(SpecError, match=r"lr_g must be in \(0, 1\]"):
+        TrainConfig(lr_g=1e300)
