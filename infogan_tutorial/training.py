@@ -27,9 +27,10 @@ import torch
 from torch import Tensor
 
 from .checkpoints import CHECKPOINT_FORMAT, atomic_save, load_weights, read_checkpoint, spec_of
+from .config import TrainConfig  # noqa: F401 (re-exported: the recipe of a run)
 from .cuda_graph import GraphedFunction, graph_problem
 from .data import ShuffledBatches, random_affine
-from .devices import PRECISIONS, autocast_dtype, select_device  # noqa: F401 (select_device: re-exported)
+from .devices import autocast_dtype, select_device  # noqa: F401 (select_device: re-exported)
 from .errors import CheckpointError, SpecError, TrainingDiverged
 from .interrupts import deferred_interrupts
 from .latent_codes import LatentSpec
@@ -38,107 +39,6 @@ from .objectives import (discriminator_loss, generator_loss, info_loss, invarian
                          real_information)
 
 STAT_NAMES = ("loss_d", "loss_g", "info_cat", "info_cont", "d_real", "d_fake")
-_INTS = ("steps", "batch_size", "seed", "log_every", "checkpoint_every")
-_FLOATS = ("lr_g", "lr_d", "beta1", "lambda_cat", "lambda_cont", "lambda_real", "lambda_invariant")
-
-
-@dataclass
-class TrainConfig:
-    """Hyper-parameters of a run (the paper's MNIST recipe by default).
-
-    Attributes:
-        steps: total number of training steps (a resumed run continues up to this).
-        batch_size: images per step.
-        lr_g: Adam learning rate of G (the paper: 1e-3, faster than D).
-        lr_d: Adam learning rate of D and Q (the paper: 2e-4).
-        beta1: Adam's beta1 (0.5, as for DCGAN).
-        lambda_cat: weight of the categorical codes' information term.
-        lambda_cont: weight of the continuous codes' information term.
-        lambda_real: weight of I_Q(x; ĉ), the information between *real* images and Q's
-            categories (``objectives.real_information``), added to Q's objective in D's step.
-            0 (the default) is the paper's InfoGAN; chapter 7b measures what 1 changes.
-        lambda_invariant: weight of I(ĉ; ĉ'), the information between Q's categories of a real
-            image and of a randomly moved copy (``objectives.invariant_information``), added to
-            Q's objective in D's step. 0 (the default) is the paper's InfoGAN; 1 is the recipe
-            chapter 7b measures and recommends.
-        fixed_std: if set, Q's continuous heads use this fixed standard deviation.
-        info: False trains a plain GAN (the control): no information term reaches G or D's body.
-        seed: seeds the initial weights, the batches and the sampled codes.
-        log_every: read the losses back from the device every this many steps.
-        checkpoint_every: write a checkpoint every this many steps (0: only at the end).
-        precision: the arithmetic on CUDA: ``auto`` (bf16 where the GPU has it natively, else fp16
-            with a gradient scaler), ``bf16``, ``fp16`` or ``fp32``. The CPU always trains in fp32.
-        compile: compile G, D's body and Q's head with ``torch.compile`` (PyTorch 2). The first
-            steps then take a minute longer; chapter 6b's benchmark says whether it pays off.
-        cuda_graph: record the whole step as a CUDA graph once and replay it (CUDA only, bf16 or
-            fp32, not with ``compile``); see :mod:`infogan_tutorial.cuda_graph`.
-    """
-
-    steps: int = 5000
-    batch_size: int = 64
-    lr_g: float = 1e-3
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    lambda_cat: float = 1.0
-    lambda_cont: float = 0.1
-    lambda_real: float = 0.0
-    lambda_invariant: float = 0.0
-    fixed_std: float | None = None
-    info: bool = True
-    seed: int = 0
-    log_every: int = 50
-    checkpoint_every: int = 1000
-    precision: str = "auto"
-    compile: bool = False
-    cuda_graph: bool = False
-
-    def __post_init__(self) -> None:
-        for name in _INTS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise SpecError(f"TrainConfig.{name} must be a whole number, got {value!r}.")
-        for name in _FLOATS + (("fixed_std",) if self.fixed_std is not None else ()):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise SpecError(f"TrainConfig.{name} must be a finite number, got {value!r}.")
-        for name in ("steps", "batch_size", "log_every"):
-            if getattr(self, name) < 1:
-                raise SpecError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
-        for name in ("lr_g", "lr_d"):
-            if not 0 < getattr(self, name) <= 1:
-                raise SpecError(f"TrainConfig.{name} must be in (0, 1] (the paper: 1e-3 for G, 2e-4 for D), "
-                                f"got {getattr(self, name)}.")
-        if not 0 <= self.beta1 < 1:
-            raise SpecError(f"TrainConfig.beta1 must be in [0, 1), got {self.beta1}.")
-        if min(self.lambda_cat, self.lambda_cont, self.lambda_real, self.lambda_invariant) < 0:
-            raise SpecError("TrainConfig.lambda_cat, lambda_cont, lambda_real and lambda_invariant must be >= 0.")
-        if self.fixed_std is not None and not self.fixed_std > 0:
-            raise SpecError(f"TrainConfig.fixed_std must be positive (or None), got {self.fixed_std}.")
-        if self.seed < 0:
-            raise SpecError(f"TrainConfig.seed must be >= 0, got {self.seed}.")
-        if self.precision not in PRECISIONS:
-            raise SpecError(f"TrainConfig.precision must be one of {list(PRECISIONS)}, got {self.precision!r}.")
-        if self.checkpoint_every < 0:
-            raise SpecError("TrainConfig.checkpoint_every must be >= 0 (0 writes only the final checkpoint).")
-        if self.cuda_graph and self.compile:
-            raise SpecError("TrainConfig: choose compile or cuda_graph, not both (a captured step is already "
-                            "launched at once; compiling it as well is not supported here).")
-
-    @classmethod
-    def from_dict(cls, saved: dict) -> TrainConfig:
-        """The config stored in a checkpoint, including those written before ``precision`` replaced the
-        two fields ``amp`` (bool) and ``amp_dtype`` (``auto``, ``bf16``, ``fp16``)."""
-        saved = dict(saved)
-        amp, amp_dtype = saved.pop("amp", None), saved.pop("amp_dtype", None)
-        if amp is not None or amp_dtype is not None:
-            saved.setdefault("precision", "fp32" if amp is False else (amp_dtype or "auto"))
-        unknown = set(saved) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise CheckpointError(f"the checkpoint's config has fields this version does not know: {sorted(unknown)}; "
-                                  "upgrade infogan_tutorial.")
-        return cls(**saved)
-
-
 @dataclass
 class TrainState:
     """Everything a run needs to continue: networks, optimizers, RNGs, step and history.

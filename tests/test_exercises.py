@@ -277,7 +277,7 @@ def test_each_listed_mistake_gets_its_own_explanation(table, capsys):
 
 @pytest.mark.parametrize("table, right", [
     (ex8._categorical_info_loss_exercise, ex8._categorical_loss),
-    (ex8._gaussian_log_likelihood_exercise, ex8._gaussian_ll),
+    (ex8._gaussian_log_likelihood_exercise, ex8.gaussian_ll),
     (ex8._code_entropy_exercise, ex8._entropy),
     (ex8._mutual_info_bound_exercise, ex8._info_bound),
     (ex8._traversal_codes_exercise, ex8._traversal),

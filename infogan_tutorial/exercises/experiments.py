@@ -22,15 +22,15 @@ from ..mutual_information import mutual_information
 from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import generator_loss, info_loss, invariant_information
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
-from .foundations import _gaussian_ll
-from .inputs import PAPER_SPEC, _q_case, _q_output, _rng
+from .foundations import gaussian_ll
+from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------
 
 def _per_code(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: str = "own", squared_error: bool = False,
               reduce: str = "mean") -> Tensor:
     """E[log Q(c_j | x)] + ln(high - low) for each continuous code j, with switches for typical mistakes."""
-    ll = _gaussian_ll(codes.continuous, q.mean, q.log_std, log_std_term=not squared_error, const_term=not squared_error)
+    ll = gaussian_ll(codes.continuous, q.mean, q.log_std, log_std_term=not squared_error, const_term=not squared_error)
     log_q = ll.mean(0) if reduce == "mean" else ll.sum(0)
     low, high = spec.continuous_range
     h = {"own": math.log(high - low), "none": 0.0, "all": spec.continuous_entropy()}[entropy]
@@ -38,10 +38,10 @@ def _per_code(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: str = "own
 
 
 def _per_code_info_exercise() -> Exercise:
-    cases = [_q_case("three continuous codes, 6 images", LatentSpec(n_continuous=3), 6, 61),
-             _q_case("two codes on (-2, 2), 5 images",
+    cases = [q_case("three continuous codes, 6 images", LatentSpec(n_continuous=3), 6, 61),
+             q_case("two codes on (-2, 2), 5 images",
                      LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(-2.0, 2.0)), 5, 62),
-             _q_case("one code on (0, 0.5) and two categorical codes, 9 images",
+             q_case("one code on (0, 0.5) and two categorical codes, 9 images",
                      LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1, continuous_range=(0.0, 0.5)), 9, 63)]
     mistakes = [
         Mistake("the codes are added up into one number: return one value per continuous code, shape "
@@ -85,8 +85,8 @@ def _generator_objective_exercise() -> Exercise:
     def case(lambda_cat: float, lambda_cont: float, seed: int, n: int = 6,
              spec: LatentSpec = PAPER_SPEC) -> Callable[[], tuple]:
         def make() -> tuple:
-            return (torch.randn(n, generator=_rng(seed)), _q_output(spec, n, seed + 1),
-                    spec.sample(n, _rng(seed + 2)), spec, lambda_cat, lambda_cont)
+            return (torch.randn(n, generator=seeded_rng(seed)), q_output(spec, n, seed + 1),
+                    spec.sample(n, seeded_rng(seed + 2)), spec, lambda_cat, lambda_cont)
         return make
 
     cases = [Case("lambda_cat = 2, lambda_cont = 0.5", case(2.0, 0.5, 72)),
@@ -186,8 +186,8 @@ def _control_info_loss_exercise() -> Exercise:
         d = _small_discriminator(spec, seed)  # built once; every run gets a fresh copy
 
         def make() -> tuple:
-            fake = torch.tanh(torch.randn(n, 1, 28, 28, generator=_rng(seed))).requires_grad_()
-            return copy.deepcopy(d), fake, spec.sample(n, _rng(seed + 1)), spec
+            fake = torch.tanh(torch.randn(n, 1, 28, 28, generator=seeded_rng(seed))).requires_grad_()
+            return copy.deepcopy(d), fake, spec.sample(n, seeded_rng(seed + 1)), spec
         return make
 
     cases = [Case("the paper's spec, 4 images", case(PAPER_SPEC, 4, 81)),
@@ -280,7 +280,7 @@ def _invariant_info(p: Tensor, p_moved: Tensor, *, symmetric: bool = True, norma
 def _invariant_information_exercise() -> Exercise:
     def soft(seed: int, n: int, k: int, sharpness: float) -> Callable[[], tuple]:
         def make() -> tuple:
-            g = _rng(seed)
+            g = seeded_rng(seed)
             logits = sharpness * torch.randn(n, k, generator=g)
             return (torch.softmax(logits, 1), torch.softmax(logits + torch.randn(n, k, generator=g), 1))
         return make

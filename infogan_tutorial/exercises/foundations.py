@@ -21,7 +21,7 @@ from ..latent_codes import Codes, LatentSpec
 from ..networks import QOutput
 from ..objectives import gaussian_log_likelihood, info_lower_bound
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
-from .inputs import PAPER_SPEC, _q_case, _rng
+from .inputs import PAPER_SPEC, q_case, seeded_rng
 
 # -- exercise: the categorical information loss ------------------------------------------
 
@@ -41,7 +41,7 @@ def _categorical_info_loss_exercise() -> Exercise:
         return torch.zeros(4, 10), torch.tensor([0, 3, 9, 3])
 
     def random_case() -> tuple:
-        g = _rng(11)
+        g = seeded_rng(11)
         return 3 * torch.randn(6, 5, generator=g), torch.randint(5, (6,), generator=g)
 
     def confident() -> tuple:
@@ -49,7 +49,7 @@ def _categorical_info_loss_exercise() -> Exercise:
         return 8 * F.one_hot(c, 3).float() - 4, c
 
     def unbalanced() -> tuple:
-        g = _rng(12)
+        g = seeded_rng(12)
         return torch.randn(7, 3, generator=g), torch.tensor([2, 2, 2, 2, 0, 2, 1])
 
     cases = [Case("random logits (6 images, 5 categories)", random_case),
@@ -88,7 +88,7 @@ def check_categorical_info_loss(fn: Callable[[Tensor, Tensor], Tensor], *, grade
 
 # -- exercise: the Gaussian log-likelihood of a continuous code ----------------------------
 
-def _gaussian_ll(c: Tensor, mean: Tensor, log_std: Tensor, *, log_std_term: bool = True, const_term: bool = True,
+def gaussian_ll(c: Tensor, mean: Tensor, log_std: Tensor, *, log_std_term: bool = True, const_term: bool = True,
                  variance: bool = False, sign: float = 1.0, base: float = math.e) -> Tensor:
     """log N(c; mean, exp(log_std)^2) elementwise, with switches that produce typical mistakes."""
     log_sigma = 0.5 * log_std if variance else log_std
@@ -101,7 +101,7 @@ def _gaussian_ll(c: Tensor, mean: Tensor, log_std: Tensor, *, log_std_term: bool
 def _gaussian_log_likelihood_exercise() -> Exercise:
     def random_case(seed: int, shape: tuple[int, ...]) -> Callable[[], tuple]:
         def make() -> tuple:
-            g = _rng(seed)
+            g = seeded_rng(seed)
             c = 2 * torch.rand(shape, generator=g) - 1
             return c, torch.randn(shape, generator=g), 0.7 * torch.randn(shape, generator=g)
         return make
@@ -115,25 +115,25 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
     mistakes = [
         Mistake("this is a (scaled) squared error, not the log-likelihood: it lacks the -log(sigma) and "
                 "-ln(2 pi)/2 terms. Without -log(sigma), Q could make every code look likely by growing sigma.",
-                partial(_gaussian_ll, log_std_term=False, const_term=False)),
+                partial(gaussian_ll, log_std_term=False, const_term=False)),
         Mistake("this is a plain negative squared error -(c - mean)^2: the log-likelihood divides by 2 sigma^2 "
                 "and has the normalising terms -log(sigma) - ln(2 pi)/2.",
                 lambda c, mean, log_std: -(c - mean) ** 2),
         Mistake("the -log(sigma) term is missing (the density's normaliser 1/sigma).",
-                partial(_gaussian_ll, log_std_term=False)),
+                partial(gaussian_ll, log_std_term=False)),
         Mistake("the constant -ln(2 pi)/2 (about -0.919 per code) is missing.",
-                partial(_gaussian_ll, const_term=False)),
+                partial(gaussian_ll, const_term=False)),
         Mistake("log_std was used as the log of the variance; it is the log of the standard deviation "
                 "sigma, so sigma = exp(log_std) and the variance is exp(2 log_std).",
-                partial(_gaussian_ll, variance=True)),
+                partial(gaussian_ll, variance=True)),
         Mistake("wrong sign: this is the negative log-likelihood (a loss); the function should return log N.",
-                partial(_gaussian_ll, sign=-1.0)),
+                partial(gaussian_ll, sign=-1.0)),
         Mistake("log base 2 instead of the natural log: use math.log / torch.log so the result is in nats.",
-                partial(_gaussian_ll, base=2.0)),
+                partial(gaussian_ll, base=2.0)),
         Mistake("wrong shape: it adds up the codes (or the batch). Return one value per element, "
-                "with the same shape as c.", lambda c, mean, log_std: _gaussian_ll(c, mean, log_std).sum(-1)),
+                "with the same shape as c.", lambda c, mean, log_std: gaussian_ll(c, mean, log_std).sum(-1)),
     ]
-    return Exercise(_gaussian_ll, cases, mistakes, arg_names=("c", "mean", "log_std"),
+    return Exercise(gaussian_ll, cases, mistakes, arg_names=("c", "mean", "log_std"),
                     forbidden={gaussian_log_likelihood: "the package's gaussian_log_likelihood"}, gradients="present",
                     grad_args=("mean", "log_std"))
 
@@ -203,7 +203,7 @@ def _info_bound(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: bool = T
         per_example = per_example - _categorical_loss(logits, codes.categorical[:, i],
                                                       softmax_first=softmax_first, reduce="none")
     if continuous and spec.n_continuous:
-        ll = _gaussian_ll(codes.continuous, q.mean, q.log_std, log_std_term=not squared_error,
+        ll = gaussian_ll(codes.continuous, q.mean, q.log_std, log_std_term=not squared_error,
                           const_term=not squared_error)
         per_example = per_example + ll.sum(1)
     log_q = per_example.mean() if reduce == "mean" else per_example.sum()
@@ -212,11 +212,11 @@ def _info_bound(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: bool = T
 
 
 def _mutual_info_bound_exercise() -> Exercise:
-    cases = [_q_case("the paper's spec, 6 images", PAPER_SPEC, 6, 31),
-             _q_case("two categorical codes (10, 3) and one continuous code, 5 images",
+    cases = [q_case("the paper's spec, 6 images", PAPER_SPEC, 6, 31),
+             q_case("two categorical codes (10, 3) and one continuous code, 5 images",
                      LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1), 5, 32),
-             _q_case("a 10-way code only, 4 images", LatentSpec(noise_dim=4, n_continuous=0), 4, 33),
-             _q_case("three categorical codes (4, 4, 2) and three codes on (0, 3), 7 images",
+             q_case("a 10-way code only, 4 images", LatentSpec(noise_dim=4, n_continuous=0), 4, 33),
+             q_case("three categorical codes (4, 4, 2) and three codes on (0, 3), 7 images",
                      LatentSpec(noise_dim=4, categorical=(4, 4, 2), n_continuous=3, continuous_range=(0.0, 3.0)),
                      7, 34)]
     mistakes = [
@@ -288,7 +288,7 @@ def _traversal_diagnosis(got: Any, args: tuple) -> str | None:
 
 def _traversal_codes_exercise() -> Exercise:
     def case(spec: LatentSpec, rows: int, code: str, values: Tensor, seed: int) -> Callable[[], tuple]:
-        return lambda: (spec, spec.sample(rows, _rng(seed)), code, values.clone())
+        return lambda: (spec, spec.sample(rows, seeded_rng(seed)), code, values.clone())
 
     two_cats = LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=2)
     grid5, grid4, grid3 = torch.linspace(-2, 2, 5), torch.linspace(-1, 1, 4), torch.linspace(-2, 2, 3)

@@ -12,18 +12,20 @@ PAPER_SPEC = LatentSpec()
 """The paper's MNIST layout: 62 noise dims, one 10-way code c1, two continuous codes c2, c3 ~ U(-1, 1)."""
 
 
-def _rng(seed: int) -> torch.Generator:
+def seeded_rng(seed: int) -> torch.Generator:
+    """A CPU generator seeded with ``seed`` (each case draws its inputs from its own)."""
     return torch.Generator().manual_seed(seed)
 
 
-def _q_output(spec: LatentSpec, n: int, seed: int) -> QOutput:
+def q_output(spec: LatentSpec, n: int, seed: int) -> QOutput:
     """A made-up but fixed output of Q for a batch of n images."""
-    g = _rng(seed)
+    g = seeded_rng(seed)
     logits = [2 * torch.randn(n, k, generator=g) for k in spec.categorical]
     mean = torch.randn(n, spec.n_continuous, generator=g)
     log_std = 0.5 * torch.randn(n, spec.n_continuous, generator=g)
     return QOutput(logits, mean, log_std)
 
 
-def _q_case(name: str, spec: LatentSpec, n: int, seed: int) -> Case:
-    return Case(name, lambda: (_q_output(spec, n, seed), spec.sample(n, _rng(seed + 1)), spec))
+def q_case(name: str, spec: LatentSpec, n: int, seed: int) -> Case:
+    """A case of arguments (q, codes, spec): a fixed Q output and codes drawn for it."""
+    return Case(name, lambda: (q_output(spec, n, seed), spec.sample(n, seeded_rng(seed + 1)), spec))
