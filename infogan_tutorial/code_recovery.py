@@ -81,6 +81,34 @@ def _recalibrate_batch_norm(Q: Discriminator, G: nn.Module, spec: LatentSpec, rn
         m.momentum = momentum
 
 
+def _fit_q(Q: Discriminator, G: nn.Module, spec: LatentSpec, rng: torch.Generator, device: torch.device,
+           steps: int, batch_size: int, lr: float, log_every: int) -> dict[str, list[float]]:
+    """Adam on -E[log Q(c | x)] (all codes) for ``steps`` steps on fresh x = G(z, c); Q's training history."""
+    params = [*Q.body.parameters(), *Q.q_head.parameters()]
+    opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+    history: dict[str, list[float]] = {"step": [], "info_cat": [], "info_cont": [], "c1_accuracy": []}
+    Q.train()
+    for step in range(1, steps + 1):
+        codes = spec.sample(batch_size, rng, device=device)
+        with torch.no_grad():
+            x = G(codes)
+        q = Q.q(x)
+        lq = log_q(q, codes, spec)
+        loss = -(lq.categorical + lq.continuous)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % log_every == 0 or step == steps:
+            with torch.no_grad():
+                bound = info_lower_bound(q, codes, spec)
+                history["step"].append(step)
+                history["info_cat"].append(float(bound.categorical))
+                history["info_cont"].append(float(bound.continuous))
+                history["c1_accuracy"].append(float(_c1_hits(q.logits, codes)) / batch_size
+                                              if spec.n_categorical else math.nan)
+    return history
+
+
 def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200, batch_size: int = 64,
                   seed: int = 0, device: torch.device | str | None = None, lr: float = 1e-3,
                   n_eval: int = 1000, log_every: int = 10) -> RecoveryResult:
@@ -114,33 +142,10 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
         Q = Discriminator(spec)
         init_weights(Q)
     Q = Q.to(device)
-    params = [*Q.body.parameters(), *Q.q_head.parameters()]
-    opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
     train_rng = torch.Generator(device).manual_seed(seed)
     eval_rng = torch.Generator(device).manual_seed(seed + 1)
-    history: dict[str, list[float]] = {"step": [], "info_cat": [], "info_cont": [], "c1_accuracy": []}
-
     with eval_mode(G):
-        Q.train()
-        for step in range(1, steps + 1):
-            codes = spec.sample(batch_size, train_rng, device=device)
-            with torch.no_grad():
-                x = G(codes)
-            q = Q.q(x)
-            lq = log_q(q, codes, spec)
-            loss = -(lq.categorical + lq.continuous)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if step % log_every == 0 or step == steps:
-                with torch.no_grad():
-                    bound = info_lower_bound(q, codes, spec)
-                    history["step"].append(step)
-                    history["info_cat"].append(float(bound.categorical))
-                    history["info_cont"].append(float(bound.continuous))
-                    history["c1_accuracy"].append(float(_c1_hits(q.logits, codes)) / batch_size
-                                                  if spec.n_categorical else math.nan)
-
+        history = _fit_q(Q, G, spec, train_rng, device, steps, batch_size, lr, log_every)
         _recalibrate_batch_norm(Q, G, spec, train_rng, device, batches=2, batch_size=max(batch_size, 250))
         with eval_mode(Q):
             score = score_fresh_samples(G, Q, spec, n_eval, eval_rng, device=device)
