@@ -18,7 +18,8 @@ from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
 from .checkpoints import load_networks, networks_from_checkpoint, read_checkpoint
-from .training import PRECISIONS, TrainConfig, TrainState, create_state, fit, resume_state, select_device
+from .devices import PRECISIONS, select_device
+from .training import TrainConfig, TrainState, create_state, fit, resume_state
 
 
 def _number(kind: type, low: float | None = None, strict: bool = False,
