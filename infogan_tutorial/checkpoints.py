@@ -49,8 +49,10 @@ def atomic_save(obj: object, path: str | Path) -> None:
         torch.save(obj, tmp)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as e:  # a full disk surfaces as torch's RuntimeError ("unexpected pos")
-        raise CheckpointError(f"could not write {path} ({type(e).__name__}: {e}); free some disk space or choose "
-                              "another output folder. The previous file at that path, if any, is unchanged.") from e
+        fix = ("check the permissions of that folder and file" if isinstance(e, PermissionError)
+               else "free some disk space")
+        raise CheckpointError(f"could not write {path} ({type(e).__name__}: {e}); {fix}, or choose another "
+                              "output folder. The previous file at that path, if any, is unchanged.") from e
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -78,6 +80,15 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
+
+
+def is_training_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` holds a full, resumable checkpoint (with optimizers); memory-maps, reads no weights."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - not a torch file at all
+        return False
+    return isinstance(ckpt, dict) and "opt_g" in ckpt
 
 
 def read_checkpoint(path: str | Path) -> dict:

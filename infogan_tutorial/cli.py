@@ -44,6 +44,7 @@ def _number(kind: type, low: float | None = None, strict: bool = False,
 POSITIVE_INT, COUNT = _number(int, 1), _number(int, 0)  # >= 1; >= 0
 SEED = _number(int, 0, high=2**63 - 1)  # what torch.manual_seed takes
 ROWS = _number(int, 1, high=100)  # a figure, not a data set
+THREADS = _number(int, 1, high=1024)
 POSITIVE, NON_NEGATIVE = _number(float, 0, strict=True), _number(float, 0)
 
 
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction,
                    help="record the whole step as a CUDA graph and replay it (CUDA, bf16 or fp32; not with --compile); "
                         "default: on in the gpu profile where the GPU can record it, else off")
-    t.add_argument("--threads", type=POSITIVE_INT, help="CPU threads for PyTorch (default: PyTorch's choice)")
+    t.add_argument("--threads", type=THREADS, help="CPU threads for PyTorch (default: PyTorch's choice)")
     t.add_argument("--no-info", action="store_true", default=None,
                    help="train a plain GAN (the control): no information term")
     t.add_argument("--checkpoint-every", type=COUNT,
@@ -220,6 +221,8 @@ def train(args: argparse.Namespace) -> None:
     profile = get_profile(args.profile)
     if str(args.out) in ("", "."):
         raise SpecError("--out needs a folder of its own for the run's files, e.g. --out runs/infogan.")
+    if args.steps is not None and args.epochs is not None:
+        raise SpecError("--steps and --epochs both set the length of the run; give one of them.")
     if (args.int8 or args.int4) and args.export is None:
         raise SpecError(f"--{'int8' if args.int8 else 'int4'} applies to the compact model of --export; add "
                         "--export PATH.pt, or drop it.")
@@ -230,11 +233,16 @@ def train(args: argparse.Namespace) -> None:
         raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
     saved_data = read_checkpoint(checkpoint).get("data") if args.resume else None
     dataset, data_dir = _data_options(args, saved_data, profile.name)
+    eval_dir = args.eval_dir
+    if eval_dir is None and saved_data and saved_data.get("eval_dir"):  # a resumed run scores on the same data
+        eval_dir = Path(saved_data["eval_dir"])
     with owned(args.out):
         data = load_dataset(dataset, split="train", data_dir=data_dir)
-        test = (load_idx_folder(args.eval_dir, split="auto") if args.eval_dir
+        test = (load_idx_folder(eval_dir, split="auto") if eval_dir
                 else load_dataset(eval_source(dataset), split="test", data_dir=data_dir, verbose=False))
         device = select_device(args.device)
+        if device.type != "cuda" and args.precision not in (None, "auto", "fp32"):
+            print(f"Note: --precision {args.precision} applies on a CUDA GPU; on {device.type} training is fp32.")
         batch_size = args.batch_size if args.batch_size is not None else profile.batch_size
         steps = args.steps
         if args.epochs is not None:
@@ -252,11 +260,14 @@ def train(args: argparse.Namespace) -> None:
             config = profile.train_config(steps=steps, **recipe)
             if args.checkpoint_every is not None:
                 config.checkpoint_every = args.checkpoint_every
+            if args.eval_every and args.eval_every < config.log_every:  # scores come at reads of the losses
+                config.log_every = args.eval_every
             state = create_state(LatentSpec(), config, device)
         if state.data is not None and state.data["source"] != data.source:
             raise SpecError(f"this run trained on {state.data['source']}, but {data.source} was loaded now; "
                             "--resume must continue on the same data (pass the run's --dataset and --data-dir).")
-        state.data = {"dataset": dataset, "data_dir": str(data_dir) if data_dir else None, "source": data.source}
+        state.data = {"dataset": dataset, "data_dir": str(data_dir) if data_dir else None, "source": data.source,
+                      "eval_dir": str(eval_dir) if eval_dir else None}
         _train_and_report(args, state, data, test, device)
 
 
@@ -407,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
         {"train": train, "evaluate": evaluate, "sample": sample}[args.command](args)
     except InfoGANError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a path the system cannot use (too long, a device, ...): name it, no traceback
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: cannot use{where}: {e.strerror or e}; choose another path.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("Interrupted; a training run saved its last complete step (continue it with --resume).",

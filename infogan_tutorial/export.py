@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .checkpoints import CHECKPOINT_FORMAT, INT4_GROUP, atomic_save, network_weights, read_checkpoint
-from .errors import SpecError
+from .checkpoints import (CHECKPOINT_FORMAT, INT4_GROUP, atomic_save, is_training_checkpoint, network_weights,
+                          read_checkpoint)
+from .errors import CheckpointError, SpecError
 from .training import TrainState, checkpoint_contents
 
 INT8_MIN_SIZE = 100_000  # int8 and int4 quantise weight tensors at least this large
@@ -52,6 +53,11 @@ def export_model(source: TrainState | str | Path, path: str | Path,
     """
     if int8 and int4:
         raise SpecError("export_model: choose int8 or int4, not both.")
+    if not dtype.is_floating_point:
+        raise SpecError(f"export_model: dtype must be a floating-point type (torch.float16 by default), got {dtype}.")
+    if Path(path).is_file() and is_training_checkpoint(path):
+        raise CheckpointError(f"export_model: {path} is a resumable training checkpoint; writing the compact model "
+                              "there would destroy it. Choose another path.")
     ckpt = checkpoint_contents(source) if isinstance(source, TrainState) else read_checkpoint(source)
     compact = {k: ckpt[k] for k in ("spec", "config", "step", "history") if k in ckpt}
     compact["format"] = CHECKPOINT_FORMAT

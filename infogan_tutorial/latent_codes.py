@@ -192,6 +192,8 @@ class LatentSpec:
         ``rows`` entries of ``fixed``.
         """
         index = self.code_index(code)
+        if len(values) != 2 or not all(math.isfinite(float(v)) for v in values):
+            raise SpecError(f"values must be two finite numbers (first, last), got {values!r}.")
         base = fixed if fixed is not None else self.sample(rows, generator)
         if fixed is not None:
             self.check(fixed)

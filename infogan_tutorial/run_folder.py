@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .checkpoints import pid_alive, remove_stale_temporaries
+from .checkpoints import is_training_checkpoint, pid_alive, remove_stale_temporaries
 from .errors import SpecError
 
 LOCK_NAME = ".lock"
@@ -35,16 +35,6 @@ def prepare_folder(out: Path, option: str = "--out") -> Path:
     return out
 
 
-def _is_training_checkpoint(path: Path) -> bool:
-    import torch
-
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # noqa: BLE001 - not a torch file at all
-        return False
-    return isinstance(ckpt, dict) and "opt_g" in ckpt
-
-
 def check_output_file(path: Path, option: str, example: str = "model.pt", suffix: str | None = None,
                       protect: list[Path] = ()) -> Path:
     """Check, before any work, that ``path`` can be written as a file (its folder is created).
@@ -59,9 +49,12 @@ def check_output_file(path: Path, option: str, example: str = "model.pt", suffix
     if any(path.resolve() == other.resolve() for other in protect):
         raise SpecError(f"{option} {path} is the run's own checkpoint; give the compact model another name, "
                         f"e.g. {path.with_name(example)}.")
-    if path.is_file() and (suffix is not None and path.suffix.lower() != suffix or _is_training_checkpoint(path)):
-        raise SpecError(f"{option} {path} exists and is not a {suffix or 'compact model'} file (writing there "
-                        "would destroy it); choose another path.")
+    if path.is_file() and is_training_checkpoint(path):
+        raise SpecError(f"{option} {path} is a resumable training checkpoint (writing there would destroy it); "
+                        "choose another path.")
+    if path.is_file() and suffix is not None and path.suffix.lower() != suffix:
+        raise SpecError(f"{option} {path} exists and is not a {suffix} file (writing there would destroy it); "
+                        "choose another path.")
     prepare_folder(path.parent, option)
     return path
 

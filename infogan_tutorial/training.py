@@ -79,7 +79,12 @@ def _graph_problem(device: torch.device, dtype: torch.dtype | None) -> str | Non
 
 def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | str = "cpu") -> TrainState:
     """A fresh run: networks initialised from ``config.seed``, Adam optimizers, code RNG."""
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise SpecError(f"cannot train on device {device.type!r}; use cpu, cuda, cuda:0 or mps.")
     dtype = autocast_dtype(device, config.precision)  # once, not in every step
     if config.cuda_graph and (problem := _graph_problem(device, dtype)) is not None:
         raise SpecError(problem)
@@ -241,6 +246,12 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     from tqdm.auto import tqdm
 
     cfg = state.config
+    if not isinstance(images, Tensor) or not images.is_floating_point():
+        raise SpecError(f"fit needs the images as a float tensor (N, 1, 28, 28) in [-1, 1], got "
+                        f"{type(images).__name__}{'' if not isinstance(images, Tensor) else ' of ' + str(images.dtype)}; "
+                        "use load_dataset(...).images, or scale uint8 pixels with x / 127.5 - 1.")
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise SpecError(f"out_dir {out_dir} is a file; fit writes out_dir/checkpoint.pt, so give a folder.")
     autotune = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = autotune or state.device.type == "cuda"
     images = images.to(state.device)
@@ -365,6 +376,10 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
     if "opt_g" not in ckpt:
         raise CheckpointError(f"{path} holds only weights (an exported model), so training cannot resume from it; "
                               "use it with `evaluate`/`sample`, or retrain.")
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise SpecError(f"resume_state: {sorted(unknown)} are not TrainConfig fields; overrides change fields such as "
+                        "steps=10000.")
     config = dataclasses.replace(TrainConfig.from_dict(ckpt["config"]), **overrides)
     state = create_state(ckpt_spec, config, device if device is not None else "cpu")
     load_weights(state.G, ckpt, "G", path)

@@ -230,12 +230,16 @@ def test_outputs_that_would_destroy_work_are_refused(tmp_path, capsys):
     ckpt = tmp_path / "run" / "checkpoint.pt"
     before = ckpt.read_bytes()
     assert train(tmp_path, "--steps", "1", "--export", str(ckpt), out="other") == 2
-    assert "not a compact model file" in capsys.readouterr().err
+    assert "is a resumable training checkpoint" in capsys.readouterr().err
     assert train(tmp_path, "--resume", "--steps", "2", "--export", str(ckpt)) == 2
     assert "the run's own checkpoint" in capsys.readouterr().err
     assert main(["sample", "--checkpoint", str(ckpt), "--out", str(ckpt)]) == 2
-    assert "is not a .png file" in capsys.readouterr().err
-    assert ckpt.read_bytes() == before and not (tmp_path / "other").exists()  # nothing left behind either
+    assert "is a resumable training checkpoint" in capsys.readouterr().err
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["sample", "--checkpoint", str(ckpt), "--out", str(tmp_path / "notes.txt")]) == 2
+    assert "is not a .png file" in capsys.readouterr().err and (tmp_path / "notes.txt").read_text() == "mine"
+    assert ckpt.read_bytes() == before and not (tmp_path / "other").exists()
+    (tmp_path / "notes.txt").unlink()  # nothing left behind either
     assert main(["train", "--profile", "smoke", "--out", "", "--quiet"]) == 2
     assert "--out needs a folder of its own" in capsys.readouterr().err
     assert train(tmp_path, "--int8", out="int8") == 2
@@ -259,3 +263,57 @@ def test_api_values_the_tester_found():
         estimate_info_bound(G, D, spec, n=4, batch_size=0)
     with pytest.raises(SpecError, match=r"lr_g must be in \(0, 1\]"):
         TrainConfig(lr_g=1e300)
+
+
+# Found by a second tester pass (session of 2026-12-01)
+def test_second_pass_command_line(tmp_path, capsys):
+    assert train(tmp_path, "--steps", "3", "--epochs", "1") == 2
+    assert "--steps and --epochs both" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train(tmp_path, "--threads", "100000")  # segfaulted inside torch before
+    assert "must be <= 1024" in capsys.readouterr().err
+    long = "x" * 300
+    assert main(["evaluate", "--checkpoint", str(tmp_path / f"{long}.pt")]) == 2
+    assert "File name too long" in capsys.readouterr().err
+    assert train(tmp_path, "--steps", "2", "--precision", "bf16") == 0
+    assert "applies on a CUDA GPU" in capsys.readouterr().out
+    assert train(tmp_path, "--steps", "4", "--eval-every", "2", out="ev") == 0  # scored at 2 and 4, not 3 and 4
+    assert [json.loads(line)["step"] for line in (tmp_path / "ev" / "eval.jsonl").read_text().splitlines()] == [2, 4]
+
+
+def test_a_resumed_run_scores_on_its_own_eval_dir(tmp_path):
+    fashion = os.path.join(os.path.dirname(__file__), "..", "data", "fashion-sample")
+    assert train(tmp_path, "--steps", "3", "--eval-every", "3", "--eval-dir", fashion) == 0
+    assert train(tmp_path, "--resume", "--steps", "6", "--eval-every", "3") == 0
+    lines = [json.loads(line) for line in (tmp_path / "run" / "eval.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [3, 6]
+    assert lines[0]["eval_data"] == lines[1]["eval_data"] and "fashion-sample" in lines[1]["eval_data"]
+
+
+def test_second_pass_api(images, tmp_path):
+    from infogan_tutorial.checkpoints import read_checkpoint
+    from infogan_tutorial.errors import CheckpointError
+    from infogan_tutorial.export import export_model
+    from infogan_tutorial.training import save_checkpoint
+
+    spec, config = LatentSpec(), TrainConfig(steps=1, batch_size=8, log_every=1, checkpoint_every=0)
+    state = create_state(spec, config)
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(SpecError, match="out_dir .* is a file"):
+        fit(state, images, out_dir=tmp_path / "afile", progress=False)
+    with pytest.raises(SpecError, match="float tensor"):
+        fit(state, (images * 127.5 + 127.5).to(torch.uint8), progress=False)
+    with pytest.raises(SpecError, match="float tensor"):
+        fit(state, images.tolist(), progress=False)
+    with pytest.raises(SpecError, match="cannot train on device 'meta'"):
+        create_state(spec, config, device="meta")
+    save_checkpoint(state, tmp_path / "c.pt")
+    with pytest.raises(SpecError, match="bogus_field"):
+        resume_state(tmp_path / "c.pt", bogus_field=3)
+    with pytest.raises(CheckpointError, match="resumable training checkpoint"):
+        export_model(tmp_path / "c.pt", tmp_path / "c.pt")
+    assert "opt_g" in read_checkpoint(tmp_path / "c.pt")  # still resumable
+    with pytest.raises(SpecError, match="floating-point"):
+        export_model(state, tmp_path / "e.pt", dtype=torch.int32)
+    with pytest.raises(SpecError, match="two finite numbers"):
+        spec.traversal("c2", values=(math.nan, 2.0))
