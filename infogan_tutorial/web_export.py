@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .checkpoints import INT4_GROUP  # one fp16 scale per this many weights, as in the pretrained model
 from .errors import SpecError
 from .explorer import explorer_codes, to_png
 from .latent_codes import LatentSpec
@@ -52,8 +53,6 @@ from .pretrained import MODEL_NAME, PRETRAINED_DIR, load_pretrained
 ASSET_DIR = Path(__file__).resolve().parents[1] / "book" / "_static" / "explorer"
 WEIGHTS_NAME, MANIFEST_NAME, STATIC_NAME = "generator.bin", "generator.json", "explorer-static.png"
 FORMAT = "infogan-web-generator/1"
-INT4_GROUP = 64
-"""One fp16 scale per this many consecutive weights of a 4-bit matrix (as in the pretrained model)."""
 INT4_MIN_SIZE = 100_000
 """Weight tensors at least this large (and a multiple of INT4_GROUP) are stored in 4 bits."""
 OPSET = 17
