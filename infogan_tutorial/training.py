@@ -283,18 +283,16 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
                         and state.step < cfg.steps:  # the final step is saved once, below
                     _save(state, path, acc, count)
         if interrupt.requested:
-            _check_finite(state, acc, path)
             if path is not None:
-                _save(state, path, acc, count)
+                _save(state, path, acc, count)  # checks the unread statistics first
             bar.write(f"{interrupt.signal_name} at step {state.step}" + (
                 f"; saved {path}. Resume with resume_state('{path}') or the CLI's --resume." if path else "."))
             raise KeyboardInterrupt
     finally:
         bar.close()
         torch.backends.cudnn.benchmark = autotune
-    _check_finite(state, acc, path)
     if path is not None:
-        save_checkpoint(state, path)
+        _save(state, path, acc, count)
     return state.history
 
 
