@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -55,10 +56,32 @@ def traversal_values(spec: LatentSpec, code: str, steps: int = 10,
     return torch.linspace(values[0], values[1], steps).tolist()
 
 
-def plot_traversal(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: int = 10,
-                   values: tuple[float, float] = (-2.0, 2.0), generator: torch.Generator | None = None,
-                   fixed: Codes | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Vary ``code`` along each row (columns labelled with its value); z and the other codes stay fixed per row.
+@dataclass
+class Traversal:
+    """A traversal grid (the paper's Figure 2): ``images`` row by row, one column per entry of ``values``.
+
+    Attributes:
+        code: what varies: a code name (``"c1"``, ``"c2"``, ...) or a noise dimension (``"z0"``, ...).
+        values: the value ``code`` takes in each column.
+        images: ``(rows * len(values), 1, 28, 28)`` in ``[-1, 1]``, row-major.
+        categorical: whether ``code`` is a categorical code (columns labelled 0, 1, ... rather than -2.0 ...).
+    """
+
+    code: str
+    values: list[float]
+    images: Tensor
+    categorical: bool
+
+    @property
+    def rows(self) -> int:
+        """Number of rows (each with its own z and other codes)."""
+        return len(self.images) // len(self.values)
+
+
+def traverse(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: int = 10,
+             values: tuple[float, float] = (-2.0, 2.0), generator: torch.Generator | None = None,
+             fixed: Codes | None = None) -> Traversal:
+    """G's images as ``code`` varies along each row while z and the other codes stay fixed per row.
 
     ``code`` is a code name (``"c1"``, ``"c2"``, ...) or a noise dimension (``"z0"``, ``"z1"``, ...).
     """
@@ -68,19 +91,35 @@ def plot_traversal(G: Generator, spec: LatentSpec, code: str, rows: int = 10, st
     else:
         codes = spec.traversal(code, rows, steps, values, generator=generator, fixed=fixed)
         cols = traversal_values(spec, code, steps, values)
-    images = generate(G, codes)
+    categorical = not code.startswith("z") and spec.code_index(code) < spec.n_categorical
+    return Traversal(code, [float(v) for v in cols], generate(G, codes), categorical)
+
+
+def draw_traversal(traversal: Traversal, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Draw a :class:`Traversal`, columns labelled with the code's value and rows numbered."""
+    cols, rows = traversal.values, traversal.rows
     ax = ax or plt.subplots(figsize=(len(cols) * 0.55 + 1, rows * 0.55 + 0.8))[1]
-    ax.imshow(image_grid(images, len(cols)), cmap="gray", vmin=0, vmax=1)
+    ax.imshow(image_grid(traversal.images, len(cols)), cmap="gray", vmin=0, vmax=1)
     cell = 28 + PAD
     ax.set_xticks([PAD + 14 + j * cell for j in range(len(cols))])
-    is_cat = not code.startswith("z") and spec.code_index(code) < spec.n_categorical
-    ax.set_xticklabels([str(v) if is_cat else f"{v:.1f}" for v in cols], fontsize=8)
+    ax.set_xticklabels([str(int(v)) if traversal.categorical else f"{v:.1f}" for v in cols], fontsize=8)
     ax.set_yticks([PAD + 14 + r * cell for r in range(rows)])
     ax.set_yticklabels([str(r) for r in range(rows)], fontsize=8)
-    ax.set_xlabel(f"value of {code}")
+    ax.set_xlabel(f"value of {traversal.code}")
     ax.set_ylabel("row: the other inputs fixed")
-    ax.set_title(title or f"varying {code}")
+    ax.set_title(title or f"varying {traversal.code}")
     return ax
+
+
+def plot_traversal(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: int = 10,
+                   values: tuple[float, float] = (-2.0, 2.0), generator: torch.Generator | None = None,
+                   fixed: Codes | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Vary ``code`` along each row (columns labelled with its value); z and the other codes stay fixed per row.
+
+    ``code`` is a code name (``"c1"``, ``"c2"``, ...) or a noise dimension (``"z0"``, ``"z1"``, ...).
+    :func:`traverse` makes the images, :func:`draw_traversal` draws them.
+    """
+    return draw_traversal(traverse(G, spec, code, rows, steps, values, generator, fixed), ax, title)
 
 
 def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentSpec,
