@@ -52,10 +52,16 @@ def _categorical_info_loss_exercise() -> Exercise:
         g = seeded_rng(12)
         return torch.randn(7, 3, generator=g), torch.tensor([2, 2, 2, 2, 0, 2, 1])
 
+    def huge() -> tuple:
+        return torch.tensor([[1000.0, 0.0, -1000.0], [1000.0, 0.0, -1000.0], [-5.0, 995.0, 0.0]]), \
+            torch.tensor([0, 1, 2])
+
     cases = [Case("random logits (6 images, 5 categories)", random_case),
              Case("all-zero logits, i.e. a uniform Q (the answer is ln 10)", uniform),
              Case("confident, correct logits", confident),
-             Case("7 images, 3 categories, most of them category 2", unbalanced)]
+             Case("7 images, 3 categories, most of them category 2", unbalanced),
+             Case("logits in the thousands (a very sure Q; exp(1000) overflows to inf: shift each row by its "
+                  "largest logit before exp)", huge)]
     mistakes = [
         Mistake("softmax was applied before the cross-entropy. F.cross_entropy takes raw logits and applies "
                 "log-softmax itself; feeding it probabilities squashes the loss towards ln K.",
@@ -64,8 +70,8 @@ def _categorical_info_loss_exercise() -> Exercise:
                 partial(_categorical_loss, sign=-1.0)),
         Mistake("it sums over the batch instead of averaging: the expectation E[...] is a mean over the "
                 "images, so the loss must not grow with the batch size.", partial(_categorical_loss, reduce="sum")),
-        Mistake("log base 2 (bits) instead of the natural log (nats): use torch.log / F.log_softmax / "
-                "F.cross_entropy, so the loss is comparable with H(c) = ln 10.", partial(_categorical_loss, base=2.0)),
+        Mistake("log base 2 (bits) instead of the natural log (nats): use torch.log (or F.log_softmax / "
+                "F.cross_entropy), so the loss is comparable with H(c) = ln 10.", partial(_categorical_loss, base=2.0)),
         Mistake("it picks the raw logit of the true category without normalising: log Q(c|x) is the "
                 "log-softmax of the logits (F.log_softmax or F.cross_entropy), not the logit itself.",
                 partial(_categorical_loss, raw_logits=True)),
