@@ -5,9 +5,10 @@ need thousands of steps. ``data/reference/<name>/`` keeps what one run of
 ``python -m infogan_tutorial train`` produced (``scripts/record_reference.py`` writes it from the
 run's folder; the ``README.md`` beside the files gives the commands):
 
-* ``summary.json``: the training command, the machine, the steps and the recipe, and, for each named
+* ``summary.json``: the training command, the machine, the steps and the recipe; for each named
   test set, c1's accuracy with its confusion matrix and matching (a
-  :class:`~infogan_tutorial.evaluation.ClusterAccuracy`);
+  :class:`~infogan_tutorial.evaluation.ClusterAccuracy`); and, where the run scored itself during
+  training (``--eval-every``), those scores (``scores_during_training``);
 * ``history.json``: the run's training history (the keys of ``TrainState.history``);
 * ``traversals.npz``: the paper's Figure 2 drawn by the run's final G, for each code its images as
   uint8, the values of its columns and whether it is categorical.
@@ -91,6 +92,10 @@ def record_reference(run: str | Path, out: str | Path, test_sets: dict[str, Data
                "info_cont": float(bound.continuous),
                "accuracy": {name: categorical_accuracy(D, ds.images, ds.labels).to_dict()
                             for name, ds in test_sets.items()}}
+    if (run / "eval.jsonl").is_file():  # the scores of --eval-every, on the run's --eval-dir
+        lines = (run / "eval.jsonl").read_text().splitlines()
+        summary["scores_during_training"] = [{k: e[k] for k in ("step", "accuracy", "n", "eval_data")}
+                                             for e in (json.loads(line) for line in lines if line.strip())]
     history = {k: list(v) for k, v in ckpt.get("history", {}).items()}
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
