@@ -68,8 +68,9 @@ class Discriminator(nn.Module):
     """D and Q with a shared body.
 
     ``forward(x)`` returns (D's logit of shape (N,), Q's :class:`QOutput`), so one pass
-    over a batch of images gives both. ``fixed_std`` set to a number makes Q's
-    continuous heads predict only a mean, with that standard deviation.
+    over a batch of images gives both. ``fixed_std`` set to a number fixes the standard
+    deviation of Q's Gaussians at that value: the head's log-std outputs are replaced by its log, so only
+    the means are learned.
     """
 
     def __init__(self, spec: LatentSpec, fixed_std: float | None = None) -> None:
@@ -121,7 +122,8 @@ class Discriminator(nn.Module):
 
 
 def init_weights(module: nn.Module) -> None:
-    """DCGAN-style initialisation: N(0, 0.02) for conv/linear weights, N(1, 0.02) for BN scales."""
+    """DCGAN-style initialisation: normal with mean 0 and standard deviation 0.02 for conv/linear weights, mean 1 and
+    standard deviation 0.02 for BN scales."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             if m.weight.numel() == 0:  # e.g. Q's output layer for a spec with no codes
