@@ -39,8 +39,14 @@ class ClusterAccuracy:
     mapping: np.ndarray
 
     def to_dict(self) -> dict:
+        """The fields as plain JSON-ready values (lists for the arrays)."""
         return {"accuracy": self.accuracy, "n": self.n, "confusion": self.confusion.tolist(),
                 "mapping": self.mapping.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ClusterAccuracy:
+        """The inverse of :meth:`to_dict` (e.g. for scores stored as JSON)."""
+        return cls(float(d["accuracy"]), int(d["n"]), np.array(d["confusion"]), np.array(d["mapping"]))
 
 
 def _whole_numbers(values: Tensor | np.ndarray, name: str) -> np.ndarray:

@@ -60,8 +60,7 @@ class ReferenceRun:
         if test_set not in self.summary["accuracy"]:
             raise CheckpointError(f"the stored run {self.name!r} was not scored on {test_set!r}; "
                                   f"it was scored on {', '.join(repr(t) for t in self.test_sets)}.")
-        a = self.summary["accuracy"][test_set]
-        return ClusterAccuracy(a["accuracy"], a["n"], np.array(a["confusion"]), np.array(a["mapping"]))
+        return ClusterAccuracy.from_dict(self.summary["accuracy"][test_set])
 
 
 def _to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -76,7 +75,8 @@ def record_reference(run: str | Path, out: str | Path, test_sets: dict[str, Data
                      machine: str, codes: tuple[str, ...] | None = None) -> ReferenceRun:
     """Write ``out/{summary.json, history.json, traversals.npz}`` from the run folder ``run``.
 
-    ``run`` holds ``checkpoint.pt`` (and the ``history.json``) of ``python -m infogan_tutorial train``;
+    ``run`` holds ``checkpoint.pt`` of ``python -m infogan_tutorial train`` (the history is read from it, the
+    scores of ``--eval-every`` from ``eval.jsonl`` where there is one);
     c1 is scored on each of ``test_sets`` (name -> labelled images), the traversals are drawn for
     ``codes`` (default: every code of the run's spec) with rows from :data:`TRAVERSAL_SEED`.
     """

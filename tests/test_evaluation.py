@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from infogan_tutorial.errors import SpecError
-from infogan_tutorial.evaluation import categorical_accuracy, estimate_info_bound, hungarian_accuracy
+from infogan_tutorial.evaluation import ClusterAccuracy, categorical_accuracy, estimate_info_bound, hungarian_accuracy
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.networks import build_networks
 
@@ -53,3 +53,12 @@ def test_categorical_accuracy_and_info_bound_of_an_untrained_model():
     bound = estimate_info_bound(G, D, spec, n=300, generator=torch.Generator().manual_seed(0))
     assert float(bound.categorical) <= math.log(10)
     assert abs(float(bound.categorical)) < 0.2  # an untrained Q knows almost nothing about c1
+
+
+def test_cluster_accuracy_round_trips_through_json():
+    import json
+    result = hungarian_accuracy(np.array([1, 1, 0, 2, 2, 0]), np.array([0, 0, 1, 2, 2, 2]))
+    back = ClusterAccuracy.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert back.accuracy == result.accuracy and back.n == result.n == 6
+    np.testing.assert_array_equal(back.confusion, result.confusion)
+    np.testing.assert_array_equal(back.mapping, result.mapping)
