@@ -18,7 +18,8 @@ from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
 from .checkpoints import load_networks, networks_from_checkpoint, read_checkpoint
-from .devices import PRECISIONS, select_device
+from .compute import PRECISIONS
+from .devices import select_device
 from .training import TrainConfig, TrainState, create_state, fit, resume_state
 
 
@@ -99,11 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"D's and Q's learning rate (default {defaults.lr_d})")
     t.add_argument("--compile", action="store_true", help="torch.compile the networks (PyTorch 2)")
     t.add_argument("--precision", choices=tuple(PRECISIONS),
-                   help="on CUDA: auto = bf16 where the GPU has it, else fp16 with a gradient scaler; "
-                        "fp32 = no mixed precision (the CPU always trains in fp32); default auto")
+                   help="on CUDA: auto = bf16 where the GPU has it natively, else fp32 replayed from a CUDA graph "
+                        "(fp16 with a gradient scaler where no graph records); fp32 = no mixed precision "
+                        "(the CPU always trains in fp32); default auto")
     t.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction,
                    help="record the whole step as a CUDA graph and replay it (CUDA, bf16 or fp32; not with --compile); "
-                        "default: on in the gpu profile where the GPU can record it, else off")
+                        "default: on wherever the device can record one (never on the CPU); --no-cuda-graph: off")
     t.add_argument("--threads", type=THREADS, help="CPU threads for PyTorch (default: PyTorch's choice)")
     t.add_argument("--no-info", action="store_true", default=None,
                    help="train a plain GAN (the control): no information term")
@@ -193,7 +195,9 @@ def _resume(args: argparse.Namespace, checkpoint: Path, device: torch.device, st
     if changed:
         raise SpecError(f"--resume continues a run with its own recipe; these options would change it: "
                         f"{', '.join(changed)}. Drop them, or start a new run with another --out.")
-    overrides: dict[str, object] = {"cuda_graph": bool(args.cuda_graph), "compile": args.compile}
+    overrides: dict[str, object] = {"compile": args.compile}
+    if args.cuda_graph is not None:  # else decided anew for this device
+        overrides["cuda_graph"] = args.cuda_graph
     if steps is not None:
         overrides["steps"] = steps
     if args.checkpoint_every is not None:
@@ -255,7 +259,7 @@ def train(args: argparse.Namespace) -> None:
         else:
             steps = steps if steps is not None else profile.steps
             recipe = {**_recipe(args), "batch_size": batch_size, "compile": args.compile}
-            if args.cuda_graph is not None:  # else the profile's choice (the gpu profile: on where it records)
+            if args.cuda_graph is not None:  # else wherever the device records one (compute.plan_compute)
                 recipe["cuda_graph"] = args.cuda_graph
             config = profile.train_config(steps=steps, **recipe)
             if args.checkpoint_every is not None:
@@ -273,8 +277,8 @@ def train(args: argparse.Namespace) -> None:
 
 def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset, test: Dataset,
                       device: torch.device) -> None:
-    print(f"Training on {device} for {state.config.steps} steps at batch {state.config.batch_size}; "
-          f"writing to {args.out}.")
+    print(f"Training on {device} for {state.config.steps} steps at batch {state.config.batch_size} "
+          f"({state.plan.why}); writing to {args.out}.")
     fit(state, data.images, args.out, progress=not args.quiet,
         callback=scorer(test, args.out / "eval.jsonl", args.eval_every, state.step) if args.eval_every else None)
     _write_json(args.out / "history.json", state.history)

@@ -12,7 +12,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from .devices import PRECISIONS
+from .compute import PRECISIONS
 from .errors import CheckpointError, SpecError
 
 _INTS = ("steps", "batch_size", "seed", "log_every", "checkpoint_every")
@@ -43,12 +43,15 @@ class TrainConfig:
         seed: seeds the initial weights, the batches and the sampled codes.
         log_every: read the losses back from the device every this many steps.
         checkpoint_every: write a checkpoint every this many steps (0: only at the end).
-        precision: the arithmetic on CUDA: ``auto`` (bf16 where the GPU has it natively, else fp16
-            with a gradient scaler), ``bf16``, ``fp16`` or ``fp32``. The CPU always trains in fp32.
+        precision: the arithmetic on CUDA: ``auto`` (bf16 where the GPU has it natively; else fp32
+            when the step is replayed from a CUDA graph, fp16 with a gradient scaler when not),
+            ``bf16``, ``fp16`` or ``fp32``. The CPU always trains in fp32.
         compile: compile G, D's body and Q's head with ``torch.compile`` (PyTorch 2). The first
             steps then take a minute longer; chapter 6b's benchmark says whether it pays off.
-        cuda_graph: record the whole step as a CUDA graph once and replay it (CUDA only, bf16 or
-            fp32, not with ``compile``); see :mod:`infogan_tutorial.cuda_graph`.
+        cuda_graph: record the whole step as a CUDA graph once and replay it: None (the default)
+            wherever the state's device can record one, True to insist (refused where it cannot:
+            off CUDA, with fp16 or ``compile``), False never; see :mod:`infogan_tutorial.compute`,
+            which decides, and :mod:`infogan_tutorial.cuda_graph`.
     """
 
     steps: int = 5000
@@ -67,7 +70,7 @@ class TrainConfig:
     checkpoint_every: int = 1000
     precision: str = "auto"
     compile: bool = False
-    cuda_graph: bool = False
+    cuda_graph: bool | None = None
 
     def __post_init__(self) -> None:
         for name in _INTS:
@@ -97,6 +100,9 @@ class TrainConfig:
             raise SpecError(f"TrainConfig.precision must be one of {list(PRECISIONS)}, got {self.precision!r}.")
         if self.checkpoint_every < 0:
             raise SpecError("TrainConfig.checkpoint_every must be >= 0 (0 writes only the final checkpoint).")
+        if not (self.cuda_graph is None or isinstance(self.cuda_graph, bool)):
+            raise SpecError(f"TrainConfig.cuda_graph must be None (wherever the device records one), True or False, "
+                            f"got {self.cuda_graph!r}.")
         if self.cuda_graph and self.compile:
             raise SpecError("TrainConfig: choose compile or cuda_graph, not both (a captured step is already "
                             "launched at once; compiling it as well is not supported here).")

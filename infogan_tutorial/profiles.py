@@ -3,7 +3,11 @@
 - ``smoke``: seconds per chapter, for the tests and CI (bundled data, tiny runs).
 - ``cpu``: the default without CUDA; each chapter trains for about 3 minutes at most on 2 cores.
 - ``gpu``: the default under CUDA, sized for Colab's free T4: each chapter's training within about
-  3 minutes there, each step replayed from a CUDA graph (see :func:`cuda_graph_settings`).
+  3 minutes there.
+
+A profile sizes the work and nothing else: how a run computes on its device (bf16 or fp32, a CUDA
+graph or not) is decided by :mod:`~infogan_tutorial.compute` when the state is made, the same in
+every profile, so a profile's config serves a CPU state on a GPU machine as well as a GPU state.
 
 The choice is automatic (``gpu`` when CUDA is available, else ``cpu``) and is overridden by
 the environment variable ``INFOGAN_PROFILE``.
@@ -17,30 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .cuda_graph import graph_problem
 from .errors import SpecError
-from .devices import autocast_dtype
 from .training import TrainConfig
-
-FP32: dict[str, object] = {"precision": "fp32"}
-"""The TrainConfig settings of plain fp32 training (no autocast, no gradient scaler)."""
-
-
-def cuda_graph_settings() -> dict[str, object]:
-    """TrainConfig settings that replay each step from a CUDA graph on this machine's GPU; {} where none records.
-
-    With native bf16 (A100, L4, H100): bf16 and the graph. Without it (Colab's T4): fp32 and the graph,
-    since fp16's gradient scaler cannot be recorded and fp32 with the graph is estimated about 2.5 times
-    faster than fp16 without it on a T4 (README, "Colab GPU timing"). Off CUDA, or where the graph cannot
-    be recorded at all (torch < 2.5): {} (the eager step with TrainConfig's own precision).
-    """
-    if not torch.cuda.is_available():
-        return {}
-    device = torch.device("cuda")
-    bf16 = autocast_dtype(device, "auto") == torch.bfloat16
-    if graph_problem(device) is not None:
-        return {}
-    return {"cuda_graph": True} if bf16 else {"cuda_graph": True, **FP32}
 
 
 @dataclass(frozen=True)
@@ -56,8 +38,6 @@ class Profile:
         data_source: where training images come from (see ``data.load_dataset``).
         checkpoints: checkpoints a run writes with an output folder, the last one at its end
             (``checkpoint_every = steps // checkpoints``).
-        cuda_graph: replay each step from a CUDA graph where this machine's GPU records one
-            (:func:`cuda_graph_settings`), unless the caller sets ``cuda_graph`` or ``compile``.
     """
 
     name: str
@@ -67,19 +47,16 @@ class Profile:
     eval_images: int
     data_source: str
     checkpoints: int = 4
-    cuda_graph: bool = False
 
     def train_config(self, **overrides: object) -> TrainConfig:
-        """A :class:`TrainConfig` with this profile's steps, batch size, logging, checkpoints and graph, plus overrides.
+        """A :class:`TrainConfig` with this profile's steps, batch size, logging and checkpoints, plus overrides.
 
-        The checkpoint interval follows the run's steps (``steps`` overridden or not).
+        The checkpoint interval follows the run's steps (``steps`` overridden or not). Nothing in it
+        depends on the machine: the state's device decides the arithmetic and the graph.
         """
         steps = int(overrides.get("steps", self.steps))  # type: ignore[call-overload]
         base: dict[str, object] = {"steps": steps, "batch_size": self.batch_size, "log_every": self.log_every,
                                    "checkpoint_every": max(steps // self.checkpoints, 1)}
-        if self.cuda_graph and "cuda_graph" not in overrides and not overrides.get("compile") \
-                and overrides.get("precision") != "fp16":  # fp16's scaler cannot be recorded
-            base.update(cuda_graph_settings())
         return TrainConfig(**{**base, **overrides})
 
 
@@ -87,7 +64,7 @@ PROFILES = {
     "smoke": Profile("smoke", steps=12, batch_size=32, log_every=3, eval_images=200, data_source="sample"),
     "cpu": Profile("cpu", steps=270, batch_size=64, log_every=20, eval_images=1000, data_source="auto"),
     "gpu": Profile("gpu", steps=5000, batch_size=128, log_every=100, eval_images=10000, data_source="auto",
-                   checkpoints=2, cuda_graph=True),
+                   checkpoints=2),
 }
 
 

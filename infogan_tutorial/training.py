@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -28,9 +29,10 @@ from torch import Tensor
 
 from .checkpoints import CHECKPOINT_FORMAT, atomic_save, load_weights, read_checkpoint, spec_of
 from .config import TrainConfig  # noqa: F401 (re-exported: the recipe of a run)
-from .cuda_graph import GraphedFunction, graph_problem
+from .compute import ComputePlan, autocast_dtype, plan_compute  # noqa: F401 (autocast_dtype: re-exported)
+from .cuda_graph import CaptureError, GraphedFunction, HostSyncError
 from .data import ShuffledBatches, random_affine
-from .devices import autocast_dtype, select_device  # noqa: F401 (select_device: re-exported)
+from .devices import select_device  # noqa: F401 (re-exported)
 from .errors import CheckpointError, SpecError, TrainingDiverged
 from .interrupts import deferred_interrupts
 from .latent_codes import LatentSpec
@@ -43,7 +45,9 @@ STAT_NAMES = ("loss_d", "loss_g", "info_cat", "info_cont", "d_real", "d_fake")
 class TrainState:
     """Everything a run needs to continue: networks, optimizers, RNGs, step and history.
 
-    ``amp_dtype`` is the autocast dtype chosen once by :func:`create_state` (None: fp32).
+    ``plan`` is how it computes on its device (arithmetic, scaler, CUDA graph), decided once by
+    :func:`create_state` with :func:`~infogan_tutorial.compute.plan_compute`; ``amp_dtype`` is its
+    autocast dtype (None: fp32).
     ``data`` says where the training images came from (the command line records its ``--dataset``,
     ``--data-dir`` and the loaded ``Dataset.source``, and checks them on ``--resume``). ``unlogged``
     holds, in a checkpoint saved between two reads of the statistics, their sum and count since the
@@ -59,54 +63,47 @@ class TrainState:
     opt_d: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     code_rng: torch.Generator
-    amp_dtype: torch.dtype | None = None
+    plan: ComputePlan
     step: int = 0
     history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in ("step",) + STAT_NAMES})
     data: dict[str, str | None] | None = None
     unlogged: tuple[list[float], int] | None = None
 
-
-def _graph_problem(device: torch.device, dtype: torch.dtype | None) -> str | None:
-    problem = graph_problem(device)
-    if problem is not None:
-        return f"TrainConfig.cuda_graph=True: {problem} Set cuda_graph=False (the CLI without --cuda-graph)."
-    if dtype == torch.float16:
-        return ("TrainConfig.cuda_graph=True cannot capture fp16 training: its gradient scaler reads the scale "
-                "back to the host every step. Set precision='fp32' (or 'bf16' where the GPU has it), or "
-                "cuda_graph=False.")
-    return None
+    @property
+    def amp_dtype(self) -> torch.dtype | None:
+        """The autocast dtype of the plan (None: fp32)."""
+        return self.plan.dtype
 
 
 def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | str = "cpu") -> TrainState:
-    """A fresh run: networks initialised from ``config.seed``, Adam optimizers, code RNG."""
+    """A fresh run: networks initialised from ``config.seed``, Adam optimizers, code RNG, and the plan of how
+    it computes on ``device`` (:func:`~infogan_tutorial.compute.plan_compute`: a config asks, the device decides)."""
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as e:
         raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
     if device.type not in ("cpu", "cuda", "mps"):
         raise SpecError(f"cannot train on device {device.type!r}; use cpu, cuda, cuda:0 or mps.")
-    dtype = autocast_dtype(device, config.precision)  # once, not in every step
-    if config.cuda_graph and (problem := _graph_problem(device, dtype)) is not None:
-        raise SpecError(problem)
+    plan = plan_compute(device, config.precision, config.cuda_graph, config.compile)  # once, not in every step
     G, D = build_networks(spec, config.fixed_std, seed=config.seed)
     G, D = G.to(device), D.to(device)
     if config.compile:  # in place: parameter names, and so checkpoints, stay those of the plain modules
         for module in (G, D.body, D.d_head, D.q_head):
             module.compile()
     betas = (config.beta1, 0.999)  # capturable: Adam counts its steps on the GPU, as a CUDA graph needs
-    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas, capturable=config.cuda_graph)
-    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas, capturable=config.cuda_graph)
-    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas, capturable=plan.cuda_graph)
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas, capturable=plan.cuda_graph)
+    scaler = torch.amp.GradScaler("cuda", enabled=plan.scaler)
     code_rng = torch.Generator(device).manual_seed(config.seed + 1)
-    return TrainState(spec, config, device, G, D, opt_g, opt_d, scaler, code_rng, dtype)
+    return TrainState(spec, config, device, G, D, opt_g, opt_d, scaler, code_rng, plan)
 
 
 def autocast(state: TrainState) -> contextlib.AbstractContextManager:
     """The state's mixed-precision context (a no-op in fp32). Under a CUDA graph, without autocast's cache
     of cast weights, as PyTorch asks of graphed code."""
-    if state.amp_dtype is None:
+    if state.plan.dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast("cuda", dtype=state.amp_dtype, cache_enabled=not state.config.cuda_graph)
+    return torch.autocast("cuda", dtype=state.plan.dtype, cache_enabled=not state.plan.cuda_graph)
 
 
 def train_step(state: TrainState, real: Tensor) -> Tensor:
@@ -184,46 +181,53 @@ def beyond_the_paper(state: TrainState, real: Tensor, h_real: Tensor, amp: conte
     return total
 
 
+UNBAKED = frozenset({"steps", "log_every", "checkpoint_every"})
+"""The TrainConfig fields a recorded step does not bake in: how long to run, how often to read and save.
+Every other field, including any added later, is part of :func:`recording_key`."""
+
+
 def recording_key(state: TrainState) -> tuple:
-    """What a recorded step bakes in: the recipe in ``state.config`` (not its step counts), the
-    networks, optimizers and code RNG it uses, and the learning rates. :func:`fit` passes it to
+    """What a recorded step bakes in: every field of ``state.config`` but :data:`UNBAKED`, the plan, the
+    networks, optimizers and code RNG it uses, the optimizers' moment tensors (``load_state_dict``
+    replaces them) and the learning rates. :func:`make_step` passes it to
     :class:`~infogan_tutorial.cuda_graph.GraphedFunction`, which records again when it changes."""
     c = state.config
-    recipe = (c.batch_size, c.lr_g, c.lr_d, c.beta1, c.lambda_cat, c.lambda_cont, c.lambda_real,
-              c.lambda_invariant, c.fixed_std, c.info, c.seed, c.precision, c.compile, c.cuda_graph)
-    used = tuple(id(x) for x in (state.G, state.D, state.opt_d, state.opt_g, state.code_rng))
-    rates = tuple(group["lr"] for opt in (state.opt_d, state.opt_g) for group in opt.param_groups)
-    return recipe, used, rates
+    recipe = tuple((f.name, getattr(c, f.name)) for f in dataclasses.fields(c) if f.name not in UNBAKED)
+    optimizers = (state.opt_d, state.opt_g)
+    used = tuple(id(x) for x in (state.G, state.D, *optimizers, state.code_rng))
+    moments = tuple(id(t) for opt in optimizers for slot in opt.state.values() for t in slot.values()
+                    if isinstance(t, Tensor))
+    rates = tuple(group["lr"] for opt in optimizers for group in opt.param_groups)
+    return recipe, state.plan, used, moments, rates
 
 
 def make_step(state: TrainState) -> Callable[[Tensor], Tensor]:
-    """``train_step`` on ``state`` as a function of the batch; replayed from a CUDA graph when
-    ``config.cuda_graph`` (recorded at its fourth call, and again whenever :func:`recording_key`
-    changes). :func:`fit` makes one per call; pass the same one to several ``fit`` calls to keep
-    one recording."""
-    if not state.config.cuda_graph:
+    """``train_step`` on ``state`` as a function of the batch; replayed from a CUDA graph where the state's
+    plan says so (``state.plan.cuda_graph``: recorded after a few eager calls, and again whenever
+    :func:`recording_key` changes). :func:`fit` makes one per call; pass the same one to several
+    ``fit`` calls to keep one recording."""
+    if not state.plan.cuda_graph:
         return lambda real: train_step(state, real)
-    if (problem := _graph_problem(state.device, state.amp_dtype)) is not None:
-        raise SpecError(problem)
     if any(not group.get("capturable", False) for opt in (state.opt_d, state.opt_g) for group in opt.param_groups):
-        raise SpecError("the state's optimizers were built without capturable=True; create the state with "
-                        "TrainConfig(cuda_graph=True) (create_state and resume_state then build them so).")
+        raise SpecError("the state's optimizers were built without capturable=True, which a CUDA graph needs; make "
+                        "the state with create_state or resume_state, which build them as its plan asks.")
 
     def set_grads_to_none() -> None:  # the recorded backward pass then writes into the graph's own memory
         state.opt_d.zero_grad(set_to_none=True)
         state.opt_g.zero_grad(set_to_none=True)
 
-    graphed = GraphedFunction(lambda real: train_step(state, real), generators=[state.code_rng],
-                              before_record=set_grads_to_none)
+    def warm_up_step(real: Tensor) -> Tensor:  # Adam's notice that a capturable optimizer runs uncaptured is
+        with warnings.catch_warnings():    # expected in the warm-up calls before the recording
+            warnings.filterwarnings("ignore", message=".*capturable=True.*", category=UserWarning)
+            return train_step(state, real)
+
+    graphed = GraphedFunction(warm_up_step, generators=[state.code_rng], before_record=set_grads_to_none)
 
     def step(real: Tensor) -> Tensor:
         try:
             return graphed(real, key=recording_key(state))
-        except RuntimeError as e:
-            if graphed.graph is not None:
-                raise
-            raise SpecError(f"could not record the training step as a CUDA graph ({e}); train with "
-                            "cuda_graph=False (the CLI without --cuda-graph).") from e
+        except (HostSyncError, CaptureError) as e:
+            raise SpecError(f"could not record the training step as a CUDA graph: {e}") from e
 
     return step
 
@@ -240,8 +244,8 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     ends the run at the next step boundary, saves it there and raises ``KeyboardInterrupt``, so
     no work is lost and a resumed run is the uninterrupted one. A non-finite loss raises
     :class:`~infogan_tutorial.errors.TrainingDiverged` and keeps the last good checkpoint. On
-    CUDA, cuDNN autotuning is on while it runs. With ``cuda_graph``, the steps are replayed
-    from a CUDA graph. ``step`` is the step function to use (default: :func:`make_step` of ``state``).
+    CUDA, cuDNN autotuning is on while it runs. Where the state's plan says so, the steps are
+    replayed from a CUDA graph. ``step`` is the step function to use (default: :func:`make_step` of ``state``).
     """
     from tqdm.auto import tqdm
 
@@ -286,7 +290,8 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
             if path is not None:
                 _save(state, path, acc, count)  # checks the unread statistics first
             bar.write(f"{interrupt.signal_name} at step {state.step}" + (
-                f"; saved {path}. Resume with resume_state('{path}') or the CLI's --resume." if path else "."))
+                f"; saved {path}. Resume with resume_state({str(path)!r}, {str(state.device)!r}) or the CLI's --resume."
+                if path else "."))
             raise KeyboardInterrupt
     finally:
         bar.close()
@@ -361,9 +366,12 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
                  spec: LatentSpec | None = None, **overrides: object) -> TrainState:
     """Rebuild a :class:`TrainState` from a checkpoint so that ``fit`` continues the same run.
 
-    ``spec``, when given, must equal the checkpoint's (a checkpoint of another code layout
-    raises :class:`CheckpointError`). ``overrides`` change config fields, e.g. ``steps=10000``
-    to train further.
+    ``device``: where to train on (default: the kind of device the run was saved from, cuda or mps
+    where this machine has it, else the CPU). ``spec``, when given, must equal the checkpoint's (a
+    checkpoint of another code layout raises :class:`CheckpointError`). ``overrides`` change config
+    fields, e.g. ``steps=10000`` to train further. Whether steps are replayed from a CUDA graph is
+    how a run computes, not what it computes: it is decided anew for ``device``
+    (``cuda_graph=None``) unless ``cuda_graph`` is among the overrides.
     """
     path = Path(path)
     ckpt = read_checkpoint(path)
@@ -378,15 +386,19 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
     if unknown:
         raise SpecError(f"resume_state: {sorted(unknown)} are not TrainConfig fields; overrides change fields such as "
                         "steps=10000.")
-    config = dataclasses.replace(TrainConfig.from_dict(ckpt["config"]), **overrides)
-    state = create_state(ckpt_spec, config, device if device is not None else "cpu")
+    config = dataclasses.replace(TrainConfig.from_dict(ckpt["config"]), **{"cuda_graph": None, **overrides})
+    if device is None:
+        saved_on = ckpt.get("code_rng_device")
+        device = select_device("auto") if saved_on in ("cuda", "mps") else "cpu"
+        device = device if torch.device(device).type == saved_on else "cpu"
+    state = create_state(ckpt_spec, config, device)
     load_weights(state.G, ckpt, "G", path)
     load_weights(state.D, ckpt, "D", path)
     for opt, name in ((state.opt_g, "opt_g"), (state.opt_d, "opt_d")):
-        saved = ckpt[name]  # capturable is this run's choice (cuda_graph), not the saving run's
-        groups = [{**group, "capturable": config.cuda_graph} for group in saved["param_groups"]]
+        saved = ckpt[name]  # capturable is this run's plan (a CUDA graph or not), not the saving run's
+        groups = [{**group, "capturable": state.plan.cuda_graph} for group in saved["param_groups"]]
         opt.load_state_dict({**saved, "param_groups": groups})
-    if ckpt["scaler"]:
+    if ckpt["scaler"] and state.plan.scaler:  # fp16's loss scale, where this run also trains in fp16
         state.scaler.load_state_dict(ckpt["scaler"])
     if ckpt.get("code_rng_device") == state.device.type:
         state.code_rng.set_state(ckpt["code_rng"])
