@@ -1,9 +1,8 @@
 import pytest
 import torch
 
-from infogan_tutorial import profiles
 from infogan_tutorial.errors import SpecError
-from infogan_tutorial.profiles import PROFILES, cuda_graph_settings, get_profile
+from infogan_tutorial.profiles import PROFILES, get_profile
 
 
 def test_environment_variable_chooses_the_profile(monkeypatch):
@@ -11,6 +10,11 @@ def test_environment_variable_chooses_the_profile(monkeypatch):
     assert get_profile().name == "smoke"
     monkeypatch.delenv("INFOGAN_PROFILE")
     assert get_profile().name == ("gpu" if torch.cuda.is_available() else "cpu")
+
+
+def test_a_gpu_machine_gets_the_gpu_profile(monkeypatch, fake_gpu_kind):
+    monkeypatch.delenv("INFOGAN_PROFILE", raising=False)
+    assert get_profile().name == "gpu"
     assert get_profile("gpu").name == "gpu"
 
 
@@ -36,46 +40,13 @@ def test_gpu_profile_writes_two_checkpoints_a_run():
     assert gpu.train_config(steps=714).checkpoint_every == 357
 
 
-def fake_gpu(monkeypatch, dtype, problem=None):
-    """Pretend CUDA is here, with autocast picking ``dtype`` and graph_problem answering ``problem``."""
-    calls = []
-    monkeypatch.setattr(profiles.torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(profiles, "autocast_dtype", lambda device, precision: None if precision == "fp32" else dtype)
-
-    def graph_problem(device):
-        calls.append(device.type)
-        return problem
-
-    monkeypatch.setattr(profiles, "graph_problem", graph_problem)
-    return calls
-
-
-def test_cuda_graph_settings_choose_bf16_with_the_graph_where_the_gpu_has_it(monkeypatch):
-    calls = fake_gpu(monkeypatch, torch.bfloat16)
-    assert cuda_graph_settings() == {"cuda_graph": True}
-    assert calls == ["cuda"]
-    config = PROFILES["gpu"].train_config(seed=1)
-    assert config.cuda_graph and config.precision == "auto" and config.seed == 1
-
-
-def test_cuda_graph_settings_choose_fp32_with_the_graph_on_a_t4(monkeypatch):
-    calls = fake_gpu(monkeypatch, torch.float16)  # no native bf16: autocast would pick fp16
-    assert cuda_graph_settings() == {"cuda_graph": True, "precision": "fp32"}
-    assert calls == ["cuda"]  # fp16's scaler cannot be recorded: the graph runs in fp32
-    config = PROFILES["gpu"].train_config(steps=10)
-    assert config.cuda_graph and config.precision == "fp32"
-    # the caller's choice wins: eager keeps the default precision (fp16 with its scaler there)
-    eager = PROFILES["gpu"].train_config(cuda_graph=False)
-    assert not eager.cuda_graph and eager.precision == "auto"
-    assert not PROFILES["gpu"].train_config(compile=True).cuda_graph
-    for name in ("cpu", "smoke"):  # only the gpu profile switches the graph on
-        assert not PROFILES[name].train_config().cuda_graph and PROFILES[name].train_config().precision == "auto"
-
-
-def test_cuda_graph_settings_stay_eager_where_no_graph_records(monkeypatch):
-    fake_gpu(monkeypatch, torch.float16, problem="needs PyTorch >= 2.5")
-    assert cuda_graph_settings() == {}
-    config = PROFILES["gpu"].train_config()
-    assert not config.cuda_graph and config.precision == "auto"
-    monkeypatch.setattr(profiles.torch.cuda, "is_available", lambda: False)
-    assert cuda_graph_settings() == {}
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_a_profile_sizes_the_work_and_leaves_the_arithmetic_to_the_device(name, monkeypatch, fake_gpu_kind):
+    """The same config on a GPU machine as on a CPU one: cuda_graph None (decided by the state's device),
+    precision auto; the caller's overrides win."""
+    on_gpu = PROFILES[name].train_config(seed=1)
+    assert (on_gpu.cuda_graph, on_gpu.precision, on_gpu.seed) == (None, "auto", 1)
+    assert not PROFILES[name].train_config(cuda_graph=False).cuda_graph
+    assert PROFILES[name].train_config(precision="fp16").precision == "fp16"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert PROFILES[name].train_config(seed=1) == on_gpu
