@@ -4,9 +4,9 @@
 #  2. every chapter under nbval in that profile, as on Colab (INFOGAN_NO_SYSTEM_DATA=1: no Debian
 #     data set), each timed: OUT/chapters.tsv holds chapter, seconds and result;
 #  3. the cuda-marked tests;
-#  4. unless PATHS=0: seconds per training step at batch 128 for fp16 eager (the T4's default
-#     without a graph), fp32 with the graph (the gpu profile's choice without bf16) and bf16 with
-#     the graph, from two CLI runs each (1,200 and 200 steps; the difference cancels start-up).
+#  4. unless PATHS=0: seconds per training step at batch 128 for the plan this GPU gets (auto), and,
+#     on any GPU, a T4's two paths, fp16 eager (without the graph) and fp32 with the graph (its plan),
+#     and bf16 with the graph (the plan where bf16 is native), from two CLI runs each (1,200 and 200 steps; the difference cancels start-up).
 #   bash benchmarks/colab_gpu_check.sh OUT                  # on a GPU: the gpu profile
 #   PROFILE=smoke bash benchmarks/colab_gpu_check.sh OUT    # try the script on a CPU (15 min on 2 busy cores)
 # OUT receives check.log (everything below), chapters.tsv, one log per chapter, and paths.tsv.
@@ -27,7 +27,7 @@ say() { echo "$*" | tee -a "$log"; }
 say "== machine, profile $INFOGAN_PROFILE"
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no nvidia-smi"
   $PY - <<'PY'
-import dataclasses, torch
+import torch
 from infogan_tutorial.profiles import get_profile
 from infogan_tutorial.training import create_state
 from infogan_tutorial.latent_codes import LatentSpec
@@ -35,10 +35,10 @@ profile = get_profile()
 config = profile.train_config()
 device = "cuda" if torch.cuda.is_available() else "cpu"
 state = create_state(LatentSpec(), config, device)
-chosen = {k: v for k, v in dataclasses.asdict(config).items() if k in ("amp", "amp_dtype", "precision", "cuda_graph")}
 print(f"torch {torch.__version__}; {device}: {torch.cuda.get_device_name() if device == 'cuda' else 'no GPU'}")
 print(f"profile {profile.name}: {config.steps} steps at batch {config.batch_size}, checkpoint every "
-      f"{config.checkpoint_every}; {chosen}; autocast dtype {state.amp_dtype}; scaler {state.scaler.is_enabled()}")
+      f"{config.checkpoint_every}; precision={config.precision!r}, cuda_graph={config.cuda_graph!r} -> "
+      f"{state.plan} ({state.plan.why}); scaler {state.scaler.is_enabled()}")
 PY
 } 2>&1 | tee -a "$log"
 
@@ -65,7 +65,7 @@ if [ "${PATHS:-1}" != 0 ]; then
     say "== seconds per step at batch 128 (CLI, $INFOGAN_PROFILE profile)"
     long=1200; short=200; [ "$INFOGAN_PROFILE" = smoke ] && { long=6; short=2; }
     printf "path\tms_per_step\n" > "$out/paths.tsv"
-    for path in "fp16:--precision fp16" "fp32+graph:--precision fp32 --cuda-graph" "bf16+graph:--precision bf16 --cuda-graph"; do
+    for path in "auto:" "fp16:--precision fp16" "fp32+graph:--precision fp32 --cuda-graph" "bf16+graph:--precision bf16 --cuda-graph"; do
         label=${path%%:*}; flags=${path#*:}; times=()
         for steps in $long $short; do
             rm -rf "$out/run"

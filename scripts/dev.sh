@@ -44,9 +44,15 @@ case "${1:-}" in
         setup
         export INFOGAN_PROFILE=smoke
         # the package's tests; every chapter under nbval as on Colab (INFOGAN_NO_SYSTEM_DATA=1 hides Debian's
-        # Fashion-MNIST: chapters 9 and 10 take the download-else-bundled-sample path); the whole book, -W
+        # Fashion-MNIST: chapters 9 and 10 take the download-else-bundled-sample path), once with torch answering
+        # as a T4 and once as an H100 (tests/fake_gpu.py; the tensors stay on the CPU), so a cell that breaks
+        # only on a CUDA machine fails here; then the whole book, -W, as on a machine without a GPU
         .venv/bin/python -m pytest -q tests
-        INFOGAN_NO_SYSTEM_DATA=1 .venv/bin/python -m pytest -q --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg book
+        for gpu in t4 h100; do
+            echo "== chapters under nbval, torch answering as a fake $gpu"
+            INFOGAN_NO_SYSTEM_DATA=1 INFOGAN_FAKE_GPU=$gpu INFOGAN_DEVICE=cpu PYTHONPATH="$PWD/tests/fake_gpu_kernel" \
+                .venv/bin/python -m pytest -q --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg book
+        done
         .venv/bin/jupyter-book build . -W -n --keep-going --path-output _build/smoke
         .venv/bin/python -m pytest -q tests/test_web_explorer.py -k built_chapter  # the live explorer in that build
         ;;

@@ -56,6 +56,11 @@ def answers(gpu: FakeGPU) -> dict[tuple[object, str], Callable]:
         return gpu.native_bf16 or including_emulation  # torch counts a T4's emulated bf16 unless told not to
 
     cuda = torch.cuda
+    rng_state = [torch.zeros(16, dtype=torch.uint8)]  # the GPU's generator state, as fork_rng saves and restores it
+
+    def set_rng_state(state: torch.Tensor, device: object = "cuda") -> None:
+        rng_state[0] = state.clone()
+
     return {
         (cuda, "is_available"): lambda: True,
         (cuda, "device_count"): lambda: 1,
@@ -66,6 +71,8 @@ def answers(gpu: FakeGPU) -> dict[tuple[object, str], Callable]:
             name=gpu.name, major=gpu.capability[0], minor=gpu.capability[1], total_memory=gpu.total_memory,
             multi_processor_count=gpu.multi_processor_count),
         (cuda, "is_bf16_supported"): is_bf16_supported,
+        (cuda, "get_rng_state"): lambda device="cuda": rng_state[0].clone(),
+        (cuda, "set_rng_state"): set_rng_state,
         # asked by every optimizer step once CUDA "exists": is a graph being captured?
         (cuda, "is_current_stream_capturing"): lambda: False,
         (torch.accelerator, "current_stream"): lambda device=None: IdleStream(),
