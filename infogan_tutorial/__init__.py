@@ -8,7 +8,8 @@
 - :mod:`~infogan_tutorial.checkpoints`: the checkpoint format; :mod:`~infogan_tutorial.export`: compact models.
 - :mod:`~infogan_tutorial.evaluation`: c1 as a classifier (Hungarian matching), L_I estimates.
 - :mod:`~infogan_tutorial.figures`: grids, traversals, curves.
-- :mod:`~infogan_tutorial.profiles`: smoke / cpu / gpu work sizes.
+- :mod:`~infogan_tutorial.profiles`: smoke / cpu / gpu work sizes; :mod:`~infogan_tutorial.compute`: how a
+  run computes on its device (precision, CUDA graph).
 """
 
 from .errors import CheckpointError, DataError, InfoGANError, SpecError, TrainingDiverged
