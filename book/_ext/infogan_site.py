@@ -53,14 +53,13 @@ def describe_output_images(app: Sphinx, doctree: nodes.document) -> None:
                            "on it (it becomes the alt text)", location=node, type="infogan", subtype="alt")
 
 
-OUTPUT_IMG = re.compile(r'(<div class="cell_output[^"]*">(?:(?!</div>).)*?)(<img [^>]*?src="([^"]+)"[^>]*>)',
-                        re.S)
+# myst-nb names each output image by its content's sha256
+OUTPUT_IMG = re.compile(r'<img [^>]*?src="([^"]*_images/[0-9a-f]{64}\.(?:png|jpe?g|gif|svg))"[^>]*>')
 
 
 def link_output_images(body: str) -> str:
     """Each output image of a page's body inside a link to its own file."""
-    return OUTPUT_IMG.sub(lambda m: f'{m.group(1)}<a class="infogan-figure-link" href="{m.group(3)}">'
-                                    f'{m.group(2)}</a>', body)
+    return OUTPUT_IMG.sub(lambda m: f'<a class="infogan-figure-link" href="{m.group(1)}">{m.group(0)}</a>', body)
 
 
 def page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
