@@ -75,8 +75,10 @@ DRAG_PROBE = """(() => {
     if (since === null) since = all.length ? all[0].timeStamp : e.timeStamp;
   }, true);
   root.addEventListener('input', () => { if (since !== null) { moves.push({t: since, n: state.renders}); since = null; } }, true);
-  (function frame(now) {
-    for (let i = moves.length - 1; i >= 0; i--) if (state.renders > moves[i].n) { lat.push(performance.now() - moves[i].t); moves.splice(i, 1); }
+  (function frame(now) {  // painted: when draw() painted in a frame's callbacks (paintedAt), else (a script
+    // that paints in its input handler) at the frame after the handler
+    const painted = state.paintedAt || performance.now();
+    for (let i = moves.length - 1; i >= 0; i--) if (state.renders > moves[i].n) { lat.push(painted - moves[i].t); moves.splice(i, 1); }
     if (!window.__dragDone) requestAnimationFrame(frame);
   })();
   window.__drag = {lat, moves};
