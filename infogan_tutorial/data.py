@@ -29,10 +29,16 @@ import torch
 from .errors import DataError
 
 SAMPLE_DIR: Path = Path(__file__).resolve().parents[1] / "data" / "mnist-sample"
-"""The bundled MNIST sample (``data/mnist-sample`` at the repository root)."""
+"""The bundled MNIST sample (``data/mnist-sample`` at the repository root).
+
+:meta hide-value:
+"""
 
 FASHION_SAMPLE_DIR: Path = SAMPLE_DIR.parent / "fashion-sample"
-"""The bundled Fashion-MNIST sample (``data/fashion-sample`` at the repository root)."""
+"""The bundled Fashion-MNIST sample (``data/fashion-sample`` at the repository root).
+
+:meta hide-value:
+"""
 
 DEFAULT_ROOT = Path("~/.cache/infogan_tutorial")
 """Where torchvision's downloads are kept (``~`` is expanded)."""

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from .errors import SpecError
-from .figures import generate, image_grid
+from .figures import describe, generate, image_grid
 from .latent_codes import Codes, LatentSpec
 from .networks import Generator
 
@@ -172,4 +172,9 @@ def explorer_static_figure(G: Generator, spec: LatentSpec, seeds: Sequence[int] 
     ax_right.set_title(f"c1 = {c1}, noise seed {seed}")
     fig.suptitle("The latent explorer's views")
     fig.tight_layout()
+    describe(ax_left, f"Images drawn by G, {len(seeds)} rows (noise seeds {', '.join(map(str, seeds))}) by {k} "
+                      f"columns (c1 = 0 to {k - 1}, what the dropdown picks), c2 = c3 = 0")
+    describe(ax_right, f"Images drawn by G for c1 = {c1} and noise seed {seed}: c2 changes across the "
+                       f"columns and c3 down the rows, both through {', '.join(f'{v:g}' for v in values)} "
+                       "(what the two sliders do)")
     return fig

@@ -1,8 +1,18 @@
-"""Figures: sample grids, code traversals (the paper's Figure 2), L_I curves (Figure 1), confusion matrices."""
+"""Figures: sample grids, code traversals (the paper's Figure 2), L_I curves (Figure 1), confusion matrices.
+
+Every plotting function here also describes its panel in words (:func:`describe`): what varies along
+which axis, where each curve starts and ends. Shown in IPython, a figure becomes a PNG that carries
+:func:`figure_description` in its ``Description`` text chunk, and the book's build (``book/_ext``)
+turns that chunk into the image's alt text: the words are made with the figure, never typed twice.
+"""
 
 from __future__ import annotations
 
+import base64
 import math
+import re
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -10,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from torch import Tensor
 from torchvision.utils import make_grid
 
@@ -19,6 +30,115 @@ from .latent_codes import Codes, LatentSpec
 from .networks import Generator, eval_mode
 
 PAD = 2  # pixels between the images of a grid
+
+DESCRIPTION_KEY = "Description"
+"""The PNG text chunk (iTXt, UTF-8) that carries a shown figure's description."""
+
+_MATH = {r"\lambda": "λ", r"\varepsilon": "ε", r"\sigma": "σ", r"\mu": "μ", r"\mid": "|", r"\log": "log",
+         r"\ln": "ln", r"\mathbb{E}": "E", r"\hat": "", r"\,": " ", r"\;": " ", r"\le": "≤", r"\approx": "≈"}
+
+
+def plain(text: str) -> str:
+    """``text`` with matplotlib's mathtext made plain: ``"$L_I$ of $c_1$"`` -> ``"L_I of c_1"``."""
+    for tex, word in _MATH.items():
+        text = text.replace(tex, word)
+    text = re.sub(r"\\(?:mathrm|text|operatorname)\{([^}]*)\}", r"\1", text)
+    return re.sub(r"\s+", " ", re.sub(r"[${}\\]", "", text)).strip()
+
+
+def describe(target: Axes | Figure, text: str) -> Axes | Figure:
+    """Attach a description in words to a panel (Axes) or a whole Figure; returns ``target``.
+
+    Say what the reader should see (what varies along which axis, what a curve does), not how it
+    was drawn. :func:`figure_description` joins a figure's descriptions, each panel's after its
+    title. In IPython the figure's PNG then carries it (see the module's docstring).
+    """
+    target._infogan_description = plain(text)
+    install_png_descriptions()
+    return target
+
+
+def _describe_lines(ax: Axes) -> str:
+    """Where each labelled line of ``ax`` starts and ends (a fallback for panels nobody described)."""
+    parts = []
+    for line in ax.get_lines():
+        label = line.get_label()
+        x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        if label.startswith("_") or not len(y):
+            continue
+        if np.ptp(y) == 0 and len(y) <= 2:
+            parts.append(f"{plain(label)}: a level line at {y[0]:.3g}")
+        else:
+            parts.append(f"{plain(label)}: from {y[0]:.3g} at {x[0]:.3g} to {y[-1]:.3g} at {x[-1]:.3g} "
+                         f"(lowest {np.nanmin(y):.3g}, highest {np.nanmax(y):.3g})")
+    if not parts:
+        return ""
+    axes = ", ".join(filter(None, (plain(ax.get_xlabel()) and f"x: {plain(ax.get_xlabel())}",
+                                   plain(ax.get_ylabel()) and f"y: {plain(ax.get_ylabel())}")))
+    return (f"Line chart ({axes}). " if axes else "Line chart. ") + "; ".join(parts) + "."
+
+
+def figure_description(fig: Figure) -> str:
+    """The words that describe ``fig``: its own description, then each panel's (title: description).
+
+    A panel described by nobody but holding labelled lines is described by where those lines start
+    and end; a panel with neither adds nothing, so an undescribed image grid gives "".
+    """
+    parts = [getattr(fig, "_infogan_description", "")]
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    if parts[0] and suptitle and plain(suptitle) not in parts[0]:
+        parts[0] = f"{plain(suptitle)}: {parts[0]}"
+    for ax in fig.axes:
+        text = getattr(ax, "_infogan_description", "") or _describe_lines(ax)
+        title = plain(ax.get_title())
+        if text:
+            parts.append(f"{title}: {text}" if title and title not in text else text)
+    return " ".join(p if p.endswith(".") else p + "." for p in parts if p)
+
+
+def png_with_description(png: bytes, text: str) -> bytes:
+    """``png`` with an iTXt chunk ``Description`` = ``text`` (UTF-8) after its header; pixels untouched."""
+    data = DESCRIPTION_KEY.encode() + b"\0\0\0\0\0" + text.encode("utf-8")
+    chunk = struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+    end = 8 + 25  # the signature, then IHDR (length, type, 13 bytes, crc)
+    return png[:end] + chunk + png[end:]
+
+
+def install_png_descriptions() -> None:
+    """In IPython, make a shown Figure's PNG carry :func:`figure_description` (idempotent; no-op elsewhere).
+
+    Wraps the ``image/png`` formatter the inline backend registers for Figure; :func:`describe` calls
+    it, so a notebook that reconfigures the backend is covered again at its next description.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        inner = formatter.lookup_by_type(Figure)
+    except KeyError:
+        return
+    if getattr(inner, "_infogan", False):
+        return
+
+    def png(fig: Figure, *args: object, **kwargs: object) -> object:
+        out = inner(fig, *args, **kwargs)
+        text = figure_description(fig)
+        data, meta = out if isinstance(out, tuple) else (out, None)
+        if not text or not data:
+            return out
+        if isinstance(data, str):
+            data = base64.b64encode(png_with_description(base64.b64decode(data), text)).decode("ascii")
+        else:
+            data = png_with_description(data, text)
+        return (data, meta) if meta is not None else data
+
+    png._infogan = True
+    formatter.for_type(Figure, png)
 
 
 def image_grid(images: Tensor, nrow: int) -> np.ndarray:
@@ -36,6 +156,8 @@ def plot_images(images: Tensor, nrow: int = 10, ax: Axes | None = None, title: s
     ax.set_yticks([])
     if title:
         ax.set_title(title)
+    rows = math.ceil(len(images) / nrow)
+    describe(ax, f"{len(images)} images of 28 by 28 pixels in {rows} row{'s' * (rows > 1)} of up to {nrow}")
     return ax
 
 
@@ -108,6 +230,12 @@ def draw_traversal(traversal: Traversal, ax: Axes | None = None, title: str | No
     ax.set_xlabel(f"value of {traversal.code}")
     ax.set_ylabel("row: the other inputs fixed")
     ax.set_title(title or f"varying {traversal.code}")
+    what = "the noise dimension" if traversal.code.startswith("z") else "the code"
+    span = (f"its {len(cols)} categories, {int(cols[0])} to {int(cols[-1])}" if traversal.categorical
+            else f"{len(cols)} values from {cols[0]:.1f} to {cols[-1]:.1f}")
+    describe(ax, f"A grid of generated images, {rows} rows by {len(cols)} columns. Along each row only "
+                 f"{what} {traversal.code} changes, through {span}; each row keeps its own noise z and other "
+                 f"codes, so reading across a row shows what {traversal.code} alone changes in the image")
     return ax
 
 
@@ -135,6 +263,11 @@ def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentS
     ax.set_ylabel("$L_I$ (nats)")
     ax.set_title("Lower bound $L_I$ on $I(c_1; G(z, c))$ during training")
     ax.legend()
+    runs = "; ".join(f"{label}: from {h[key][0]:.2f} to {h[key][-1]:.2f} nats over {h['step'][-1]:,} steps "
+                     f"(highest {max(h[key]):.2f})" for label, h in histories.items() if h[key])
+    describe(ax, f"Line chart of L_I (nats) against the training step. {runs}. A dashed line marks "
+                 f"{name} = {entropy:.2f} nats, the most L_I can reach: a curve near it means Q reads c_1 "
+                 "from the images almost perfectly, one near 0 that the images carry nothing of c_1")
     return ax
 
 
@@ -147,6 +280,9 @@ def plot_losses(history: dict[str, list[float]], ax: Axes | None = None) -> Axes
     ax.set_xlabel("training step")
     ax.set_ylabel("loss")
     ax.legend()
+    d, g = history["loss_d"], history["loss_g"]
+    describe(ax, f"Line chart of the losses against the training step, over {history['step'][-1]:,} steps: "
+                 f"D's from {d[0]:.2f} to {d[-1]:.2f}, G's from {g[0]:.2f} to {g[-1]:.2f}")
     return ax
 
 
@@ -175,4 +311,16 @@ def plot_confusion(result: ClusterAccuracy, ax: Axes | None = None, title: str |
     ax.set_xlabel("label matched to Q's category of $c_1$")
     ax.set_ylabel("true label")
     ax.set_title(title or f"c1 as a classifier: accuracy {result.accuracy:.1%} (n = {result.n})")
+    names = list(class_names) if class_names is not None else [str(i) for i in range(m.shape[0])]
+    off = m.copy()
+    np.fill_diagonal(off, 0)
+    i, j = np.unravel_index(int(off.argmax()), off.shape)
+    worst = (f"; the most frequent confusion: true {names[i]} read as {names[j]}, {off[i, j]} times"
+             if off[i, j] else "; no confusions")
+    describe(ax, f"Confusion matrix of {result.n:,} images, true label down the rows, the label matched to "
+                 f"c1's category across the columns: {result.accuracy:.1%} lie on the diagonal (read correctly)"
+                 + worst)
     return ax
+
+
+install_png_descriptions()  # a no-op outside IPython

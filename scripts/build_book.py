@@ -51,7 +51,10 @@ def student_config(config: dict, colab_repo: str | None = None, colab_branch: st
     cfg = copy.deepcopy(config)
     sphinx = cfg.setdefault("sphinx", {})
     sphinx.setdefault("config", {})["hide_solutions"] = True
-    sphinx.setdefault("local_extensions", {})["hide_gated_solutions"] = str(SCRIPTS)
+    local = sphinx.setdefault("local_extensions", {})
+    for name, path in local.items():  # the copy lives in a temporary folder: paths relative to the book's root
+        local[name] = str(ROOT / path)
+    local["hide_gated_solutions"] = str(SCRIPTS)
     if colab_repo:
         cfg["repository"] = {**cfg.get("repository", {}), "url": colab_repo, "branch": colab_branch}
     else:

@@ -26,6 +26,17 @@ chromium_for_tests() {  # tests/test_web_explorer.py drives headless Chromium; w
     fi
 }
 
+axe_for_tests() {  # tests/test_site.py runs axe-core on the built pages; without npm (or offline) those tests skip
+    if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
+        if command -v npm >/dev/null; then
+            npm install -q --no-audit --no-fund --prefix .cache/axe axe-core@4 >/dev/null 2>&1 \
+              || echo "note: could not npm install axe-core; the site's accessibility tests will skip" >&2
+        else
+            echo "note: npm not found; the site's accessibility tests will skip" >&2
+        fi
+    fi
+}
+
 setup() {
     fashion_mnist
     [ -x .venv/bin/python ] || "$PY" -m venv .venv
@@ -41,6 +52,7 @@ case "${1:-}" in
         ;;
     test)
         chromium_for_tests
+        axe_for_tests
         setup
         export INFOGAN_PROFILE=smoke
         # the package's tests; every chapter under nbval as on Colab (INFOGAN_NO_SYSTEM_DATA=1 hides Debian's
@@ -54,7 +66,9 @@ case "${1:-}" in
                 .venv/bin/python -m pytest -q --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg book
         done
         .venv/bin/jupyter-book build . -W -n --keep-going --path-output _build/smoke
-        .venv/bin/python -m pytest -q tests/test_web_explorer.py -k built_chapter  # the live explorer in that build
+        # the live explorer in that build; axe-core on every page, light and dark; no page wider than a phone
+        INFOGAN_BOOK_HTML=_build/smoke/_build/html .venv/bin/python -m pytest -q tests/test_web_explorer.py \
+            tests/test_site.py -k "built_chapter or built_site"
         ;;
     train)
         setup

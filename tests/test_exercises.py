@@ -368,6 +368,13 @@ def test_student_config_only_adds_the_hiding():
     assert cfg["title"] == "T" and config["sphinx"]["config"] == {"nitpicky": False}  # the input is untouched
 
 
+def test_student_config_keeps_the_book_s_extensions_found_from_its_temporary_folder():
+    config = {"sphinx": {"local_extensions": {"infogan_site": "book/_ext"}}}
+    local = student_config(config)["sphinx"]["local_extensions"]
+    assert local["infogan_site"] == str(SCRIPTS.parent / "book/_ext") and (SCRIPTS.parent / "book/_ext").is_dir()
+    assert config["sphinx"]["local_extensions"] == {"infogan_site": "book/_ext"}
+
+
 def test_student_config_points_colab_at_the_released_notebooks():
     config = {"repository": {"url": "https://github.com/org/book", "branch": "main"},
               "launch_buttons": {"colab_url": "https://colab.research.google.com"}}

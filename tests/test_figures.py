@@ -23,3 +23,38 @@ def test_confusion_matrix_names_its_classes_and_refuses_the_wrong_number():
     plt.close(ax.figure)
     with pytest.raises(SpecError, match="10 labels"):
         plot_confusion(result, class_names=FASHION_CLASSES[:3])
+
+
+def test_figures_describe_themselves_and_their_png_carries_it():
+    import io
+
+    import torch
+    from PIL import Image
+
+    from infogan_tutorial.figures import (describe, figure_description, plain, plot_images,
+                                          plot_info_curves, png_with_description)
+    from infogan_tutorial.latent_codes import LatentSpec
+
+    fig, (a, b, c) = plt.subplots(1, 3)
+    plot_images(torch.zeros(20, 1, 28, 28), nrow=10, ax=a, title="real $c_1$ digits")
+    plot_info_curves({"InfoGAN": {"step": [0, 100], "info_cat": [0.1, 2.2]}}, LatentSpec(), ax=b)
+    b.set_title("Figure 1: $L_I$ of $c_1$")  # a title set afterwards still leads its panel's words
+    c.plot([0, 1], [3, 1], label="$\\lambda$ curve")
+    text = figure_description(fig)
+    assert text.startswith("real c_1 digits: 20 images of 28 by 28 pixels in 2 rows of up to 10.")
+    assert "Figure 1: L_I of c_1: Line chart of L_I" in text and "InfoGAN: from 0.10 to 2.20 nats" in text
+    assert "λ curve: from 3 at 0 to 1 at 1" in text  # a panel nobody described: its labelled lines
+    describe(fig, "Three panels")
+    assert figure_description(fig).startswith("Three panels. real c_1")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    png = png_with_description(buffer.getvalue(), "ε ≈ 0: a test")
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.text["Description"] == "ε ≈ 0: a test"
+        image.load()  # the pixels are intact
+    assert plain(r"$Q_t = (1-t)\,P(c \mid x)$") == "Q_t = (1-t) P(c | x)"
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    ax.imshow(np.zeros((2, 2)))
+    assert figure_description(fig) == ""  # an undescribed picture has no words: the book's build reports it
+    plt.close(fig)

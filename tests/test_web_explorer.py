@@ -273,9 +273,48 @@ BUILT = [Path(p) for p in os.environ.get("INFOGAN_BOOK_HTML", "").split(os.paths
     ROOT / "_build" / "html", ROOT / "_build" / "smoke" / "_build" / "html"]
 
 
-def test_built_chapter_runs_the_explorer_when_scrolled_to(browser, model):
+def test_controls_draw_once_per_frame_and_the_seed_box_shows_the_drawn_seed(browser, page):
+    opened(browser, "#full")
+    before = browser.evaluate("document.querySelector('#full').infoganExplorer.renders")
+    browser.evaluate("""(() => { const e = document.querySelector('#full [data-control=c2]');
+        for (let i = 0; i < 10; i++) { e.value = (i / 10).toFixed(1); e.dispatchEvent(new Event('input')); } })()""")
+    browser.evaluate("document.querySelector('#full').infoganExplorer.idle()")
+    assert browser.evaluate("document.querySelector('#full').infoganExplorer.renders") == before + 1
+    assert settings(browser, "#full")["c2"] == 0.9
+    for typed, drawn in (("-5", 0), ("3.7", 3), ("12", 12)):
+        move(browser, "#full", "seed", typed)
+        assert settings(browser, "#full")["seed"] == drawn
+        assert browser.evaluate("document.querySelector('#full [data-control=seed]').value") == str(drawn)
+
+
+def test_strip_follows_the_width(browser, page):
+    opened(browser, "#full")
+    move(browser, "#full", "c3", 0.5)
+    browser.evaluate("document.querySelector('#full').style.width = '330px'")
+    browser.wait_for("document.querySelector('#full').infoganExplorer.strip.zoom === 1")
+    browser.evaluate("document.querySelector('#full').infoganExplorer.idle()")
+    assert browser.evaluate("document.querySelector('#full canvas[data-view=strip]').width") <= 330
+    browser.evaluate("document.querySelector('#full').style.width = ''")
+    browser.wait_for("document.querySelector('#full').infoganExplorer.strip.zoom > 1")
+
+
+def test_explorer_names_its_images_announces_and_keeps_the_focus(browser, page):
+    browser.navigate(page + "index.html")  # both explorers closed again
+    status = "document.querySelector('#full [role=status]')"
+    assert browser.evaluate(f"{status} !== null")
+    browser.evaluate("(b => { b.focus(); b.click(); })(document.querySelector('#full .infogan-explorer-open'))")
+    assert "Loading" in browser.evaluate(f"{status}.textContent")
+    browser.wait_for("document.querySelector('#full').dataset.state === 'live'")
+    assert browser.evaluate("document.activeElement.dataset.control") == "c1"
+    assert "ready" in browser.evaluate(f"{status}.textContent")
+    browser.evaluate("document.querySelector('#full').infoganExplorer.idle()")
+    names = browser.evaluate("Array.from(document.querySelectorAll('#full canvas')).map(c => c.getAttribute('aria-label'))")
+    assert names[0].startswith("The image G draws for c1 = ") and "strip of 9 images" in names[1]
+
+
+def test_built_chapter_runs_the_explorer_on_its_button(browser, model):
     """Where the book was built (scripts/dev.sh book or test; or $INFOGAN_BOOK_HTML), chapter 7's explorer
-    works in the built page."""
+    works in the built page, and downloads nothing until the reader presses its button."""
     html = next((d for d in BUILT if (d / "book" / "07_results.html").is_file()), None)
     if html is None:
         pytest.skip("the book is not built (bash scripts/dev.sh book)")
@@ -284,6 +323,9 @@ def test_built_chapter_runs_the_explorer_when_scrolled_to(browser, model):
         browser.navigate(base + "book/07_results.html")
         assert browser.evaluate("document.querySelector('.infogan-explorer').dataset.state") == "closed"
         browser.evaluate("document.querySelector('.infogan-explorer').scrollIntoView()")
+        browser.evaluate("new Promise(r => setTimeout(r, 300))")
+        assert browser.evaluate("document.querySelector('.infogan-explorer').dataset.state") == "closed"
+        browser.evaluate("document.querySelector('.infogan-explorer .infogan-explorer-open').click()")
         browser.wait_for("document.querySelector('.infogan-explorer').dataset.state === 'live'")
         s = settings(browser, ".infogan-explorer")
         want = web_export.render_web(model.G, model.spec, s["c1"], s["c2"], s["c3"], s["seed"]).numpy()

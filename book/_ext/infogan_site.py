@@ -1,0 +1,116 @@
+"""The book's own Sphinx extension: what the published pages need beyond the theme.
+
+- Alt text for notebook figures. infogan_tutorial.figures makes every shown figure a PNG whose
+  ``Description`` text chunk describes it; here each output image takes that text as its ``alt``.
+  An output image without one is reported (a warning: ``-W`` builds fail), so no figure is published
+  with its file name as its only description.
+- Output figures open full size: each is wrapped in a link to its own file (a phone shows a wide figure
+  scaled down; the link shows it at its real size).
+- The theme's defects, worked around: sphinx-thebe's script block (``const THEBE_JS_URL``) appears twice on
+  a page, a SyntaxError, and the book uses no Thebe at all, so its scripts are dropped; the Font Awesome
+  JavaScript (1.5 MB a page) is replaced by an empty file, since the theme's CSS already draws the same
+  icons from its web fonts; buttons whose ``aria-label`` hides their visible text (axe-core's
+  label-content-name-mismatch: the search field, the colour-mode switch, the "Show code cell source"
+  toggles) and the bibliography's list of non-list items (aria-required-children) are mended in the
+  written pages (:func:`mend_html`); the header's second search field is left out.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+DESCRIPTION_KEY = "Description"  # infogan_tutorial.figures.DESCRIPTION_KEY
+
+
+def png_description(path: Path) -> str:
+    """The ``Description`` text chunk of a PNG, or "" (no chunk, not a PNG, no file)."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return str(getattr(image, "text", {}).get(DESCRIPTION_KEY, "")).strip()
+    except (OSError, ValueError):
+        return ""
+
+
+def describe_output_images(app: Sphinx, doctree: nodes.document) -> None:
+    """Give each notebook output image (myst-nb writes them under jupyter_execute) its PNG's description."""
+    for node in doctree.findall(nodes.image):
+        uri = node.get("uri", "")
+        if "jupyter_execute" not in uri or node.get("alt", "").strip() not in ("", uri):
+            continue
+        text = png_description(Path(app.srcdir) / uri.lstrip("/"))
+        if text:
+            node["alt"] = text
+        else:
+            logger.warning("notebook figure without a description: call infogan_tutorial.figures.describe "
+                           "on it (it becomes the alt text)", location=node, type="infogan", subtype="alt")
+
+
+# myst-nb names each output image by its content's sha256
+OUTPUT_IMG = re.compile(r'<img [^>]*?src="([^"]*_images/[0-9a-f]{64}\.(?:png|jpe?g|gif|svg))"[^>]*>')
+
+
+def link_output_images(body: str) -> str:
+    """Each output image of a page's body inside a link to its own file."""
+    return OUTPUT_IMG.sub(lambda m: f'<a class="infogan-figure-link" href="{m.group(1)}">{m.group(0)}</a>', body)
+
+
+def page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
+    scripts = context.get("script_files")
+    if scripts is not None:  # sphinx-thebe: unused here, and its config block is declared twice
+        context["script_files"] = [s for s in scripts if "thebe" not in (str(s) + str(getattr(s, "attributes", {})))]
+    if "body" in context:
+        context["body"] = link_output_images(context["body"])
+
+
+MENDS = [
+    # the search field says "Search Ctrl+K" but is named "Search": let its text name it
+    (re.compile(r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="Search"'), r"\1"),
+    # the colour-mode switch: its icons' titles (Light, Dark, System Settings) are text its name lacks
+    (re.compile(r'(<i class="theme-switch [^"]*"[^>]*?) title="[^"]*"'), r'\1 aria-hidden="true"'),
+    # sphinx-togglebutton's <summary> shows "Show code cell source" but is named "Toggle hidden content"
+    (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
+    # sphinxcontrib-bibtex: a role=list whose entries are not list items
+    (re.compile(r'role="doc-biblioentry"'), 'role="listitem"'),
+]
+
+
+def mend_html(text: str) -> str:
+    """A written page with the theme's accessibility defects mended (idempotent)."""
+    for pattern, replacement in MENDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def finish(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        mended = mend_html(text)
+        if mended != text:
+            page.write_text(mended, encoding="utf-8")
+    path = Path(app.outdir) / "_static" / "scripts" / "fontawesome.js"
+    if path.is_file():
+        path.write_text("/* infogan_site: the theme's CSS draws the Font Awesome icons from its web fonts */\n")
+
+
+def no_second_search_field(app: Sphinx, config: object) -> None:
+    """The primary sidebar has the search field; the header's copy (navbar_persistent) put a second one above
+    every page. (Set here: jupyter-book replaces html_theme_options wholesale if _config.yml names it.)"""
+    config.html_theme_options.setdefault("navbar_persistent", [])
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", no_second_search_field)
+    app.connect("doctree-read", describe_output_images)
+    app.connect("html-page-context", page_context)
+    app.connect("build-finished", finish)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
