@@ -216,14 +216,14 @@ WRONG = [  # (checker, a wrong answer written as a student might, part of the ex
     (ex.check_mutual_info_bound, lambda q, codes, spec: info_loss(q, codes, spec, 1.0, 1.0), "information loss"),
     (ex.check_mutual_info_bound, lambda q, codes, spec: log_q(q, codes, spec).categorical
      + spec.categorical_entropy(), "only the categorical codes"),
-    (ex.check_traversal_codes, _tiled_traversal, "change within a row"),
+    (ex.check_traversal_codes, _tiled_traversal, "changes within a row"),
     (ex.check_traversal_codes, _fresh_noise_traversal, "noise z changes within a row"),
     (ex.check_traversal_codes, _transposed_traversal, "transposed"),
     (ex.check_matched_accuracy, lambda c, lab: float((c == lab).mean()), "no matching"),
     (ex.check_matched_accuracy, _majority, "one-to-one"),
     (ex.check_matched_accuracy, lambda c, lab: 1 - _hungarian(c, lab), "error rate"),
     (ex.check_per_code_info, lambda q, codes, spec: (gaussian_log_likelihood(codes.continuous, q.mean, q.log_std)
-                                                     .mean(0) + math.log(2)).sum(), "added up"),
+                                                     .mean(0) + math.log(2)).sum(), "shape (3,)"),
     (ex.check_per_code_info, lambda q, codes, spec: torch.distributions.Normal(q.mean, q.log_std.exp())
      .log_prob(codes.continuous).mean(0), "entropy h(c_j)"),
     (ex.check_generator_objective, lambda fl, q, codes, spec, lc, lk: F.softplus(-fl).mean()

@@ -1,6 +1,7 @@
 """What a checker watches while a student's function runs: time, the calls it makes, and its inputs.
 
-- :func:`time_limit` stops a function that runs too long (an infinite loop) with :class:`CheckTimeout`;
+- :func:`time_limit` stops a function that runs too long (an infinite loop) with :class:`CheckTimeout`,
+  in any thread and on every operating system;
 - :class:`CallWatch` records calls the exercise does not allow: the package function that does the
   same job, and anything from the checkers' own answer key;
 - :func:`snapshot` and :func:`changed` tell whether the function edited its inputs in place
@@ -18,6 +19,7 @@ import signal
 import sys
 import sysconfig
 import threading
+import time
 import traceback
 import types
 from collections.abc import Callable, Iterator
@@ -49,22 +51,45 @@ class CheckTimeout(BaseException):
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`CheckTimeout` in the body after ``seconds`` (SIGALRM; a no-op off the main thread or on Windows)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or seconds <= 0:
+    """Raise :class:`CheckTimeout` in the body after ``seconds``, in any thread and on every system.
+
+    A trace function (``sys.settrace``, this thread only) looks at the clock on every call and every
+    line of Python code the body runs, so an endless Python loop stops wherever it runs; on the main
+    thread of a system with ``SIGALRM`` an alarm also interrupts a long wait (``time.sleep``). A single
+    call into C that never returns cannot be stopped by either.
+    """
+    if seconds <= 0:
         yield
         return
+    deadline = time.monotonic() + seconds
+    message = f"ran for more than {seconds:g} s"
 
-    def alarm(signum: int, frame: Any) -> None:
-        raise CheckTimeout(f"ran for more than {seconds:g} s")
+    def trace(frame: types.FrameType, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise CheckTimeout(message)
+        if event != "call":
+            return trace
+        if not _students(frame):
+            return None  # a library's own lines are not traced (its calls still are)
+        frame.f_trace_opcodes = True  # `while True: pass` is one line: only its opcodes show the loop
+        return trace
 
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous_trace = sys.gettrace()
+    alarm_usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if alarm_usable:
+        def alarm(signum: int, frame: Any) -> None:
+            raise CheckTimeout(message)
+
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    sys.settrace(trace)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        sys.settrace(previous_trace)
+        if alarm_usable:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def _function(fn: Any) -> Any:
