@@ -36,7 +36,7 @@ def as_tensor(x: Any) -> Tensor:
     """A float64 CPU copy of a tensor, array or number (detached)."""
     if isinstance(x, Tensor):
         return x.detach().cpu().to(torch.float64)
-    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+    return torch.as_tensor(np.array(x, dtype=np.float64))  # a writable copy
 
 
 def kind(x: Any) -> str:
