@@ -242,7 +242,7 @@ def _explain(got: Any, args: Any, exercise: Exercise, case: Case, want: Any,
         return (f"it returned {bad} on {case.name}, where the answer is finite: a form that overflows "
                 "(exp of a large number), takes the log of 0 (a probability or density that underflowed), "
                 "or divides by 0 there. Rewrite it so every step stays finite for such inputs.")
-    return f"{difference(got, want, dtypes=False)[:-1]} on {case.name}."
+    return f"on {case.name}: {difference(got, want, dtypes=False)}"
 
 
 def _agrees(mistake: Mistake, exercise: Exercise, case: Case, got: Any) -> bool:
@@ -291,6 +291,6 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
             return _report(False, f"{name}: {_explain(got, args, exercise, case, want, elsewhere)}", graded)
         problem = difference(got, want) or _gradient_problem(exercise, got, leaves, want_grads)
         if problem:
-            return _report(False, f"{name}: {problem[:-1]} on {case.name}.", graded)
+            return _report(False, f"{name}: on {case.name}: {problem}", graded)
     return _report(True, f"{name} is correct on all {len(exercise.cases)} test cases.", graded)
 

@@ -23,7 +23,7 @@ from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import generator_loss, info_loss, invariant_information
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
 from .foundations import gaussian_ll
-from .foundations import _sure_q_case
+from .foundations import _sure_q, _sure_q_case
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------
@@ -51,7 +51,7 @@ def _per_code_info_exercise() -> Exercise:
                      LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1, continuous_range=(0.0, 0.5)), 9, 63),
              q_case("two codes on (0.5, 2), a range without 0, 4 images",
                      LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(0.5, 2.0)), 4, 64),
-             Case("a very sure Q (log_std = -6, small errors) on codes on (-1, 1), 3 images",
+             Case("a very sure Q (log_std = -6, some means off by 0.5) on codes on (-1, 1), 3 images",
                   _sure_q_case(LatentSpec(noise_dim=4, n_continuous=3), 3, 65)),
              q_case("one image, one code on (-3, -1)",
                      LatentSpec(noise_dim=4, categorical=(), n_continuous=1, continuous_range=(-3.0, -1.0)), 1, 66)]
@@ -105,15 +105,17 @@ def _generator_objective_exercise() -> Exercise:
 
     def extreme() -> tuple:
         n = 5
-        return (torch.tensor([-200.0, -30.0, 0.0, 30.0, 200.0]), q_output(PAPER_SPEC, n, 76),
-                PAPER_SPEC.sample(n, seeded_rng(77)), PAPER_SPEC, 1.0, 0.1)
+        codes = PAPER_SPEC.sample(n, seeded_rng(77))
+        return (torch.tensor([-200.0, -30.0, 0.0, 30.0, 200.0]), _sure_q(q_output(PAPER_SPEC, n, 76), codes),
+                codes, PAPER_SPEC, 1.0, 0.1)
 
     cases = [Case("lambda_cat = 2, lambda_cont = 0.5", case(2.0, 0.5, 72)),
              Case("the paper's weights lambda_cat = 1, lambda_cont = 0.1", case(1.0, 0.1, 71)),
              Case("lambda_cat = lambda_cont = 0 (a plain GAN's G loss)", case(0.0, 0.0, 73)),
              Case("two categorical codes (10, 4), three continuous codes, lambda_cat = 0.7, lambda_cont = 1.5",
                   case(0.7, 1.5, 74, spec=LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=3))),
-             Case("D's logits -200, -30, 0, 30, 200 (D sure the images are fake, or real), lambda = 1, 0.1",
+             Case("D's logits -200, -30, 0, 30, 200 (D sure the images are fake, or real) and a very sure Q "
+                  "(logits hundreds apart, log_std = -6), lambda = 1, 0.1",
                   extreme)]
     mistakes = [
         Mistake("the information term has the wrong sign: G must *increase* E[log Q(c|x)], so its loss "
@@ -130,9 +132,9 @@ def _generator_objective_exercise() -> Exercise:
         Mistake("the value is off by exactly lambda * H(c): it subtracts lambda L_I = lambda (E[log Q] + H(c)). "
                 "H(c) is a constant, so the gradient is the same, but the loss the book logs (train_step) "
                 "leaves H(c) out: use -lambda E[log Q(c|x)].", partial(_generator_objective, with_entropy=True)),
-        Mistake("-log(sigmoid(fake_logit)) underflows: for a logit of -200, sigmoid is 0 in float32 and its log "
-                "is -inf (and the gradient is lost). Use F.softplus(-fake_logit), the same quantity computed "
-                "stably.", lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean()
+        Mistake("it takes the log of the probability D = sigmoid(fake_logit) (or of 1 - sigmoid(-fake_logit)): "
+                "for a logit of -200 that probability is 0 in float32, its log is -inf and the gradient is lost. "
+                "Use F.softplus(-fake_logit), the same quantity computed stably.", lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean()
                 + info_loss(q, codes, spec, lc, lk)),
     ]
 

@@ -282,13 +282,18 @@ def _info_bound(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: bool = T
 _NO_CAT = LatentSpec(noise_dim=4, categorical=(), n_continuous=2)
 
 
+def _sure_q(q: QOutput, codes: Codes) -> QOutput:
+    """A very sure Q: logits hundreds apart, sigma = exp(-6), means off by 0.01 or by 0.5 (a far miss)."""
+    miss = torch.where(torch.arange(q.mean.numel()).reshape(q.mean.shape) % 2 == 0, 0.01, 0.5)
+    return QOutput([150 * t for t in q.logits], codes.continuous + miss * q.mean.sign(),
+                   torch.full_like(q.log_std, -6.0))
+
+
 def _sure_q_case(spec: LatentSpec, n: int, seed: int) -> Callable[[], tuple]:
-    """Arguments (q, codes, spec) where Q is very sure: logits hundreds apart, sigma = exp(-6)."""
+    """Arguments (q, codes, spec) where Q is very sure (see :func:`_sure_q`)."""
     def make() -> tuple:
-        q = q_output(spec, n, seed)
         codes = spec.sample(n, seeded_rng(seed + 1))
-        q = QOutput([150 * t for t in q.logits], codes.continuous + 0.01 * q.mean, torch.full_like(q.log_std, -6.0))
-        return q, codes, spec
+        return _sure_q(q_output(spec, n, seed), codes), codes, spec
     return make
 
 
@@ -300,9 +305,10 @@ def _mutual_info_bound_exercise() -> Exercise:
              q_case("three categorical codes (4, 4, 2) and three codes on (0, 3), 7 images",
                      LatentSpec(noise_dim=4, categorical=(4, 4, 2), n_continuous=3, continuous_range=(0.0, 3.0)),
                      7, 34),
-             Case("a very sure Q (logits 300 times a normal draw, log_std = -6) on codes on (0.5, 2), 3 images",
+             Case("a very sure Q (logits hundreds apart, log_std = -6, some means off by 0.5) on codes on "
+                  "(0.25, 0.75), 3 images",
                   _sure_q_case(LatentSpec(noise_dim=4, categorical=(10,), n_continuous=2,
-                                          continuous_range=(0.5, 2.0)), 3, 35)),
+                                          continuous_range=(0.25, 0.75)), 3, 35)),
              Case("one image, two continuous codes and no categorical code",
                   lambda: (q_output(_NO_CAT, 1, 36), _NO_CAT.sample(1, seeded_rng(37)), _NO_CAT))]
     mistakes = [
@@ -389,7 +395,8 @@ def _traversal_codes_exercise() -> Exercise:
              Case("c1 over one category (7), 1 row", case(PAPER_SPEC, 1, "c1", torch.tensor([7]), 48)),
              Case("c3 of the paper's spec over unevenly spaced values (0.5, -1, 2, 0), 1 row",
                   case(PAPER_SPEC, 1, "c3", torch.tensor([0.5, -1.0, 2.0, 0.0]), 49)),
-             Case("c1 over categories (9, 0, 4) in that order, 2 rows", case(PAPER_SPEC, 2, "c1", torch.tensor([9, 0, 4]), 50))]
+             Case("c1 over categories (9, 0, 4) in that order, 2 rows",
+                  case(PAPER_SPEC, 2, "c1", torch.tensor([9, 0, 4]), 50))]
 
     def reference(spec: LatentSpec, base: Codes, code: str, values: Tensor) -> Codes:
         return _traversal(spec, base, code, values)
