@@ -136,6 +136,16 @@ def _generator_objective_exercise() -> Exercise:
                 "for a logit of -200 that probability is 0 in float32, its log is -inf and the gradient is lost. "
                 "Use F.softplus(-fake_logit), the same quantity computed stably.", lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean()
                 + info_loss(q, codes, spec, lc, lk)),
+        Mistake("it feeds sigmoid(fake_logit) to F.binary_cross_entropy, which clamps each log at -100: for a "
+                "logit of -200 the loss is capped and its gradient is 0. Use F.binary_cross_entropy_with_logits "
+                "or F.softplus(-fake_logit).", lambda fl, q, codes, spec, lc, lk: F.binary_cross_entropy(
+                    torch.sigmoid(fl), torch.ones_like(fl)) + info_loss(q, codes, spec, lc, lk)),
+        Mistake("it adds a small epsilon inside log(sigmoid(fake_logit) + eps): for a logit of -200 the loss is "
+                "capped near -log(eps) and its gradient is 0. Use F.softplus(-fake_logit), with no epsilon.",
+                lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl) + 1e-8).mean()
+                + info_loss(q, codes, spec, lc, lk)),
+        Mistake("the adversarial term sums over the batch instead of averaging: -E[log D(G(z,c))] is a mean.",
+                lambda fl, q, codes, spec, lc, lk: generator_loss(fl) * len(fl) + info_loss(q, codes, spec, lc, lk)),
     ]
 
     def reference(fake_logit: Tensor, q: QOutput, codes: Codes, spec: LatentSpec, lambda_cat: float,
@@ -282,6 +292,9 @@ def _per_class_accuracy_exercise() -> Exercise:
         Mistake("it returns counts (the diagonal); divide by the row sums to get fractions.",
                 lambda m: np.diag(m).astype(np.float64)),
         Mistake("it returns the per-class error rate (1 - accuracy).", lambda m: 1.0 - _per_class(m)),
+        Mistake("it returns percentages; return fractions between 0 and 1.", lambda m: 100.0 * _per_class(m)),
+        Mistake("it divides by the total count of the matrix; each class's diagonal entry is divided by its own "
+                "row sum.", lambda m: np.diag(m) / np.sum(m, dtype=np.float64)),
         Mistake("the columns were matched to the rows again: the confusion matrix's columns already are the "
                 "labels of the matched categories, so read its diagonal as it is.", _rematched_per_class),
     ]
@@ -349,6 +362,8 @@ def _invariant_information_exercise() -> Exercise:
         Mistake("it measures agreement, the mean of sum_k p_k p'_k, not information: that is highest when "
                 "every image falls into one category, which tells nothing about the image.",
                 lambda p, q: (p * q).sum(1).mean()),
+        Mistake("softmax was applied to p and p_moved: they already hold probabilities (each row sums to 1), so "
+                "build P from them as they are.", lambda p, q: _invariant_info(p.softmax(1), q.softmax(1))),
     ]
     return Exercise(_invariant_info, cases, mistakes, arg_names=("p", "p_moved"),
                     forbidden={invariant_information: "the package's objectives.invariant_information",

@@ -112,6 +112,12 @@ def _categorical_info_loss_exercise() -> Exercise:
                 "Take the max over dim 1 with keepdim=True.", _batch_shift_loss),
         Mistake("the logits are exponentiated without a shift: exp(1000) overflows to inf in float32 and "
                 "inf / inf is nan. Subtract each row's largest logit before exp (log-sum-exp).", _unshifted_loss),
+        Mistake("the log-softmax is taken over the batch (dim 0) instead of over each row's categories (dim 1): "
+                "each image's K log-probabilities must be normalised among themselves.",
+                lambda logits, c: -F.log_softmax(logits, 0).gather(1, c[:, None]).mean()),
+        Mistake("it averages over all N x K entries of a one-hot-masked table instead of over the N images: "
+                "the result is K times too small. Pick each image's true-category entry, then average over N.",
+                lambda logits, c: -(F.log_softmax(logits, 1) * F.one_hot(c, logits.shape[1])).mean()),
     ]
     return Exercise(_categorical_loss, cases, mistakes, arg_names=("logits", "c"), gradients="required",
                     grad_args=("logits",))
@@ -186,6 +192,13 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
                 "to 0 and its log is -inf. Take the logarithm by hand, as three terms that stay finite.",
                 lambda c, mean, log_std: torch.log(torch.exp(-0.5 * ((c - mean) / log_std.exp()) ** 2)
                                                    / (math.sqrt(2 * math.pi) * log_std.exp()))),
+        Mistake("the constant is -ln(2 pi); the density's 1/sqrt(2 pi) gives -ln(2 pi)/2 (about -0.919).",
+                lambda c, mean, log_std: gaussian_ll(c, mean, log_std) - 0.5 * math.log(2 * math.pi)),
+        Mistake("the squared term lacks its 1/2: the exponent of the density is -(c - mean)^2 / (2 sigma^2).",
+                lambda c, mean, log_std: gaussian_ll(c, mean, log_std, const_term=True)
+                - 0.5 * ((c - mean) * torch.exp(-log_std)) ** 2),
+        Mistake("the sign of the log(sigma) term is flipped: the normaliser 1/sigma gives -log(sigma) = -log_std.",
+                lambda c, mean, log_std: gaussian_ll(c, mean, log_std) + 2 * log_std),
     ]
     return Exercise(gaussian_ll, cases, mistakes, arg_names=("c", "mean", "log_std"),
                     forbidden={gaussian_log_likelihood: "the package's gaussian_log_likelihood"}, gradients="required",
@@ -248,6 +261,8 @@ def _code_entropy_exercise() -> Exercise:
                 "contains 0. Use high - low.",
                 lambda spec: sum(math.log(k) for k in spec.categorical)
                 + spec.n_continuous * math.log(abs(spec.continuous_range[0]) + abs(spec.continuous_range[1]))),
+        Mistake("log base 10 instead of the natural log: use math.log, so H(c) is in nats.",
+                partial(_entropy, base=10.0)),
     ]
     forbidden = {LatentSpec.entropy: "spec.entropy()", LatentSpec.categorical_entropy: "spec.categorical_entropy()",
                  LatentSpec.continuous_entropy: "spec.continuous_entropy()"}
@@ -543,6 +558,9 @@ def _matched_accuracy_exercise() -> Exercise:
         Mistake("the counts wrapped around: an integer array of a small dtype (uint8, int8) holds at most "
                 "255 or 127. Count in int64 or float (np.zeros((10, 10)) is float64).",
                 lambda clusters, labels: _hungarian_counts(clusters, labels, np.uint8)),
+        Mistake("the counts wrapped around: an int8 array holds at most 127. Count in int64 or float "
+                "(np.zeros((10, 10)) is float64).",
+                lambda clusters, labels: _hungarian_counts(clusters, labels, np.int8)),
     ]
     return Exercise(lambda clusters, labels: hungarian_accuracy(clusters, labels).accuracy, cases, mistakes,
                     arg_names=("clusters", "labels"),
