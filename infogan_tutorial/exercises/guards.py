@@ -53,16 +53,30 @@ class CheckTimeout(BaseException):
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise :class:`CheckTimeout` in the body after ``seconds``, in any thread and on every system.
 
-    A trace function (``sys.settrace``, this thread only) looks at the clock on every call and every
-    line of Python code the body runs, so an endless Python loop stops wherever it runs; on the main
-    thread of a system with ``SIGALRM`` an alarm also interrupts a long wait (``time.sleep``). A single
-    call into C that never returns cannot be stopped by either.
+    On the main thread of a system with ``SIGALRM`` (Linux, macOS) an alarm does it, which also
+    interrupts a long wait (``time.sleep``). Elsewhere (a worker thread, Windows) a trace function
+    (``sys.settrace``, this thread only) looks at the clock on every call and on every opcode of the
+    student's own code, so an endless Python loop stops there too; it slows Python code a little,
+    which is why the alarm is preferred where it exists. Neither can stop one call into C that never
+    returns.
     """
     if seconds <= 0:
         yield
         return
-    deadline = time.monotonic() + seconds
     message = f"ran for more than {seconds:g} s"
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        def alarm(signum: int, frame: Any) -> None:
+            raise CheckTimeout(message)
+
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    deadline = time.monotonic() + seconds
 
     def trace(frame: types.FrameType, event: str, arg: Any) -> Any:
         if time.monotonic() > deadline:
@@ -75,21 +89,11 @@ def time_limit(seconds: float) -> Iterator[None]:
         return trace
 
     previous_trace = sys.gettrace()
-    alarm_usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if alarm_usable:
-        def alarm(signum: int, frame: Any) -> None:
-            raise CheckTimeout(message)
-
-        previous = signal.signal(signal.SIGALRM, alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
     sys.settrace(trace)
     try:
         yield
     finally:
         sys.settrace(previous_trace)
-        if alarm_usable:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
 
 
 def _function(fn: Any) -> Any:
