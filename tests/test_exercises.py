@@ -572,7 +572,7 @@ WRONG_25 = [  # (checker, a wrong answer a student wrote from the statement alon
     (ex.check_generator_objective, _generator(lambda fl: -torch.log(torch.sigmoid(fl) + 1e-8).mean()), "logits -200"),
     (ex.check_per_class_accuracy, lambda m: (np.diag(m) / m.sum(1)).tolist(), "answer is a NumPy array"),
     (ex.check_per_class_accuracy, lambda m: np.diag(m) / m.sum(1, dtype=m.dtype), "uint8"),
-    (ex.check_invariant_information, lambda p, q: float(_iic_xlogy(p, q)), "answer is a torch tensor"),
+    (ex.check_invariant_information, lambda p, q: [float(_iic_xlogy(p, q))], "it returned a list"),
 ]
 
 
@@ -629,6 +629,7 @@ RIGHT_25 = [  # correct alternatives that must pass
     (ex.check_per_class_accuracy, lambda m: np.diag(m) / m.sum(axis=1)),
     (ex.check_per_class_accuracy, lambda m: np.array([m[i, i] / m[i].sum() for i in range(len(m))], dtype=np.float32)),
     (ex.check_invariant_information, _iic_xlogy),
+    (ex.check_invariant_information, lambda p, q: float(_iic_xlogy(p, q))),  # "a 0-d tensor or a float"
 ]
 
 

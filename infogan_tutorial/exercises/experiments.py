@@ -321,6 +321,16 @@ def _invariant_info(p: Tensor, p_moved: Tensor, *, symmetric: bool = True, norma
     return (joint * (joint.log() - rows.log()[:, None] - other.log()[None, :])).sum() / math.log(base)
 
 
+def _number_or_tensor(fn: Callable[..., Any], args: tuple) -> Any:
+    """The result, with a plain number (a float, a NumPy scalar or 0-d array) read as a 0-d tensor: the
+    statement asks for one number and no gradient, so any of them is an answer."""
+    out = fn(*args)
+    if isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.ndim == 0
+                                                 and np.issubdtype(out.dtype, np.floating)):
+        return torch.tensor(float(out), dtype=torch.float64)
+    return out
+
+
 def _invariant_information_exercise() -> Exercise:
     def soft(seed: int, n: int, k: int, sharpness: float) -> Callable[[], tuple]:
         def make() -> tuple:
@@ -365,7 +375,7 @@ def _invariant_information_exercise() -> Exercise:
         Mistake("softmax was applied to p and p_moved: they already hold probabilities (each row sums to 1), so "
                 "build P from them as they are.", lambda p, q: _invariant_info(p.softmax(1), q.softmax(1))),
     ]
-    return Exercise(_invariant_info, cases, mistakes, arg_names=("p", "p_moved"),
+    return Exercise(_invariant_info, cases, mistakes, _number_or_tensor, arg_names=("p", "p_moved"),
                     forbidden={invariant_information: "the package's objectives.invariant_information",
                                mutual_information: "the package's mutual_information"})
 
