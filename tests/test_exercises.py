@@ -216,14 +216,14 @@ WRONG = [  # (checker, a wrong answer written as a student might, part of the ex
     (ex.check_mutual_info_bound, lambda q, codes, spec: info_loss(q, codes, spec, 1.0, 1.0), "information loss"),
     (ex.check_mutual_info_bound, lambda q, codes, spec: log_q(q, codes, spec).categorical
      + spec.categorical_entropy(), "only the categorical codes"),
-    (ex.check_traversal_codes, _tiled_traversal, "change within a row"),
+    (ex.check_traversal_codes, _tiled_traversal, "changes within a row"),
     (ex.check_traversal_codes, _fresh_noise_traversal, "noise z changes within a row"),
     (ex.check_traversal_codes, _transposed_traversal, "transposed"),
     (ex.check_matched_accuracy, lambda c, lab: float((c == lab).mean()), "no matching"),
     (ex.check_matched_accuracy, _majority, "one-to-one"),
     (ex.check_matched_accuracy, lambda c, lab: 1 - _hungarian(c, lab), "error rate"),
     (ex.check_per_code_info, lambda q, codes, spec: (gaussian_log_likelihood(codes.continuous, q.mean, q.log_std)
-                                                     .mean(0) + math.log(2)).sum(), "added up"),
+                                                     .mean(0) + math.log(2)).sum(), "shape (3,)"),
     (ex.check_per_code_info, lambda q, codes, spec: torch.distributions.Normal(q.mean, q.log_std.exp())
      .log_prob(codes.continuous).mean(0), "entropy h(c_j)"),
     (ex.check_generator_objective, lambda fl, q, codes, spec, lc, lk: F.softplus(-fl).mean()
@@ -480,3 +480,234 @@ def test_two_wrong_answers_a_blind_student_found_are_refused():
     assert not result.passed and "matched to the rows again" in result.message
     result = check_per_code_info(per_code_numpy)
     assert not result.passed and "NumPy array" in result.message
+
+
+# -- issue 25: answers away from the centre, off-usual ids and ranges, types, and honest messages -------------
+
+def _gll(c, m, s):
+    return -0.5 * math.log(2 * math.pi) - s - 0.5 * ((c - m) * torch.exp(-s)) ** 2
+
+
+def _entropy_with(width):
+    return lambda spec: (sum(math.log(k) for k in spec.categorical)
+                         + spec.n_continuous * width(*spec.continuous_range))
+
+
+def _counts(clusters, labels, k=10, dtype=float):
+    counts = np.zeros((k, k), dtype=dtype)
+    np.add.at(counts, (clusters, labels), 1)
+    return counts
+
+
+def _matched(clusters, labels, k=10, dtype=float):
+    counts = _counts(clusters, labels, k, dtype)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / len(labels))
+
+
+def _greedy(clusters, labels):
+    counts, hits = _counts(clusters, labels), 0.0
+    while counts.max() > 0:
+        r, c = np.unravel_index(counts.argmax(), counts.shape)
+        hits, counts[r], counts[:, c] = hits + counts[r, c], 0, 0
+    return hits / len(labels)
+
+
+def _balanced(clusters, labels):
+    counts = _counts(clusters, labels)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    right = np.zeros(10)
+    right[cols] = counts[rows, cols]
+    used = counts.sum(0) > 0
+    return float((right[used] / counts.sum(0)[used]).mean())
+
+
+def _generator(adversarial):
+    return lambda fl, q, codes, spec, lc, lk: adversarial(fl) + info_loss(q, codes, spec, lc, lk)
+
+
+def _traversal_through_views(spec, base, code, values):  # expand + reshape: a view for one step, writes into base
+    rows, steps = len(base), len(values)
+    grid = [t[:, None].expand(rows, steps, *t.shape[1:]).reshape(rows * steps, *t.shape[1:])
+            for t in (base.z, base.categorical, base.continuous)]
+    i = spec.code_index(code)
+    target, j = (grid[1], i) if i < spec.n_categorical else (grid[2], i - spec.n_categorical)
+    target[:, j] = values.repeat(rows).to(target.dtype)
+    return Codes(*grid)
+
+
+WRONG_25 = [  # (checker, a wrong answer a student wrote from the statement alone, part of the expected message)
+    (ex.check_categorical_info_loss, lambda lg, c: -torch.log(F.softmax(lg, 1) + 1e-8).gather(1, c[:, None]).mean(),
+     "small epsilon"),
+    (ex.check_categorical_info_loss, lambda lg, c: -((lg - lg.max()).gather(1, c[:, None]).squeeze(1)
+                                                     - (lg - lg.max()).exp().sum(1).log()).mean(), "whole batch"),
+    (ex.check_categorical_info_loss, lambda lg, c: -torch.log(lg.exp() / lg.exp().sum(1, keepdim=True))
+     .gather(1, c[:, None]).mean(), "without a shift"),
+    (ex.check_categorical_info_loss, lambda lg, c: F.cross_entropy(lg, c).item(), "answer is a torch tensor"),
+    (ex.check_gaussian_log_likelihood, lambda c, m, s: torch.log(torch.exp(-0.5 * ((c - m) / s.exp()) ** 2)
+                                                                 / (math.sqrt(2 * math.pi) * s.exp())),
+     "log of the density itself"),
+    (ex.check_gaussian_log_likelihood, lambda c, m, s: _gll(c, m, s).detach(), "carries no gradient"),
+    (ex.check_gaussian_log_likelihood, lambda c, m, s: _gll(c, m, s.detach()), "no gradient reaches log_std"),
+    (ex.check_code_entropy, _entropy_with(lambda a, b: abs(math.log(b - a))), "absolute value |ln(high - low)|"),
+    (ex.check_code_entropy, _entropy_with(lambda a, b: math.log(abs(a) + abs(b))), "|low| + |high|"),
+    (ex.check_code_entropy, lambda spec: torch.tensor(_entropy_with(lambda a, b: math.log(b - a))(spec)),
+     "answer is a float"),
+    (ex.check_mutual_info_bound, lambda q, codes, spec: log_q(q, codes, spec).categorical + (
+        torch.log(torch.exp(-0.5 * ((codes.continuous - q.mean) / q.log_std.exp()) ** 2)
+                  / (math.sqrt(2 * math.pi) * q.log_std.exp())).sum(1).mean() if spec.n_continuous else 0)
+     + spec.entropy(), "returned inf on a very sure Q"),
+    (ex.check_traversal_codes, _traversal_through_views, "changed its inputs in place"),
+    (ex.check_traversal_codes, lambda spec, base, code, values: _row_major_traversal(
+        spec, base, code, torch.linspace(float(values[0]), float(values[-1]), len(values)).to(values.dtype)),
+     "unevenly spaced"),
+    (ex.check_matched_accuracy, lambda c, lab: _matched(c, lab, k=int(lab.max()) + 1), "IndexError"),
+    (ex.check_matched_accuracy, lambda c, lab: _matched(c, lab, k=len(np.unique(lab))), "IndexError"),
+    (ex.check_matched_accuracy, lambda c, lab: _matched(c, lab, dtype=np.uint8), "wrapped around"),
+    (ex.check_matched_accuracy, _greedy, "greedily"),
+    (ex.check_matched_accuracy, _balanced, "balanced accuracy"),
+    (ex.check_matched_accuracy, lambda c, lab: torch.tensor(_matched(c, lab)), "answer is a float"),
+    (ex.check_per_code_info, lambda q, codes, spec: _gll(codes.continuous, q.mean, q.log_std).mean(0)
+     + math.log(abs(spec.continuous_range[0]) + abs(spec.continuous_range[1])), "|low| + |high|"),
+    (ex.check_per_code_info, lambda q, codes, spec: (_gll(codes.continuous, q.mean, q.log_std).mean(0)
+                                                     + math.log(spec.continuous_range[1] - spec.continuous_range[0]))
+     .detach(), "carries no gradient"),
+    (ex.check_generator_objective, _generator(lambda fl: -torch.log(torch.sigmoid(fl)).mean()),
+     "softplus(-fake_logit)"),
+    (ex.check_generator_objective, _generator(lambda fl: -torch.log(1 - torch.sigmoid(-fl)).mean()),
+     "softplus(-fake_logit)"),
+    (ex.check_generator_objective, _generator(lambda fl: -torch.log(torch.sigmoid(fl) + 1e-8).mean()), "logits -200"),
+    (ex.check_per_class_accuracy, lambda m: (np.diag(m) / m.sum(1)).tolist(), "answer is a NumPy array"),
+    (ex.check_per_class_accuracy, lambda m: np.diag(m) / m.sum(1, dtype=m.dtype), "uint8"),
+    (ex.check_invariant_information, lambda p, q: [float(_iic_xlogy(p, q))], "it returned a list"),
+]
+
+
+@pytest.mark.parametrize("checker, answer, explanation", WRONG_25,
+                         ids=[f"{c.__name__}-{i}" for i, (c, *_) in enumerate(WRONG_25)])
+def test_answers_away_from_the_centre_are_refused_and_explained(checker, answer, explanation, capsys):
+    result = checker(answer)
+    assert not result.passed and explanation in result.message, result.message
+
+
+def _iic_xlogy(p, q):
+    joint = p.T @ q / len(p)
+    joint = (joint + joint.T) / 2
+    rows, cols = joint.sum(1), joint.sum(0)
+    return (torch.special.xlogy(joint, joint) - torch.special.xlogy(joint, rows[:, None] * cols[None, :])).sum()
+
+
+def _matched_by_unique(clusters, labels):  # rectangular counts over the ids in use: the same best matching
+    ci, li = np.unique(clusters, return_inverse=True)[1], np.unique(labels, return_inverse=True)[1]
+    counts = np.zeros((ci.max() + 1, li.max() + 1))
+    np.add.at(counts, (ci, li), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return counts[rows, cols].sum() / len(labels)
+
+
+def _control_under_no_grad(D, fake, codes, spec):
+    with torch.no_grad():
+        h = D.features(fake)
+    return info_loss(D.q_from_features(h), codes, spec)
+
+
+RIGHT_25 = [  # correct alternatives that must pass
+    (ex.check_categorical_info_loss, lambda lg, c: F.cross_entropy(lg, c)),
+    (ex.check_categorical_info_loss, lambda lg, c: (torch.logsumexp(lg, 1) - lg[torch.arange(len(c)), c]).mean()),
+    (ex.check_gaussian_log_likelihood, lambda c, m, s: torch.distributions.Normal(m, s.exp()).log_prob(c)),
+    (ex.check_gaussian_log_likelihood, lambda c, m, s: -(c - m) ** 2 / (2 * torch.exp(2 * s)) - s
+     - 0.5 * math.log(2 * math.pi)),
+    (ex.check_code_entropy, lambda spec: np.float64(
+        np.sum(np.log(spec.categorical)) + spec.n_continuous * np.log(np.subtract(*spec.continuous_range[::-1])))),
+    (ex.check_mutual_info_bound, lambda q, codes, spec: sum(-F.cross_entropy(lg, codes.categorical[:, i])
+                                                            for i, lg in enumerate(q.logits))
+     + (_gll(codes.continuous, q.mean, q.log_std).sum(1).mean() if spec.n_continuous else 0)
+     + _entropy_with(lambda a, b: math.log(b - a))(spec)),
+    (ex.check_traversal_codes, _row_major_traversal),
+    (ex.check_matched_accuracy, _matched),
+    (ex.check_matched_accuracy, lambda c, lab: _matched(c, lab, k=int(max(c.max(), lab.max())) + 1)),
+    (ex.check_matched_accuracy, _matched_by_unique),
+    (ex.check_matched_accuracy, lambda c, lab: _matched(lab, c)),
+    (ex.check_per_code_info, lambda q, codes, spec: torch.distributions.Normal(q.mean, q.log_std.exp())
+     .log_prob(codes.continuous).mean(0) + math.log(spec.continuous_range[1] - spec.continuous_range[0])),
+    (ex.check_generator_objective, _generator(lambda fl: -F.logsigmoid(fl).mean())),
+    (ex.check_generator_objective, _generator(lambda fl: F.binary_cross_entropy_with_logits(fl, torch.ones_like(fl)))),
+    (ex.check_control_info_loss, _control_under_no_grad),
+    (ex.check_per_class_accuracy, lambda m: np.diag(m) / m.sum(axis=1)),
+    (ex.check_per_class_accuracy, lambda m: np.array([m[i, i] / m[i].sum() for i in range(len(m))], dtype=np.float32)),
+    (ex.check_invariant_information, _iic_xlogy),
+    (ex.check_invariant_information, lambda p, q: float(_iic_xlogy(p, q))),  # "a 0-d tensor or a float"
+]
+
+
+@pytest.mark.parametrize("checker, answer", RIGHT_25, ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(RIGHT_25)])
+def test_correct_alternatives_pass_the_new_cases(checker, answer, capsys):
+    result = checker(answer)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("checker, answer, not_named", [
+    (ex.check_code_entropy, _entropy_with(lambda a, b: abs(math.log(b - a))), "range (-1, 1) was assumed"),
+    (ex.check_code_entropy, lambda spec: sum(math.log(k) for k in spec.categorical)
+     + (math.log(spec.n_continuous) if spec.n_continuous else 0.0), "added once"),
+    (ex.check_categorical_info_loss, lambda lg, c: -torch.log(F.softmax(lg, 1) + 1e-8).gather(1, c[:, None]).mean(),
+     "overflows"),
+    (ex.check_matched_accuracy, _balanced, "greedily"),
+    (ex.check_per_class_accuracy, lambda m: list(np.diag(m) / m.sum(1)), "number or tensor"),
+])
+def test_no_message_names_a_slip_the_answer_did_not_make(checker, answer, not_named, capsys):
+    result = checker(answer)
+    assert not result.passed and not_named not in result.message, result.message
+
+
+def test_every_rejection_names_its_case(capsys):
+    for checker, answer, _ in WRONG_25:
+        result = checker(answer)
+        names = [case.name for case in _exercise_of(checker)().cases]
+        assert any(name in result.message for name in names), result.message
+
+
+def _exercise_of(checker):
+    return {ex.check_categorical_info_loss: ex8._categorical_info_loss_exercise,
+            ex.check_gaussian_log_likelihood: ex8._gaussian_log_likelihood_exercise,
+            ex.check_code_entropy: ex8._code_entropy_exercise,
+            ex.check_mutual_info_bound: ex8._mutual_info_bound_exercise,
+            ex.check_traversal_codes: ex8._traversal_codes_exercise,
+            ex.check_matched_accuracy: ex8._matched_accuracy_exercise,
+            ex.check_per_code_info: ex9._per_code_info_exercise,
+            ex.check_generator_objective: ex9._generator_objective_exercise,
+            ex.check_control_info_loss: ex9._control_info_loss_exercise,
+            ex.check_per_class_accuracy: ex9._per_class_accuracy_exercise,
+            ex.check_invariant_information: ex9._invariant_information_exercise}[checker]
+
+
+def _endless(spec):
+    while True:
+        pass
+
+
+def test_the_time_limit_works_off_the_main_thread(monkeypatch, capsys):
+    import threading
+
+    monkeypatch.setattr(ex.engine, "TIME_LIMIT", 0.5)
+    results = []
+    worker = threading.Thread(target=lambda: results.append(ex.check_code_entropy(_endless)), daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive() and "did not finish within 0.5 s" in results[0].message
+
+
+def test_the_time_limit_works_without_sigalrm(monkeypatch, capsys):
+    """Windows has no SIGALRM and no setitimer: the trace-based deadline still stops the loop."""
+    from infogan_tutorial.exercises import guards
+
+    monkeypatch.setattr(ex.engine, "TIME_LIMIT", 0.5)
+    monkeypatch.delattr(guards.signal, "setitimer")
+    result = ex.check_code_entropy(_endless)
+    assert not result.passed and "did not finish within 0.5 s" in result.message
+
+
+def test_the_statements_say_the_type_and_the_gradient_the_same_way():
+    for label, (path, _, _) in EXERCISES.items():
+        box = next(text(c) for c in cells(path) if c["cell_type"] == "markdown" and f":label: {label}\n" in text(c))
+        assert box.count("**Returns:**") == 1 and box.count("**Gradient:**") == 1, label

@@ -1,7 +1,8 @@
 """Comparing a student's answer with the right one, field by field, and saying what differs.
 
-Tensors, arrays and numbers compare up to float tolerance after a check of their shape and of the
-kind of their dtype (integer, float, bool); the fields of :class:`Codes` must have exactly the
+Tensors, arrays and numbers compare up to float tolerance after a check of their type (a tensor
+where the answer is a tensor, a NumPy array where it is one, a plain number where it is a float), their shape and
+the kind of their dtype (integer, float, bool); the fields of :class:`Codes` must have exactly the
 dtype of the right answer, because G rejects category indices that are not int64. A value mismatch
 names the worst element, its index and both values; every repr in a message is cut to a few lines.
 """
@@ -35,7 +36,7 @@ def as_tensor(x: Any) -> Tensor:
     """A float64 CPU copy of a tensor, array or number (detached)."""
     if isinstance(x, Tensor):
         return x.detach().cpu().to(torch.float64)
-    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+    return torch.as_tensor(np.array(x, dtype=np.float64))  # a writable copy
 
 
 def kind(x: Any) -> str:
@@ -75,6 +76,41 @@ def _value_difference(got: Any, want: Any, where: str) -> str | None:
             f"{index}: expected {w[index].item():.4f}, got {g[index].item():.4f}.")
 
 
+def _type_name(x: Any) -> str:
+    if isinstance(x, Tensor):
+        return "a torch tensor"
+    if isinstance(x, np.ndarray):
+        return "a NumPy array"
+    if isinstance(x, (float, np.floating)):
+        return "a float"
+    return f"a {cut(type(x).__name__, 40)}"
+
+
+def _type_difference(got: Any, want: Any, where: str) -> str | None:
+    """What is wrong with the type of ``got``: the answer's type is a tensor, a NumPy array or a float."""
+    if isinstance(want, Tensor):
+        if isinstance(got, Tensor):
+            return None
+        if isinstance(got, np.ndarray) and want.dim() > 0:
+            return (f"it returned a NumPy array{where}, but the answer is a torch tensor: keep the computation in "
+                    "torch (a NumPy array carries no gradient and cannot feed a loss).")
+        return (f"it returned {_type_name(got)}{where}, but the answer is a torch tensor: keep the computation "
+                "in torch, without .item(), float() or NumPy, so the result stays a tensor.")
+    if isinstance(want, np.ndarray):
+        if isinstance(got, np.ndarray):
+            return None
+        if isinstance(got, Tensor):
+            return (f"it returned a torch tensor{where}, but the answer is a NumPy array: "
+                    "return one (e.g. with np.asarray).")
+        return (f"it returned {_type_name(got)}{where}, but the answer is a NumPy array: "
+                "return one (e.g. with np.asarray).")
+    # the answer is a number (a Python or NumPy float)
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
+        return (f"it returned {_type_name(got)}{where}, but the answer is a float (a Python or NumPy "
+                "number): convert it with float(...).")
+    return None
+
+
 def difference(got: Any, want: Any, where: str = "", exact_dtype: bool = False, dtypes: bool = True) -> str | None:
     """What differs between ``got`` and ``want`` (the right answer), or None when they agree.
 
@@ -101,13 +137,9 @@ def difference(got: Any, want: Any, where: str = "", exact_dtype: bool = False, 
         return None
     if not is_data(want):
         return None  # networks, specs, ...: not compared
-    if not is_data(got):
-        return f"it returned {cut(type(got).__name__)}{where}, but the answer is a number or tensor."
-    if isinstance(want, Tensor) and want.dim() > 0 and isinstance(got, np.ndarray):
-        return (f"it returned a NumPy array{where}, but the answer is a torch tensor: keep the computation in "
-                "torch (a NumPy array carries no gradient and cannot feed a loss).")
-    if isinstance(want, np.ndarray) and want.ndim > 0 and isinstance(got, Tensor):
-        return f"it returned a torch tensor{where}, but the answer is a NumPy array: return one (e.g. with np.asarray)."
+    problem = _type_difference(got, want, where)
+    if problem:
+        return problem
     g, w = as_tensor(got), as_tensor(want)
     if g.shape != w.shape:
         if w.dim() == 0:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolve
 import torch
 from torch import Tensor
 
-from .compare import cut, difference, same
+from .compare import as_tensor, cut, difference, is_data, same
 from .guards import (
     CallWatch,
     CheckTimeout,
@@ -203,17 +203,56 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
     return got, problem
 
 
-def _explain(got: Any, args: Any, exercise: Exercise, case: Case, want: Any) -> str:
-    """The explanation of a wrong value: a known mistake, the exercise's diagnosis, or what differs where."""
+def _nonfinite(got: Any, want: Any) -> str | None:
+    """'inf' or 'nan' when ``got`` holds such an entry where the right answer is finite, else None."""
+    if not (is_data(got) and is_data(want)):
+        return None
+    try:
+        g, w = as_tensor(got), as_tensor(want)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    if g.shape != w.shape or not bool(torch.isfinite(w).all()) or bool(torch.isfinite(g).all()):
+        return None
+    return "nan" if bool(torch.isnan(g).any()) else "inf"
+
+
+def _explain(got: Any, args: Any, exercise: Exercise, case: Case, want: Any,
+             elsewhere: Callable[[], list[tuple[Case, Any]]]) -> str:
+    """The explanation of a wrong value: a known mistake, the exercise's diagnosis, or what differs where.
+
+    A known mistake is named only when the answer gives that mistake's value on this case *and* on every
+    other case where the answer ran (``elsewhere()``), so that a coincidence on one case names no slip.
+    """
+    others = None
     for mistake in exercise.mistakes:
         try:
             wrong = exercise.probe(mistake.answer, case.make())
         except Exception:  # noqa: BLE001, S112 - a mistake that does not apply to this case
             continue
-        if not same(wrong, want, dtypes=False) and same(got, wrong, dtypes=False):
-            return mistake.explanation
+        if same(wrong, want, dtypes=False) or not same(got, wrong, dtypes=False):
+            continue
+        others = elsewhere() if others is None else others
+        if all(_agrees(mistake, exercise, other, theirs) for other, theirs in others):
+            return f"on {case.name}: {mistake.explanation}"
     found = exercise.diagnose(got, args) if exercise.diagnose else None
-    return found or f"{difference(got, want, dtypes=False)[:-1]} on {case.name}."
+    if found:
+        return f"on {case.name}: {found}"
+    bad = _nonfinite(got, want)
+    if bad:
+        return (f"it returned {bad} on {case.name}, where the answer is finite: a form that overflows "
+                "(exp of a large number), takes the log of 0 (a probability or density that underflowed), "
+                "or divides by 0 there. Rewrite it so every step stays finite for such inputs.")
+    return f"on {case.name}: {difference(got, want, dtypes=False)}"
+
+
+def _agrees(mistake: Mistake, exercise: Exercise, case: Case, got: Any) -> bool:
+    """The mistake gives the answer's value ``got`` on ``case``; a mistake that fails there, or an answer
+    that is not finite there (another slip), is no evidence either way."""
+    try:
+        wrong = exercise.probe(mistake.answer, case.make())
+    except Exception:  # noqa: BLE001
+        return True
+    return same(got, wrong, dtypes=False) or _nonfinite(got, wrong) is not None
 
 
 def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bool = False,
@@ -222,8 +261,9 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
 
     Refused before any case: the package's own functions (the answer key). On each case: an error,
     a time-out, a forbidden call, a change to the inputs or to the global RNG; then, where the value
-    differs from the reference, the explanation of the first known mistake that gives the same value,
-    else the exercise's diagnosis, else the worst differing element; then dtypes and gradients.
+    differs from the reference, the explanation of the first known mistake that gives the same value there
+    and on every other case, else the exercise's diagnosis, else inf/nan where the answer is finite, else
+    the worst differing element (every message names the case); then dtypes and gradients.
     Formative (default): print one line and return the result. ``graded=True``: also raise
     :class:`ExerciseFailed` on a wrong answer, so an autograder's test cell fails. ``answer_key_ok``
     lets the package's own tests run the answer key's functions.
@@ -244,9 +284,13 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
         if problem:
             return _report(False, problem, graded)
         if not same(got, want, dtypes=False):
-            return _report(False, f"{name}: {_explain(got, args, exercise, case, want)}", graded)
+            def elsewhere(current: Case = case) -> list[tuple[Case, Any]]:
+                return [(other, out) for other in exercise.cases if other is not current
+                        for out, bad in [_run(student, exercise, other, other.make(), name, answer_key_ok)]
+                        if bad is None]
+            return _report(False, f"{name}: {_explain(got, args, exercise, case, want, elsewhere)}", graded)
         problem = difference(got, want) or _gradient_problem(exercise, got, leaves, want_grads)
         if problem:
-            return _report(False, f"{name}: {problem[:-1]} on {case.name}.", graded)
+            return _report(False, f"{name}: on {case.name}: {problem}", graded)
     return _report(True, f"{name} is correct on all {len(exercise.cases)} test cases.", graded)
 

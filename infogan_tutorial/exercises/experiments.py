@@ -23,6 +23,7 @@ from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import generator_loss, info_loss, invariant_information
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
 from .foundations import gaussian_ll
+from .foundations import _sure_q, _sure_q_case
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------
@@ -37,12 +38,23 @@ def _per_code(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: str = "own
     return log_q + h
 
 
+def _abs_width_per_code(q: QOutput, codes: Codes, spec: LatentSpec) -> Tensor:
+    low, high = spec.continuous_range
+    return _per_code(q, codes, spec, entropy="none") + math.log(abs(low) + abs(high))
+
+
 def _per_code_info_exercise() -> Exercise:
     cases = [q_case("three continuous codes, 6 images", LatentSpec(n_continuous=3), 6, 61),
              q_case("two codes on (-2, 2), 5 images",
                      LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(-2.0, 2.0)), 5, 62),
              q_case("one code on (0, 0.5) and two categorical codes, 9 images",
-                     LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1, continuous_range=(0.0, 0.5)), 9, 63)]
+                     LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1, continuous_range=(0.0, 0.5)), 9, 63),
+             q_case("two codes on (0.5, 2), a range without 0, 4 images",
+                     LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(0.5, 2.0)), 4, 64),
+             Case("a very sure Q (log_std = -6, some means off by 0.5) on codes on (-1, 1), 3 images",
+                  _sure_q_case(LatentSpec(noise_dim=4, n_continuous=3), 3, 65)),
+             q_case("one image, one code on (-3, -1)",
+                     LatentSpec(noise_dim=4, categorical=(), n_continuous=1, continuous_range=(-3.0, -1.0)), 1, 66)]
     mistakes = [
         Mistake("the codes are added up into one number: return one value per continuous code, shape "
                 "(n_continuous,), so you can see which code carries information.",
@@ -55,8 +67,10 @@ def _per_code_info_exercise() -> Exercise:
         Mistake("a squared error was used instead of the Gaussian log-likelihood (the -log(sigma) and "
                 "-ln(2 pi)/2 terms are missing).", partial(_per_code, squared_error=True)),
         Mistake("it sums over the batch instead of averaging over the images.", partial(_per_code, reduce="sum")),
+        Mistake("the width of the range is taken as |low| + |high|: that equals high - low only when the range "
+                "contains 0. Use high - low.", _abs_width_per_code),
     ]
-    return Exercise(_per_code, cases, mistakes, arg_names=("q", "codes", "spec"), gradients="present",
+    return Exercise(_per_code, cases, mistakes, arg_names=("q", "codes", "spec"), gradients="required",
                     grad_args=("q",))
 
 
@@ -89,11 +103,20 @@ def _generator_objective_exercise() -> Exercise:
                     spec.sample(n, seeded_rng(seed + 2)), spec, lambda_cat, lambda_cont)
         return make
 
+    def extreme() -> tuple:
+        n = 5
+        codes = PAPER_SPEC.sample(n, seeded_rng(77))
+        return (torch.tensor([-200.0, -30.0, 0.0, 30.0, 200.0]), _sure_q(q_output(PAPER_SPEC, n, 76), codes),
+                codes, PAPER_SPEC, 1.0, 0.1)
+
     cases = [Case("lambda_cat = 2, lambda_cont = 0.5", case(2.0, 0.5, 72)),
              Case("the paper's weights lambda_cat = 1, lambda_cont = 0.1", case(1.0, 0.1, 71)),
              Case("lambda_cat = lambda_cont = 0 (a plain GAN's G loss)", case(0.0, 0.0, 73)),
              Case("two categorical codes (10, 4), three continuous codes, lambda_cat = 0.7, lambda_cont = 1.5",
-                  case(0.7, 1.5, 74, spec=LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=3)))]
+                  case(0.7, 1.5, 74, spec=LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=3))),
+             Case("D's logits -200, -30, 0, 30, 200 (D sure the images are fake, or real) and a very sure Q "
+                  "(logits hundreds apart, log_std = -6), lambda = 1, 0.1",
+                  extreme)]
     mistakes = [
         Mistake("the information term has the wrong sign: G must *increase* E[log Q(c|x)], so its loss "
                 "subtracts lambda E[log Q] (adds lambda times the information loss). With +lambda E[log Q], "
@@ -109,6 +132,20 @@ def _generator_objective_exercise() -> Exercise:
         Mistake("the value is off by exactly lambda * H(c): it subtracts lambda L_I = lambda (E[log Q] + H(c)). "
                 "H(c) is a constant, so the gradient is the same, but the loss the book logs (train_step) "
                 "leaves H(c) out: use -lambda E[log Q(c|x)].", partial(_generator_objective, with_entropy=True)),
+        Mistake("it takes the log of the probability D = sigmoid(fake_logit) (or of 1 - sigmoid(-fake_logit)): "
+                "for a logit of -200 that probability is 0 in float32, its log is -inf and the gradient is lost. "
+                "Use F.softplus(-fake_logit), the same quantity computed stably.", lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean()
+                + info_loss(q, codes, spec, lc, lk)),
+        Mistake("it feeds sigmoid(fake_logit) to F.binary_cross_entropy, which clamps each log at -100: for a "
+                "logit of -200 the loss is capped and its gradient is 0. Use F.binary_cross_entropy_with_logits "
+                "or F.softplus(-fake_logit).", lambda fl, q, codes, spec, lc, lk: F.binary_cross_entropy(
+                    torch.sigmoid(fl), torch.ones_like(fl)) + info_loss(q, codes, spec, lc, lk)),
+        Mistake("it adds a small epsilon inside log(sigmoid(fake_logit) + eps): for a logit of -200 the loss is "
+                "capped near -log(eps) and its gradient is 0. Use F.softplus(-fake_logit), with no epsilon.",
+                lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl) + 1e-8).mean()
+                + info_loss(q, codes, spec, lc, lk)),
+        Mistake("the adversarial term sums over the batch instead of averaging: -E[log D(G(z,c))] is a mean.",
+                lambda fl, q, codes, spec, lc, lk: generator_loss(fl) * len(fl) + info_loss(q, codes, spec, lc, lk)),
     ]
 
     def reference(fake_logit: Tensor, q: QOutput, codes: Codes, spec: LatentSpec, lambda_cat: float,
@@ -241,7 +278,11 @@ def _per_class_accuracy_exercise() -> Exercise:
              Case("a 4 x 4 matrix with classes of very different sizes",
                   lambda: (np.array([[50, 3, 2, 0], [1, 4, 0, 0], [0, 0, 0, 7], [2, 1, 1, 30]]),)),
              Case("a 3 x 3 matrix of a poor run, whose diagonal is not the best matching of its columns",
-                  lambda: (np.array([[1, 9, 0], [8, 2, 0], [0, 1, 6]]),))]
+                  lambda: (np.array([[1, 9, 0], [8, 2, 0], [0, 1, 6]]),)),
+             Case("a 1 x 1 matrix (the answer is [1.0])", lambda: (np.array([[17]]),)),
+             Case("a 2 x 2 matrix of float counts", lambda: (np.array([[3.0, 1.0], [0.0, 2.0]]),)),
+             Case("a 3 x 3 uint8 matrix with rows summing past 255",
+                  lambda: (np.array([[200, 50, 30], [10, 250, 100], [0, 0, 255]], dtype=np.uint8),))]
     mistakes = [
         Mistake("it divides by the column sums: that is the fraction of a matched category's images that "
                 "are right (precision). Per-class accuracy divides by the number of images of each true "
@@ -251,6 +292,9 @@ def _per_class_accuracy_exercise() -> Exercise:
         Mistake("it returns counts (the diagonal); divide by the row sums to get fractions.",
                 lambda m: np.diag(m).astype(np.float64)),
         Mistake("it returns the per-class error rate (1 - accuracy).", lambda m: 1.0 - _per_class(m)),
+        Mistake("it returns percentages; return fractions between 0 and 1.", lambda m: 100.0 * _per_class(m)),
+        Mistake("it divides by the total count of the matrix; each class's diagonal entry is divided by its own "
+                "row sum.", lambda m: np.diag(m) / np.sum(m, dtype=np.float64)),
         Mistake("the columns were matched to the rows again: the confusion matrix's columns already are the "
                 "labels of the matched categories, so read its diagonal as it is.", _rematched_per_class),
     ]
@@ -277,6 +321,16 @@ def _invariant_info(p: Tensor, p_moved: Tensor, *, symmetric: bool = True, norma
     return (joint * (joint.log() - rows.log()[:, None] - other.log()[None, :])).sum() / math.log(base)
 
 
+def _number_or_tensor(fn: Callable[..., Any], args: tuple) -> Any:
+    """The result, with a plain number (a float, a NumPy scalar or 0-d array) read as a 0-d tensor: the
+    statement asks for one number and no gradient, so any of them is an answer."""
+    out = fn(*args)
+    if isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.ndim == 0
+                                                 and np.issubdtype(out.dtype, np.floating)):
+        return torch.tensor(float(out), dtype=torch.float64)
+    return out
+
+
 def _invariant_information_exercise() -> Exercise:
     def soft(seed: int, n: int, k: int, sharpness: float) -> Callable[[], tuple]:
         def make() -> tuple:
@@ -289,10 +343,18 @@ def _invariant_information_exercise() -> Exercise:
         p = torch.eye(4).repeat(3, 1)  # 12 images, each surely in one of 4 categories, kept by the move
         return (p, p.clone())
 
+    def unused() -> tuple:
+        p, q = soft(75, 6, 3, 2.0)()
+        return torch.cat([p, torch.zeros(6, 2)], 1), torch.cat([q, torch.zeros(6, 2)], 1)
+
     cases = [Case("8 images, 4 categories", soft(71, 8, 4, 2.0)),
              Case("30 images, 10 categories", soft(72, 30, 10, 3.0)),
              Case("sure, balanced categories that survive the move", sure_and_balanced),
-             Case("5 images, 7 categories", soft(73, 5, 7, 2.5))]
+             Case("5 images, 7 categories", soft(73, 5, 7, 2.5)),
+             Case("6 images, 5 categories, of which categories 3 and 4 are never used", unused),
+             Case("one image and one category (the answer is 0)", lambda: (torch.ones(1, 1), torch.ones(1, 1))),
+             Case("float64 probabilities, 10 images, 3 categories", lambda: tuple(
+                 t.double() for t in soft(74, 10, 3, 2.0)()))]
     mistakes = [
         Mistake("P is not divided by the number of images: P = p^T p' / N is a joint distribution and sums to 1.",
                 partial(_invariant_info, normalise=False)),
@@ -310,8 +372,10 @@ def _invariant_information_exercise() -> Exercise:
         Mistake("it measures agreement, the mean of sum_k p_k p'_k, not information: that is highest when "
                 "every image falls into one category, which tells nothing about the image.",
                 lambda p, q: (p * q).sum(1).mean()),
+        Mistake("softmax was applied to p and p_moved: they already hold probabilities (each row sums to 1), so "
+                "build P from them as they are.", lambda p, q: _invariant_info(p.softmax(1), q.softmax(1))),
     ]
-    return Exercise(_invariant_info, cases, mistakes, arg_names=("p", "p_moved"),
+    return Exercise(_invariant_info, cases, mistakes, _number_or_tensor, arg_names=("p", "p_moved"),
                     forbidden={invariant_information: "the package's objectives.invariant_information",
                                mutual_information: "the package's mutual_information"})
 

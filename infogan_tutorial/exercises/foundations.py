@@ -21,7 +21,7 @@ from ..latent_codes import Codes, LatentSpec
 from ..networks import QOutput
 from ..objectives import gaussian_log_likelihood, info_lower_bound
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
-from .inputs import PAPER_SPEC, q_case, seeded_rng
+from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 
 # -- exercise: the categorical information loss ------------------------------------------
 
@@ -34,6 +34,20 @@ def _categorical_loss(logits: Tensor, c: Tensor, *, softmax_first: bool = False,
         log_q = -F.cross_entropy(logits.softmax(1) if softmax_first else logits, c, reduction="none")
     per_example = -sign * log_q / math.log(base)
     return {"mean": per_example.mean(), "sum": per_example.sum(), "none": per_example}[reduce]
+
+
+def _epsilon_loss(logits: Tensor, c: Tensor) -> Tensor:
+    return -torch.log(logits.softmax(1) + 1e-8).gather(1, c[:, None]).mean()
+
+
+def _batch_shift_loss(logits: Tensor, c: Tensor) -> Tensor:
+    shifted = logits - logits.max()
+    return -(shifted.gather(1, c[:, None]).squeeze(1) - shifted.exp().sum(1).log()).mean()
+
+
+def _unshifted_loss(logits: Tensor, c: Tensor) -> Tensor:
+    e = logits.exp()
+    return -(e.gather(1, c[:, None]).squeeze(1) / e.sum(1)).log().mean()
 
 
 def _categorical_info_loss_exercise() -> Exercise:
@@ -56,12 +70,24 @@ def _categorical_info_loss_exercise() -> Exercise:
         return torch.tensor([[1000.0, 0.0, -1000.0], [1000.0, 0.0, -1000.0], [-5.0, 995.0, 0.0]]), \
             torch.tensor([0, 1, 2])
 
+    def one_sure_row() -> tuple:
+        return torch.tensor([[1000.0, 0.0, -1000.0], [0.5, -1.0, 2.0], [0.0, 0.0, 0.0]]), torch.tensor([2, 0, 1])
+
+    def single() -> tuple:
+        return torch.tensor([[3.5]]), torch.tensor([0])
+
+    def float64() -> tuple:
+        g = seeded_rng(13)
+        return 4 * torch.randn(5, 2, generator=g, dtype=torch.float64), torch.tensor([1, 0, 0, 1, 1])
+
     cases = [Case("random logits (6 images, 5 categories)", random_case),
              Case("all-zero logits, i.e. a uniform Q (the answer is ln 10)", uniform),
              Case("confident, correct logits", confident),
              Case("7 images, 3 categories, most of them category 2", unbalanced),
-             Case("logits in the thousands (a very sure Q; exp(1000) overflows to inf: shift each row by its "
-                  "largest logit before exp)", huge)]
+             Case("logits in the thousands (rows 1000, 0, -1000 and -5, 995, 0; true categories 0, 1, 2)", huge),
+             Case("one very sure row (1000, 0, -1000; true category 2) beside two ordinary rows", one_sure_row),
+             Case("one image and one category (the answer is 0)", single),
+             Case("float64 logits, 5 images, 2 categories", float64)]
     mistakes = [
         Mistake("softmax was applied before the cross-entropy. F.cross_entropy takes raw logits and applies "
                 "log-softmax itself; feeding it probabilities squashes the loss towards ln K.",
@@ -77,6 +103,21 @@ def _categorical_info_loss_exercise() -> Exercise:
                 partial(_categorical_loss, raw_logits=True)),
         Mistake("wrong shape: it returns one loss per image. Average over the batch to return one number.",
                 partial(_categorical_loss, reduce="none")),
+        Mistake("it takes log(softmax + a small epsilon): where Q is very sure the true category's probability "
+                "is below the epsilon, so the loss is capped near -log(epsilon) instead of growing with the "
+                "logit gap. Use the log-softmax itself (shift each row by its largest logit), with no epsilon.",
+                _epsilon_loss),
+        Mistake("it shifts the logits by the largest logit of the whole batch instead of each row's: a row whose "
+                "logits all lie far below the batch's maximum underflows to exp(...) = 0, and log 0 = -inf. "
+                "Take the max over dim 1 with keepdim=True.", _batch_shift_loss),
+        Mistake("the logits are exponentiated without a shift: exp(1000) overflows to inf in float32 and "
+                "inf / inf is nan. Subtract each row's largest logit before exp (log-sum-exp).", _unshifted_loss),
+        Mistake("the log-softmax is taken over the batch (dim 0) instead of over each row's categories (dim 1): "
+                "each image's K log-probabilities must be normalised among themselves.",
+                lambda logits, c: -F.log_softmax(logits, 0).gather(1, c[:, None]).mean()),
+        Mistake("it averages over all N x K entries of a one-hot-masked table instead of over the N images: "
+                "the result is K times too small. Pick each image's true-category entry, then average over N.",
+                lambda logits, c: -(F.log_softmax(logits, 1) * F.one_hot(c, logits.shape[1])).mean()),
     ]
     return Exercise(_categorical_loss, cases, mistakes, arg_names=("logits", "c"), gradients="required",
                     grad_args=("logits",))
@@ -117,7 +158,16 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
              Case("c = mean with sigma = 1 (the answer is -ln(2 pi)/2 = -0.919)",
                   lambda: (torch.zeros(2, 2), torch.zeros(2, 2), torch.zeros(2, 2))),
              Case("a batch of 4 images with 1 continuous code", random_case(23, (4, 1))),
-             Case("a 3-d batch of shape (2, 3, 2)", random_case(24, (2, 3, 2)))]
+             Case("a 3-d batch of shape (2, 3, 2)", random_case(24, (2, 3, 2))),
+             Case("a tiny sigma (log_std = -3 and -7) with errors c - mean of 0.5 and 0.01",
+                  lambda: (torch.tensor([[0.5, 0.01], [0.5, 0.01]]), torch.zeros(2, 2),
+                           torch.tensor([[-3.0, -3.0], [-7.0, -7.0]]))),
+             Case("a large sigma (log_std = 4 and 8) and a far miss (c - mean = 60 with sigma = 1)",
+                  lambda: (torch.tensor([1.0, -1.0, 60.0]), torch.tensor([0.2, 0.5, 0.0]),
+                           torch.tensor([4.0, 8.0, 0.0]))),
+             Case("a single float64 value", lambda: (torch.tensor([0.3], dtype=torch.float64),
+                                                     torch.tensor([-0.4], dtype=torch.float64),
+                                                     torch.tensor([-1.2], dtype=torch.float64)))]
     mistakes = [
         Mistake("this is a (scaled) squared error, not the log-likelihood: it lacks the -log(sigma) and "
                 "-ln(2 pi)/2 terms. Without -log(sigma), Q could make every code look likely by growing sigma.",
@@ -138,9 +188,20 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
                 partial(gaussian_ll, base=2.0)),
         Mistake("wrong shape: it adds up the codes (or the batch). Return one value per element, "
                 "with the same shape as c.", lambda c, mean, log_std: gaussian_ll(c, mean, log_std).sum(-1)),
+        Mistake("it takes the log of the density itself: for a tiny sigma or a far miss the density underflows "
+                "to 0 and its log is -inf. Take the logarithm by hand, as three terms that stay finite.",
+                lambda c, mean, log_std: torch.log(torch.exp(-0.5 * ((c - mean) / log_std.exp()) ** 2)
+                                                   / (math.sqrt(2 * math.pi) * log_std.exp()))),
+        Mistake("the constant is -ln(2 pi); the density's 1/sqrt(2 pi) gives -ln(2 pi)/2 (about -0.919).",
+                lambda c, mean, log_std: gaussian_ll(c, mean, log_std) - 0.5 * math.log(2 * math.pi)),
+        Mistake("the squared term lacks its 1/2: the exponent of the density is -(c - mean)^2 / (2 sigma^2).",
+                lambda c, mean, log_std: gaussian_ll(c, mean, log_std, const_term=True)
+                - 0.5 * ((c - mean) * torch.exp(-log_std)) ** 2),
+        Mistake("the sign of the log(sigma) term is flipped: the normaliser 1/sigma gives -log(sigma) = -log_std.",
+                lambda c, mean, log_std: gaussian_ll(c, mean, log_std) + 2 * log_std),
     ]
     return Exercise(gaussian_ll, cases, mistakes, arg_names=("c", "mean", "log_std"),
-                    forbidden={gaussian_log_likelihood: "the package's gaussian_log_likelihood"}, gradients="present",
+                    forbidden={gaussian_log_likelihood: "the package's gaussian_log_likelihood"}, gradients="required",
                     grad_args=("mean", "log_std"))
 
 
@@ -171,7 +232,13 @@ def _code_entropy_exercise() -> Exercise:
              ("three codes on (0, 0.5) and no categorical code (the answer is negative)",
               LatentSpec(noise_dim=8, categorical=(), n_continuous=3, continuous_range=(0.0, 0.5))),
              ("three categorical codes (3, 7, 2) and two codes on (-3, 0.5)",
-              LatentSpec(noise_dim=8, categorical=(3, 7, 2), n_continuous=2, continuous_range=(-3.0, 0.5)))]
+              LatentSpec(noise_dim=8, categorical=(3, 7, 2), n_continuous=2, continuous_range=(-3.0, 0.5))),
+             ("a 5-way code and three codes on (0.5, 2), a range without 0",
+              LatentSpec(noise_dim=8, categorical=(5,), n_continuous=3, continuous_range=(0.5, 2.0))),
+             ("no categorical code and two codes on (-4, -1.5), a negative range",
+              LatentSpec(noise_dim=8, categorical=(), n_continuous=2, continuous_range=(-4.0, -1.5))),
+             ("a 2-way code and one code on (2, 2.25) (the answer is ln 2 + ln 0.25 = -0.693)",
+              LatentSpec(noise_dim=8, categorical=(2,), n_continuous=1, continuous_range=(2.0, 2.25)))]
     cases = [Case(name, lambda s=s: (s,)) for name, s in specs]
     mistakes = [
         Mistake("log base 2 (bits) instead of the natural log (nats): the book measures H(c) in nats, "
@@ -186,6 +253,16 @@ def _code_entropy_exercise() -> Exercise:
                 partial(_entropy, assume_unit_range=True)),
         Mistake("wrong sign: H(c) = sum of ln K is positive for categorical codes (it is -sum p log p).",
                 lambda spec: -_entropy(spec)),
+        Mistake("it takes the absolute value |ln(high - low)|: the differential entropy of a code on a range "
+                "shorter than 1 is negative, and that sign must stay.",
+                lambda spec: sum(math.log(k) for k in spec.categorical)
+                + spec.n_continuous * abs(math.log(spec.continuous_range[1] - spec.continuous_range[0]))),
+        Mistake("the width of the range is taken as |low| + |high|: that equals high - low only when the range "
+                "contains 0. Use high - low.",
+                lambda spec: sum(math.log(k) for k in spec.categorical)
+                + spec.n_continuous * math.log(abs(spec.continuous_range[0]) + abs(spec.continuous_range[1]))),
+        Mistake("log base 10 instead of the natural log: use math.log, so H(c) is in nats.",
+                partial(_entropy, base=10.0)),
     ]
     forbidden = {LatentSpec.entropy: "spec.entropy()", LatentSpec.categorical_entropy: "spec.categorical_entropy()",
                  LatentSpec.continuous_entropy: "spec.continuous_entropy()"}
@@ -217,6 +294,24 @@ def _info_bound(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: bool = T
     return sign * (log_q + h)
 
 
+_NO_CAT = LatentSpec(noise_dim=4, categorical=(), n_continuous=2)
+
+
+def _sure_q(q: QOutput, codes: Codes) -> QOutput:
+    """A very sure Q: logits hundreds apart, sigma = exp(-6), means off by 0.01 or by 0.5 (a far miss)."""
+    miss = torch.where(torch.arange(q.mean.numel()).reshape(q.mean.shape) % 2 == 0, 0.01, 0.5)
+    return QOutput([150 * t for t in q.logits], codes.continuous + miss * q.mean.sign(),
+                   torch.full_like(q.log_std, -6.0))
+
+
+def _sure_q_case(spec: LatentSpec, n: int, seed: int) -> Callable[[], tuple]:
+    """Arguments (q, codes, spec) where Q is very sure (see :func:`_sure_q`)."""
+    def make() -> tuple:
+        codes = spec.sample(n, seeded_rng(seed + 1))
+        return _sure_q(q_output(spec, n, seed), codes), codes, spec
+    return make
+
+
 def _mutual_info_bound_exercise() -> Exercise:
     cases = [q_case("the paper's spec, 6 images", PAPER_SPEC, 6, 31),
              q_case("two categorical codes (10, 3) and one continuous code, 5 images",
@@ -224,7 +319,13 @@ def _mutual_info_bound_exercise() -> Exercise:
              q_case("a 10-way code only, 4 images", LatentSpec(noise_dim=4, n_continuous=0), 4, 33),
              q_case("three categorical codes (4, 4, 2) and three codes on (0, 3), 7 images",
                      LatentSpec(noise_dim=4, categorical=(4, 4, 2), n_continuous=3, continuous_range=(0.0, 3.0)),
-                     7, 34)]
+                     7, 34),
+             Case("a very sure Q (logits hundreds apart, log_std = -6, some means off by 0.5) on codes on "
+                  "(0.25, 0.75), 3 images",
+                  _sure_q_case(LatentSpec(noise_dim=4, categorical=(10,), n_continuous=2,
+                                          continuous_range=(0.25, 0.75)), 3, 35)),
+             Case("one image, two continuous codes and no categorical code",
+                  lambda: (q_output(_NO_CAT, 1, 36), _NO_CAT.sample(1, seeded_rng(37)), _NO_CAT))]
     mistakes = [
         Mistake("H(c) is missing: this is E[log Q(c|x)] alone. The bound adds the entropy of the codes, "
                 "L_I = E[log Q(c|x)] + H(c) (spec.entropy()).", partial(_info_bound, entropy=False)),
@@ -241,7 +342,7 @@ def _mutual_info_bound_exercise() -> Exercise:
                 "and their entropy too.", partial(_info_bound, continuous=False)),
     ]
     return Exercise(_info_bound, cases, mistakes, arg_names=("q", "codes", "spec"),
-                    forbidden={info_lower_bound: "the package's info_lower_bound"}, gradients="present",
+                    forbidden={info_lower_bound: "the package's info_lower_bound"}, gradients="required",
                     grad_args=("q",))
 
 
@@ -303,11 +404,17 @@ def _traversal_codes_exercise() -> Exercise:
              Case("c1 (categorical) over its 10 categories, 2 rows", case(PAPER_SPEC, 2, "c1", torch.arange(10), 43)),
              Case("c2 of a spec with two categorical codes (10, 4)", case(two_cats, 2, "c2", torch.arange(4), 44)),
              Case("c4 of a spec with two categorical codes (10, 4)", case(two_cats, 3, "c4", grid3, 45)),
-             Case("c3 of the paper's spec over 2 values, 5 rows", case(PAPER_SPEC, 5, "c3", torch.tensor([-1.5, 0.5]), 46))]
+             Case("c3 of the paper's spec over 2 values, 5 rows", case(PAPER_SPEC, 5, "c3", torch.tensor([-1.5, 0.5]), 46)),
+             Case("c2 of the paper's spec over one value (0.7), 3 rows: a one-step grid",
+                  case(PAPER_SPEC, 3, "c2", torch.tensor([0.7]), 47)),
+             Case("c1 over one category (7), 1 row", case(PAPER_SPEC, 1, "c1", torch.tensor([7]), 48)),
+             Case("c3 of the paper's spec over unevenly spaced values (0.5, -1, 2, 0), 1 row",
+                  case(PAPER_SPEC, 1, "c3", torch.tensor([0.5, -1.0, 2.0, 0.0]), 49)),
+             Case("c1 over categories (9, 0, 4) in that order, 2 rows",
+                  case(PAPER_SPEC, 2, "c1", torch.tensor([9, 0, 4]), 50))]
 
     def reference(spec: LatentSpec, base: Codes, code: str, values: Tensor) -> Codes:
-        lo, hi = float(values[0]), float(values[-1])
-        return spec.traversal(code, rows=len(base), steps=len(values), values=(lo, hi), fixed=base)
+        return _traversal(spec, base, code, values)
 
     mistakes = [
         Mistake("the noise z (and the other codes) change within a row: the base batch was tiled (repeat) "
@@ -369,6 +476,38 @@ def _unbalanced_clusters() -> tuple:
     return np.array([7, 2, 9, 0, 4, 1, 8, 3, 6, 5])[clusters], labels.copy()
 
 
+def _hungarian_counts(clusters: np.ndarray, labels: np.ndarray, dtype: Any = np.float64) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    counts = np.zeros((10, 10), dtype=dtype)
+    np.add.at(counts, (clusters, labels), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / len(labels))
+
+
+def _greedy_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
+    counts = np.zeros((10, 10))
+    np.add.at(counts, (clusters, labels), 1)
+    hits = 0.0
+    while counts.max() > 0:
+        r, c = np.unravel_index(int(counts.argmax()), counts.shape)
+        hits += counts[r, c]
+        counts[r, :], counts[:, c] = 0, 0
+    return float(hits / len(labels))
+
+
+def _balanced_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    counts = np.zeros((10, 10))
+    np.add.at(counts, (clusters, labels), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    used = counts.sum(0) > 0
+    right = np.zeros(10)
+    right[cols] = counts[rows, cols]
+    return float((right[used] / counts.sum(0)[used]).mean())
+
+
 def _matched_accuracy_exercise() -> Exercise:
     def relabelled(noise: float, seed: int) -> Callable[[], tuple]:
         def make() -> tuple:
@@ -385,7 +524,16 @@ def _matched_accuracy_exercise() -> Exercise:
              Case("two clusters whose most common label is the same digit",
                   lambda: (np.array([0, 0, 0, 0, 0, 1, 1, 1, 2]), np.array([0, 0, 0, 1, 1, 1, 2, 2, 2]))),
              Case("classes of very different sizes, where taking the largest counts first is not the best matching",
-                  _unbalanced_clusters)]
+                  _unbalanced_clusters),
+             Case("only ids 2, 5, 7, 9 used as categories and 0, 3, 4, 8 as labels",
+                  lambda: (np.array([2, 2, 5, 5, 5, 7, 9, 9, 2, 7]), np.array([3, 3, 0, 0, 4, 8, 4, 4, 3, 8]))),
+             Case("labels 0..8 only (no 9) and categories 0..9",
+                  lambda: (np.arange(20) % 10, np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 8] * 2))),
+             Case("3000 items in 3 categories (more than 255 in one count)",
+                  lambda: (np.repeat([4, 1, 0], 1000), np.repeat([1, 0, 2], [1200, 900, 900]))),
+             Case("a single item (the answer is 1.0)", lambda: (np.array([6]), np.array([2]))),
+             Case("int32 arrays, 10 categories but only 2 labels",
+                  lambda: (np.arange(12, dtype=np.int32) % 10, np.array([0, 1] * 6, dtype=np.int32)))]
     mistakes = [
         Mistake("no matching: it compares category numbers with labels directly. Q's category 3 need not "
                 "mean digit 3; match categories to labels first (scipy.optimize.linear_sum_assignment).",
@@ -401,6 +549,18 @@ def _matched_accuracy_exercise() -> Exercise:
                 lambda clusters, labels: 1.0 - hungarian_accuracy(clusters, labels).accuracy),
         Mistake("it returns a percentage; return a fraction between 0 and 1.",
                 lambda clusters, labels: 100.0 * hungarian_accuracy(clusters, labels).accuracy),
+        Mistake("it matches greedily, taking the largest count first: that is not always the best one-to-one "
+                "matching. Solve the assignment with linear_sum_assignment(counts, maximize=True).",
+                _greedy_accuracy),
+        Mistake("it returns the balanced accuracy, the mean over labels of each label's fraction right: the "
+                "answer is the fraction of all items whose matched category equals their label.",
+                _balanced_accuracy),
+        Mistake("the counts wrapped around: an integer array of a small dtype (uint8, int8) holds at most "
+                "255 or 127. Count in int64 or float (np.zeros((10, 10)) is float64).",
+                lambda clusters, labels: _hungarian_counts(clusters, labels, np.uint8)),
+        Mistake("the counts wrapped around: an int8 array holds at most 127. Count in int64 or float "
+                "(np.zeros((10, 10)) is float64).",
+                lambda clusters, labels: _hungarian_counts(clusters, labels, np.int8)),
     ]
     return Exercise(lambda clusters, labels: hungarian_accuracy(clusters, labels).accuracy, cases, mistakes,
                     arg_names=("clusters", "labels"),

@@ -1,6 +1,7 @@
 """What a checker watches while a student's function runs: time, the calls it makes, and its inputs.
 
-- :func:`time_limit` stops a function that runs too long (an infinite loop) with :class:`CheckTimeout`;
+- :func:`time_limit` stops a function that runs too long (an infinite loop) with :class:`CheckTimeout`,
+  in any thread and on every operating system;
 - :class:`CallWatch` records calls the exercise does not allow: the package function that does the
   same job, and anything from the checkers' own answer key;
 - :func:`snapshot` and :func:`changed` tell whether the function edited its inputs in place
@@ -18,6 +19,7 @@ import signal
 import sys
 import sysconfig
 import threading
+import time
 import traceback
 import types
 from collections.abc import Callable, Iterator
@@ -49,22 +51,49 @@ class CheckTimeout(BaseException):
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`CheckTimeout` in the body after ``seconds`` (SIGALRM; a no-op off the main thread or on Windows)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or seconds <= 0:
+    """Raise :class:`CheckTimeout` in the body after ``seconds``, in any thread and on every system.
+
+    On the main thread of a system with ``SIGALRM`` (Linux, macOS) an alarm does it, which also
+    interrupts a long wait (``time.sleep``). Elsewhere (a worker thread, Windows) a trace function
+    (``sys.settrace``, this thread only) looks at the clock on every call and on every opcode of the
+    student's own code, so an endless Python loop stops there too; it slows Python code a little,
+    which is why the alarm is preferred where it exists. Neither can stop one call into C that never
+    returns.
+    """
+    if seconds <= 0:
         yield
         return
+    message = f"ran for more than {seconds:g} s"
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        def alarm(signum: int, frame: Any) -> None:
+            raise CheckTimeout(message)
 
-    def alarm(signum: int, frame: Any) -> None:
-        raise CheckTimeout(f"ran for more than {seconds:g} s")
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    deadline = time.monotonic() + seconds
 
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    def trace(frame: types.FrameType, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise CheckTimeout(message)
+        if event != "call":
+            return trace
+        if not _students(frame):
+            return None  # a library's own lines are not traced (its calls still are)
+        frame.f_trace_opcodes = True  # `while True: pass` is one line: only its opcodes show the loop
+        return trace
+
+    previous_trace = sys.gettrace()
+    sys.settrace(trace)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        sys.settrace(previous_trace)
 
 
 def _function(fn: Any) -> Any:
