@@ -100,7 +100,14 @@ def plan_compute(device: torch.device | str, precision: str = "auto", cuda_graph
         SpecError: an unknown precision, or ``cuda_graph=True`` where no graph can be recorded
             (off CUDA, with fp16, with compile, or on a torch too old); the message names the fix.
     """
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
+    if not (cuda_graph is None or isinstance(cuda_graph, bool)):
+        raise SpecError(f"cuda_graph must be None (wherever the device records one), True or False, got {cuda_graph!r}.")
+    if not isinstance(compile, bool):
+        raise SpecError(f"compile must be True or False, got {compile!r}.")
     if precision not in PRECISIONS:
         raise SpecError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}.")
     facts = facts if facts is not None else device_facts(device, ask_bf16=precision == "auto")
@@ -126,6 +133,8 @@ def plan_compute(device: torch.device | str, precision: str = "auto", cuda_graph
             dtype, why = torch.float16, "fp16 with a gradient scaler: no native bf16 here"
     else:
         dtype, why = PRECISIONS[precision], f"{precision}, as asked"
+        if precision == "bf16" and not facts.native_bf16:
+            why += " (emulated on this GPU, which has no native bf16: slower than fp32; 'auto' picks for you)"
     graph = records and dtype != torch.float16
     if graph:
         why += "; each step replayed from a CUDA graph"

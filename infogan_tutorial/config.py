@@ -100,6 +100,9 @@ class TrainConfig:
             raise SpecError(f"TrainConfig.precision must be one of {list(PRECISIONS)}, got {self.precision!r}.")
         if self.checkpoint_every < 0:
             raise SpecError("TrainConfig.checkpoint_every must be >= 0 (0 writes only the final checkpoint).")
+        for name in ("info", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise SpecError(f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}.")
         if not (self.cuda_graph is None or isinstance(self.cuda_graph, bool)):
             raise SpecError(f"TrainConfig.cuda_graph must be None (wherever the device records one), True or False, "
                             f"got {self.cuda_graph!r}.")

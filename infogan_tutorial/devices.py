@@ -36,6 +36,9 @@ def select_device(name: str = "auto") -> torch.device:
         raise SpecError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:0 or mps.") from e
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SpecError(f"device {name!r} was asked for, but CUDA is not available here; use --device cpu or auto.")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise SpecError(f"device {name!r} was asked for, but this machine has {torch.cuda.device_count()} CUDA "
+                        f"device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}; use cuda or cuda:0.")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise SpecError(f"device {name!r} was asked for, but MPS is not available here; use --device cpu or auto.")
     return device

@@ -9,8 +9,9 @@ A profile sizes the work and nothing else: how a run computes on its device (bf1
 graph or not) is decided by :mod:`~infogan_tutorial.compute` when the state is made, the same in
 every profile, so a profile's config serves a CPU state on a GPU machine as well as a GPU state.
 
-The choice is automatic (``gpu`` when CUDA is available, else ``cpu``) and is overridden by
-the environment variable ``INFOGAN_PROFILE``.
+The choice is automatic (``gpu`` where the run trains on CUDA, else ``cpu``; ``$INFOGAN_DEVICE=cpu``
+keeps a GPU machine's runs on the CPU, and so in the ``cpu`` profile) and is overridden by the
+environment variable ``INFOGAN_PROFILE``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .devices import select_device
 from .errors import SpecError
 from .training import TrainConfig
 
@@ -68,9 +70,14 @@ PROFILES = {
 }
 
 
-def get_profile(name: str | None = None) -> Profile:
-    """The named profile; without a name, ``$INFOGAN_PROFILE``, else ``gpu`` under CUDA, else ``cpu``."""
-    name = name or os.environ.get("INFOGAN_PROFILE") or ("gpu" if torch.cuda.is_available() else "cpu")
+def get_profile(name: str | None = None, device: torch.device | str | None = None) -> Profile:
+    """The named profile; without a name, ``$INFOGAN_PROFILE``, else ``gpu`` where the run will train on a
+    CUDA device (``device``; by default ``select_device("auto")``, which ``$INFOGAN_DEVICE`` can keep on the
+    CPU of a GPU machine), else ``cpu``."""
+    if not name and not os.environ.get("INFOGAN_PROFILE"):
+        device = select_device("auto") if device is None else torch.device(device)
+        name = "gpu" if device.type == "cuda" else "cpu"
+    name = name or os.environ["INFOGAN_PROFILE"]
     if name not in PROFILES:
         raise SpecError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)} "
                         "(e.g. export INFOGAN_PROFILE=cpu).")

@@ -369,9 +369,10 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
     ``device``: where to train on (default: the kind of device the run was saved from, cuda or mps
     where this machine has it, else the CPU). ``spec``, when given, must equal the checkpoint's (a
     checkpoint of another code layout raises :class:`CheckpointError`). ``overrides`` change config
-    fields, e.g. ``steps=10000`` to train further. Whether steps are replayed from a CUDA graph is
-    how a run computes, not what it computes: it is decided anew for ``device``
-    (``cuda_graph=None``) unless ``cuda_graph`` is among the overrides.
+    fields, e.g. ``steps=10000`` to train further. A run saved with ``cuda_graph=True`` (or None)
+    has the graph decided anew for ``device`` (``cuda_graph=None``: on where it records, so a graph
+    run resumes on the CPU); one saved with ``cuda_graph=False`` stays eager, since on a GPU without
+    native bf16 that also keeps its fp16 arithmetic. ``cuda_graph`` among the overrides wins.
     """
     path = Path(path)
     ckpt = read_checkpoint(path)
@@ -386,7 +387,9 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
     if unknown:
         raise SpecError(f"resume_state: {sorted(unknown)} are not TrainConfig fields; overrides change fields such as "
                         "steps=10000.")
-    config = dataclasses.replace(TrainConfig.from_dict(ckpt["config"]), **{"cuda_graph": None, **overrides})
+    recipe = TrainConfig.from_dict(ckpt["config"])
+    graph = False if recipe.cuda_graph is False else None  # True: re-decided for this device, as None is
+    config = dataclasses.replace(recipe, **{"cuda_graph": graph, **overrides})
     if device is None:
         saved_on = ckpt.get("code_rng_device")
         device = select_device("auto") if saved_on in ("cuda", "mps") else "cpu"

@@ -232,3 +232,46 @@ def test_the_recording_key_sees_optimizer_moments_replaced_by_load_state_dict(im
     assert recording_key(state) == key
     state.opt_d.load_state_dict(copy.deepcopy(state.opt_d.state_dict()))  # as from a checkpoint: new moment
     assert recording_key(state) != key  # tensors, which a recording made before would never read
+
+
+def test_resume_keeps_an_eager_run_eager(images, tmp_path, fake_gpu_kind):
+    """cuda_graph=False is kept on resume: on a T4 it is also what keeps the run in fp16 (eager), so the resumed
+    run computes as the saved one did; True or None are decided again for the device."""
+    state = create_state(LatentSpec(), TrainConfig(steps=2, batch_size=16, cuda_graph=False), "cpu")
+    fit(state, images, tmp_path, progress=False)
+    resumed = resume_state(tmp_path / "checkpoint.pt", "cpu", steps=3)
+    assert resumed.config.cuda_graph is False
+    gpu = plan_compute("cuda", resumed.config.precision, resumed.config.cuda_graph)
+    assert (gpu.arithmetic, gpu.cuda_graph) == (("bf16" if fake_gpu_kind == "h100" else "fp16"), False)
+
+
+@pytest.mark.parametrize("wish, message", [
+    ({"cuda_graph": "yes"}, "cuda_graph must be None"), ({"compile": "no"}, "compile must be True or False"),
+    ({"device": "tpu"}, "unknown device 'tpu'"),
+])
+def test_the_plan_refuses_values_of_the_wrong_kind(wish, message):
+    with pytest.raises(SpecError, match=message):
+        plan_compute(**{"device": "cpu", **wish})
+    if "device" not in wish:
+        with pytest.raises(SpecError, match=message.split(" must")[0]):
+            TrainConfig(**wish)
+
+
+def test_emulated_bf16_asked_for_by_name_says_so():
+    assert "emulated" in plan(T4, precision="bf16").why and "emulated" not in plan(H100, precision="bf16").why
+
+
+def test_the_profile_follows_the_device_the_run_trains_on(monkeypatch, fake_gpu_kind):
+    from infogan_tutorial.profiles import get_profile
+
+    monkeypatch.delenv("INFOGAN_PROFILE", raising=False)
+    assert get_profile().name == "gpu" and get_profile(device="cpu").name == "cpu"
+    monkeypatch.setenv("INFOGAN_DEVICE", "cpu")  # a GPU machine kept on the CPU trains the cpu profile's sizes
+    assert get_profile().name == "cpu"
+    assert get_profile("smoke").name == "smoke"
+
+
+def test_a_cuda_index_this_machine_lacks_is_refused(fake_gpu_kind):
+    assert select_device("cuda:0").index == 0
+    with pytest.raises(SpecError, match="has 1 CUDA device"):
+        select_device("cuda:7")
