@@ -12,7 +12,7 @@ A checkpoint is a dict saved with ``torch.save``:
   scale per :data:`INT4_GROUP` weights (``int4``);
 * a full checkpoint, written during training, also holds ``opt_g``, ``opt_d``, ``scaler``,
   ``code_rng`` and ``code_rng_device``: everything a run needs to go on;
-* ``checksum``: the SHA-256 of the networks' tensors (:func:`tensor_checksum`), so that a file
+* ``checksum``: the SHA-256 of the file's tensors (:func:`tensor_checksum`), so that a file
   damaged in place is refused rather than read as NaN weights. Files written before it existed
   have none; for them :func:`read_checkpoint` checks that every weight is finite.
 
@@ -116,8 +116,9 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     return removed
 
 
-def _tensors(ckpt: dict) -> list[tuple[str, Tensor]]:
-    """The networks' tensors of a checkpoint dict (and an export's scales), in a fixed order."""
+def _tensors(ckpt: dict, keys: tuple[str, ...] | None = ("G", "D", "int8_scales", "int4")) -> list[tuple[str, Tensor]]:
+    """The tensors under ``keys`` of a checkpoint dict (default: the networks' and an export's scales; None:
+    every entry but ``checksum``), in a fixed order."""
     found: list[tuple[str, Tensor]] = []
 
     def walk(prefix: str, x: object) -> None:
@@ -130,17 +131,17 @@ def _tensors(ckpt: dict) -> list[tuple[str, Tensor]]:
             for i, v in enumerate(x):
                 walk(f"{prefix}/{i}", v)
 
-    for key in ("G", "D", "int8_scales", "int4"):
+    for key in sorted((k for k in ckpt if k != "checksum"), key=str) if keys is None else keys:
         if key in ckpt:
             walk(key, ckpt[key])
     return found
 
 
 def tensor_checksum(ckpt: dict) -> str:
-    """SHA-256 over the names, dtypes, shapes and bytes of the networks' tensors (G, D and an export's
-    scales): stored as ``checksum`` and checked by :func:`read_checkpoint`."""
+    """SHA-256 over the names, dtypes, shapes and bytes of every tensor in ``ckpt`` (networks, optimizers,
+    an export's scales, the code RNG's state): stored as ``checksum`` and checked by :func:`read_checkpoint`."""
     h = hashlib.sha256()
-    for name, t in _tensors(ckpt):
+    for name, t in _tensors(ckpt, keys=None):
         t = t.detach().cpu().contiguous()
         h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
@@ -159,7 +160,7 @@ def verify_contents(ckpt: dict, path: str | Path = "checkpoint") -> None:
     fix = "the file was damaged after it was written; use an earlier checkpoint or a fresh copy, or retrain"
     if stored is not None:
         if stored != tensor_checksum(ckpt):
-            raise CheckpointError(f"{path} is corrupt: its weights do not match the checksum stored with them; {fix}.")
+            raise CheckpointError(f"{path} is corrupt: its tensors do not match the checksum stored with them; {fix}.")
         return
     for name, t in _tensors(ckpt):
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
@@ -178,8 +179,8 @@ def is_training_checkpoint(path: str | Path) -> bool:
 def read_checkpoint(path: str | Path) -> dict:
     """Load a checkpoint dict safely (``weights_only=True``: no arbitrary objects are unpickled).
 
-    Raises :class:`CheckpointError` for a missing, unreadable or foreign file, and for a
-    ``format`` this version of the package does not know.
+    Raises :class:`CheckpointError` for a missing, unreadable or foreign file, for a ``format`` this
+    version of the package does not know, and for contents damaged in place (:func:`verify_contents`).
     """
     path = Path(path)
     if path.is_dir():
@@ -199,6 +200,9 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path} has checkpoint format {version!r}, but this version of infogan_tutorial "
                               f"reads format {CHECKPOINT_FORMAT} only; upgrade the package (or use the version "
                               "that wrote it).")
+    if not all(isinstance(ckpt[net], dict) for net in ("G", "D")):
+        raise CheckpointError(f"{path} is damaged: its G or D is not a dict of tensors; use an earlier checkpoint.")
+    verify_contents(ckpt, path)
     return ckpt
 
 
