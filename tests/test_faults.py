@@ -234,12 +234,12 @@ def test_outputs_that_would_destroy_work_are_refused(tmp_path, capsys):
     assert train(tmp_path, "--steps", "1", "--export", str(ckpt), out="other") == 2
     assert "is a resumable training checkpoint" in capsys.readouterr().err
     assert train(tmp_path, "--resume", "--steps", "2", "--export", str(ckpt)) == 2
-    assert "the run's own checkpoint" in capsys.readouterr().err
+    assert "is one of the run's own files" in capsys.readouterr().err
     assert main(["sample", "--checkpoint", str(ckpt), "--out", str(ckpt)]) == 2
     assert "is a resumable training checkpoint" in capsys.readouterr().err
     (tmp_path / "notes.txt").write_text("mine")
     assert main(["sample", "--checkpoint", str(ckpt), "--out", str(tmp_path / "notes.txt")]) == 2
-    assert "is not a .png file" in capsys.readouterr().err and (tmp_path / "notes.txt").read_text() == "mine"
+    assert "give a name ending in .png" in capsys.readouterr().err and (tmp_path / "notes.txt").read_text() == "mine"
     assert ckpt.read_bytes() == before and not (tmp_path / "other").exists()
     (tmp_path / "notes.txt").unlink()  # nothing left behind either
     assert main(["train", "--profile", "smoke", "--out", "", "--quiet"]) == 2
