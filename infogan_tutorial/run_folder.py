@@ -67,13 +67,13 @@ def check_output_file(path: Path, option: str, example: str = "model.pt", suffix
     if any(path.resolve() == other.resolve() for other in protect):
         raise SpecError(f"{option} {path} is one of the run's own files or its folder (writing there would destroy "
                         f"it); give it another name, e.g. {path.with_name(example) if path.parent != path else example}.")
+    if path.is_file() and is_training_checkpoint(path):
+        raise SpecError(f"{option} {path} is a resumable training checkpoint (writing there would destroy it); "
+                        "choose another path.")
     if suffix is not None and path.suffix.lower() != suffix:
         raise SpecError(f"{option} {path}: this command writes a {suffix} file; give a name ending in {suffix}, "
                         f"e.g. {path.with_suffix(suffix).name}.")
     if path.is_file() and path.stat().st_size > 0:
-        if is_training_checkpoint(path):
-            raise SpecError(f"{option} {path} is a resumable training checkpoint (writing there would destroy it); "
-                            "choose another path.")
         magic, what = (PNG_MAGIC, "PNG image") if suffix == ".png" else (ZIP_MAGIC, "model file (torch.save)")
         if not _starts_with(path, magic):
             raise SpecError(f"{option} {path} exists and is not a {what} (writing there would destroy it); "

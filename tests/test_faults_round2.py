@@ -14,8 +14,7 @@ import pytest
 import torch
 
 from infogan_tutorial import cli, web_export
-from infogan_tutorial.checkpoints import (atomic_save, read_checkpoint, remove_stale_temporaries, temporary_name,
-                                          with_checksum)
+from infogan_tutorial.checkpoints import atomic_save, read_checkpoint, remove_stale_temporaries
 from infogan_tutorial.cli import main
 from infogan_tutorial.data import load_dataset
 from infogan_tutorial.errors import CheckpointError, SpecError
@@ -126,6 +125,8 @@ def test_a_checkpoint_corrupted_in_place_is_refused_everywhere(tmp_path, capsys)
 
 
 def test_an_old_checkpoint_without_checksum_is_read_and_its_nan_weights_refused(run, tmp_path):
+    from infogan_tutorial.checkpoints import with_checksum
+
     old = {k: v for k, v in torch.load(run / "checkpoint.pt", weights_only=True).items() if k != "checksum"}
     torch.save(old, tmp_path / "old.pt")
     read_checkpoint(tmp_path / "old.pt")  # no checksum: accepted when finite
@@ -213,6 +214,8 @@ def test_numpy_integers_are_taken_where_whole_numbers_are_expected(pretrained):
 
 # 7. temporary names
 def test_temporary_names_are_unique_and_stale_ones_are_still_cleaned(tmp_path):
+    from infogan_tutorial.checkpoints import temporary_name
+
     target = tmp_path / "samples.png"
     a, b = temporary_name(target), temporary_name(target)
     assert a != b and f"-{os.getpid()}-" in a.name
