@@ -125,8 +125,6 @@ def test_a_checkpoint_corrupted_in_place_is_refused_everywhere(tmp_path, capsys)
 
 
 def test_an_old_checkpoint_without_checksum_is_read_and_its_nan_weights_refused(run, tmp_path):
-    from infogan_tutorial.checkpoints import with_checksum
-
     old = {k: v for k, v in torch.load(run / "checkpoint.pt", weights_only=True).items() if k != "checksum"}
     torch.save(old, tmp_path / "old.pt")
     read_checkpoint(tmp_path / "old.pt")  # no checksum: accepted when finite
@@ -134,6 +132,8 @@ def test_an_old_checkpoint_without_checksum_is_read_and_its_nan_weights_refused(
     torch.save(old, tmp_path / "nan.pt")
     with pytest.raises(CheckpointError, match="NaN"):
         read_checkpoint(tmp_path / "nan.pt")
+    from infogan_tutorial.checkpoints import with_checksum
+
     torch.save(with_checksum(old), tmp_path / "nan-summed.pt")  # NaN written on purpose, with its checksum: readable
     read_checkpoint(tmp_path / "nan-summed.pt")
 
