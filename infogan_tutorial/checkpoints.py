@@ -11,7 +11,10 @@ A checkpoint is a dict saved with ``torch.save``:
   the large matrices int8 with one scale per row (``int8_scales``) or packed 4-bit with one
   scale per :data:`INT4_GROUP` weights (``int4``);
 * a full checkpoint, written during training, also holds ``opt_g``, ``opt_d``, ``scaler``,
-  ``code_rng`` and ``code_rng_device``: everything a run needs to go on.
+  ``code_rng`` and ``code_rng_device``: everything a run needs to go on;
+* ``checksum``: the SHA-256 of the file's tensors (:func:`tensor_checksum`), so that a file
+  damaged in place is refused rather than read as NaN weights. Files written before it existed
+  have none; for them :func:`read_checkpoint` checks that every weight is finite.
 
 Reading a checkpoint needs only this module: the inference side of the package (the
 pretrained model, ``evaluate``, ``sample``, the explorer) never imports the training loop.
@@ -19,7 +22,10 @@ pretrained model, ``evaluate``, ``sample``, the explorer) never imports the trai
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
+import stat
 from pathlib import Path
 
 import torch
@@ -39,12 +45,16 @@ INT4_GROUP = 64
 def atomic_save(obj: object, path: str | Path) -> None:
     """torch.save to a temporary file beside ``path``, then rename: a crash never leaves half a file.
 
-    Temporary files left by an earlier process that was killed mid-save are removed first.
+    Temporary files left by an earlier process that was killed mid-save are removed first. ``path`` may not
+    be a device, FIFO or socket (:func:`check_replaceable`); a symbolic link is written through.
     """
     path = Path(path)
+    check_replaceable(path)
+    if path.is_symlink():  # write through the link: the link stays, its target gets the new content
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temporary_name(path)
     try:
         torch.save(obj, tmp)
         os.replace(tmp, path)
@@ -56,6 +66,30 @@ def atomic_save(obj: object, path: str | Path) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def temporary_name(path: Path) -> Path:
+    """A temporary file beside ``path`` that no other process picks: ``.NAME.tmp-PID-RANDOM``."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def check_replaceable(path: str | Path, option: str | None = None) -> None:
+    """Refuse a ``path`` that exists and is not a regular file (a device, a FIFO, a socket): an atomic write
+    renames a new file over it, which would replace, e.g., ``/dev/null`` itself. A symbolic link is judged
+    by what it points to (and the write replaces the link, not its target)."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # unreadable or a dangling link: the write reports its own error
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        kind = ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
+                else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "not a regular file")
+        raise CheckpointError(f"{option + ' ' if option else ''}{path} is {kind}, not a regular file; writing there "
+                              "would replace it. Give the path of a regular file.")
 
 
 def pid_alive(pid: int) -> bool:
@@ -70,16 +104,67 @@ def pid_alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(path: str | Path) -> list[Path]:
-    """Delete ``.NAME.tmp-PID`` files beside ``path`` whose process no longer runs (a save killed by
+    """Delete ``.NAME.tmp-PID[-RANDOM]`` files beside ``path`` whose process no longer runs (a save killed by
     ``kill -9``); returns what was removed."""
     path = Path(path)
     removed = []
     for tmp in path.parent.glob(f".{path.name}.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
+        pid = tmp.name[len(f".{path.name}.tmp-"):].split("-")[0]
         if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
+
+
+def _tensors(ckpt: dict, keys: tuple[str, ...] | None = ("G", "D", "int8_scales", "int4")) -> list[tuple[str, Tensor]]:
+    """The tensors under ``keys`` of a checkpoint dict (default: the networks' and an export's scales; None:
+    every entry but ``checksum``), in a fixed order."""
+    found: list[tuple[str, Tensor]] = []
+
+    def walk(prefix: str, x: object) -> None:
+        if isinstance(x, Tensor):
+            found.append((prefix, x))
+        elif isinstance(x, dict):
+            for k in sorted(x, key=str):
+                walk(f"{prefix}/{k}", x[k])
+        elif isinstance(x, (list, tuple)):
+            for i, v in enumerate(x):
+                walk(f"{prefix}/{i}", v)
+
+    for key in sorted((k for k in ckpt if k != "checksum"), key=str) if keys is None else keys:
+        if key in ckpt:
+            walk(key, ckpt[key])
+    return found
+
+
+def tensor_checksum(ckpt: dict) -> str:
+    """SHA-256 over the names, dtypes, shapes and bytes of every tensor in ``ckpt`` (networks, optimizers,
+    an export's scales, the code RNG's state): stored as ``checksum`` and checked by :func:`read_checkpoint`."""
+    h = hashlib.sha256()
+    for name, t in _tensors(ckpt, keys=None):
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def with_checksum(ckpt: dict) -> dict:
+    """``ckpt`` with its ``checksum`` (:func:`tensor_checksum`) added."""
+    return {**ckpt, "checksum": tensor_checksum(ckpt)}
+
+
+def verify_contents(ckpt: dict, path: str | Path = "checkpoint") -> None:
+    """Raise :class:`CheckpointError` if the tensors of ``ckpt`` do not match its ``checksum``, or (a file
+    written before checksums) if any floating-point weight is NaN or infinite."""
+    stored = ckpt.get("checksum")
+    fix = "the file was damaged after it was written; use an earlier checkpoint or a fresh copy, or retrain"
+    if stored is not None:
+        if stored != tensor_checksum(ckpt):
+            raise CheckpointError(f"{path} is corrupt: its tensors do not match the checksum stored with them; {fix}.")
+        return
+    for name, t in _tensors(ckpt):
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise CheckpointError(f"{path} is corrupt: {name} holds NaN or infinite values; {fix}.")
 
 
 def is_training_checkpoint(path: str | Path) -> bool:
@@ -94,8 +179,8 @@ def is_training_checkpoint(path: str | Path) -> bool:
 def read_checkpoint(path: str | Path) -> dict:
     """Load a checkpoint dict safely (``weights_only=True``: no arbitrary objects are unpickled).
 
-    Raises :class:`CheckpointError` for a missing, unreadable or foreign file, and for a
-    ``format`` this version of the package does not know.
+    Raises :class:`CheckpointError` for a missing, unreadable or foreign file, for a ``format`` this
+    version of the package does not know, and for contents damaged in place (:func:`verify_contents`).
     """
     path = Path(path)
     if path.is_dir():
@@ -115,6 +200,9 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path} has checkpoint format {version!r}, but this version of infogan_tutorial "
                               f"reads format {CHECKPOINT_FORMAT} only; upgrade the package (or use the version "
                               "that wrote it).")
+    if not all(isinstance(ckpt[net], dict) for net in ("G", "D")):
+        raise CheckpointError(f"{path} is damaged: its G or D is not a dict of tensors; use an earlier checkpoint.")
+    verify_contents(ckpt, path)
     return ckpt
 
 
@@ -155,12 +243,33 @@ def load_weights(module: torch.nn.Module, ckpt: dict, net: str, path: str | Path
         raise CheckpointError(f"{net} in {path} does not fit the network built from its spec: {e}") from e
 
 
+def usable_device(device: torch.device | str) -> torch.device:
+    """``device`` as a :class:`torch.device` that exists here, else a :class:`SpecError` naming the choices."""
+    from .errors import SpecError
+
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SpecError(f"device {str(device)!r} was asked for, but CUDA is not available here; use device='cpu'.")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise SpecError(f"device {str(device)!r} does not exist: this machine has {torch.cuda.device_count()} CUDA "
+                        "device(s); use cuda:0.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise SpecError(f"device {str(device)!r} was asked for, but MPS is not available here; use device='cpu'.")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise SpecError(f"cannot load a model onto device {device.type!r}; use cpu, cuda or mps.")
+    return device
+
+
 def networks_from_checkpoint(ckpt: dict, device: torch.device | str = "cpu", spec: LatentSpec | None = None,
                              path: str | Path = "checkpoint") -> tuple[LatentSpec, Generator, Discriminator]:
     """G and D/Q from a dict read by :func:`read_checkpoint`, in eval mode on ``device``.
 
     ``spec``, when given, must equal the checkpoint's.
     """
+    device = usable_device(device)
     ckpt_spec = spec_of(ckpt, path)
     if spec is not None and spec != ckpt_spec:
         raise CheckpointError(f"{path} was trained with spec {ckpt_spec}, not {spec}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ def _number(kind: type, low: float | None = None, strict: bool = False,
 
 
 POSITIVE_INT, COUNT = _number(int, 1), _number(int, 0)  # >= 1; >= 0
+BATCH = _number(int, 2)  # batch norm needs two images per batch
 SEED = _number(int, 0, high=2**63 - 1)  # what torch.manual_seed takes
 ROWS = _number(int, 1, high=100)  # a figure, not a data set
 THREADS = _number(int, 1, high=1024)
@@ -76,8 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="work size: smoke, cpu or gpu (default: $INFOGAN_PROFILE, else gpu under CUDA, else cpu)")
     t.add_argument("--steps", type=POSITIVE_INT,
                    help="total training steps (default: the profile's; on --resume, the run's)")
-    t.add_argument("--epochs", type=POSITIVE, help="train for this many passes over the data instead of --steps")
-    t.add_argument("--batch-size", type=POSITIVE_INT, help="images per step (default: the profile's)")
+    t.add_argument("--epochs", type=POSITIVE,
+                   help="train for this many passes over the data instead of --steps (on --resume: in all, counted "
+                        "at the run's batch size)")
+    t.add_argument("--batch-size", type=BATCH,
+                   help="images per step, at least 2 (batch norm needs two; default: the profile's)")
     t.add_argument("--seed", type=SEED, help="seed of weights, batches and codes (default 0)")
     t.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     t.add_argument("--out", type=Path, default=Path("runs/infogan"), help="output folder (default runs/infogan)")
@@ -111,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train a plain GAN (the control): no information term")
     t.add_argument("--checkpoint-every", type=COUNT,
                    help="steps between checkpoints (default: a quarter of the run; 0: only at the end)")
-    t.add_argument("--export", type=Path, help="also write a compact fp16 model (G and D/Q) to this path")
+    t.add_argument("--export", type=Path,
+                   help="also write a compact fp16 model (G and D/Q) to this path (outside the run's own files; an "
+                        "existing file is replaced only if it is an exported model)")
     quant = t.add_mutually_exclusive_group()
     quant.add_argument("--int8", action="store_true",
                        help="with --export: store the large weight matrices as int8 (half the size of fp16)")
@@ -145,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--code", default="random", help="random, or the code to traverse: c1, c2, c3 ...")
     s.add_argument("--rows", type=ROWS, default=10, help="rows of the figure (1 to 100)")
     s.add_argument("--seed", type=SEED, default=0, help="seed of z and the fixed codes")
-    s.add_argument("--out", type=Path, default=Path("samples.png"), help="PNG to write (default samples.png)")
+    s.add_argument("--out", type=Path, default=Path("samples.png"),
+                   help="PNG to write, a name ending in .png (default samples.png); an existing file is replaced only "
+                        "if it is a PNG image")
     s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     return p
 
@@ -184,9 +193,13 @@ def _data_options(args: argparse.Namespace, saved: dict | None, profile_name: st
     return dataset, args.data_dir
 
 
-def _resume(args: argparse.Namespace, checkpoint: Path, device: torch.device, steps: int | None) -> TrainState:
-    """The run in ``checkpoint``, refusing options that would change its recipe."""
-    saved = TrainConfig.from_dict(read_checkpoint(checkpoint)["config"])
+def _resume(args: argparse.Namespace, checkpoint: Path, device: torch.device, steps: int | None,
+            saved: TrainConfig) -> TrainState:
+    """The run in ``checkpoint`` (whose config is ``saved``), refusing options that would change its recipe.
+
+    Without --steps or --epochs a run already at its last step is taken as it is (``fit`` then only
+    writes its report: metrics, export, figures, which an interruption at its very end may have lost).
+    """
     def shown(field: str, value: object) -> object:  # --no-info is given when info is False
         return ("given" if not value else "not given") if field == "info" else value
 
@@ -204,8 +217,14 @@ def _resume(args: argparse.Namespace, checkpoint: Path, device: torch.device, st
         overrides["checkpoint_every"] = args.checkpoint_every
     state = resume_state(checkpoint, device, **overrides)
     if state.step >= state.config.steps:
-        raise SpecError(f"{checkpoint} is at step {state.step} already; pass --steps larger than {state.step} "
-                        "to train further.")
+        if steps is None:
+            print(f"{checkpoint} is complete (step {state.step} of {state.config.steps}); writing its report "
+                  "(pass --steps larger than that to train further).")
+            return state
+        asked = (f"--epochs {args.epochs:g} is {steps} steps at the run's batch size {state.config.batch_size}"
+                 if args.epochs is not None else f"--steps {steps}")
+        raise SpecError(f"{checkpoint} is at step {state.step} already, and {asked}; ask for more than "
+                        f"{state.step} steps in all to train further.")
     c = state.config
     print(f"Resuming {checkpoint} at step {state.step} of {c.steps}, with the run's recipe: batch {c.batch_size}, "
           f"seed {c.seed}, lambda_cat {c.lambda_cat}, lambda_cont {c.lambda_cont}, lambda_real {c.lambda_real}, "
@@ -232,10 +251,20 @@ def train(args: argparse.Namespace) -> None:
                         "--export PATH.pt, or drop it.")
     checkpoint = args.out / "checkpoint.pt"
     if args.export is not None:
-        check_output_file(args.export, "--export", protect=[checkpoint])
+        check_output_file(args.export, "--export",
+                          protect=[args.out, *(args.out / name for name in RUN_FILES)])
     if not args.resume and checkpoint.exists():
         raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
-    saved_data = read_checkpoint(checkpoint).get("data") if args.resume else None
+    if args.no_info:
+        dropped = [o for o, v in (("--lambda-real", args.lambda_real), ("--lambda-invariant", args.lambda_invariant))
+                   if v]
+        if dropped:
+            raise SpecError(f"--no-info trains a plain GAN, which has no terms on real images: {', '.join(dropped)} "
+                            "would be recorded but not used. Drop them, or drop --no-info.")
+    saved_ckpt = read_checkpoint(checkpoint) if args.resume else None
+    saved_data = saved_ckpt.get("data") if saved_ckpt is not None else None
+    saved_config = TrainConfig.from_dict(saved_ckpt["config"]) if saved_ckpt is not None else None
+    del saved_ckpt
     dataset, data_dir = _data_options(args, saved_data, profile.name)
     eval_dir = args.eval_dir
     if eval_dir is None and saved_data and saved_data.get("eval_dir"):  # a resumed run scores on the same data
@@ -247,15 +276,24 @@ def train(args: argparse.Namespace) -> None:
         device = select_device(args.device)
         if device.type != "cuda" and args.precision not in (None, "auto", "fp32"):
             print(f"Note: --precision {args.precision} applies on a CUDA GPU; on {device.type} training is fp32.")
-        batch_size = args.batch_size if args.batch_size is not None else profile.batch_size
+        batch_size = (saved_config.batch_size if saved_config is not None  # a resumed run keeps its batch size
+                      else args.batch_size if args.batch_size is not None else profile.batch_size)
+        if batch_size > len(data):
+            given = ("the run's batch size" if saved_config is not None
+                     else "--batch-size" if args.batch_size is not None else f"the {profile.name} profile's batch size")
+            raise SpecError(f"{given} {batch_size} is larger than the {len(data):,} training images of {data.source}; "
+                            "pass a smaller --batch-size, or more data.")
         steps = args.steps
         if args.epochs is not None:
-            per_epoch = len(data) // batch_size
-            if per_epoch < 1:
-                raise SpecError(f"--batch-size {batch_size} is larger than the {len(data):,} training images.")
-            steps = max(1, round(args.epochs * per_epoch))
+            steps = max(1, round(args.epochs * (len(data) // batch_size)))
+        fingerprint = _fingerprint(data)
+        if saved_data and saved_data.get("fingerprint") not in (None, fingerprint):
+            raise SpecError(f"the training images of {data.source} have changed since this run started (their "
+                            "checksum differs); --resume must continue on the same data. Restore the files, or "
+                            "start a new run with another --out.")
         if args.resume:
-            state = _resume(args, checkpoint, device, steps)
+            state = _resume(args, checkpoint, device, steps, saved_config)
+            _trim_eval_log(args.out / "eval.jsonl", state.step)
         else:
             steps = steps if steps is not None else profile.steps
             recipe = {**_recipe(args), "batch_size": batch_size, "compile": args.compile}
@@ -271,8 +309,43 @@ def train(args: argparse.Namespace) -> None:
             raise SpecError(f"this run trained on {state.data['source']}, but {data.source} was loaded now; "
                             "--resume must continue on the same data (pass the run's --dataset and --data-dir).")
         state.data = {"dataset": dataset, "data_dir": str(data_dir) if data_dir else None, "source": data.source,
-                      "eval_dir": str(eval_dir) if eval_dir else None}
+                      "eval_dir": str(eval_dir) if eval_dir else None, "fingerprint": fingerprint}
         _train_and_report(args, state, data, test, device)
+
+
+RUN_FILES = ("checkpoint.pt", "history.json", "metrics.json", "eval.jsonl", "figures", ".lock")
+"""What ``train`` writes in its --out folder."""
+
+
+def _fingerprint(data: Dataset) -> str:
+    """SHA-256 of the training images: a --resume on changed files is refused."""
+    import hashlib
+
+    return hashlib.sha256(data.images.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+def _trim_eval_log(path: Path, step: int) -> None:
+    """Drop the lines of ``eval.jsonl`` after ``step`` (scores of steps a killed run lost, which the resumed
+    run takes again), rewriting the file atomically."""
+    if not path.is_file():
+        return
+    kept, dropped = [], 0
+    for line in path.read_text().splitlines():
+        try:
+            at = json.loads(line).get("step")
+        except (ValueError, AttributeError):
+            at = None
+        if isinstance(at, int) and at > step:
+            dropped += 1
+        elif line.strip():
+            kept.append(line)
+    if dropped:
+        from .checkpoints import temporary_name
+
+        tmp = temporary_name(path)
+        tmp.write_text("".join(f"{line}\n" for line in kept))
+        tmp.replace(path)
+        print(f"Dropped {dropped} line(s) of {path} after step {step}, the checkpoint's (they are scored again).")
 
 
 def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset, test: Dataset,
@@ -298,18 +371,28 @@ def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset
         _write_figures(args, state)
 
 
+def _clean(x: object) -> object:
+    """``x`` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def _json_line(obj: object) -> str:
+    """One line of valid JSON: a non-finite number is written as null."""
+    return json.dumps(_clean(obj), allow_nan=False)
+
+
 def _write_json(path: Path, obj: object, indent: int | None = None) -> None:
     """Valid JSON only: a non-finite number is written as null (JSON has no NaN)."""
-    def clean(x: object) -> object:
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        return x
+    clean = _clean
+    from .checkpoints import temporary_name
 
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temporary_name(path)
     tmp.write_text(json.dumps(clean(obj), indent=indent, allow_nan=False))
     tmp.replace(path)
 
@@ -356,7 +439,7 @@ def scorer(test: Dataset, path: Path, every: int, start: int = 0) -> Callable[[T
                 "info_cat": state.history["info_cat"][-1],
                 "train_seconds": round(begin - clock["made"] - clock["scoring"], 3)}
         with open(path, "a") as f:
-            f.write(json.dumps(line) + "\n")
+            f.write(_json_line(line) + "\n")
         print(f"step {state.step}: c1 accuracy {result.accuracy:.1%} on {test.source}", flush=True)
         clock["scoring"] += time.perf_counter() - begin
 
@@ -367,7 +450,13 @@ def evaluate(args: argparse.Namespace) -> None:
     device = select_device(args.device)
     ckpt = read_checkpoint(args.checkpoint)  # read once: it holds the networks and the step
     spec, G, D = networks_from_checkpoint(ckpt, device, path=args.checkpoint)
-    data = load_idx_folder(args.data_dir or sample_dir(), split=args.split)
+    trained_on = (ckpt.get("data") or {}).get("dataset") or ""
+    if args.data_dir is None and trained_on.startswith("fashion-"):  # score a run on its own kind of images
+        saved_dir = (ckpt.get("data") or {}).get("data_dir")
+        data = load_dataset(eval_source(trained_on), split="test", data_dir=Path(saved_dir) if saved_dir else None,
+                            verbose=False)
+    else:
+        data = load_idx_folder(args.data_dir or sample_dir(), split=args.split)
     images, labels = data.images, data.labels
     if args.n is not None:  # a random subset: the files may be sorted by class (the bundled sample is)
         if args.n > len(data):
@@ -381,7 +470,7 @@ def evaluate(args: argparse.Namespace) -> None:
     print(f"L_I(c1) = {float(bound.categorical):.3f} nats of H(c1) = {spec.categorical_entropy():.3f}")
     out = {**result.to_dict(), "info_cat": float(bound.categorical), "info_cont": float(bound.continuous),
            "data": data.source, "checkpoint": str(args.checkpoint), "step": ckpt.get("step")}
-    print(json.dumps(out))
+    print(_json_line(out))
 
 
 def sample(args: argparse.Namespace) -> None:
@@ -404,10 +493,15 @@ def sample(args: argparse.Namespace) -> None:
         ax = plot_images(generate(G, spec.sample(args.rows * 10, rng)), nrow=10, title="samples of G(z, c)")
     else:
         ax = plot_traversal(G, spec, args.code, rows=args.rows, generator=rng)
-    tmp = args.out.with_name(f".{args.out.name}.tmp.png")
+    from .checkpoints import check_replaceable, remove_stale_temporaries, temporary_name
+
+    out = Path(os.path.realpath(args.out)) if args.out.is_symlink() else args.out  # write through a link
+    remove_stale_temporaries(out)
+    tmp = temporary_name(out)  # unique: two runs to one --out do not share it
     try:
-        ax.figure.savefig(tmp, dpi=100, bbox_inches="tight")
-        tmp.replace(args.out)
+        ax.figure.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+        check_replaceable(out, "--out")  # it may have become a FIFO or a device meanwhile
+        tmp.replace(out)
     except OSError as e:
         raise SpecError(f"could not write {args.out} ({e.strerror or e}); choose another --out.") from e
     finally:
@@ -428,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot use{where}: {e.strerror or e}; choose another path.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("Interrupted; a training run saved its last complete step (continue it with --resume).",
-              file=sys.stderr)
+        print("Interrupted; the run saved its last complete step (continue it with --resume)." if args.command == "train"
+              else f"Interrupted; {args.command} wrote nothing.", file=sys.stderr)
         return 130
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 
 from .compute import PRECISIONS
@@ -25,7 +26,7 @@ class TrainConfig:
 
     Attributes:
         steps: total number of training steps (a resumed run continues up to this).
-        batch_size: images per step.
+        batch_size: images per step, at least 2 (batch norm needs two).
         lr_g: Adam learning rate of G (the paper: 1e-3, faster than D).
         lr_d: Adam learning rate of D and Q (the paper: 2e-4).
         beta1: Adam's beta1 (0.5, as for DCGAN).
@@ -75,15 +76,20 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in _INTS:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise SpecError(f"TrainConfig.{name} must be a whole number, got {value!r}.")
+            setattr(self, name, int(value))  # a NumPy integer is stored as a plain int
         for name in _FLOATS + (("fixed_std",) if self.fixed_std is not None else ()):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise SpecError(f"TrainConfig.{name} must be a finite number, got {value!r}.")
+            setattr(self, name, int(value) if isinstance(value, numbers.Integral) else float(value))
         for name in ("steps", "batch_size", "log_every"):
             if getattr(self, name) < 1:
                 raise SpecError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
+        if self.batch_size < 2:
+            raise SpecError(f"TrainConfig.batch_size must be at least 2 (batch norm in training needs two images per "
+                            f"batch), got {self.batch_size}.")
         for name in ("lr_g", "lr_d"):
             if not 0 < getattr(self, name) <= 1:
                 raise SpecError(f"TrainConfig.{name} must be in (0, 1] (the paper: 1e-3 for G, 2e-4 for D), "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import math
 import os
 import socket
 import zlib
@@ -123,6 +124,48 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
                         f"bytes, but the file holds {got:,}; it is corrupt or truncated. "
                         "Re-download or regenerate it.")
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
+
+
+SCALE_TOLERANCE = 1e-3
+"""How far outside [-1, 1] :func:`check_images` lets a pixel be (rounding)."""
+
+
+def check_images(images: object, where: str) -> torch.Tensor:
+    """``images`` as a float32 tensor (N, 1, 28, 28) in [-1, 1], or a :class:`~infogan_tutorial.errors.SpecError`
+    that says what is wrong and how to fix it.
+
+    A NumPy array is taken as a tensor and float16/float64 are converted to float32. Refused: integer
+    pixels (uint8 0..255), other shapes, no images, non-finite values, values outside [-1, 1] (beyond
+    :data:`SCALE_TOLERANCE`), and images with no value below 0: MNIST-style images in [-1, 1] have a
+    background of -1, so those are on the [0, 1] or [0, 255] scale.
+    """
+    from .errors import SpecError
+
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images))
+    if not isinstance(images, torch.Tensor):
+        raise SpecError(f"{where} needs the images as a float tensor (N, 1, 28, 28) in [-1, 1], got "
+                        f"{type(images).__name__}; use load_dataset(...).images.")
+    if not images.is_floating_point():
+        raise SpecError(f"{where} needs the images as a float tensor (N, 1, 28, 28) in [-1, 1], got a tensor of "
+                        f"{images.dtype}; scale uint8 pixels with x.float() / 127.5 - 1.")
+    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
+        hint = " (add the channel with images.unsqueeze(1))" if tuple(images.shape[-2:]) == (28, 28) \
+            and images.dim() == 3 else ""
+        raise SpecError(f"{where} needs images of shape (N, 1, 28, 28), got {tuple(images.shape)}{hint}.")
+    if images.shape[0] == 0:
+        raise SpecError(f"{where} got no images (shape {tuple(images.shape)}); pass at least one.")
+    images = images.float()
+    lo, hi = (float(v) for v in torch.aminmax(images))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise SpecError(f"{where}: the images hold NaN or infinite values; pass finite pixels in [-1, 1].")
+    if lo < -1 - SCALE_TOLERANCE or hi > 1 + SCALE_TOLERANCE or lo >= 0:
+        fix = ("they look like 0..255 pixels: use x / 127.5 - 1" if lo >= 0 and 1 < hi <= 255 + SCALE_TOLERANCE
+               else "they look like [0, 1] pixels: use x * 2 - 1" if lo >= 0
+               else "rescale them to [-1, 1] (the generator's tanh range), as load_dataset does")
+        raise SpecError(f"{where} needs images in [-1, 1] with a background of -1, got values in [{lo:.4g}, {hi:.4g}]; "
+                        f"{fix}.")
+    return images
 
 
 def _find(folder: Path, name: str) -> Path | None:

@@ -9,6 +9,7 @@ unsupervised classification accuracy the paper reports (about 95 % on MNIST).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
+from .data import check_images
 from .errors import SpecError
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator, eval_mode
@@ -59,6 +61,17 @@ def _whole_numbers(values: Tensor | np.ndarray, name: str) -> np.ndarray:
     return array.astype(np.int64)
 
 
+MAX_TABLE = 10_000_000
+"""The largest clusters x labels table :func:`hungarian_accuracy` builds (ids are used as indices)."""
+
+
+def _count(value: object, name: str, low: int = 1) -> int:
+    """A whole number >= ``low`` (a NumPy integer too), or a :class:`SpecError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < low:
+        raise SpecError(f"{name} must be a whole number >= {low}, got {value!r}.")
+    return int(value)
+
+
 def hungarian_accuracy(clusters: Tensor | np.ndarray, labels: Tensor | np.ndarray,
                        n_clusters: int | None = None, n_labels: int | None = None) -> ClusterAccuracy:
     """Match clusters to labels one-to-one (``scipy.optimize.linear_sum_assignment``) and score.
@@ -73,11 +86,14 @@ def hungarian_accuracy(clusters: Tensor | np.ndarray, labels: Tensor | np.ndarra
                         f"{clusters.shape} and {labels.shape}.")
     if clusters.min() < 0 or labels.min() < 0:
         raise SpecError("clusters and labels must be non-negative integers.")
-    k = int(n_clusters if n_clusters is not None else clusters.max() + 1)
-    m = int(n_labels if n_labels is not None else labels.max() + 1)
+    k = _count(n_clusters, "n_clusters") if n_clusters is not None else int(clusters.max()) + 1
+    m = _count(n_labels, "n_labels") if n_labels is not None else int(labels.max()) + 1
     if clusters.max() >= k or labels.max() >= m:
         raise SpecError(f"cluster ids must be below n_clusters = {k} and labels below n_labels = {m}; got ids up to "
                         f"{clusters.max()} and labels up to {labels.max()}.")
+    if k * m > MAX_TABLE or m * m > MAX_TABLE:
+        raise SpecError(f"cluster ids up to {k - 1} and labels up to {m - 1} would need a {k:,} x {m:,} table; ids "
+                        "are used as indices, so number them 0, 1, 2, ... first (np.unique(x, return_inverse=True)).")
     counts = np.zeros((k, m), dtype=np.int64)  # counts[cluster, label]
     np.add.at(counts, (clusters, labels), 1)
     rows, cols = linear_sum_assignment(counts, maximize=True)
@@ -93,9 +109,17 @@ def hungarian_accuracy(clusters: Tensor | np.ndarray, labels: Tensor | np.ndarra
 
 @torch.no_grad()
 def predict_categories(D: Discriminator, images: Tensor, code: int = 0, batch_size: int = 1000) -> Tensor:
-    """argmax_k Q(c_code = k | x) for every image (N, 1, 28, 28); D in eval mode."""
+    """argmax_k Q(c_code = k | x) for every image (N, 1, 28, 28) in [-1, 1]; D in eval mode.
+
+    ``images`` may be a tensor or a NumPy array of any float dtype, on any device; integer pixels,
+    another scale (e.g. [0, 1] or 0..255), another shape or no images raise :class:`SpecError`
+    (:func:`~infogan_tutorial.data.check_images`).
+    """
+    code = _count(code, "code", low=0)
+    batch_size = _count(batch_size, "batch_size")
     if not 0 <= code < D.spec.n_categorical:
         raise SpecError(f"code index {code} is out of range: the spec has {D.spec.n_categorical} categorical codes.")
+    images = check_images(images, "predict_categories")
     device = next(D.parameters()).device
     with eval_mode(D):
         preds = [D.q(images[i:i + batch_size].to(device)).logits[code].argmax(1).cpu()
@@ -104,9 +128,15 @@ def predict_categories(D: Discriminator, images: Tensor, code: int = 0, batch_si
 
 
 def categorical_accuracy(D: Discriminator, images: Tensor, labels: Tensor, code: int = 0) -> ClusterAccuracy:
-    """Q's categorical code ``code`` as an unsupervised classifier of labelled real images."""
+    """Q's categorical code ``code`` as an unsupervised classifier of labelled real images (N, 1, 28, 28) in
+    [-1, 1] (see :func:`predict_categories`); ``labels``: N whole numbers >= 0."""
+    labels = _whole_numbers(labels, "labels")
+    images = check_images(images, "categorical_accuracy")
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+        raise SpecError(f"categorical_accuracy: {images.shape[0]} images but labels of shape {labels.shape}; pass one "
+                        "label per image.")
     preds = predict_categories(D, images, code)
-    k = D.spec.categorical[code]
+    k = D.spec.categorical[_count(code, "code", low=0)]
     return hungarian_accuracy(preds, labels, n_clusters=k, n_labels=max(k, int(labels.max()) + 1))
 
 
@@ -135,10 +165,11 @@ def score_fresh_samples(G: torch.nn.Module, Q: Discriminator, spec: LatentSpec, 
     G and Q are used as they are (the caller chooses their modes); the codes are drawn from
     ``generator`` and moved to ``device`` (default: that of G's parameters).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise SpecError(f"need n >= 1 fresh samples to score, got {n!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise SpecError(f"batch_size must be a whole number >= 1, got {batch_size!r}.")
+    n, batch_size = int(n), int(batch_size)
     if device is None:
         first = next(G.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .checkpoints import (CHECKPOINT_FORMAT, INT4_GROUP, atomic_save, is_training_checkpoint, network_weights,
-                          read_checkpoint)
+                          read_checkpoint, with_checksum)
 from .errors import CheckpointError, SpecError
 from .training import TrainState, checkpoint_contents
 
@@ -58,8 +58,13 @@ def export_model(source: TrainState | str | Path, path: str | Path,
     if Path(path).is_file() and is_training_checkpoint(path):
         raise CheckpointError(f"export_model: {path} is a resumable training checkpoint; writing the compact model "
                               "there would destroy it. Choose another path.")
+    if Path(path).is_file() and Path(path).stat().st_size > 0:
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":  # torch.save's zip archive: an earlier export may be replaced
+                raise CheckpointError(f"export_model: {path} exists and is not a model file (torch.save); writing "
+                                      "there would destroy it. Choose another path, or move that file first.")
     ckpt = checkpoint_contents(source) if isinstance(source, TrainState) else read_checkpoint(source)
-    compact = {k: ckpt[k] for k in ("spec", "config", "step", "history") if k in ckpt}
+    compact = {k: ckpt[k] for k in ("spec", "config", "step", "history", "data") if k in ckpt}
     compact["format"] = CHECKPOINT_FORMAT
     scales: dict[str, dict[str, Tensor]] = {}
     packed: dict[str, dict[str, dict]] = {}
@@ -78,4 +83,4 @@ def export_model(source: TrainState | str | Path, path: str | Path,
         compact["int8_scales"] = scales
     if packed:
         compact["int4"] = packed
-    atomic_save(compact, path)
+    atomic_save(with_checksum(compact), path)

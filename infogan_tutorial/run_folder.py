@@ -15,8 +15,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .checkpoints import is_training_checkpoint, pid_alive, remove_stale_temporaries
-from .errors import SpecError
+from .checkpoints import check_replaceable, is_training_checkpoint, pid_alive, remove_stale_temporaries
+from .errors import CheckpointError, SpecError
 
 LOCK_NAME = ".lock"
 
@@ -35,26 +35,49 @@ def prepare_folder(out: Path, option: str = "--out") -> Path:
     return out
 
 
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
 def check_output_file(path: Path, option: str, example: str = "model.pt", suffix: str | None = None,
                       protect: list[Path] = ()) -> Path:
     """Check, before any work, that ``path`` can be written as a file (its folder is created).
 
-    It may not be a folder, one of the ``protect`` paths, a resumable training checkpoint, or (with
-    ``suffix``) an existing file of another type: writing over those would lose work.
+    It may not be a folder, a device, FIFO or socket, one of the ``protect`` paths, or a resumable
+    training checkpoint. An existing file is replaced only if its *content* is of the kind written
+    there (a PNG for ``suffix=".png"``, else a torch file): writing over anything else would lose
+    work. With ``suffix``, the name must end with it (the file is written in that format).
     """
     if str(path) in ("", ".") or path.name in ("", ".", ".."):
         raise SpecError(f"{option} {str(path)!r} names no file; give a file name, e.g. {example}.")
     if path.is_dir():
         raise SpecError(f"{option} {path} is a folder; give a file name, e.g. {path / example}.")
+    try:
+        check_replaceable(path, option)
+    except CheckpointError as e:
+        raise SpecError(str(e)) from None
     if any(path.resolve() == other.resolve() for other in protect):
-        raise SpecError(f"{option} {path} is the run's own checkpoint; give the compact model another name, "
-                        f"e.g. {path.with_name(example)}.")
+        raise SpecError(f"{option} {path} is one of the run's own files or its folder (writing there would destroy "
+                        f"it); give it another name, e.g. {path.with_name(example) if path.parent != path else example}.")
     if path.is_file() and is_training_checkpoint(path):
         raise SpecError(f"{option} {path} is a resumable training checkpoint (writing there would destroy it); "
                         "choose another path.")
-    if path.is_file() and suffix is not None and path.suffix.lower() != suffix:
-        raise SpecError(f"{option} {path} exists and is not a {suffix} file (writing there would destroy it); "
-                        "choose another path.")
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise SpecError(f"{option} {path}: this command writes a {suffix} file; give a name ending in {suffix}, "
+                        f"e.g. {path.with_suffix(suffix).name}.")
+    if path.is_file() and path.stat().st_size > 0:
+        magic, what = (PNG_MAGIC, "PNG image") if suffix == ".png" else (ZIP_MAGIC, "model file (torch.save)")
+        if not _starts_with(path, magic):
+            raise SpecError(f"{option} {path} exists and is not a {what} (writing there would destroy it); "
+                            "choose another path, or move that file first.")
     prepare_folder(path.parent, option)
     return path
 

@@ -27,11 +27,11 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .checkpoints import CHECKPOINT_FORMAT, atomic_save, load_weights, read_checkpoint, spec_of
+from .checkpoints import CHECKPOINT_FORMAT, atomic_save, load_weights, read_checkpoint, spec_of, with_checksum
 from .config import TrainConfig  # noqa: F401 (re-exported: the recipe of a run)
 from .compute import ComputePlan, autocast_dtype, plan_compute  # noqa: F401 (autocast_dtype: re-exported)
 from .cuda_graph import CaptureError, GraphedFunction, HostSyncError
-from .data import ShuffledBatches, random_affine
+from .data import ShuffledBatches, check_images, random_affine
 from .devices import select_device  # noqa: F401 (re-exported)
 from .errors import CheckpointError, SpecError, TrainingDiverged
 from .interrupts import deferred_interrupts
@@ -237,7 +237,8 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
         step: Callable[[Tensor], Tensor] | None = None) -> dict[str, list[float]]:
     """Train until ``state.config.steps``, continuing from ``state.step`` (so a resumed run goes on).
 
-    ``images`` (N, 1, 28, 28) are moved to the device once and batched there. Statistics are
+    ``images`` (N, 1, 28, 28) in [-1, 1] (others are refused: :func:`~infogan_tutorial.data.check_images`) are moved
+    to the device once and batched there. Statistics are
     read back every ``log_every`` steps (the mean over those steps) into ``state.history``;
     ``callback(state)`` runs after each read. With ``out_dir``, checkpoints are written to
     ``out_dir/checkpoint.pt`` every ``checkpoint_every`` steps and at the end. Ctrl-C or SIGTERM
@@ -250,10 +251,7 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     from tqdm.auto import tqdm
 
     cfg = state.config
-    if not isinstance(images, Tensor) or not images.is_floating_point():
-        raise SpecError(f"fit needs the images as a float tensor (N, 1, 28, 28) in [-1, 1], got "
-                        f"{type(images).__name__}{'' if not isinstance(images, Tensor) else ' of ' + str(images.dtype)}; "
-                        "use load_dataset(...).images, or scale uint8 pixels with x / 127.5 - 1.")
+    images = check_images(images, "fit")  # float32 (N, 1, 28, 28) in [-1, 1], or a SpecError naming the fix
     if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise SpecError(f"out_dir {out_dir} is a file; fit writes out_dir/checkpoint.pt, so give a folder.")
     autotune = torch.backends.cudnn.benchmark
@@ -358,8 +356,9 @@ def checkpoint_contents(state: TrainState) -> dict:
 
 
 def save_checkpoint(state: TrainState, path: str | Path) -> None:
-    """Write networks, optimizers, scaler, spec, config, step, history and RNG states, atomically."""
-    atomic_save(checkpoint_contents(state), path)
+    """Write networks, optimizers, scaler, spec, config, step, history and RNG states, atomically, with the
+    checksum of the networks' tensors."""
+    atomic_save(with_checksum(checkpoint_contents(state)), path)
 
 
 def resume_state(path: str | Path, device: torch.device | str | None = None,

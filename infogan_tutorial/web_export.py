@@ -44,7 +44,7 @@ import torch
 from torch import Tensor
 
 from .checkpoints import INT4_GROUP  # one fp16 scale per this many weights, as in the pretrained model
-from .errors import SpecError
+from .errors import InfoGANError, SpecError
 from .explorer import explorer_codes, to_png
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator
@@ -194,6 +194,11 @@ def build_assets(folder: Path = PRETRAINED_DIR) -> tuple[bytes, dict, bytes]:
     model = load_pretrained("cpu", folder)
     check_explorer_spec(model.spec)
     blob, entries, worst = pack_tensors(fold_generator(model.G))
+    if worst > 0:  # a model not exported in 4 bits (fp16, int8, a full checkpoint) would be re-quantised silently
+        raise SpecError(f"the model in {folder} is not a 4-bit export: the explorer stores G's large matrices in 4 bits, "
+                        f"which would change its weights by up to {worst:.3g}. Export it with `python -m "
+                        "infogan_tutorial train ... --export MODEL.pt --int4` (or export_model(..., int4=True)) and "
+                        "point --model-dir at that file's folder, named infogan-mnist.pt.")
     categories = category_labels(model.D)
     manifest = {
         "format": FORMAT,
@@ -269,6 +274,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the assets are out of date")
     p.add_argument("--onnx", type=Path, help="also write G to this ONNX file")
     args = p.parse_args(argv)
+    try:
+        return _run(args)
+    except InfoGANError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # --out a file, an unwritable folder, ...
+        print(f"error: cannot use {e.filename or args.out}: {e.strerror or e}; choose another path.", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.check:
         stale = stale_assets(args.out, args.model_dir)
         print("up to date" if not stale else f"out of date: {', '.join(stale)}; run python -m "

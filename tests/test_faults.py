@@ -111,8 +111,10 @@ def test_resume_keeps_the_runs_data_and_steps_and_refuses_other_data(tmp_path, c
     assert ckpt["data"]["dataset"] == "sample" and "MNIST sample" in ckpt["data"]["source"]
     assert train(tmp_path, "--resume", "--dataset", "fashion-sample", "--steps", "3") == 2
     assert "--resume continues it on the same data" in capsys.readouterr().err
-    assert train(tmp_path, "--resume") == 2  # no --steps: the run's own 2, which are done
+    assert train(tmp_path, "--resume", "--steps", "2") == 2  # the run's own 2, which are done
     assert "at step 2 already" in capsys.readouterr().err
+    assert train(tmp_path, "--resume") == 0  # no --steps: a complete run only writes its report (issue 26)
+    assert "is complete (step 2 of 2); writing its report" in capsys.readouterr().out
     assert train(tmp_path, "--resume", "--steps", "3") == 0
     assert "batch 16, seed 5" in capsys.readouterr().out
     config = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["config"]
@@ -232,12 +234,12 @@ def test_outputs_that_would_destroy_work_are_refused(tmp_path, capsys):
     assert train(tmp_path, "--steps", "1", "--export", str(ckpt), out="other") == 2
     assert "is a resumable training checkpoint" in capsys.readouterr().err
     assert train(tmp_path, "--resume", "--steps", "2", "--export", str(ckpt)) == 2
-    assert "the run's own checkpoint" in capsys.readouterr().err
+    assert "is one of the run's own files" in capsys.readouterr().err
     assert main(["sample", "--checkpoint", str(ckpt), "--out", str(ckpt)]) == 2
     assert "is a resumable training checkpoint" in capsys.readouterr().err
     (tmp_path / "notes.txt").write_text("mine")
     assert main(["sample", "--checkpoint", str(ckpt), "--out", str(tmp_path / "notes.txt")]) == 2
-    assert "is not a .png file" in capsys.readouterr().err and (tmp_path / "notes.txt").read_text() == "mine"
+    assert "give a name ending in .png" in capsys.readouterr().err and (tmp_path / "notes.txt").read_text() == "mine"
     assert ckpt.read_bytes() == before and not (tmp_path / "other").exists()
     (tmp_path / "notes.txt").unlink()  # nothing left behind either
     assert main(["train", "--profile", "smoke", "--out", "", "--quiet"]) == 2
