@@ -3,19 +3,23 @@
     python scripts/sync_notebooks.py          # rewrite book/*.ipynb in place
     python scripts/sync_notebooks.py --check  # exit 1 if any notebook is out of date (CI)
 
-The install cell is generated from the repository URL in ``_config.yml`` (its one home), so
-that no notebook carries a stale copy. It is the first code cell of every chapter, is
-skipped by nbval (``# NBVAL_SKIP``) and does nothing where the package is already installed.
-It clones into a temporary folder that it renames when the clone is complete, clones again
-over a folder that is not a complete clone (an interrupted run), and prints what it did;
-``tests/test_install_cell.py`` runs it against a local repository.
+The install cell is generated from the repository URL in ``_config.yml`` (its one home) and the
+package's ``__version__`` and module list, so that no notebook carries a stale copy. It is the first
+code cell of every chapter and is skipped by nbval (``# NBVAL_SKIP``). It uses an installed package
+only if it matches the book (version, modules, ``data/`` beside it) and says which one it uses
+(path, git commit, ``data/``); otherwise it clones into ``./infogan-tutorial`` (the working folder),
+updates a stale clone it made, and never deletes a folder it did not make (marker file). Every
+failure ends in one line that says what to do. ``tests/test_install_cell.py`` runs it against a
+local repository.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import textwrap
 from pathlib import Path
 
 import yaml
@@ -24,43 +28,146 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKER = "# Install cell (written by scripts/sync_notebooks.py)"
 
 INSTALL_CELL = """# NBVAL_SKIP
-{marker}: on Colab, or wherever the package is missing,
-# clone the repository (the package and its bundled data) and install it. Elsewhere it does nothing.
-# The clone is made in a temporary folder and renamed when complete; a folder left incomplete by an
-# interrupted run is cloned again. It pins nothing that Colab already ships (torch, numpy, ipywidgets).
-import importlib.util, os, shutil, subprocess, sys
+{marker}.
+# It says which infogan_tutorial it uses (path, git commit, data/) and uses one
+# only if it matches this book (version {version}, its modules, data/). Else it
+# clones the repository into ./infogan-tutorial (the working folder: Colab's
+# file browser shows it) and installs it. It deletes only folders it made (they
+# hold a marker file) and pins nothing Colab ships (torch, numpy, ipywidgets).
+import importlib, importlib.util, os, re, shutil, subprocess, sys
+
+REPO = "{url}"
+BRANCH, VERSION = "{branch}", "{version}"
+MODULES = {modules}
+TARGET = os.path.abspath("infogan-tutorial")
+MARK = "made-by-install-cell"  # in .git of a clone this cell made
+AGAIN = "run this cell again"
 
 
-def _complete_clone(path):
-    # a git clone with a commit checked out and no tracked file missing
-    if not os.path.isdir(os.path.join(path, ".git")):
-        return False
-    git = ["git", "-C", path]
-    head = subprocess.run(git + ["rev-parse", "--verify", "-q", "HEAD"], capture_output=True)
-    gone = subprocess.run(git + ["ls-files", "--deleted"], capture_output=True, text=True)
-    return head.returncode == 0 and gone.returncode == 0 and not gone.stdout
+def _fail(what):
+    raise SystemExit(f"Install cell: {{what}}")
 
 
-if importlib.util.find_spec("infogan_tutorial") is None:
-    repo, target = "{url}", os.path.expanduser("~/infogan-tutorial")
-    if os.path.isdir(target) and _complete_clone(target):
-        print(f"Using the clone in {{target}}.")
-    else:
-        if os.path.lexists(target):
-            print(f"{{target}} is not a complete clone (an interrupted run?): removing it.")
-            if os.path.isdir(target) and not os.path.islink(target):
-                shutil.rmtree(target)
-            else:
-                os.remove(target)
-        partial = target + ".partial"
+def _git(path, *args):
+    run = subprocess.run(["git", "-C", path, *args], capture_output=True,
+                         text=True)
+    return run.stdout.strip() if run.returncode == 0 else None
+
+
+def _problems(root):
+    # why the package under root does not fit this book ([] if it does)
+    pkg = os.path.join(root, "infogan_tutorial")
+    try:
+        with open(os.path.join(pkg, "__init__.py"), encoding="utf8") as f:
+            found = re.search(r"__version__ = .([^\\"']+)", f.read())
+    except OSError:
+        return ["no infogan_tutorial package"]
+    bad = [] if found and found.group(1) == VERSION else [
+        f"version {{found.group(1) if found else '?'}}, the book needs {{VERSION}}"]
+    gone = [m for m in MODULES if not (
+        os.path.isfile(os.path.join(pkg, m + ".py"))
+        or os.path.isfile(os.path.join(pkg, m, "__init__.py")))]
+    if gone:
+        bad.append("missing modules " + ", ".join(gone))
+    if not os.path.isdir(os.path.join(root, "data")):
+        bad.append("no data/ folder beside the package")
+    return bad
+
+
+def _describe(root):
+    commit = _git(root, "rev-parse", "--short", "HEAD")
+    where = f"git commit {{commit}}" if commit else "not a git clone"
+    data = "present" if os.path.isdir(os.path.join(root, "data")) else "MISSING"
+    return f"infogan_tutorial {{VERSION}} from {{root}} ({{where}}; data/ {{data}})"
+
+
+def _clone():
+    partial = TARGET + ".partial"
+    if os.path.isfile(os.path.join(partial, MARK)):  # an interrupted run's
+        shutil.rmtree(partial)
+    elif os.path.lexists(partial):
+        _fail(f"{{partial}} is in the way: rename it, then {{AGAIN}}.")
+    os.makedirs(partial)
+    open(os.path.join(partial, MARK), "w").close()
+    try:
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch",
+                        BRANCH, REPO, os.path.join(partial, "repo")],
+                       check=True, capture_output=True)
+    except (subprocess.CalledProcessError, KeyboardInterrupt):
         shutil.rmtree(partial, ignore_errors=True)
-        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "{branch}", repo, partial],
-                       check=True)
-        os.rename(partial, target)
-        print(f"Cloned {{repo}} into {{target}}.")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", target], check=True)
-    sys.path.insert(0, target)
-    print(f"Installed infogan_tutorial from {{target}}.")"""
+        _fail(f"cloning {{REPO}} failed or was stopped: {{AGAIN}}.")
+    open(os.path.join(partial, "repo", ".git", MARK), "w").close()
+    os.rename(os.path.join(partial, "repo"), TARGET)
+    shutil.rmtree(partial)
+    print(f"Cloned {{REPO}} into {{TARGET}}.")
+
+
+def _update():
+    # a stale clone: fetch the book's branch; never lose the reader's changes
+    ours = os.path.isfile(os.path.join(TARGET, ".git", MARK))
+    if not ours or _git(TARGET, "status", "--porcelain", "-uno") != "":
+        _fail(f"{{TARGET}} is your clone; update it (git -C {{TARGET}} pull) "
+              f"or rename it, then {{AGAIN}}.")
+    if (_git(TARGET, "fetch", "-q", "--depth", "1", "origin", BRANCH) is None
+            or _git(TARGET, "reset", "-q", "--keep", "FETCH_HEAD") is None):
+        _fail(f"could not update {{TARGET}} from {{REPO}}: {{AGAIN}}.")
+    print(f"Updated {{TARGET}} from {{REPO}}.")
+
+
+def _install():
+    if not os.path.lexists(TARGET):
+        _clone()
+    elif not os.path.isdir(os.path.join(TARGET, ".git")):
+        _fail(f"{{TARGET}} is not a clone of {{REPO}}: rename it, "
+              f"then {{AGAIN}}.")
+    else:
+        missing = _git(TARGET, "ls-files", "--deleted")
+        if missing and os.path.isfile(os.path.join(TARGET, ".git", MARK)):
+            _git(TARGET, "checkout", "-q", "--", *missing.splitlines())
+            print(f"Restored {{len(missing.splitlines())}} missing file(s).")
+        if _problems(TARGET):
+            print(f"{{TARGET}} is stale: " + "; ".join(_problems(TARGET)))
+            _update()
+    if _problems(TARGET):
+        _fail(f"{{TARGET}}: " + "; ".join(_problems(TARGET)) + ". Rename "
+              f"it, then {{AGAIN}}.")
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e",
+                        TARGET], check=True, capture_output=True)
+    except (subprocess.CalledProcessError, KeyboardInterrupt):
+        _fail(f"pip install failed or was stopped: {{AGAIN}}.")
+    sys.path.insert(0, TARGET)
+    importlib.invalidate_caches()
+
+
+_spec = importlib.util.find_spec("infogan_tutorial")
+_root = _spec and os.path.dirname(os.path.dirname(_spec.origin))
+if _root and not _problems(_root):
+    print("Using " + _describe(_root) + ".")
+else:
+    if _root:
+        print(f"Not using infogan_tutorial from {{_root}}: "
+              + "; ".join(_problems(_root)) + ".")
+    _install()
+    print("Installed " + _describe(TARGET) + ".")
+    if "infogan_tutorial" in sys.modules:
+        print("Runtime → Restart session, then run all: the old code is "
+              "still loaded.")"""
+
+
+def package_modules() -> list[str]:
+    """The package's modules and subpackages: the install cell checks that a found install has them all."""
+    pkg = ROOT / "infogan_tutorial"
+    names = [p.stem for p in pkg.glob("*.py") if p.stem not in ("__init__", "__main__")]
+    names += [p.parent.name for p in pkg.glob("*/__init__.py")]
+    return sorted(names)
+
+
+def package_version() -> str:
+    found = re.search(r"__version__ = \"([^\"]+)\"", (ROOT / "infogan_tutorial" / "__init__.py").read_text())
+    assert found, "infogan_tutorial/__init__.py has no __version__"
+    return found.group(1)
+
 
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -70,9 +177,12 @@ METADATA = {
 }
 
 
-def install_cell(config: dict) -> dict:
+def install_cell(config: dict, version: str | None = None, modules: list[str] | None = None) -> dict:
     repo = config["repository"]
-    source = INSTALL_CELL.format(marker=MARKER, url=repo["url"], branch=repo.get("branch", "main"))
+    names = modules if modules is not None else package_modules()
+    listed = textwrap.fill(repr(names), 79, subsequent_indent="    ", break_long_words=False)
+    source = INSTALL_CELL.format(marker=MARKER, url=repo["url"], branch=repo.get("branch", "main"),
+                                 version=version or package_version(), modules=listed)
     return {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["hide-input"]},
             "outputs": [], "source": source.splitlines(keepends=True)}
 
