@@ -200,20 +200,192 @@ def synced(nb: dict, cell: dict) -> dict:
     return {"cells": cells, "metadata": METADATA, "nbformat": 4, "nbformat_minor": 4}
 
 
+# ---------------------------------------------------------------------------------------------
+# The Colab edition: colab/<chapter>.ipynb, what every Colab button opens. Colab renders plain
+# Markdown only, so the MyST blocks and roles become Markdown, and the solutions (gated
+# {solution-start} ... {solution-end}) are folded into one collapsed Markdown cell, so that
+# "Run all" runs the reader's own stub or answer through the checker.
+
+COLAB_DIR = "colab"
+_FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}[ \t]*(?P<arg>.*)$")
+_ROLE = re.compile(r"\{(?P<role>cite|cite:p|cite:t|ref|numref|doc|eq|term)\}`(?P<body>[^`]*)`")
+_TARGET = re.compile(r"^\((?P<label>[\w:.-]+)\)=[ \t]*\n?", re.M)
+_CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "hint": "Hint", "warning": "Warning", "important": "Important",
+                   "caution": "Caution", "attention": "Attention", "danger": "Danger", "error": "Error",
+                   "seealso": "See also"}
+
+
+def _bib_labels(root: Path) -> dict[str, str]:
+    """citation key -> "Author et al. (year)" from the book's .bib files."""
+    labels = {}
+    for bib in sorted((root / "book").glob("*.bib")):
+        for entry in re.split(r"\n(?=@)", bib.read_text(encoding="utf8")):
+            key = re.match(r"@\w+\{([^,]+),", entry.strip())
+            if not key:
+                continue
+            author = re.search(r"author\s*=\s*\{(.*?)\},?\s*\n", entry)
+            year = re.search(r"year\s*=\s*\{?(\d{4})", entry)
+            names = [a.split(",")[0].strip("{} ") for a in author.group(1).split(" and ")] if author else [key.group(1)]
+            who = (names[0] if len(names) == 1 else f"{names[0]} and {names[1]}" if len(names) == 2
+                   else f"{names[0]} et al.")
+            labels[key.group(1)] = f"{who} ({year.group(1)})" if year else who
+    return labels
+
+
+def _label_pages(root: Path) -> dict[str, tuple[str, str]]:
+    """label -> (page, title) for every (label)= target and :label: option of the book."""
+    found: dict[str, tuple[str, str]] = {}
+    for path in sorted((root / "book").glob("*.ipynb")) + sorted((root / "book").glob("*.md")):
+        if path.suffix == ".ipynb":
+            texts = ["".join(c["source"]) for c in json.loads(path.read_text(encoding="utf8"))["cells"]
+                     if c["cell_type"] == "markdown"]
+        else:
+            texts = [path.read_text(encoding="utf8")]
+        for text in texts:
+            for m in re.finditer(r"^\(([\w:.-]+)\)=[ \t]*\n(?:#+\s*(.*))?", text, re.M):
+                found[m.group(1)] = (f"book/{path.stem}", (m.group(2) or m.group(1)).strip())
+            labelled = r"^(?:`{3,}|:{3,})\{[\w-]+\}[ \t]*(.*)\n(?::[\w-]+:.*\n)*?:label:\s*(\S+)"
+            for m in re.finditer(labelled, text, re.M):
+                found[m.group(2)] = (f"book/{path.stem}", m.group(1).strip() or m.group(2))
+    return found
+
+
+class ColabMarkdown:
+    """Turns the MyST of a markdown cell into Markdown that Colab renders."""
+
+    def __init__(self, root: Path, config: dict) -> None:
+        self.base = ((config.get("html") or {}).get("baseurl") or "").rstrip("/")
+        self.bib = _bib_labels(root)
+        self.labels = _label_pages(root)
+
+    def _link(self, text: str, page: str, anchor: str = "") -> str:
+        if not self.base:
+            return text
+        return f"[{text}]({self.base}/{page}.html{'#' + anchor if anchor else ''})"
+
+    def _role(self, m: re.Match) -> str:
+        role, body = m.group("role"), m.group("body")
+        explicit = re.fullmatch(r"(?s)(.*?)\s*<([^<>]+)>", body)
+        text, target = (explicit.group(1), explicit.group(2)) if explicit else (None, body)
+        if role.startswith("cite"):
+            keys = [k.strip() for k in target.split(",")]
+            return "; ".join(self._link(self.bib.get(k, k), "book/bibliography") for k in keys)
+        if role == "doc":
+            page = target.removesuffix(".md").removesuffix(".ipynb").lstrip("/")
+            page = page if "/" in page else f"book/{page}"
+            return self._link(text or self.labels.get(page, (page, Path(page).name))[1], page)
+        if role == "eq":
+            return f"({target})"
+        page, title = self.labels.get(target, ("", target))
+        return self._link(text or title.replace("{", "").replace("}", "").strip("# "), page, target) if page \
+            else (text or target)
+
+    def roles(self, text: str) -> str:
+        return _ROLE.sub(self._role, text)
+
+    def _block(self, name: str, arg: str, options: dict[str, str], body: str) -> str:
+        body = body.strip("\n")
+        if name in ("math",):
+            return f"$$\n{body}\n$$"
+        if name == "exercise":
+            title = f"Exercise: {arg}" if arg else "Exercise"
+            return f"#### {title}\n\n{body}"
+        if name == "solution":
+            return f"<details><summary><b>Solution</b></summary>\n\n{body}\n\n</details>"
+        title = arg or _CALLOUT_TITLES.get(name, name.capitalize())
+        if "dropdown" in options.get("class", ""):
+            return f"<details><summary><b>{title}</b></summary>\n\n{body}\n\n</details>"
+        quoted = "\n".join(f"> {line}" if line else ">" for line in body.split("\n"))
+        return f"> **{title}**\n>\n{quoted}"
+
+    def convert(self, text: str) -> str:
+        """The cell's text with every {directive} fence rendered, roles as text or links, targets dropped."""
+        lines, out, i = text.split("\n"), [], 0
+        while i < len(lines):
+            m = _FENCE.match(lines[i])
+            if not m:
+                out.append(lines[i])
+                i += 1
+                continue
+            fence, j, options = m.group("fence"), i + 1, {}
+            while j < len(lines) and re.match(r"^:[\w-]+:", lines[j]):
+                key, _, value = lines[j][1:].partition(":")
+                options[key] = value.strip()
+                j += 1
+            k = j
+            while k < len(lines) and lines[k].strip() != fence:
+                k += 1
+            inner = self.convert("\n".join(lines[j:k]))  # nested blocks
+            out.append(self._block(m.group("name"), m.group("arg").strip(), options, inner))
+            i = k + 1
+        return _TARGET.sub("", self.roles("\n".join(out)))
+
+
+def _gate(cell: dict) -> str | None:
+    """"start" / "end" for the markdown cells that open and close a gated solution."""
+    if cell["cell_type"] != "markdown":
+        return None
+    first = "".join(cell["source"]).lstrip().split("\n", 1)[0]
+    m = _FENCE.match(first)
+    if m and m.group("name") in ("solution-start", "solution-end"):
+        return m.group("name").removeprefix("solution-")
+    return None
+
+
+def colab_edition(nb: dict, markdown: ColabMarkdown) -> dict:
+    """The chapter as Colab shows it: Markdown Colab renders; each solution folded into one closed
+    Markdown cell (its text and code, never run); every other cell as in the book."""
+    cells: list[dict] = []
+    solution: list[dict] | None = None
+    for cell in nb["cells"]:
+        gate = _gate(cell)
+        if gate == "start":
+            solution = []
+        elif gate == "end" and solution is not None:
+            parts = []
+            for c in solution:
+                src = "".join(c["source"]).strip("\n")
+                parts.append(markdown.convert(src) if c["cell_type"] == "markdown" else f"```python\n{src}\n```")
+            body = "\n\n".join(parts)
+            text = (f"<details><summary><b>Solution</b> (try the exercise first; this code is not run: "
+                    f"copy it into the cell above to use it)</summary>\n\n{body}\n\n</details>")
+            cells.append({"cell_type": "markdown", "metadata": {}, "source": text.splitlines(keepends=True)})
+            solution = None
+        elif solution is not None:
+            solution.append(cell)
+        elif cell["cell_type"] == "markdown":
+            text = markdown.convert("".join(cell["source"]))
+            cells.append({**cell, "source": text.splitlines(keepends=True)})
+        else:
+            cells.append(cell)
+    assert solution is None, "a {solution-start} without its {solution-end}"
+    return {**nb, "cells": cells}
+
+
+def colab_path(root: Path, chapter: Path) -> Path:
+    return root / COLAB_DIR / chapter.name
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--check", action="store_true", help="report notebooks that need syncing; change nothing")
     args = p.parse_args()
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     cell = install_cell(config)
+    markdown = ColabMarkdown(ROOT, config)
     stale = []
     for path in sorted((ROOT / "book").glob("*.ipynb")):
         text = path.read_text()
-        new = json.dumps(synced(json.loads(text), cell), indent=1, ensure_ascii=False) + "\n"
-        if new != text:
-            stale.append(path.relative_to(ROOT))
-            if not args.check:
-                path.write_text(new)
+        book = synced(json.loads(text), cell)
+        new = json.dumps(book, indent=1, ensure_ascii=False) + "\n"
+        colab = colab_path(ROOT, path)
+        colab_new = json.dumps(colab_edition(book, markdown), indent=1, ensure_ascii=False) + "\n"
+        for target, content in ((path, new), (colab, colab_new)):
+            if not target.is_file() or target.read_text() != content:
+                stale.append(target.relative_to(ROOT))
+                if not args.check:
+                    target.parent.mkdir(exist_ok=True)
+                    target.write_text(content)
     if stale:
         verb = "need syncing (run python scripts/sync_notebooks.py)" if args.check else "synced"
         print(f"{len(stale)} notebook(s) {verb}: " + ", ".join(map(str, stale)))

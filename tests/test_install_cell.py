@@ -111,7 +111,8 @@ def test_a_repeat_run_prints_which_code_is_in_use(origin: str, machine) -> None:
     target, execute, installed = machine
     execute(cell_source(origin))
     printed = execute(cell_source(origin))
-    assert printed == f"Using infogan_tutorial {VERSION} from {target} (git commit {commit_of(target)}; data/ present).\n"
+    commit = commit_of(target)
+    assert printed == f"Using infogan_tutorial {VERSION} from {target} (git commit {commit}; data/ present).\n"
     assert installed == [target]  # not installed twice
 
 
