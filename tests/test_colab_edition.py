@@ -83,3 +83,21 @@ def test_run_all_reaches_the_readers_stub_not_the_solution() -> None:
     folded = [source(c) for c in colab
               if c["cell_type"] == "markdown" and source(c).startswith("<details><summary><b>Solution")]
     assert any("def categorical_info_loss" in f for f in folded)
+
+
+def test_every_colab_button_opens_the_colab_edition() -> None:
+    """sphinx-book-theme builds the button as {colab_url}/github/{org}/{repo}/blob/{branch}/{path_to_book}{page}.ipynb
+    (header_buttons/launch.py); book/_ext/infogan_site.py turns it to colab/{page}.ipynb, which exists."""
+    spec = importlib.util.spec_from_file_location("infogan_site", ROOT / "book" / "_ext" / "infogan_site.py")
+    assert spec is not None and spec.loader is not None
+    site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(site)
+    base = "https://colab.research.google.com/github/org/repo/blob/main/"
+    for chapter in CHAPTERS:
+        context = {"header_buttons": [{"type": "group", "buttons": [
+            {"text": "Binder", "url": "https://mybinder.org/v2/gh/org/repo/main?urlpath=tree/book/x.ipynb"},
+            {"text": "Colab", "url": f"{base}book/{chapter.name}"}]}]}
+        site.colab_buttons(None, f"book/{chapter.stem}", "page.html", context, None)
+        buttons = context["header_buttons"][0]["buttons"]
+        assert buttons[1]["url"] == f"{base}colab/{chapter.name}" and (ROOT / "colab" / chapter.name).is_file()
+        assert buttons[0]["url"].endswith("tree/book/x.ipynb")  # other launchers unchanged
