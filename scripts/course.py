@@ -138,7 +138,8 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
         (out / "book" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
         colab = json.dumps(colab_edition(nb, markdown), indent=1, ensure_ascii=False) + "\n"
         (out / COLAB_DIR / path.name).write_text(colab, encoding="utf8")
-    found = leaks([out / "book", out / COLAB_DIR])  # the package itself holds the functions the exercises rebuild (README)
+    # the package itself holds the functions the exercises rebuild (README)
+    found = leaks([out / "book", out / COLAB_DIR])
     if found:
         sys.exit("the published notebooks contain solutions:\n" + "\n".join(found))
     print(f"students' repository: {out} (push it to {repo})")
