@@ -38,7 +38,7 @@ import importlib, importlib.util, os, re, shutil, subprocess, sys
 
 REPO = "{url}"
 BRANCH, VERSION = "{branch}", "{version}"
-MODULES = {modules}
+{modules}
 TARGET = os.path.abspath("infogan-tutorial")
 MARK = "made-by-install-cell"  # in .git of a clone this cell made
 AGAIN = "run this cell again"
@@ -180,7 +180,7 @@ METADATA = {
 def install_cell(config: dict, version: str | None = None, modules: list[str] | None = None) -> dict:
     repo = config["repository"]
     names = modules if modules is not None else package_modules()
-    listed = textwrap.fill(repr(names), 79, subsequent_indent="    ", break_long_words=False)
+    listed = textwrap.fill(f"MODULES = {names!r}", 79, subsequent_indent="    ", break_long_words=False)
     source = INSTALL_CELL.format(marker=MARKER, url=repo["url"], branch=repo.get("branch", "main"),
                                  version=version or package_version(), modules=listed)
     return {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["hide-input"]},

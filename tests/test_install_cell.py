@@ -210,3 +210,13 @@ def test_a_failed_clone_says_what_to_do_and_leaves_nothing(origin: str, machine,
     assert not target.exists() and not Path(f"{target}.partial").exists()
     printed = execute(cell_source(origin))  # the next run starts afresh
     assert printed.startswith("Cloned") and installed == [target]
+
+
+def test_the_cell_of_the_book_fits_80_columns_and_names_this_package() -> None:
+    spec = importlib.util.spec_from_file_location("sync_notebooks", ROOT / "scripts" / "sync_notebooks.py")
+    assert spec is not None and spec.loader is not None
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    source = "".join(sync.install_cell({"repository": {"url": "https://github.com/o/r", "branch": "main"}})["source"])
+    assert max(map(len, source.splitlines())) <= 80
+    assert f'"{sync.package_version()}"' in source and "'training'" in source and "'exercises'" in source
