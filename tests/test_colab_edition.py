@@ -101,3 +101,19 @@ def test_every_colab_button_opens_the_colab_edition() -> None:
         buttons = context["header_buttons"][0]["buttons"]
         assert buttons[1]["url"] == f"{base}colab/{chapter.name}" and (ROOT / "colab" / chapter.name).is_file()
         assert buttons[0]["url"].endswith("tree/book/x.ipynb")  # other launchers unchanged
+
+
+def test_run_all_in_colab_grades_the_reader_not_the_solution(capsys: pytest.CaptureFixture[str]) -> None:
+    """Chapter 8's first exercise, run top to bottom as in Colab (install cell aside): the checker sees the stub."""
+    colab = json.loads((ROOT / "colab" / "08_exercises_foundations.ipynb").read_text())["cells"]
+    code = [source(c) for c in colab if c["cell_type"] == "code"][1:]
+    scope: dict = {"__name__": "__main__"}
+    for cell in code:
+        assert not re.search(r"^\s*[%!]", cell, re.M), "a magic: run it in IPython instead"
+        exec(compile(cell, "cell", "exec"), scope)  # noqa: S102 - as Colab runs it
+        if cell.startswith("# NBVAL_CHECK_OUTPUT\ncheck_categorical_info_loss"):
+            break
+    else:
+        pytest.fail("no check of the first exercise")
+    out = capsys.readouterr().out
+    assert "✗" in out and "not implemented yet" in out and "✓" not in out
