@@ -140,19 +140,29 @@ def _install():
     importlib.invalidate_caches()
 
 
-_spec = importlib.util.find_spec("infogan_tutorial")
-_root = _spec and os.path.dirname(os.path.dirname(_spec.origin))
-if _root and not _problems(_root):
-    print("Using " + _describe(_root) + ".")
-else:
-    if _root:
-        print(f"Not using infogan_tutorial from {{_root}}: "
-              + "; ".join(_problems(_root)) + ".")
+def _main():
+    spec = importlib.util.find_spec("infogan_tutorial")
+    root = spec and os.path.dirname(os.path.dirname(spec.origin))
+    if root and not _problems(root):
+        print("Using " + _describe(root) + ".")
+        return
+    if root:
+        print(f"Not using infogan_tutorial from {{root}}: "
+              + "; ".join(_problems(root)) + ".")
     _install()
     print("Installed " + _describe(TARGET) + ".")
     if "infogan_tutorial" in sys.modules:
         print("Runtime → Restart session, then run all: the old code is "
-              "still loaded.")"""
+              "still loaded.")
+
+
+try:
+    _main()
+except KeyboardInterrupt:
+    _fail(f"stopped: {{AGAIN}}.")
+except OSError as error:
+    _fail(f"{{error}}: {{AGAIN}}; if it fails again, Runtime → Restart "
+          "session, then run it.")"""
 
 
 def package_modules() -> list[str]:

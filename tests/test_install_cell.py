@@ -220,3 +220,20 @@ def test_the_cell_of_the_book_fits_80_columns_and_names_this_package() -> None:
     source = "".join(sync.install_cell({"repository": {"url": "https://github.com/o/r", "branch": "main"}})["source"])
     assert max(map(len, source.splitlines())) <= 80
     assert f'"{sync.package_version()}"' in source and "'training'" in source and "'exercises'" in source
+
+
+def test_a_killed_pip_says_run_the_cell_again(origin: str, machine, monkeypatch: pytest.MonkeyPatch) -> None:
+    target, execute, installed = machine
+    run = subprocess.run
+
+    def killed(cmd: list[str], *args: object, **kwargs: object) -> subprocess.CompletedProcess:
+        if cmd[:3] == [sys.executable, "-m", "pip"]:
+            raise KeyboardInterrupt
+        return run(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", killed)
+    with pytest.raises(SystemExit, match="^Install cell: pip install failed or was stopped: run this cell again.$"):
+        execute(cell_source(origin))
+    monkeypatch.setattr(subprocess, "run", run)
+    printed = execute(cell_source(origin))  # the clone is kept and used
+    assert printed.startswith(f"Installed infogan_tutorial {VERSION} from {target}") and installed == [target]
