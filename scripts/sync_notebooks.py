@@ -225,8 +225,8 @@ _CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "hint": "Hint", "warning": "War
                    "seealso": "See also"}
 
 
-def _bib_labels(root: Path) -> dict[str, str]:
-    """citation key -> "Author et al. (year)" from the book's .bib files."""
+def _bib_labels(root: Path) -> dict[str, tuple[str, str]]:
+    """citation key -> ("Author et al.", "year") from the book's .bib files."""
     labels = {}
     for bib in sorted((root / "book").glob("*.bib")):
         for entry in re.split(r"\n(?=@)", bib.read_text(encoding="utf8")):
@@ -238,7 +238,7 @@ def _bib_labels(root: Path) -> dict[str, str]:
             names = [a.split(",")[0].strip("{} ") for a in author.group(1).split(" and ")] if author else [key.group(1)]
             who = (names[0] if len(names) == 1 else f"{names[0]} and {names[1]}" if len(names) == 2
                    else f"{names[0]} et al.")
-            labels[key.group(1)] = f"{who} ({year.group(1)})" if year else who
+            labels[key.group(1)] = (who, year.group(1) if year else "n.d.")
     return labels
 
 
@@ -278,8 +278,11 @@ class ColabMarkdown:
         explicit = re.fullmatch(r"(?s)(.*?)\s*<([^<>]+)>", body)
         text, target = (explicit.group(1), explicit.group(2)) if explicit else (None, body)
         if role.startswith("cite"):
-            keys = [k.strip() for k in target.split(",")]
-            return "; ".join(self._link(self.bib.get(k, k), "book/bibliography") for k in keys)
+            found = [self.bib.get(k.strip(), (k.strip(), "")) for k in target.split(",")]
+            if role == "cite:t":  # Chen et al. (2016)
+                return "; ".join(self._link(f"{who} ({year})", "book/bibliography") for who, year in found)
+            # {cite}, {cite:p}: (Chen et al., 2016), as the book's author_year style
+            return "(" + "; ".join(self._link(f"{who}, {year}", "book/bibliography") for who, year in found) + ")"
         if role == "doc":
             page = target.removesuffix(".md").removesuffix(".ipynb").lstrip("/")
             page = page if "/" in page else f"book/{page}"

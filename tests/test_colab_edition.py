@@ -67,12 +67,12 @@ def test_markup_is_rendered_for_colab() -> None:
                       ":::{admonition} Hint\n:class: dropdown\nLook {cite}`chen2016infogan`.\n:::\n"
                       "```{note}\nSee {ref}`there <ch9-x>` and {ref}`ch9-x`.\n```\n(ch9-y)=\n## Next")
     assert text == ("#### Exercise: Do it\n\nWrite $f$.\n"
-                    "<details><summary><b>Hint</b></summary>\n\nLook [Chen et al. (2016)]"
-                    "(https://example.org/book/book/bibliography.html).\n\n</details>\n"
+                    "<details><summary><b>Hint</b></summary>\n\nLook ([Chen et al., 2016]"
+                    "(https://example.org/book/book/bibliography.html)).\n\n</details>\n"
                     "> **Note**\n>\n> See [there](https://example.org/book/book/09_exercises_experiments.html#ch9-x)"
                     " and [Section](https://example.org/book/book/09_exercises_experiments.html#ch9-x).\n## Next")
     plain = sync.ColabMarkdown(ROOT, {})  # no published URL: text only
-    assert plain.convert("{cite}`chen2016infogan` and {ref}`that <ch9-x>`") == "Chen et al. (2016) and that"
+    assert plain.convert("{cite}`chen2016infogan` and {ref}`that <ch9-x>`") == "(Chen et al., 2016) and that"
 
 
 def test_run_all_reaches_the_readers_stub_not_the_solution() -> None:
