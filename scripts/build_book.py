@@ -15,9 +15,10 @@ The student build reads ``_config.yml`` and writes a temporary copy with three c
 - the local extension ``hide_gated_solutions`` (``scripts/hide_gated_solutions.py``), without
   which that switch crashes on the book's gated solutions and would not remove their code
   cells; it also strips the solutions from the notebooks the download button serves;
-- no Colab launch button, which would open the repository's notebook, solutions included; or,
-  with ``--colab-repo``, Colab buttons that open the notebooks of *that* repository, which holds
-  the released notebooks (``python scripts/course.py publish COURSE OUT``, then push OUT).
+- no Colab launch button, which would open the repository's Colab edition (``colab/``, solutions
+  folded in); or, with ``--colab-repo``, Colab buttons that open the ``colab/`` editions of *that*
+  repository, which holds the released notebooks (``python scripts/course.py publish COURSE OUT``,
+  then push OUT). ``book/_ext/infogan_site.py`` points every Colab button at ``colab/<chapter>``.
 
 Nothing else differs, so there is no second configuration file to keep in step. After a student
 build, the executed notebooks (``_build/student/_build/jupyter_execute``, solutions included) are

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import yaml
 from course_notebooks import find_leaks, secret_lines, source_notebook
+from sync_notebooks import COLAB_DIR, ColabMarkdown, colab_edition
 from sync_notebooks import install_cell as clone_cell
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +110,8 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
 
     Every chapter's install cell clones ``repo`` (this copy, so Colab never fetches a solution); the
     tests, scripts and course folder stay behind. Push OUT to ``repo`` and build the student book with
-    ``build_book.py --student --colab-repo REPO``.
+    ``build_book.py --student --colab-repo REPO``, whose Colab buttons open OUT's ``colab/`` editions
+    (written here from the released chapters, as ``sync_notebooks.py`` writes the book's).
     """
     if out.exists():
         shutil.rmtree(out)
@@ -122,17 +124,22 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
     config["repository"] = {**config.get("repository", {}), "url": repo, "branch": branch}
     (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (out / "book").mkdir()
+    (out / COLAB_DIR).mkdir()
+    markdown = ColabMarkdown(ROOT, config)
     for path in sorted((ROOT / "book").iterdir()):
         if path.suffix in (".md", ".bib"):
             shutil.copy2(path, out / "book" / path.name)
     released = {name: course / "release" / a / f"{name}.ipynb" for a, name in ASSIGNMENTS.items()}
-    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]*.ipynb")):  # 06b, 07b too
         nb = json.loads((released.get(path.stem) or path).read_text(encoding="utf8"))
         for cell in nb["cells"]:
             if cell["cell_type"] == "code" and "# Install cell" in "".join(cell["source"]):
                 cell["source"] = clone_cell(config)["source"]
         (out / "book" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
-    found = leaks([out / "book"])  # the package itself holds the functions the exercises rebuild (README)
+        colab = json.dumps(colab_edition(nb, markdown), indent=1, ensure_ascii=False) + "\n"
+        (out / COLAB_DIR / path.name).write_text(colab, encoding="utf8")
+    # the package itself holds the functions the exercises rebuild (README)
+    found = leaks([out / "book", out / COLAB_DIR])
     if found:
         sys.exit("the published notebooks contain solutions:\n" + "\n".join(found))
     print(f"students' repository: {out} (push it to {repo})")

@@ -3,19 +3,23 @@
     python scripts/sync_notebooks.py          # rewrite book/*.ipynb in place
     python scripts/sync_notebooks.py --check  # exit 1 if any notebook is out of date (CI)
 
-The install cell is generated from the repository URL in ``_config.yml`` (its one home), so
-that no notebook carries a stale copy. It is the first code cell of every chapter, is
-skipped by nbval (``# NBVAL_SKIP``) and does nothing where the package is already installed.
-It clones into a temporary folder that it renames when the clone is complete, clones again
-over a folder that is not a complete clone (an interrupted run), and prints what it did;
-``tests/test_install_cell.py`` runs it against a local repository.
+The install cell is generated from the repository URL in ``_config.yml`` (its one home) and the
+package's ``__version__`` and module list, so that no notebook carries a stale copy. It is the first
+code cell of every chapter and is skipped by nbval (``# NBVAL_SKIP``). It uses an installed package
+only if it matches the book (version, modules, ``data/`` beside it) and says which one it uses
+(path, git commit, ``data/``); otherwise it clones into ``./infogan-tutorial`` (the working folder),
+updates a stale clone it made, and never deletes a folder it did not make (marker file). Every
+failure ends in one line that says what to do. ``tests/test_install_cell.py`` runs it against a
+local repository.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import textwrap
 from pathlib import Path
 
 import yaml
@@ -24,43 +28,156 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKER = "# Install cell (written by scripts/sync_notebooks.py)"
 
 INSTALL_CELL = """# NBVAL_SKIP
-{marker}: on Colab, or wherever the package is missing,
-# clone the repository (the package and its bundled data) and install it. Elsewhere it does nothing.
-# The clone is made in a temporary folder and renamed when complete; a folder left incomplete by an
-# interrupted run is cloned again. It pins nothing that Colab already ships (torch, numpy, ipywidgets).
-import importlib.util, os, shutil, subprocess, sys
+{marker}.
+# It says which infogan_tutorial it uses (path, git commit, data/) and uses one
+# only if it matches this book (version {version}, its modules, data/). Else it
+# clones the repository into ./infogan-tutorial (the working folder: Colab's
+# file browser shows it) and installs it. It deletes only folders it made (they
+# hold a marker file) and pins nothing Colab ships (torch, numpy, ipywidgets).
+import importlib, importlib.util, os, re, shutil, subprocess, sys
+
+REPO = "{url}"
+BRANCH, VERSION = "{branch}", "{version}"
+{modules}
+TARGET = os.path.abspath("infogan-tutorial")
+MARK = "made-by-install-cell"  # in .git of a clone this cell made
+AGAIN = "run this cell again"
 
 
-def _complete_clone(path):
-    # a git clone with a commit checked out and no tracked file missing
-    if not os.path.isdir(os.path.join(path, ".git")):
-        return False
-    git = ["git", "-C", path]
-    head = subprocess.run(git + ["rev-parse", "--verify", "-q", "HEAD"], capture_output=True)
-    gone = subprocess.run(git + ["ls-files", "--deleted"], capture_output=True, text=True)
-    return head.returncode == 0 and gone.returncode == 0 and not gone.stdout
+def _fail(what):
+    raise SystemExit(f"Install cell: {{what}}")
 
 
-if importlib.util.find_spec("infogan_tutorial") is None:
-    repo, target = "{url}", os.path.expanduser("~/infogan-tutorial")
-    if os.path.isdir(target) and _complete_clone(target):
-        print(f"Using the clone in {{target}}.")
-    else:
-        if os.path.lexists(target):
-            print(f"{{target}} is not a complete clone (an interrupted run?): removing it.")
-            if os.path.isdir(target) and not os.path.islink(target):
-                shutil.rmtree(target)
-            else:
-                os.remove(target)
-        partial = target + ".partial"
+def _git(path, *args):
+    run = subprocess.run(["git", "-C", path, *args], capture_output=True,
+                         text=True)
+    return run.stdout.strip() if run.returncode == 0 else None
+
+
+def _problems(root):
+    # why the package under root does not fit this book ([] if it does)
+    pkg = os.path.join(root, "infogan_tutorial")
+    try:
+        with open(os.path.join(pkg, "__init__.py"), encoding="utf8") as f:
+            found = re.search(r"__version__ = .([^\\"']+)", f.read())
+    except OSError:
+        return ["no infogan_tutorial package"]
+    bad = [] if found and found.group(1) == VERSION else [
+        f"version {{found.group(1) if found else '?'}}, the book needs {{VERSION}}"]
+    gone = [m for m in MODULES if not (
+        os.path.isfile(os.path.join(pkg, m + ".py"))
+        or os.path.isfile(os.path.join(pkg, m, "__init__.py")))]
+    if gone:
+        bad.append("missing modules " + ", ".join(gone))
+    if not os.path.isdir(os.path.join(root, "data")):
+        bad.append("no data/ folder beside the package")
+    return bad
+
+
+def _describe(root):
+    commit = _git(root, "rev-parse", "--short", "HEAD")
+    where = f"git commit {{commit}}" if commit else "not a git clone"
+    data = "present" if os.path.isdir(os.path.join(root, "data")) else "MISSING"
+    return f"infogan_tutorial {{VERSION}} from {{root}} ({{where}}; data/ {{data}})"
+
+
+def _clone():
+    partial = TARGET + ".partial"
+    if os.path.isfile(os.path.join(partial, MARK)):  # an interrupted run's
+        shutil.rmtree(partial)
+    elif os.path.lexists(partial):
+        _fail(f"{{partial}} is in the way: rename it, then {{AGAIN}}.")
+    os.makedirs(partial)
+    open(os.path.join(partial, MARK), "w").close()
+    try:
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch",
+                        BRANCH, REPO, os.path.join(partial, "repo")],
+                       check=True, capture_output=True)
+    except (subprocess.CalledProcessError, KeyboardInterrupt):
         shutil.rmtree(partial, ignore_errors=True)
-        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "{branch}", repo, partial],
-                       check=True)
-        os.rename(partial, target)
-        print(f"Cloned {{repo}} into {{target}}.")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", target], check=True)
-    sys.path.insert(0, target)
-    print(f"Installed infogan_tutorial from {{target}}.")"""
+        _fail(f"cloning {{REPO}} failed or was stopped: {{AGAIN}}.")
+    open(os.path.join(partial, "repo", ".git", MARK), "w").close()
+    os.rename(os.path.join(partial, "repo"), TARGET)
+    shutil.rmtree(partial)
+    print(f"Cloned {{REPO}} into {{TARGET}}.")
+
+
+def _update():
+    # a stale clone: fetch the book's branch; never lose the reader's changes
+    ours = os.path.isfile(os.path.join(TARGET, ".git", MARK))
+    if not ours or _git(TARGET, "status", "--porcelain", "-uno") != "":
+        _fail(f"{{TARGET}} is your clone; update it (git -C {{TARGET}} pull) "
+              f"or rename it, then {{AGAIN}}.")
+    if (_git(TARGET, "fetch", "-q", "--depth", "1", "origin", BRANCH) is None
+            or _git(TARGET, "reset", "-q", "--keep", "FETCH_HEAD") is None):
+        _fail(f"could not update {{TARGET}} from {{REPO}}: {{AGAIN}}.")
+    print(f"Updated {{TARGET}} from {{REPO}}.")
+
+
+def _install():
+    if not os.path.lexists(TARGET):
+        _clone()
+    elif not os.path.isdir(os.path.join(TARGET, ".git")):
+        _fail(f"{{TARGET}} is not a clone of {{REPO}}: rename it, "
+              f"then {{AGAIN}}.")
+    else:
+        missing = _git(TARGET, "ls-files", "--deleted")
+        if missing and os.path.isfile(os.path.join(TARGET, ".git", MARK)):
+            _git(TARGET, "checkout", "-q", "--", *missing.splitlines())
+            print(f"Restored {{len(missing.splitlines())}} missing file(s).")
+        if _problems(TARGET):
+            print(f"{{TARGET}} is stale: " + "; ".join(_problems(TARGET)))
+            _update()
+    if _problems(TARGET):
+        _fail(f"{{TARGET}}: " + "; ".join(_problems(TARGET)) + ". Rename "
+              f"it, then {{AGAIN}}.")
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e",
+                        TARGET], check=True, capture_output=True)
+    except (subprocess.CalledProcessError, KeyboardInterrupt):
+        _fail(f"pip install failed or was stopped: {{AGAIN}}.")
+    sys.path.insert(0, TARGET)
+    importlib.invalidate_caches()
+
+
+def _main():
+    spec = importlib.util.find_spec("infogan_tutorial")
+    root = spec and os.path.dirname(os.path.dirname(spec.origin))
+    if root and not _problems(root):
+        print("Using " + _describe(root) + ".")
+        return
+    if root:
+        print(f"Not using infogan_tutorial from {{root}}: "
+              + "; ".join(_problems(root)) + ".")
+    _install()
+    print("Installed " + _describe(TARGET) + ".")
+    if "infogan_tutorial" in sys.modules:
+        print("Runtime → Restart session, then run all: the old code is "
+              "still loaded.")
+
+
+try:
+    _main()
+except KeyboardInterrupt:
+    _fail(f"stopped: {{AGAIN}}.")
+except OSError as error:
+    _fail(f"{{error}}: {{AGAIN}}; if it fails again, Runtime → Restart "
+          "session, then run it.")"""
+
+
+def package_modules() -> list[str]:
+    """The package's modules and subpackages: the install cell checks that a found install has them all."""
+    pkg = ROOT / "infogan_tutorial"
+    names = [p.stem for p in pkg.glob("*.py") if p.stem not in ("__init__", "__main__")]
+    names += [p.parent.name for p in pkg.glob("*/__init__.py")]
+    return sorted(names)
+
+
+def package_version() -> str:
+    found = re.search(r"__version__ = \"([^\"]+)\"", (ROOT / "infogan_tutorial" / "__init__.py").read_text())
+    assert found, "infogan_tutorial/__init__.py has no __version__"
+    return found.group(1)
+
 
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -70,9 +187,12 @@ METADATA = {
 }
 
 
-def install_cell(config: dict) -> dict:
+def install_cell(config: dict, version: str | None = None, modules: list[str] | None = None) -> dict:
     repo = config["repository"]
-    source = INSTALL_CELL.format(marker=MARKER, url=repo["url"], branch=repo.get("branch", "main"))
+    names = modules if modules is not None else package_modules()
+    listed = textwrap.fill(f"MODULES = {names!r}", 79, subsequent_indent="    ", break_long_words=False)
+    source = INSTALL_CELL.format(marker=MARKER, url=repo["url"], branch=repo.get("branch", "main"),
+                                 version=version or package_version(), modules=listed)
     return {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["hide-input"]},
             "outputs": [], "source": source.splitlines(keepends=True)}
 
@@ -90,20 +210,195 @@ def synced(nb: dict, cell: dict) -> dict:
     return {"cells": cells, "metadata": METADATA, "nbformat": 4, "nbformat_minor": 4}
 
 
+# ---------------------------------------------------------------------------------------------
+# The Colab edition: colab/<chapter>.ipynb, what every Colab button opens. Colab renders plain
+# Markdown only, so the MyST blocks and roles become Markdown, and the solutions (gated
+# {solution-start} ... {solution-end}) are folded into one collapsed Markdown cell, so that
+# "Run all" runs the reader's own stub or answer through the checker.
+
+COLAB_DIR = "colab"
+_FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}[ \t]*(?P<arg>.*)$")
+_ROLE = re.compile(r"\{(?P<role>cite|cite:p|cite:t|ref|numref|doc|eq|term)\}`(?P<body>[^`]*)`")
+_TARGET = re.compile(r"^\((?P<label>[\w:.-]+)\)=[ \t]*\n?", re.M)
+_CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "hint": "Hint", "warning": "Warning", "important": "Important",
+                   "caution": "Caution", "attention": "Attention", "danger": "Danger", "error": "Error",
+                   "seealso": "See also"}
+
+
+def _bib_labels(root: Path) -> dict[str, tuple[str, str]]:
+    """citation key -> ("Author et al.", "year") from the book's .bib files."""
+    labels = {}
+    for bib in sorted((root / "book").glob("*.bib")):
+        for entry in re.split(r"\n(?=@)", bib.read_text(encoding="utf8")):
+            key = re.match(r"@\w+\{([^,]+),", entry.strip())
+            if not key:
+                continue
+            author = re.search(r"author\s*=\s*\{(.*?)\},?\s*\n", entry)
+            year = re.search(r"year\s*=\s*\{?(\d{4})", entry)
+            names = [a.split(",")[0].strip("{} ") for a in author.group(1).split(" and ")] if author else [key.group(1)]
+            who = (names[0] if len(names) == 1 else f"{names[0]} and {names[1]}" if len(names) == 2
+                   else f"{names[0]} et al.")
+            labels[key.group(1)] = (who, year.group(1) if year else "n.d.")
+    return labels
+
+
+def _label_pages(root: Path) -> dict[str, tuple[str, str]]:
+    """label -> (page, title) for every (label)= target and :label: option of the book."""
+    found: dict[str, tuple[str, str]] = {}
+    for path in sorted((root / "book").glob("*.ipynb")) + sorted((root / "book").glob("*.md")):
+        if path.suffix == ".ipynb":
+            texts = ["".join(c["source"]) for c in json.loads(path.read_text(encoding="utf8"))["cells"]
+                     if c["cell_type"] == "markdown"]
+        else:
+            texts = [path.read_text(encoding="utf8")]
+        for text in texts:
+            for m in re.finditer(r"^\(([\w:.-]+)\)=[ \t]*\n(?:#+\s*(.*))?", text, re.M):
+                found[m.group(1)] = (f"book/{path.stem}", (m.group(2) or m.group(1)).strip())
+            labelled = r"^(?:`{3,}|:{3,})\{[\w-]+\}[ \t]*(.*)\n(?::[\w-]+:.*\n)*?:label:\s*(\S+)"
+            for m in re.finditer(labelled, text, re.M):
+                found[m.group(2)] = (f"book/{path.stem}", m.group(1).strip() or m.group(2))
+    return found
+
+
+class ColabMarkdown:
+    """Turns the MyST of a markdown cell into Markdown that Colab renders."""
+
+    def __init__(self, root: Path, config: dict) -> None:
+        self.base = ((config.get("html") or {}).get("baseurl") or "").rstrip("/")
+        self.bib = _bib_labels(root)
+        self.labels = _label_pages(root)
+
+    def _link(self, text: str, page: str, anchor: str = "") -> str:
+        if not self.base:
+            return text
+        return f"[{text}]({self.base}/{page}.html{'#' + anchor if anchor else ''})"
+
+    def _role(self, m: re.Match) -> str:
+        role, body = m.group("role"), m.group("body")
+        explicit = re.fullmatch(r"(?s)(.*?)\s*<([^<>]+)>", body)
+        text, target = (explicit.group(1), explicit.group(2)) if explicit else (None, body)
+        if role.startswith("cite"):
+            found = [self.bib.get(k.strip(), (k.strip(), "")) for k in target.split(",")]
+            if role == "cite:t":  # Chen et al. (2016)
+                return "; ".join(self._link(f"{who} ({year})", "book/bibliography") for who, year in found)
+            # {cite}, {cite:p}: (Chen et al., 2016), as the book's author_year style
+            return "(" + "; ".join(self._link(f"{who}, {year}", "book/bibliography") for who, year in found) + ")"
+        if role == "doc":
+            page = target.removesuffix(".md").removesuffix(".ipynb").lstrip("/")
+            page = page if "/" in page else f"book/{page}"
+            return self._link(text or self.labels.get(page, (page, Path(page).name))[1], page)
+        if role == "eq":
+            return f"({target})"
+        page, title = self.labels.get(target, ("", target))
+        return self._link(text or title.replace("{", "").replace("}", "").strip("# "), page, target) if page \
+            else (text or target)
+
+    def roles(self, text: str) -> str:
+        return _ROLE.sub(self._role, text)
+
+    def _block(self, name: str, arg: str, options: dict[str, str], body: str) -> str:
+        body = body.strip("\n")
+        if name in ("math",):
+            return f"$$\n{body}\n$$"
+        if name == "exercise":
+            title = f"Exercise: {arg}" if arg else "Exercise"
+            return f"#### {title}\n\n{body}"
+        if name == "solution":
+            return f"<details><summary><b>Solution</b></summary>\n\n{body}\n\n</details>"
+        title = arg or _CALLOUT_TITLES.get(name, name.capitalize())
+        if "dropdown" in options.get("class", ""):
+            return f"<details><summary><b>{title}</b></summary>\n\n{body}\n\n</details>"
+        quoted = "\n".join(f"> {line}" if line else ">" for line in body.split("\n"))
+        return f"> **{title}**\n>\n{quoted}"
+
+    def convert(self, text: str) -> str:
+        """The cell's text with every {directive} fence rendered, roles as text or links, targets dropped."""
+        lines, out, i = text.split("\n"), [], 0
+        while i < len(lines):
+            m = _FENCE.match(lines[i])
+            if not m:
+                out.append(lines[i])
+                i += 1
+                continue
+            fence, j, options = m.group("fence"), i + 1, {}
+            while j < len(lines) and re.match(r"^:[\w-]+:", lines[j]):
+                key, _, value = lines[j][1:].partition(":")
+                options[key] = value.strip()
+                j += 1
+            k = j
+            while k < len(lines) and lines[k].strip() != fence:
+                k += 1
+            inner = self.convert("\n".join(lines[j:k]))  # nested blocks
+            out.append(self._block(m.group("name"), m.group("arg").strip(), options, inner))
+            i = k + 1
+        return _TARGET.sub("", self.roles("\n".join(out)))
+
+
+def _gate(cell: dict) -> str | None:
+    """"start" / "end" for the markdown cells that open and close a gated solution."""
+    if cell["cell_type"] != "markdown":
+        return None
+    first = "".join(cell["source"]).lstrip().split("\n", 1)[0]
+    m = _FENCE.match(first)
+    if m and m.group("name") in ("solution-start", "solution-end"):
+        return m.group("name").removeprefix("solution-")
+    return None
+
+
+def colab_edition(nb: dict, markdown: ColabMarkdown) -> dict:
+    """The chapter as Colab shows it: Markdown Colab renders; each solution folded into one closed
+    Markdown cell (its text and code, never run); every other cell as in the book."""
+    cells: list[dict] = []
+    solution: list[dict] | None = None
+    for cell in nb["cells"]:
+        gate = _gate(cell)
+        if gate == "start":
+            solution = []
+        elif gate == "end" and solution is not None:
+            parts = []
+            for c in solution:
+                src = "".join(c["source"]).strip("\n")
+                parts.append(markdown.convert(src) if c["cell_type"] == "markdown" else f"```python\n{src}\n```")
+            body = "\n\n".join(parts)
+            text = (f"<details><summary><b>Solution</b> (try the exercise first; this code is not run: "
+                    f"copy it into the cell above to use it)</summary>\n\n{body}\n\n</details>")
+            cells.append({"cell_type": "markdown", "metadata": {}, "source": text.splitlines(keepends=True)})
+            solution = None
+        elif solution is not None:
+            solution.append(cell)
+        elif cell["cell_type"] == "markdown":
+            text = markdown.convert("".join(cell["source"]))
+            cells.append({**cell, "source": text.splitlines(keepends=True)})
+        else:
+            cells.append(cell)
+    assert solution is None, "a {solution-start} without its {solution-end}"
+    return {**nb, "cells": cells}
+
+
+def colab_path(root: Path, chapter: Path) -> Path:
+    return root / COLAB_DIR / chapter.name
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--check", action="store_true", help="report notebooks that need syncing; change nothing")
     args = p.parse_args()
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     cell = install_cell(config)
+    markdown = ColabMarkdown(ROOT, config)
     stale = []
     for path in sorted((ROOT / "book").glob("*.ipynb")):
         text = path.read_text()
-        new = json.dumps(synced(json.loads(text), cell), indent=1, ensure_ascii=False) + "\n"
-        if new != text:
-            stale.append(path.relative_to(ROOT))
-            if not args.check:
-                path.write_text(new)
+        book = synced(json.loads(text), cell)
+        new = json.dumps(book, indent=1, ensure_ascii=False) + "\n"
+        colab = colab_path(ROOT, path)
+        colab_new = json.dumps(colab_edition(book, markdown), indent=1, ensure_ascii=False) + "\n"
+        for target, content in ((path, new), (colab, colab_new)):
+            if not target.is_file() or target.read_text() != content:
+                stale.append(target.relative_to(ROOT))
+                if not args.check:
+                    target.parent.mkdir(exist_ok=True)
+                    target.write_text(content)
     if stale:
         verb = "need syncing (run python scripts/sync_notebooks.py)" if args.check else "synced"
         print(f"{len(stale)} notebook(s) {verb}: " + ", ".join(map(str, stale)))

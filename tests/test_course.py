@@ -115,5 +115,8 @@ def test_publish_writes_the_students_repository_without_solutions(graded, tmp_pa
         cells = json.loads(path.read_text())["cells"]
         install = next("".join(c["source"]) for c in cells if "# Install cell" in "".join(c["source"]))
         assert "https://github.com/org/students" in install and '"spring"' in install, path.name
+    assert find_leaks([out / "colab"], secret_lines(BOOKS)) == []  # what the student book's Colab buttons open
+    assert sorted(p.name for p in (out / "colab").glob("*.ipynb")) == sorted(
+        p.name for p in (out / "book").glob("*.ipynb"))
     released = json.loads((out / "book" / f"{NAME}.ipynb").read_text())
     assert sum("raise NotImplementedError()" in "".join(c["source"]) for c in released["cells"]) == EXERCISES

@@ -1,8 +1,10 @@
 """The Colab install cell (written by scripts/sync_notebooks.py), run against a local repository.
 
-On a machine without the package it clones and installs; it recovers from an interrupted clone,
-keeps a complete one (with the reader's changes) and prints what it did. ``pip install`` is
-recorded instead of run; ``git`` runs for real.
+On a machine without the package it clones into the working folder and installs; it uses an
+install only when it matches the book (version, modules, ``data/``) and says which code it uses;
+it deletes only folders it made and turns failures into one line that says what to do.
+``pip install`` is recorded instead of run (and makes the package findable, as on Colab);
+``git`` runs for real.
 """
 
 from __future__ import annotations
@@ -15,29 +17,39 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+VERSION = "9.9.9"
 
 
-def git(*args: str | Path, cwd: Path | None = None) -> None:
-    subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *map(str, args)],
-                   cwd=cwd, check=True, capture_output=True)
+def git(*args: str | Path, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *map(str, args)],
+                          cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-def cell_source(url: str) -> str:
+def cell_source(url: str, version: str = VERSION) -> str:
     """The install cell that sync_notebooks.py writes for a repository at ``url``."""
     spec = importlib.util.spec_from_file_location("sync_notebooks", ROOT / "scripts" / "sync_notebooks.py")
     assert spec is not None and spec.loader is not None
     sync = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sync)
-    return "".join(sync.install_cell({"repository": {"url": url, "branch": "main"}})["source"])
+    cell = sync.install_cell({"repository": {"url": url, "branch": "main"}}, version, ["networks"])
+    return "".join(cell["source"])
+
+
+def write_package(work: Path, version: str = VERSION, data: bool = True) -> None:
+    (work / "infogan_tutorial").mkdir(parents=True, exist_ok=True)
+    (work / "infogan_tutorial" / "__init__.py").write_text(f'"""The package."""\n__version__ = "{version}"\n')
+    (work / "infogan_tutorial" / "networks.py").write_text("")
+    (work / "pyproject.toml").write_text("[project]\nname = 'infogan_tutorial'\n")
+    if data:
+        (work / "data").mkdir(exist_ok=True)
+        (work / "data" / "README.md").write_text("data\n")
 
 
 @pytest.fixture
 def origin(tmp_path: Path) -> str:
-    """A bare repository holding a package on branch main, as a file:// URL (so --depth applies)."""
+    """A bare repository holding the package on branch main, as a file:// URL (so --depth applies)."""
     work = tmp_path / "work"
-    (work / "infogan_tutorial").mkdir(parents=True)
-    (work / "infogan_tutorial" / "__init__.py").write_text('"""The package."""\n')
-    (work / "pyproject.toml").write_text("[project]\nname = 'infogan_tutorial'\n")
+    write_package(work)
     git("init", "-q", "-b", "main", cwd=work)
     git("add", ".", cwd=work)
     git("commit", "-q", "-m", "first", cwd=work)
@@ -47,15 +59,22 @@ def origin(tmp_path: Path) -> str:
 
 @pytest.fixture
 def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Run a cell as on a machine without the package (HOME in tmp_path); return (printed, pip targets)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "infogan_tutorial" else find_spec(name, *a))
-    monkeypatch.setattr(sys, "path", list(sys.path))
+    """Run a cell in a working folder on a machine where ``installed`` (a list of roots) holds the package."""
+    cwd = tmp_path / "content"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
     installed: list[Path] = []
+    find_spec = importlib.util.find_spec
+
+    def fake_find_spec(name: str, *a: object):
+        if name != "infogan_tutorial":
+            return find_spec(name, *a)
+        return (importlib.util.spec_from_file_location(name, installed[-1] / name / "__init__.py")
+                if installed else None)
+
+    monkeypatch.setattr(importlib.util, "find_spec", fake_find_spec)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "infogan_tutorial", raising=False)
     run = subprocess.run
 
     def fake_run(cmd: list[str], *args: object, **kwargs: object) -> subprocess.CompletedProcess:
@@ -67,64 +86,155 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
 
     monkeypatch.setattr(subprocess, "run", fake_run)
 
-    def execute(source: str) -> tuple[str, list[Path]]:
-        installed.clear()
+    def execute(source: str) -> str:
         exec(compile(source, "install-cell", "exec"), {"__name__": "__main__"})  # noqa: S102 - as Jupyter runs it
-        return capsys.readouterr().out, list(installed)
+        return capsys.readouterr().out
 
-    return home / "infogan-tutorial", execute
+    return cwd / "infogan-tutorial", execute, installed
 
 
-def test_a_fresh_machine_clones_installs_and_says_so(origin: str, machine) -> None:
-    target, execute = machine
-    printed, installed = execute(cell_source(origin))
+def commit_of(target: Path) -> str:
+    return git("-C", target, "rev-parse", "--short", "HEAD").strip()
+
+
+def test_a_fresh_machine_clones_into_the_working_folder_and_says_what_it_uses(origin: str, machine) -> None:
+    target, execute, installed = machine
+    printed = execute(cell_source(origin))
     assert installed == [target] and sys.path[0] == str(target)
     assert (target / "infogan_tutorial" / "__init__.py").is_file()
     assert not Path(f"{target}.partial").exists()
-    assert printed == f"Cloned {origin} into {target}.\nInstalled infogan_tutorial from {target}.\n"
+    assert printed == (f"Cloned {origin} into {target}.\nInstalled infogan_tutorial {VERSION} from {target} "
+                       f"(git commit {commit_of(target)}; data/ present).\n")
 
 
-def break_no_commit(target: Path, origin: str) -> None:  # killed before the first object arrived
-    git("init", "-q", target)
+def test_a_repeat_run_prints_which_code_is_in_use(origin: str, machine) -> None:
+    target, execute, installed = machine
+    execute(cell_source(origin))
+    printed = execute(cell_source(origin))
+    commit = commit_of(target)
+    assert printed == f"Using infogan_tutorial {VERSION} from {target} (git commit {commit}; data/ present).\n"
+    assert installed == [target]  # not installed twice
 
 
-def break_missing_files(target: Path, origin: str) -> None:  # killed during the checkout
+def test_an_interrupted_clone_is_cleaned_up_and_cloned_again(origin: str, machine) -> None:
+    target, execute, installed = machine
+    partial = Path(f"{target}.partial")
+    partial.mkdir()
+    (partial / "made-by-install-cell").write_text("")  # what the cell writes before it clones
+    (partial / "repo").mkdir()
+    printed = execute(cell_source(origin))
+    assert printed.startswith(f"Cloned {origin} into {target}.") and installed == [target]
+    assert not partial.exists()
+
+
+def test_a_readers_folder_with_extra_files_is_never_deleted(origin: str, machine) -> None:
+    target, execute, installed = machine
+    (target / "infogan_tutorial").mkdir(parents=True)  # not a clone: the reader's own folder
+    (target / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="is not a clone of .*rename it, then run this cell again"):
+        execute(cell_source(origin))
+    assert (target / "notes.txt").read_text() == "mine" and not installed
+
+
+def test_a_readers_clone_missing_files_keeps_its_notes_and_git(origin: str, machine) -> None:
+    target, execute, installed = machine
     git("clone", "-q", origin, target)
-    (target / "infogan_tutorial" / "__init__.py").unlink()
+    (target / "infogan_tutorial" / "networks.py").unlink()
+    (target / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="update it .*run this cell again"):
+        execute(cell_source(origin))
+    assert (target / "notes.txt").read_text() == "mine" and (target / ".git").is_dir() and not installed
 
 
-def break_not_a_clone(target: Path, origin: str) -> None:  # some other half-written folder
-    (target / "infogan_tutorial").mkdir(parents=True)
-
-
-@pytest.mark.parametrize("damage", [break_no_commit, break_missing_files, break_not_a_clone])
-def test_an_interrupted_clone_is_cloned_again(origin: str, machine, damage) -> None:
-    target, execute = machine
-    damage(target, origin)
-    Path(f"{target}.partial").mkdir()  # and the temporary folder of an interrupted run
-    (Path(f"{target}.partial") / "junk").write_text("x")
-    printed, installed = execute(cell_source(origin))
-    assert printed.splitlines()[:2] == [f"{target} is not a complete clone (an interrupted run?): removing it.",
-                                        f"Cloned {origin} into {target}."]
-    assert installed == [target] and (target / "infogan_tutorial" / "__init__.py").is_file()
-    assert not Path(f"{target}.partial").exists()
+def test_a_clone_the_cell_made_gets_its_missing_files_back(origin: str, machine) -> None:
+    target, execute, installed = machine
+    execute(cell_source(origin))
+    (target / "infogan_tutorial" / "networks.py").unlink()
+    (target / "notes.txt").write_text("mine")
+    installed.clear()
+    printed = execute(cell_source(origin))
+    assert "Restored 1 missing file(s)." in printed
+    assert (target / "infogan_tutorial" / "networks.py").is_file() and (target / "notes.txt").read_text() == "mine"
 
 
 def test_a_complete_clone_is_kept_with_the_readers_changes(origin: str, machine) -> None:
-    target, execute = machine
+    target, execute, installed = machine
     git("clone", "-q", origin, target)
     (target / "pyproject.toml").write_text("# edited\n")
     (target / "notes.txt").write_text("mine")
-    printed, installed = execute(cell_source(origin))
-    assert printed.splitlines()[0] == f"Using the clone in {target}."
+    printed = execute(cell_source(origin))
+    assert printed.startswith(f"Installed infogan_tutorial {VERSION} from {target}")
     assert installed == [target]
     assert (target / "notes.txt").read_text() == "mine" and (target / "pyproject.toml").read_text() == "# edited\n"
 
 
-def test_a_failed_clone_leaves_nothing_half_done(origin: str, machine, tmp_path: Path) -> None:
-    target, execute = machine
-    with pytest.raises(subprocess.CalledProcessError):
+def test_a_stale_install_elsewhere_is_reported_and_replaced(origin: str, machine, tmp_path: Path) -> None:
+    target, execute, installed = machine
+    old = tmp_path / "site-packages"
+    write_package(old, version="0.0.1", data=False)  # e.g. pip install git+... of an older commit
+    installed.append(old)
+    printed = execute(cell_source(origin))
+    assert printed.splitlines()[0] == (f"Not using infogan_tutorial from {old}: version 0.0.1, the book needs "
+                                       f"{VERSION}; no data/ folder beside the package.")
+    assert installed[-1] == target and f"Installed infogan_tutorial {VERSION} from {target}" in printed
+
+
+def test_a_stale_clone_the_cell_made_is_updated(origin: str, machine, tmp_path: Path) -> None:
+    target, execute, installed = machine
+    work = tmp_path / "work"
+    execute(cell_source(origin))
+    write_package(work, version="10.0")  # the book moves on
+    git("commit", "-q", "-am", "next", cwd=work)
+    git("push", "-q", origin, "main", cwd=work)
+    (target / "notes.txt").write_text("mine")  # untracked notes survive the update
+    printed = execute(cell_source(origin, version="10.0"))
+    assert f"{target} is stale: version {VERSION}, the book needs 10.0" in printed
+    assert f"Updated {target} from {origin}." in printed
+    assert f"Installed infogan_tutorial 10.0 from {target}" in printed
+    assert (target / "notes.txt").read_text() == "mine"
+
+
+def test_a_stale_clone_of_the_reader_is_reported_not_changed(origin: str, machine) -> None:
+    target, execute, installed = machine
+    git("clone", "-q", origin, target)
+    head = commit_of(target)
+    with pytest.raises(SystemExit, match=f"is stale|{target} is your clone; update it"):
+        execute(cell_source(origin, version="10.0"))
+    assert commit_of(target) == head and not installed
+
+
+def test_a_failed_clone_says_what_to_do_and_leaves_nothing(origin: str, machine, tmp_path: Path) -> None:
+    target, execute, installed = machine
+    with pytest.raises(SystemExit, match="^Install cell: cloning .* failed or was stopped: run this cell again.$"):
         execute(cell_source((tmp_path / "no-such-repo.git").as_uri()))
-    assert not target.exists()
-    printed, installed = execute(cell_source(origin))  # the next run starts afresh
+    assert not target.exists() and not Path(f"{target}.partial").exists()
+    printed = execute(cell_source(origin))  # the next run starts afresh
     assert printed.startswith("Cloned") and installed == [target]
+
+
+def test_the_cell_of_the_book_fits_80_columns_and_names_this_package() -> None:
+    spec = importlib.util.spec_from_file_location("sync_notebooks", ROOT / "scripts" / "sync_notebooks.py")
+    assert spec is not None and spec.loader is not None
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    source = "".join(sync.install_cell({"repository": {"url": "https://github.com/o/r", "branch": "main"}})["source"])
+    assert max(map(len, source.splitlines())) <= 80
+    assert f'"{sync.package_version()}"' in source and "'training'" in source and "'exercises'" in source
+
+
+def test_a_killed_pip_says_run_the_cell_again(origin: str, machine, monkeypatch: pytest.MonkeyPatch) -> None:
+    target, execute, installed = machine
+    run = subprocess.run
+
+    def killed(cmd: list[str], *args: object, **kwargs: object) -> subprocess.CompletedProcess:
+        if cmd[:3] == [sys.executable, "-m", "pip"]:
+            raise KeyboardInterrupt
+        return run(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", killed)
+    with pytest.raises(SystemExit, match="^Install cell: pip install failed or was stopped: run this cell again.$"):
+        execute(cell_source(origin))
+    monkeypatch.setattr(subprocess, "run", run)
+    printed = execute(cell_source(origin))  # the clone is kept and used
+    assert printed.splitlines()[-1].startswith(f"Installed infogan_tutorial {VERSION} from {target}")
+    assert installed == [target]

@@ -108,7 +108,31 @@ def no_second_search_field(app: Sphinx, config: object) -> None:
     config.html_theme_options.setdefault("navbar_persistent", [])
 
 
+COLAB_PAGE = re.compile(
+    r"^(?P<head>https://colab\.research\.google\.com/github/.+?/blob/[^/]+/)book/(?P<name>[^/]+\.ipynb)$")
+
+
+def colab_url(url: str) -> str:
+    """A Colab button's URL for a chapter, turned to the chapter's Colab edition (colab/<name>.ipynb, written by
+    scripts/sync_notebooks.py: Markdown Colab renders, solutions folded away); other URLs unchanged."""
+    m = COLAB_PAGE.match(url)
+    return f"{m.group('head')}colab/{m.group('name')}" if m else url
+
+
+def colab_buttons(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
+    """The theme's Colab launch button opens ``book/<chapter>.ipynb``; point it at the Colab edition."""
+    def mend(buttons: list) -> None:
+        for button in buttons:
+            if isinstance(button, dict):
+                if isinstance(button.get("url"), str):
+                    button["url"] = colab_url(button["url"])
+                mend(button.get("buttons") or [])
+
+    mend(context.get("header_buttons") or [])
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("html-page-context", colab_buttons, priority=510)  # after the theme's add_launch_buttons (501)
     app.connect("config-inited", no_second_search_field)
     app.connect("doctree-read", describe_output_images)
     app.connect("html-page-context", page_context)
