@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -350,7 +351,9 @@ def _trim_eval_log(path: Path, step: int) -> None:
 
 def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset, test: Dataset,
                       device: torch.device) -> None:
-    print(f"Training on {device} for {state.config.steps} steps at batch {state.config.batch_size} "
+    span = (f"for {state.config.steps} steps" if state.step == 0 else
+            f"from step {state.step} to {state.config.steps} ({state.config.steps - state.step} steps left)")
+    print(f"Training on {device} {span} at batch {state.config.batch_size} "
           f"({state.plan.why}); writing to {args.out}.")
     fit(state, data.images, args.out, progress=not args.quiet,
         callback=scorer(test, args.out / "eval.jsonl", args.eval_every, state.step) if args.eval_every else None)
@@ -522,7 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot use{where}: {e.strerror or e}; choose another path.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("Interrupted; the run saved its last complete step (continue it with --resume)." if args.command == "train"
-              else f"Interrupted; {args.command} wrote nothing.", file=sys.stderr)
+        if args.command == "train":
+            device = "" if args.device == "auto" else f" --device {shlex.quote(args.device)}"
+            print("Interrupted; the run saved its last complete step. Continue it with: python -m infogan_tutorial "
+                  f"train --out {shlex.quote(str(args.out))} --resume{device}", file=sys.stderr)
+        else:
+            print(f"Interrupted; {args.command} wrote nothing.", file=sys.stderr)
         return 130
     return 0

@@ -275,3 +275,30 @@ def test_a_cuda_index_this_machine_lacks_is_refused(fake_gpu_kind):
     assert select_device("cuda:0").index == 0
     with pytest.raises(SpecError, match="has 1 CUDA device"):
         select_device("cuda:7")
+
+
+def test_the_cli_interrupt_prints_the_command_that_continues_the_run(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in `train` prints the exact command line that resumes; run as printed, it continues the run."""
+    from infogan_tutorial import objectives, training
+
+    calls, loss = [0], objectives.generator_loss
+
+    def interrupted(logit):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise KeyboardInterrupt
+        return loss(logit)
+
+    monkeypatch.setattr(training, "generator_loss", interrupted)
+    out = tmp_path / "my run"
+    args = ["train", "--profile", "smoke", "--dataset", "sample", "--steps", "4", "--batch-size", "16", "--quiet",
+            "--no-figures", "--device", "cpu", "--out", str(out)]
+    assert main(args) == 130
+    command = re.search(r"Continue it with: python -m infogan_tutorial (.*)", capsys.readouterr().err).group(1)
+    monkeypatch.setattr(training, "generator_loss", loss)
+    import shlex
+
+    assert main(shlex.split(command) + ["--quiet", "--no-figures"]) == 0
+    printed = capsys.readouterr().out
+    assert "from step 2 to 4 (2 steps left)" in printed
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 4
