@@ -185,9 +185,11 @@ def assert_close(got, want, what):
         f"{what}: mean |diff| {diff.mean():.4f}, worst {diff.max():.4f}"
 
 
-def move(browser, root, control, value):
+def move(browser, root, control, value, commit=True):
+    """Set a control as a reader does: an input event, then (``commit``) the change event of Enter or Tab."""
+    change = "e.dispatchEvent(new Event('change'));" if commit else ""
     browser.evaluate(f"""(() => {{ const e = document.querySelector('{root} [data-control={control}]');
-        e.value = {json.dumps(str(value))}; e.dispatchEvent(new Event('input')); }})()""")
+        e.value = {json.dumps(str(value))}; e.dispatchEvent(new Event('input')); {change} }})()""")
     browser.evaluate(f"document.querySelector('{root}').infoganExplorer.idle()")
 
 
@@ -281,10 +283,15 @@ def test_controls_draw_once_per_frame_and_the_seed_box_shows_the_drawn_seed(brow
     browser.evaluate("document.querySelector('#full').infoganExplorer.idle()")
     assert browser.evaluate("document.querySelector('#full').infoganExplorer.renders") == before + 1
     assert settings(browser, "#full")["c2"] == 0.9
-    for typed, drawn in (("-5", 0), ("3.7", 3), ("12", 12)):
+    box = "document.querySelector('#full [data-control=seed]').value"
+    for typed, drawn in (("-5", 0), ("3.7", 3), ("12", 12), ("1e10", 2**31 - 1)):
         move(browser, "#full", "seed", typed)
         assert settings(browser, "#full")["seed"] == drawn
-        assert browser.evaluate("document.querySelector('#full [data-control=seed]').value") == str(drawn)
+        assert browser.evaluate(box) == str(drawn)
+    move(browser, "#full", "seed", "1e1", commit=False)  # typing "1e10": the box keeps what is typed
+    assert browser.evaluate(box) == "1e1"
+    move(browser, "#full", "seed", "1e10")
+    assert browser.evaluate(box) == str(2**31 - 1)
 
 
 def test_strip_follows_the_width(browser, page):

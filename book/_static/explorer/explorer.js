@@ -337,16 +337,15 @@
     function update(event) {
       var name = event && event.target && event.target.dataset.control;
       if (name === "c1" || name === "c2" || name === "c3") moved = name;
-      if (name === "seed") {  // the box shows the seed that is drawn: -5 becomes 0, 3.7 becomes 3
-        var s = seedOf();
-        if (s === null) return;
-        if (String(s) !== seed.value) seed.value = s;
-      }
+      if (name === "seed" && seedOf() === null) return;  // half typed: keep drawing the last seed
       request();
     }
     [c1, c2, c3, seed].forEach(function (c) { c.addEventListener("input", update); });
+    // Once the reader commits the seed (Enter, Tab, the arrows), the box shows the seed that is drawn:
+    // -5 becomes 0, 3.7 becomes 3, 1e10 the largest seed. Not while typing, or "1e10" would become "100".
     seed.addEventListener("change", function (e) {
-      if (seedOf() === null) seed.value = drawnSeed;
+      var s = seedOf();
+      seed.value = s === null ? drawnSeed : s;
       update(e);
     });
     again.addEventListener("click", function () {
