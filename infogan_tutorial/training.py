@@ -71,7 +71,7 @@ class TrainState:
 
     @property
     def amp_dtype(self) -> torch.dtype | None:
-        """The autocast dtype of the plan (None: fp32)."""
+        """The plan's autocast dtype, or None for plain fp32."""
         return self.plan.dtype
 
 
@@ -182,8 +182,8 @@ def beyond_the_paper(state: TrainState, real: Tensor, h_real: Tensor, amp: conte
 
 
 UNBAKED = frozenset({"steps", "log_every", "checkpoint_every"})
-"""The TrainConfig fields a recorded step does not bake in: how long to run, how often to read and save.
-Every other field, including any added later, is part of :func:`recording_key`."""
+"""The TrainConfig fields that a recorded step does not bake in (how long to run, how often to read and
+save). Every other field, including any added later, is part of :func:`recording_key`."""
 
 
 def recording_key(state: TrainState) -> tuple:
