@@ -193,7 +193,7 @@ def install_cell(config: dict, version: str | None = None, modules: list[str] | 
     listed = textwrap.fill(f"MODULES = {names!r}", 79, subsequent_indent="    ", break_long_words=False)
     source = INSTALL_CELL.format(marker=MARKER, url=repo["url"], branch=repo.get("branch", "main"),
                                  version=version or package_version(), modules=listed)
-    return {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["hide-input"]},
+    return {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["hide-input", "remove-output"]},
             "outputs": [], "source": source.splitlines(keepends=True)}
 
 
