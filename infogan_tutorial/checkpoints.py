@@ -9,7 +9,8 @@ A checkpoint is a dict saved with ``torch.save``:
 * ``G`` and ``D``: the networks' state dicts. In a full checkpoint they are fp32; in a
   compact export (:mod:`~infogan_tutorial.export`) the floating-point tensors may be fp16, and
   the large matrices int8 with one scale per row (``int8_scales``) or packed 4-bit with one
-  scale per :data:`INT4_GROUP` weights (``int4``);
+  scale per :data:`~infogan_tutorial.quantize.INT4_GROUP` weights (``int4``;
+  the format is :mod:`~infogan_tutorial.quantize`'s);
 * a full checkpoint, written during training, also holds ``opt_g``, ``opt_d``, ``scaler``,
   ``code_rng`` and ``code_rng_device``: everything a run needs to go on;
 * ``checksum``: the SHA-256 of the file's tensors (:func:`tensor_checksum`), so that a file
@@ -34,12 +35,10 @@ from torch import Tensor
 from .errors import CheckpointError
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator
+from .quantize import dequantize_int4, dequantize_rows
 
 CHECKPOINT_FORMAT = 1
 """The version of the layout above; :func:`read_checkpoint` refuses any other."""
-
-INT4_GROUP = 64
-"""4-bit exports store one scale per this many consecutive weights."""
 
 
 def atomic_save(obj: object, path: str | Path) -> None:
@@ -214,13 +213,6 @@ def spec_of(ckpt: dict, path: str | Path = "checkpoint") -> LatentSpec:
         raise CheckpointError(f"{path} holds a malformed spec ({e}); the file is damaged or not ours.") from e
 
 
-def dequantize_int4(packed: Tensor, scales: Tensor, shape: list[int]) -> Tensor:
-    """fp32 weights from two 4-bit values per byte (low nibble first, stored as q + 8) and one scale per
-    :data:`INT4_GROUP` weights: w = (q - 8) * scale."""
-    q = torch.stack([packed & 0x0F, packed >> 4], dim=1).reshape(-1, INT4_GROUP).float() - 8
-    return (q * scales.float()[:, None]).reshape(shape)
-
-
 def network_weights(ckpt: dict, net: str) -> dict[str, Tensor]:
     """fp32 tensors of network ``net`` ("G" or "D") from any checkpoint: a full one (fp32), or an
     export whose entries may be fp16, int8 with per-row scales or packed 4-bit weights."""
@@ -230,7 +222,7 @@ def network_weights(ckpt: dict, net: str) -> dict[str, Tensor]:
         if k in int4:
             v = dequantize_int4(v, int4[k]["scales"], int4[k]["shape"])
         elif k in scales:
-            v = v.float() * scales[k].float().view(-1, *([1] * (v.dim() - 1)))
+            v = dequantize_rows(v, scales[k])
         out[k] = v.float() if v.is_floating_point() else v
     return out
 

@@ -3,7 +3,7 @@
 In the paper's MNIST networks the two 1024 x 6272 fully connected layers hold 12.8M of the
 13.3M weights, so they decide the size. ``int8`` stores each with one scale per row (half the
 fp16 size); ``int4`` stores two weights per byte with one fp16 scale per
-:data:`~infogan_tutorial.checkpoints.INT4_GROUP` weights (about a quarter). The file is read
+:data:`~infogan_tutorial.quantize.INT4_GROUP` weights (about a quarter). The file is read
 back, to fp32 weights, by :func:`~infogan_tutorial.checkpoints.load_networks`.
 """
 
@@ -14,40 +14,18 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .checkpoints import (CHECKPOINT_FORMAT, INT4_GROUP, atomic_save, is_training_checkpoint, network_weights,
-                          read_checkpoint, with_checksum)
+from .checkpoints import (CHECKPOINT_FORMAT, atomic_save, is_training_checkpoint, network_weights, read_checkpoint,
+                          with_checksum)
 from .errors import CheckpointError, SpecError
+from .quantize import INT4_GROUP, quantizable, quantize_int4, quantize_rows
 from .training import TrainState, checkpoint_contents
-
-INT8_MIN_SIZE = 100_000  # int8 and int4 quantise weight tensors at least this large
-
-
-def quantize_rows(weight: Tensor) -> tuple[Tensor, Tensor]:
-    """int8 weights and one fp32 scale per row (output unit): ``w ≈ q * scale``, ``abs(error) <= scale / 2``."""
-    rows = weight.float().reshape(weight.shape[0], -1)
-    scale = rows.abs().amax(dim=1).clamp_min(1e-12) / 127
-    q = torch.round(rows / scale[:, None]).to(torch.int8).reshape(weight.shape)
-    return q, scale
-
-
-def quantize_int4(weight: Tensor) -> tuple[Tensor, Tensor]:
-    """Two 4-bit weights per byte, and one fp16 scale per ``INT4_GROUP`` consecutive weights.
-
-    Each weight w of a group becomes q = round(w / scale) in -8..7 with scale = max|w| / 7, so
-    ``abs(w - q * scale) <= scale / 2``; q + 8 is stored in 4 bits.
-    """
-    groups = weight.float().reshape(-1, INT4_GROUP)
-    scale = (groups.abs().amax(dim=1).clamp_min(1e-12) / 7).half()
-    q = (torch.round(groups / scale.float()[:, None]).clamp(-8, 7) + 8).to(torch.uint8).reshape(-1)
-    return q[0::2] | (q[1::2] << 4), scale
-
 
 def export_model(source: TrainState | str | Path, path: str | Path,
                  dtype: torch.dtype = torch.float16, int8: bool = False, int4: bool = False) -> None:
     """Write a compact, weights-only checkpoint of ``source`` (a training state or a checkpoint file).
 
     Floating-point tensors are stored in ``dtype``. With ``int8=True`` the large weight
-    matrices (at least ``INT8_MIN_SIZE`` numbers) are stored as int8 with a scale per row; with
+    matrices (at least ``quantize.QUANTIZE_MIN_SIZE`` numbers) are stored as int8 with a scale per row; with
     ``int4=True`` in 4 bits with a scale per ``INT4_GROUP`` weights (a matrix whose size is
     not a multiple of ``INT4_GROUP`` falls back to int8).
     """
@@ -71,8 +49,8 @@ def export_model(source: TrainState | str | Path, path: str | Path,
     for net in ("G", "D"):
         compact[net] = {}
         for k, v in network_weights(ckpt, net).items():
-            large = v.is_floating_point() and v.dim() >= 2 and v.numel() >= INT8_MIN_SIZE
-            if int4 and large and v.numel() % INT4_GROUP == 0:
+            large = quantizable(v)
+            if int4 and quantizable(v, INT4_GROUP):
                 compact[net][k], group_scales = quantize_int4(v)
                 packed.setdefault(net, {})[k] = {"scales": group_scales, "shape": list(v.shape)}
             elif (int8 or int4) and large:

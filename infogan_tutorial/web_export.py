@@ -43,18 +43,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .checkpoints import INT4_GROUP  # one fp16 scale per this many weights, as in the pretrained model
 from .errors import InfoGANError, SpecError
 from .explorer import explorer_codes, to_png
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator
 from .pretrained import MODEL_NAME, PRETRAINED_DIR, load_pretrained
+from .quantize import INT4_GROUP, dequantize_int4, quantizable, quantize_int4
 
 ASSET_DIR = Path(__file__).resolve().parents[1] / "book" / "_static" / "explorer"
 WEIGHTS_NAME, MANIFEST_NAME, STATIC_NAME = "generator.bin", "generator.json", "explorer-static.png"
 FORMAT = "infogan-web-generator/1"
-INT4_MIN_SIZE = 100_000
-"""Weight tensors at least this large (and a multiple of INT4_GROUP) are stored in 4 bits."""
 OPSET = 17
 """ONNX opset of :func:`export_onnx`."""
 _ALIGN = 8
@@ -121,17 +119,6 @@ def fold_generator(G: Generator) -> dict[str, Tensor]:
     return {k: v.cpu().contiguous() for k, v in tensors.items()}
 
 
-def _int4(weight: Tensor) -> tuple[bytes, bytes, float]:
-    """Packed 4-bit codes (two per byte, q + 8, low nibble first), fp16 scales, and the worst error."""
-    groups = weight.reshape(-1, INT4_GROUP)
-    scale = (groups.abs().amax(dim=1) / 7).half()
-    scale = torch.where(scale == 0, torch.ones_like(scale), scale)  # an all-zero group
-    q = torch.round(groups / scale.float()[:, None]).clamp(-8, 7)
-    error = float((q * scale.float()[:, None] - groups).abs().max())
-    codes = (q + 8).to(torch.uint8).reshape(-1)
-    return (codes[0::2] | (codes[1::2] << 4)).numpy().tobytes(), scale.numpy().tobytes(), error
-
-
 def encode_tensor(t: Tensor) -> tuple[dict, list[bytes], float]:
     """How one tensor is stored: (its manifest entry, its byte blocks, the largest ``abs(stored - t)``).
 
@@ -140,10 +127,11 @@ def encode_tensor(t: Tensor) -> tuple[dict, list[bytes], float]:
     """
     t = t.detach().float().cpu().contiguous()
     entry: dict = {"shape": list(t.shape)}
-    if t.numel() >= INT4_MIN_SIZE and t.numel() % INT4_GROUP == 0:
-        packed, scales, error = _int4(t)
+    if quantizable(t, INT4_GROUP):  # the format of quantize.py, the same bytes as a 4-bit export
+        packed, scales = quantize_int4(t)
+        error = float((dequantize_int4(packed, scales, t.shape) - t).abs().max())
         entry.update(dtype="int4", group=INT4_GROUP)
-        return entry, [packed, scales], error
+        return entry, [packed.numpy().tobytes(), scales.numpy().tobytes()], error
     if torch.equal(t.half().float(), t):
         entry["dtype"] = "f16"
         return entry, [t.half().numpy().tobytes()], 0.0

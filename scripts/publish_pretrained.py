@@ -23,7 +23,7 @@ import torch
 from infogan_tutorial.data import load_dataset, load_idx_folder
 from infogan_tutorial.evaluation import categorical_accuracy, estimate_info_bound
 from infogan_tutorial.pretrained import GAN_HISTORY_NAME, MODEL_NAME, PRETRAINED_DIR, load_pretrained, sha256
-from infogan_tutorial.checkpoints import INT4_GROUP
+from infogan_tutorial.quantize import INT4_GROUP
 from infogan_tutorial.export import export_model
 
 README = """# The pretrained model

@@ -3,10 +3,11 @@
 import pytest
 import torch
 
-from infogan_tutorial.checkpoints import INT4_GROUP, load_networks
+from infogan_tutorial.checkpoints import load_networks
+from infogan_tutorial.quantize import INT4_GROUP, QUANTIZE_MIN_SIZE
 from infogan_tutorial.data import load_dataset
 from infogan_tutorial.errors import CheckpointError, SpecError
-from infogan_tutorial.export import INT8_MIN_SIZE, export_model
+from infogan_tutorial.export import export_model
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.training import TrainConfig, create_state, fit, resume_state, save_checkpoint
 
@@ -58,7 +59,7 @@ def test_int4_export_quarters_the_size_and_keeps_weights_and_images(images, tmp_
     _, G, D = load_networks(tmp_path / "int4.pt")
     for mine, theirs in ((G, state.G), (D, state.D)):
         for (name, w), w0 in zip(mine.state_dict().items(), theirs.state_dict().values()):
-            if w0.numel() >= INT8_MIN_SIZE:  # at most half a step (max |w| / 7 per group of 64) away
+            if w0.numel() >= QUANTIZE_MIN_SIZE:  # at most half a step (max |w| / 7 per group of 64) away
                 groups, error = w0.reshape(-1, INT4_GROUP), (w - w0).reshape(-1, INT4_GROUP)
                 assert (error.abs().amax(1) <= groups.abs().amax(1) / 14 * 1.01 + 1e-6).all(), name
     state.G.eval()

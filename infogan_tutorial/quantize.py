@@ -1,0 +1,60 @@
+"""Weight quantisation: the one 8-bit and 4-bit format shared by exports, the pretrained model and the page.
+
+``int8`` keeps one fp32 scale per row (output unit): q = round(w / s) in -127..127 with s = max|row| / 127.
+``int4`` keeps one fp16 scale per :data:`INT4_GROUP` consecutive weights: q = round(w / s) in -7..7 with
+s = max|group| / 7 (an all-zero group gets s = 1), stored as q + 8, two per byte, low nibble first. Each
+weight is then at most s / 2 away. The explorer's ``explorer.js`` reads the same bytes, so that the page
+computes with exactly the weights :func:`dequantize_int4` restores in Python.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+INT4_GROUP = 64
+"""4-bit weights share one scale per this many consecutive weights."""
+
+QUANTIZE_MIN_SIZE = 100_000
+"""Only weight matrices with at least this many numbers are quantised (the two 1024 x 6272 layers)."""
+
+
+def quantizable(weight: Tensor, group: int = 1) -> bool:
+    """Whether ``weight`` is a floating-point matrix (or conv kernel) large enough to quantise, whose size is a
+    multiple of ``group``."""
+    return (weight.is_floating_point() and weight.dim() >= 2 and weight.numel() >= QUANTIZE_MIN_SIZE
+            and weight.numel() % group == 0)
+
+
+def quantize_rows(weight: Tensor) -> tuple[Tensor, Tensor]:
+    """int8 weights and one fp32 scale per row: ``w ≈ q * scale``, ``abs(error) <= scale / 2``."""
+    rows = weight.detach().float().reshape(weight.shape[0], -1)
+    scale = rows.abs().amax(dim=1) / 127
+    scale = torch.where(scale == 0, torch.ones_like(scale), scale)  # an all-zero row
+    q = torch.round(rows / scale[:, None]).to(torch.int8).reshape(weight.shape)
+    return q, scale
+
+
+def dequantize_rows(q: Tensor, scale: Tensor) -> Tensor:
+    """fp32 weights from int8 ``q`` and one scale per row: w = q * scale."""
+    return q.float() * scale.float().view(-1, *([1] * (q.dim() - 1)))
+
+
+def quantize_int4(weight: Tensor) -> tuple[Tensor, Tensor]:
+    """Two 4-bit weights per byte (a uint8 tensor of ``numel / 2``) and fp16 scales, one per ``INT4_GROUP``.
+
+    Weights that came out of :func:`dequantize_int4` are reproduced exactly (each group's largest |q| is 7).
+    """
+    if weight.numel() % INT4_GROUP:
+        raise ValueError(f"quantize_int4: {weight.numel()} weights are not a multiple of {INT4_GROUP}.")
+    groups = weight.detach().float().reshape(-1, INT4_GROUP)
+    scale = (groups.abs().amax(dim=1) / 7).half()
+    scale = torch.where(scale == 0, torch.ones_like(scale), scale)  # an all-zero group (or one below fp16)
+    codes = (torch.round(groups / scale.float()[:, None]).clamp(-8, 7) + 8).to(torch.uint8).reshape(-1)
+    return codes[0::2] | (codes[1::2] << 4), scale
+
+
+def dequantize_int4(packed: Tensor, scales: Tensor, shape: list[int] | tuple[int, ...]) -> Tensor:
+    """fp32 weights from :func:`quantize_int4`'s bytes and scales: w = (q - 8) * scale."""
+    q = torch.stack([packed & 0x0F, packed >> 4], dim=1).reshape(-1, INT4_GROUP).float() - 8
+    return (q * scales.float()[:, None]).reshape(shape)
