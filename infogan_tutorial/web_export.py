@@ -46,7 +46,7 @@ from torch import Tensor
 from .errors import InfoGANError, SpecError
 from .explorer import explorer_codes, to_png
 from .latent_codes import LatentSpec
-from .networks import Discriminator, Generator
+from .networks import Discriminator, Generator, eval_mode
 from .pretrained import MODEL_NAME, PRETRAINED_DIR, load_pretrained
 from .quantize import INT4_GROUP, dequantize_int4, quantizable, quantize_int4
 
@@ -92,11 +92,8 @@ def render_web(G: Generator, spec: LatentSpec, c1: int, c2: float, c3: float, se
     """
     codes = explorer_codes(spec, c1, c2, c3, 0)  # validates the settings
     codes = dataclasses.replace(codes, z=seeded_noise(seed, spec.noise_dim)[None])
-    was_training = G.training
-    G.eval()
-    with torch.no_grad():
+    with eval_mode(G), torch.no_grad():
         image = G(codes)[0, 0].float().cpu()
-    G.train(was_training)
     return ((image + 1) / 2).clamp(0, 1)
 
 
@@ -166,7 +163,7 @@ def category_labels(D: Discriminator) -> dict:
     from .evaluation import categorical_accuracy
 
     test = load_dataset("sample", split="test", verbose=False)
-    result = categorical_accuracy(D.eval(), test.images, test.labels)
+    result = categorical_accuracy(D, test.images, test.labels)  # in eval mode, D's own mode kept
     return {"digit": result.mapping.tolist(), "accuracy": round(result.accuracy, 4), "n": result.n,
             "confusion": result.confusion.tolist(), "data": "bundled held-out sample (data/mnist-sample/t10k-*)"}
 
@@ -244,14 +241,11 @@ def export_onnx(G: Generator, path: str | Path, opset: int = OPSET) -> Path:
     except ImportError as err:
         raise SpecError("export_onnx needs the onnx package: pip install 'infogan_tutorial[web]'.") from err
     path = Path(path)
-    was_training = G.training
-    G.eval()
     example = torch.zeros(2, G.spec.input_dim)
-    with warnings.catch_warnings():  # the TorchScript exporter: the torch.export one needs onnxscript as well
+    with eval_mode(G), warnings.catch_warnings():  # TorchScript's exporter: torch.export's needs onnxscript too
         warnings.simplefilter("ignore")
         torch.onnx.export(G, (example,), str(path), dynamo=False, opset_version=opset, input_names=["x"],
                           output_names=["image"], dynamic_axes={"x": {0: "batch"}, "image": {0: "batch"}})
-    G.train(was_training)
     return path
 
 

@@ -337,3 +337,18 @@ def test_built_chapter_runs_the_explorer_on_its_button(browser, model):
         s = settings(browser, ".infogan-explorer")
         want = web_export.render_web(model.G, model.spec, s["c1"], s["c2"], s["c3"], s["seed"]).numpy()
         assert_close(canvas(browser, ".infogan-explorer canvas[data-view=image]", 6)[0], want, "built chapter")
+
+
+def test_web_export_gives_each_network_back_its_mode_also_when_a_step_fails(monkeypatch, model, tmp_path):
+    G, D = model.G.train(), model.D.train()
+    try:
+        web_export.render_web(G, model.spec, 0, 0.0, 0.0, 0)
+        web_export.category_labels(D)
+        assert G.training and D.training
+        monkeypatch.setattr(torch.onnx, "export", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("exporter")))
+        pytest.importorskip("onnx")
+        with pytest.raises(RuntimeError, match="exporter"):
+            web_export.export_onnx(G, tmp_path / "g.onnx")
+        assert G.training
+    finally:
+        G.eval(), D.eval()
