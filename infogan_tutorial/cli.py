@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -302,9 +303,9 @@ def train(args: argparse.Namespace) -> None:
                 recipe["cuda_graph"] = args.cuda_graph
             config = profile.train_config(steps=steps, **recipe)
             if args.checkpoint_every is not None:
-                config.checkpoint_every = args.checkpoint_every
+                config = dataclasses.replace(config, checkpoint_every=args.checkpoint_every)
             if args.eval_every and args.eval_every < config.log_every:  # scores come at reads of the losses
-                config.log_every = args.eval_every
+                config = dataclasses.replace(config, log_every=args.eval_every)
             state = create_state(LatentSpec(), config, device)
         if state.data is not None and state.data["source"] != data.source:
             raise SpecError(f"this run trained on {state.data['source']}, but {data.source} was loaded now; "

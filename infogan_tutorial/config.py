@@ -1,7 +1,8 @@
-"""The recipe of a run: :class:`TrainConfig`, checked when it is made.
+"""The recipe of a run: :class:`TrainConfig`, checked when it is made and frozen after.
 
 Every field is validated (whole numbers where counts are meant, finite numbers in range), so a
-bad value fails at once with a message rather than hours later as a NaN. :meth:`TrainConfig.from_dict`
+bad value fails at once with a message rather than hours later as a NaN; a config cannot change after that (``dataclasses.replace`` makes a new, checked one).
+:meth:`TrainConfig.from_dict`
 reads the config stored in a checkpoint, including those written before ``precision`` replaced
 the two fields ``amp`` and ``amp_dtype``. :mod:`~infogan_tutorial.training` re-exports it.
 """
@@ -20,9 +21,9 @@ _INTS = ("steps", "batch_size", "seed", "log_every", "checkpoint_every")
 _FLOATS = ("lr_g", "lr_d", "beta1", "lambda_cat", "lambda_cont", "lambda_real", "lambda_invariant")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of a run (the paper's MNIST recipe by default).
+    """Hyper-parameters of a run (the paper's MNIST recipe by default), frozen once checked.
 
     Attributes:
         steps: total number of training steps (a resumed run continues up to this).
@@ -78,12 +79,12 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise SpecError(f"TrainConfig.{name} must be a whole number, got {value!r}.")
-            setattr(self, name, int(value))  # a NumPy integer is stored as a plain int
+            object.__setattr__(self, name, int(value))  # a NumPy integer is stored as a plain int
         for name in _FLOATS + (("fixed_std",) if self.fixed_std is not None else ()):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise SpecError(f"TrainConfig.{name} must be a finite number, got {value!r}.")
-            setattr(self, name, int(value) if isinstance(value, numbers.Integral) else float(value))
+            object.__setattr__(self, name, int(value) if isinstance(value, numbers.Integral) else float(value))
         for name in ("steps", "batch_size", "log_every"):
             if getattr(self, name) < 1:
                 raise SpecError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
@@ -112,6 +113,9 @@ class TrainConfig:
         if not (self.cuda_graph is None or isinstance(self.cuda_graph, bool)):
             raise SpecError(f"TrainConfig.cuda_graph must be None (wherever the device records one), True or False, "
                             f"got {self.cuda_graph!r}.")
+        if not self.info and (self.lambda_real or self.lambda_invariant):
+            raise SpecError("TrainConfig: info=False trains a plain GAN without Q, so lambda_real and lambda_invariant "
+                            "(terms of Q's objective) must be 0; set info=True, or drop them.")
         if self.cuda_graph and self.compile:
             raise SpecError("TrainConfig: choose compile or cuda_graph, not both (a captured step is already "
                             "launched at once; compiling it as well is not supported here).")
@@ -119,11 +123,14 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, saved: dict) -> TrainConfig:
         """The config stored in a checkpoint, including those written before ``precision`` replaced the
-        two fields ``amp`` (bool) and ``amp_dtype`` (``auto``, ``bf16``, ``fp16``)."""
+        two fields ``amp`` (bool) and ``amp_dtype`` (``auto``, ``bf16``, ``fp16``), and plain-GAN configs
+        (``info=False``) that carried a ``lambda_real`` or ``lambda_invariant`` they never used."""
         saved = dict(saved)
         amp, amp_dtype = saved.pop("amp", None), saved.pop("amp_dtype", None)
         if amp is not None or amp_dtype is not None:
             saved.setdefault("precision", "fp32" if amp is False else (amp_dtype or "auto"))
+        if saved.get("info") is False:  # older versions accepted these for the plain GAN and never used them
+            saved.update(lambda_real=0.0, lambda_invariant=0.0)
         unknown = set(saved) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise CheckpointError(f"the checkpoint's config has fields this version does not know: {sorted(unknown)}; "

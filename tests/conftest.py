@@ -3,6 +3,20 @@
 import pytest
 
 import fake_gpu
+from infogan_tutorial.data import load_dataset
+from infogan_tutorial.pretrained import load_pretrained
+
+
+@pytest.fixture(scope="module")
+def images():
+    """The bundled MNIST sample's training images in [-1, 1] (a test file may shorten it by overriding)."""
+    return load_dataset("sample", split="train", verbose=False).images
+
+
+@pytest.fixture(scope="module")
+def pretrained():
+    """The shipped pretrained model (data/pretrained), in eval mode; a test that switches a mode gives it back."""
+    return load_pretrained()
 
 
 @pytest.fixture(params=sorted(fake_gpu.GPUS))

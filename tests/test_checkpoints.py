@@ -12,15 +12,11 @@ import pytest
 import torch
 
 from infogan_tutorial.checkpoints import CHECKPOINT_FORMAT, atomic_save, load_networks, read_checkpoint
-from infogan_tutorial.data import load_dataset
 from infogan_tutorial.errors import CheckpointError
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.training import TrainConfig, create_state, fit, resume_state, save_checkpoint, train_step
 
 
-@pytest.fixture(scope="module")
-def images():
-    return load_dataset("sample", split="train", verbose=False).images
 
 def test_a_crash_while_writing_keeps_the_previous_checkpoint(images, tmp_path, monkeypatch):
     state = create_state(LatentSpec(), TrainConfig(steps=1, batch_size=8), "cpu")

@@ -12,7 +12,6 @@ import fake_gpu
 from infogan_tutorial import cli, compute
 from infogan_tutorial.cli import main
 from infogan_tutorial.compute import DeviceFacts, plan_compute
-from infogan_tutorial.data import load_dataset
 from infogan_tutorial.errors import SpecError
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.profiles import PROFILES
@@ -105,8 +104,8 @@ def test_the_device_variable_keeps_a_gpu_machine_on_the_cpu(monkeypatch, fake_gp
 
 
 @pytest.fixture(scope="module")
-def images():
-    return load_dataset("sample", split="train", verbose=False).images[:256]
+def images(images):  # conftest's, shortened here
+    return images[:256]
 
 
 def test_cli_trains_on_the_cpu_of_a_gpu_machine(tmp_path, capsys, fake_gpu_kind):
@@ -215,7 +214,7 @@ def test_the_recording_key_covers_every_field_of_the_recipe(images):
         assert (recording_key(state) == key) == (field.name in UNBAKED), field.name
         state.config = saved
 
-    @dataclasses.dataclass
+    @dataclasses.dataclass(frozen=True)
     class Extended(TrainConfig):  # a field a later version adds
         new_knob: float = 1.0
 

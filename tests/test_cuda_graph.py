@@ -12,18 +12,17 @@ import torch
 
 from infogan_tutorial.cli import main
 from infogan_tutorial.cuda_graph import GraphedFunction, graph_problem
-from infogan_tutorial.data import load_dataset
 from infogan_tutorial.errors import SpecError
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.training import (TrainConfig, create_state, fit, make_step, recording_key, resume_state,
-                                       save_checkpoint, train_step)
+                                       train_step)
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
 @pytest.fixture(scope="module")
-def images():
-    return load_dataset("sample", split="train", verbose=False).images[:1000]
+def images(images):  # conftest's, shortened here
+    return images[:1000]
 
 
 def test_what_cannot_be_captured_is_named_with_its_fix():
@@ -43,9 +42,9 @@ def test_a_recording_is_keyed_by_what_it_bakes_in(images):
     key = recording_key(state)  # GraphedFunction adds the batch shape to it
     state.step, state.config = 7, dataclasses.replace(state.config, steps=99, log_every=3, checkpoint_every=5)
     assert recording_key(state) == key
-    state.config.lambda_cat = 2.0  # changed in place: the key holds a copy
+    state.config = dataclasses.replace(state.config, lambda_cat=2.0)
     assert recording_key(state) != key
-    state.config.lambda_cat = 1.0
+    state.config = dataclasses.replace(state.config, lambda_cat=1.0)
     state.opt_g.param_groups[0]["lr"] = 5e-4
     assert recording_key(state) != key
     state.opt_g.param_groups[0]["lr"] = state.config.lr_g

@@ -5,16 +5,12 @@ import torch
 
 from infogan_tutorial.checkpoints import load_networks
 from infogan_tutorial.quantize import INT4_GROUP, QUANTIZE_MIN_SIZE
-from infogan_tutorial.data import load_dataset
 from infogan_tutorial.errors import CheckpointError, SpecError
 from infogan_tutorial.export import export_model
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.training import TrainConfig, create_state, fit, resume_state, save_checkpoint
 
 
-@pytest.fixture(scope="module")
-def images():
-    return load_dataset("sample", split="train", verbose=False).images
 
 def test_exported_model_is_compact_loads_and_cannot_resume(tmp_path):
     state = create_state(LatentSpec(), TrainConfig(steps=1), "cpu")

@@ -27,8 +27,8 @@ from test_cli import write_idx
 
 
 @pytest.fixture(scope="module")
-def images():
-    return load_dataset("sample", split="train", verbose=False).images[:400]
+def images(images):  # conftest's, shortened here
+    return images[:400]
 
 
 def params(state):

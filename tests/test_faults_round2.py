@@ -33,11 +33,6 @@ def train(tmp_path, *extra: str, out: str = "run") -> int:
 
 
 @pytest.fixture(scope="module")
-def pretrained():
-    return load_pretrained()
-
-
-@pytest.fixture(scope="module")
 def test_set():
     return load_dataset("sample", split="test", verbose=False)
 

@@ -2,7 +2,6 @@
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,11 +14,6 @@ from infogan_tutorial.pretrained import (GAN_HISTORY_NAME, MODEL_NAME, PRETRAINE
                                          load_pretrained, sha256)
 
 
-@pytest.fixture(scope="module")
-def model():
-    return load_pretrained()
-
-
 def test_shipped_files_match_their_checksums():
     lines = (PRETRAINED_DIR / "SHA256SUMS").read_text().split("\n")
     sums = dict(reversed(line.split()) for line in lines if line.strip())
@@ -28,28 +22,28 @@ def test_shipped_files_match_their_checksums():
         assert sha256(PRETRAINED_DIR / name) == digest, f"{name} differs from SHA256SUMS"
 
 
-def test_model_is_compact_and_loads_in_eval_mode(model):
+def test_model_is_compact_and_loads_in_eval_mode(pretrained):
     assert (PRETRAINED_DIR / MODEL_NAME).stat().st_size < 8e6  # 4-bit weight matrices
-    assert not model.G.training and not model.D.training
-    assert model.step >= 1000 and model.config["lambda_real"] >= 0
-    assert model.history["step"][-1] == model.step
+    assert not pretrained.G.training and not pretrained.D.training
+    assert pretrained.step >= 1000 and pretrained.config["lambda_real"] >= 0
+    assert pretrained.history["step"][-1] == pretrained.step
 
 
-def test_c1_classifies_the_held_out_sample(model):
+def test_c1_classifies_the_held_out_sample(pretrained):
     """The README's measured accuracy on the bundled held-out digits, to within rounding."""
     readme = (PRETRAINED_DIR / "README.md").read_text()
     expected = json.loads((PRETRAINED_DIR / "metrics.json").read_text())["held_out_sample_accuracy"]
     assert f"{expected:.1%}" in readme and expected > 0.9  # chapter 7's model: digit identity, not style
     test = load_dataset("sample", split="test", verbose=False)
-    assert categorical_accuracy(model.D, test.images, test.labels).accuracy == pytest.approx(expected, abs=0.002)
+    assert categorical_accuracy(pretrained.D, test.images, test.labels).accuracy == pytest.approx(expected, abs=0.002)
 
 
-def test_figure_1_infogan_reaches_ln10_and_the_plain_gan_does_not(model):
+def test_figure_1_infogan_reaches_ln10_and_the_plain_gan_does_not(pretrained):
     gan = gan_control_history()
-    assert gan["step"] == model.history["step"]
-    assert model.history["info_cat"][-1] > 0.95 * math.log(10)
+    assert gan["step"] == pretrained.history["step"]
+    assert pretrained.history["info_cat"][-1] > 0.95 * math.log(10)
     assert max(gan["info_cat"][len(gan["info_cat"]) // 2:]) < 0.5 * math.log(10)
-    bound = estimate_info_bound(model.G, model.D, model.spec, 1000, torch.Generator().manual_seed(0))
+    bound = estimate_info_bound(pretrained.G, pretrained.D, pretrained.spec, 1000, torch.Generator().manual_seed(0))
     assert bound.categorical.item() > 0.95 * math.log(10)
 
 

@@ -1,7 +1,6 @@
 """Stored reference runs (data/reference): written from a run folder, read back unchanged, and the shipped ones consistent."""
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -13,7 +13,7 @@ from PIL import Image
 
 from infogan_tutorial import web_export
 from infogan_tutorial.errors import SpecError
-from infogan_tutorial.pretrained import PRETRAINED_DIR, load_pretrained, sha256
+from infogan_tutorial.pretrained import PRETRAINED_DIR, sha256
 
 sys.path.insert(0, str(Path(__file__).parent))
 from headless_chromium import BrowserError, Chromium, find_chromium, serve, write_explorer_page
@@ -21,11 +21,6 @@ from headless_chromium import BrowserError, Chromium, find_chromium, serve, writ
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = web_export.ASSET_DIR
 MEAN_TOL, WORST_TOL = 0.01, 0.05
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_pretrained()
 
 
 @pytest.fixture(scope="module")
@@ -54,22 +49,22 @@ def test_weights_are_the_restored_fp32_weights_exactly(manifest):
     assert {manifest["tensors"][k]["dtype"] for k in ("fc2.weight", "deconv1.weight")} == {"int4"}
 
 
-def test_category_labels_are_the_hungarian_matching_on_the_held_out_sample(model, manifest):
+def test_category_labels_are_the_hungarian_matching_on_the_held_out_sample(pretrained, manifest):
     from infogan_tutorial.data import load_dataset
     from infogan_tutorial.evaluation import categorical_accuracy
 
     test = load_dataset("sample", split="test", verbose=False)
-    result = categorical_accuracy(model.D, test.images, test.labels)
+    result = categorical_accuracy(pretrained.D, test.images, test.labels)
     cats = manifest["categories"]
     assert cats["digit"] == result.mapping.tolist() and sorted(cats["digit"]) == list(range(10))
     assert cats["confusion"] == result.confusion.tolist() and cats["n"] == 1000
     assert cats["accuracy"] == pytest.approx(0.971, abs=1e-3)  # data/pretrained/README.md
 
 
-def test_folded_layers_give_the_generator_s_images(model):
+def test_folded_layers_give_the_generator_s_images(pretrained):
     """fold_generator's four layers, in PyTorch, are G in eval mode."""
-    t = web_export.fold_generator(model.G)
-    x = model.spec.to_input(model.spec.sample(8, torch.Generator().manual_seed(0)))
+    t = web_export.fold_generator(pretrained.G)
+    x = pretrained.spec.to_input(pretrained.spec.sample(8, torch.Generator().manual_seed(0)))
     conv = torch.nn.functional.conv_transpose2d
     h = torch.relu(x @ t["fc1.weight"].T * t["fc1.scale"] + t["fc1.shift"])
     h = torch.relu(h @ t["fc2.weight"].T * t["fc2.scale"] + t["fc2.shift"]).view(-1, 128, 7, 7)
@@ -77,7 +72,7 @@ def test_folded_layers_give_the_generator_s_images(model):
                    + t["deconv1.shift"][:, None, None])
     image = torch.tanh(conv(h, t["deconv2.weight"], t["deconv2.bias"], stride=2, padding=1))
     with torch.no_grad():
-        assert torch.allclose(image, model.G.eval()(x), atol=1e-5)
+        assert torch.allclose(image, pretrained.G.eval()(x), atol=1e-5)
 
 
 def test_int4_encoding_is_exact_for_4bit_weights_and_reports_its_error_otherwise():
@@ -103,37 +98,37 @@ def test_seeded_noise_is_standard_normal_and_reproducible():
         web_export.seeded_noise(-1, 62)
 
 
-def test_render_web_is_the_python_explorer_with_the_page_s_noise(model):
+def test_render_web_is_the_python_explorer_with_the_page_s_noise(pretrained):
     from infogan_tutorial.explorer import render
 
-    image = web_export.render_web(model.G, model.spec, 2, 0.5, -0.5, 11)
+    image = web_export.render_web(pretrained.G, pretrained.spec, 2, 0.5, -0.5, 11)
     assert image.shape == (28, 28) and 0 <= float(image.min()) and float(image.max()) <= 1
-    assert not torch.equal(image, render(model.G, model.spec, 2, 0.5, -0.5, 11))  # another z
+    assert not torch.equal(image, render(pretrained.G, pretrained.spec, 2, 0.5, -0.5, 11))  # another z
     with pytest.raises(SpecError, match="c1"):
-        web_export.render_web(model.G, model.spec, 10, 0.0, 0.0, 0)
+        web_export.render_web(pretrained.G, pretrained.spec, 10, 0.0, 0.0, 0)
 
 
-def test_static_png_shows_the_ten_digits_in_order(model, manifest):
+def test_static_png_shows_the_ten_digits_in_order(pretrained, manifest):
     pixels = np.asarray(Image.open(ASSETS / web_export.STATIC_NAME), dtype=np.float32) / 255
     order = np.argsort(manifest["categories"]["digit"])
-    first = web_export.render_web(model.G, model.spec, int(order[0]), 0.0, 0.0, 0).numpy()
+    first = web_export.render_web(pretrained.G, pretrained.spec, int(order[0]), 0.0, 0.0, 0).numpy()
     assert pixels.shape == (84, 840)
     assert np.abs(pixels[1::3, 1:84:3] - first).max() <= 1 / 255 + 1e-6
 
 
-def test_onnx_export_has_a_dynamic_batch_and_the_generator_s_outputs(model, tmp_path):
+def test_onnx_export_has_a_dynamic_batch_and_the_generator_s_outputs(pretrained, tmp_path):
     onnx = pytest.importorskip("onnx", reason="pip install onnx (the web extra) to export G to ONNX")
     from onnx.reference import ReferenceEvaluator
 
-    path = web_export.export_onnx(model.G, tmp_path / "G.onnx")
+    path = web_export.export_onnx(pretrained.G, tmp_path / "G.onnx")
     graph = onnx.load(str(path))
     onnx.checker.check_model(graph)
     assert graph.opset_import[0].version == web_export.OPSET
     assert graph.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
-    x = model.spec.to_input(model.spec.sample(3, torch.Generator().manual_seed(1)))
+    x = pretrained.spec.to_input(pretrained.spec.sample(3, torch.Generator().manual_seed(1)))
     (out,) = ReferenceEvaluator(graph).run(None, {"x": x.numpy()})
     with torch.no_grad():
-        np.testing.assert_allclose(out, model.G.eval()(x).numpy(), atol=1e-4)
+        np.testing.assert_allclose(out, pretrained.G.eval()(x).numpy(), atol=1e-4)
 
 
 def test_check_cli_reports_stale_assets(tmp_path, capsys, built, monkeypatch):
@@ -217,7 +212,7 @@ def test_page_noise_is_python_s(browser, page):
         np.testing.assert_array_equal(np.array(z, dtype=np.float32), web_export.seeded_noise(seed, 62).numpy())
 
 
-def test_every_control_draws_pytorch_s_image(browser, page, model, manifest):
+def test_every_control_draws_pytorch_s_image(browser, page, pretrained, manifest):
     opened(browser, "#full")
     sent = browser.evaluate("performance.getEntriesByType('resource').filter(e => /generator/.test(e.name))"
                             ".reduce((n, e) => n + e.encodedBodySize, 0)")
@@ -230,7 +225,7 @@ def test_every_control_draws_pytorch_s_image(browser, page, model, manifest):
 
     def check(what):
         s = settings(browser, "#full")
-        want = web_export.render_web(model.G, model.spec, s["c1"], s["c2"], s["c3"], s["seed"]).numpy()
+        want = web_export.render_web(pretrained.G, pretrained.spec, s["c1"], s["c2"], s["c3"], s["seed"]).numpy()
         assert_close(canvas(browser, "#full canvas[data-view=image]", 6)[0], want, f"{what} {s}")
         return s
 
@@ -244,11 +239,11 @@ def test_every_control_draws_pytorch_s_image(browser, page, model, manifest):
     assert check("after new noise")["seed"] != 424242
 
 
-def test_traversal_strip_follows_the_code_moved_last(browser, page, model):
+def test_traversal_strip_follows_the_code_moved_last(browser, page, pretrained):
     opened(browser, "#full")
     move(browser, "#full", "c2", 0.4)
     s = settings(browser, "#full")
-    want = np.stack([web_export.render_web(model.G, model.spec, s["c1"], s["c2"], v, s["seed"]).numpy()
+    want = np.stack([web_export.render_web(pretrained.G, pretrained.spec, s["c1"], s["c2"], v, s["seed"]).numpy()
                      for v in np.linspace(-2, 2, 9)])
     move(browser, "#full", "c3", 0.0)
     strip = browser.evaluate("document.querySelector('#full').infoganExplorer.strip")
@@ -256,18 +251,18 @@ def test_traversal_strip_follows_the_code_moved_last(browser, page, model):
     assert_close(canvas(browser, "#full canvas[data-view=strip]", strip["zoom"], 9), want, "c3 strip")
     move(browser, "#full", "c1", 4)
     order = np.argsort(json.loads((ASSETS / web_export.MANIFEST_NAME).read_text())["categories"]["digit"])
-    want = np.stack([web_export.render_web(model.G, model.spec, int(k), 0.4, 0.0, s["seed"]).numpy()
+    want = np.stack([web_export.render_web(pretrained.G, pretrained.spec, int(k), 0.4, 0.0, s["seed"]).numpy()
                      for k in order])
     zoom = browser.evaluate("document.querySelector('#full').infoganExplorer.strip.zoom")
     assert_close(canvas(browser, "#full canvas[data-view=strip]", zoom, 10), want, "c1 strip, ordered by digit")
 
 
-def test_small_explorer_opens_on_its_button(browser, page, model):
+def test_small_explorer_opens_on_its_button(browser, page, pretrained):
     opened(browser, "#small")
     assert browser.evaluate("document.querySelector('#small img.infogan-explorer-static')") is None
     move(browser, "#small", "c2", -0.8)
     s = settings(browser, "#small")
-    want = web_export.render_web(model.G, model.spec, s["c1"], -0.8, 0.0, 0).numpy()
+    want = web_export.render_web(pretrained.G, pretrained.spec, s["c1"], -0.8, 0.0, 0).numpy()
     assert_close(canvas(browser, "#small canvas[data-view=image]", 4)[0], want, "small explorer")
 
 
@@ -319,7 +314,7 @@ def test_explorer_names_its_images_announces_and_keeps_the_focus(browser, page):
     assert names[0].startswith("The image G draws for c1 = ") and "strip of 9 images" in names[1]
 
 
-def test_built_chapter_runs_the_explorer_on_its_button(browser, model):
+def test_built_chapter_runs_the_explorer_on_its_button(browser, pretrained):
     """Where the book was built (scripts/dev.sh book or test; or $INFOGAN_BOOK_HTML), chapter 7's explorer
     works in the built page, and downloads nothing until the reader presses its button."""
     html = next((d for d in BUILT if (d / "book" / "07_results.html").is_file()), None)
@@ -335,14 +330,14 @@ def test_built_chapter_runs_the_explorer_on_its_button(browser, model):
         browser.evaluate("document.querySelector('.infogan-explorer .infogan-explorer-open').click()")
         browser.wait_for("document.querySelector('.infogan-explorer').dataset.state === 'live'")
         s = settings(browser, ".infogan-explorer")
-        want = web_export.render_web(model.G, model.spec, s["c1"], s["c2"], s["c3"], s["seed"]).numpy()
+        want = web_export.render_web(pretrained.G, pretrained.spec, s["c1"], s["c2"], s["c3"], s["seed"]).numpy()
         assert_close(canvas(browser, ".infogan-explorer canvas[data-view=image]", 6)[0], want, "built chapter")
 
 
-def test_web_export_gives_each_network_back_its_mode_also_when_a_step_fails(monkeypatch, model, tmp_path):
-    G, D = model.G.train(), model.D.train()
+def test_web_export_gives_each_network_back_its_mode_also_when_a_step_fails(monkeypatch, pretrained, tmp_path):
+    G, D = pretrained.G.train(), pretrained.D.train()
     try:
-        web_export.render_web(G, model.spec, 0, 0.0, 0.0, 0)
+        web_export.render_web(G, pretrained.spec, 0, 0.0, 0.0, 0)
         web_export.category_labels(D)
         assert G.training and D.training
         monkeypatch.setattr(torch.onnx, "export", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("exporter")))
