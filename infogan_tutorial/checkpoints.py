@@ -205,6 +205,44 @@ def read_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
+def training_checkpoint(*, spec: LatentSpec, config: dict, step: int, history: dict, data: dict | None,
+                        G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimizer,
+                        opt_d: torch.optim.Optimizer, scaler: torch.amp.GradScaler, code_rng: torch.Generator,
+                        code_rng_device: str, unlogged: tuple[list[float], int] | None = None) -> dict:
+    """A full, resumable checkpoint dict in the format above (the one place that writes it), with its
+    checksum. ``unlogged``: the sum and count of the statistics since the last read, if any."""
+    return with_checksum({
+        "format": CHECKPOINT_FORMAT,
+        "spec": spec.to_dict(),
+        "config": config,
+        "step": step,
+        "data": data,
+        "unlogged": list(unlogged) if unlogged is not None else None,
+        "G": G.state_dict(),
+        "D": D.state_dict(),
+        "opt_g": opt_g.state_dict(),
+        "opt_d": opt_d.state_dict(),
+        "scaler": scaler.state_dict(),
+        "code_rng": code_rng.get_state(),
+        "code_rng_device": code_rng_device,
+        "history": history,
+    })
+
+
+def compact_checkpoint(source: dict, G: dict[str, Tensor], D: dict[str, Tensor],
+                       int8_scales: dict | None = None, int4: dict | None = None) -> dict:
+    """A weights-only checkpoint dict in the format above (the one place that writes it), with its checksum:
+    ``spec``, ``config``, ``step``, ``history`` and ``data`` of ``source`` (a checkpoint dict), the networks'
+    (possibly quantised) tensors, and the scales of :mod:`~infogan_tutorial.quantize`, if any."""
+    compact = {k: source[k] for k in ("spec", "config", "step", "history", "data") if k in source}
+    compact.update(format=CHECKPOINT_FORMAT, G=G, D=D)
+    if int8_scales:
+        compact["int8_scales"] = int8_scales
+    if int4:
+        compact["int4"] = int4
+    return with_checksum(compact)
+
+
 def spec_of(ckpt: dict, path: str | Path = "checkpoint") -> LatentSpec:
     """The :class:`LatentSpec` stored in a checkpoint dict."""
     try:

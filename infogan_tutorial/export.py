@@ -14,8 +14,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .checkpoints import (CHECKPOINT_FORMAT, atomic_save, is_training_checkpoint, network_weights, read_checkpoint,
-                          with_checksum)
+from .checkpoints import atomic_save, compact_checkpoint, is_training_checkpoint, network_weights, read_checkpoint
 from .errors import CheckpointError, SpecError
 from .quantize import INT4_GROUP, quantizable, quantize_int4, quantize_rows
 from .training import TrainState, checkpoint_contents
@@ -42,23 +41,16 @@ def export_model(source: TrainState | str | Path, path: str | Path,
                 raise CheckpointError(f"export_model: {path} exists and is not a model file (torch.save); writing "
                                       "there would destroy it. Choose another path, or move that file first.")
     ckpt = checkpoint_contents(source) if isinstance(source, TrainState) else read_checkpoint(source)
-    compact = {k: ckpt[k] for k in ("spec", "config", "step", "history", "data") if k in ckpt}
-    compact["format"] = CHECKPOINT_FORMAT
+    nets: dict[str, dict[str, Tensor]] = {"G": {}, "D": {}}
     scales: dict[str, dict[str, Tensor]] = {}
     packed: dict[str, dict[str, dict]] = {}
     for net in ("G", "D"):
-        compact[net] = {}
         for k, v in network_weights(ckpt, net).items():
-            large = quantizable(v)
             if int4 and quantizable(v, INT4_GROUP):
-                compact[net][k], group_scales = quantize_int4(v)
+                nets[net][k], group_scales = quantize_int4(v)
                 packed.setdefault(net, {})[k] = {"scales": group_scales, "shape": list(v.shape)}
-            elif (int8 or int4) and large:
-                compact[net][k], scales.setdefault(net, {})[k] = quantize_rows(v)
+            elif (int8 or int4) and quantizable(v):
+                nets[net][k], scales.setdefault(net, {})[k] = quantize_rows(v)
             else:
-                compact[net][k] = v.to(dtype) if v.is_floating_point() else v
-    if scales:
-        compact["int8_scales"] = scales
-    if packed:
-        compact["int4"] = packed
-    atomic_save(with_checksum(compact), path)
+                nets[net][k] = v.to(dtype) if v.is_floating_point() else v
+    atomic_save(compact_checkpoint(ckpt, nets["G"], nets["D"], scales, packed), path)

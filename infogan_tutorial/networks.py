@@ -99,6 +99,10 @@ class Discriminator(nn.Module):
                             "Add the channel axis with x.unsqueeze(1) if it is missing.")
         return self.body(x)
 
+    def d_from_features(self, h: Tensor) -> Tensor:
+        """D's logit l (N,) for the body's features: D(x) = sigmoid(l)."""
+        return self.d_head(h).squeeze(1)
+
     def q_from_features(self, h: Tensor) -> QOutput:
         """Q's head applied to the body's features."""
         if isinstance(self.q_head, nn.Identity):
@@ -114,7 +118,7 @@ class Discriminator(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, QOutput]:
         h = self.features(x)
-        return self.d_head(h).squeeze(1), self.q_from_features(h)
+        return self.d_from_features(h), self.q_from_features(h)
 
     def q(self, x: Tensor) -> QOutput:
         """Q(c | x) alone (still through the shared body)."""

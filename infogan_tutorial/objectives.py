@@ -107,7 +107,12 @@ def info_loss(q: QOutput, codes: Codes, spec: LatentSpec,
 
     Its gradient must reach G, Q's head and the body D shares with Q.
     """
-    lq = log_q(q, codes, spec, check_values)
+    return info_term(log_q(q, codes, spec, check_values), lambda_cat, lambda_cont)
+
+
+def info_term(lq: LogQ, lambda_cat: float = 1.0, lambda_cont: float = 0.1) -> Tensor:
+    """:func:`info_loss` from log-likelihoods already computed: -(lambda_cat lq.categorical + lambda_cont
+    lq.continuous), i.e. -lambda L_I up to the constant H(c)."""
     return -(lambda_cat * lq.categorical + lambda_cont * lq.continuous)
 
 

@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .checkpoints import CHECKPOINT_FORMAT, atomic_save, load_weights, read_checkpoint, spec_of, with_checksum
+from .checkpoints import atomic_save, load_weights, read_checkpoint, spec_of, training_checkpoint
 from .config import TrainConfig  # noqa: F401 (re-exported: the recipe of a run)
 from .compute import ComputePlan, autocast_dtype, plan_compute  # noqa: F401 (autocast_dtype: re-exported)
 from .cuda_graph import CaptureError, GraphedFunction, HostSyncError
@@ -37,8 +37,8 @@ from .errors import CheckpointError, SpecError, TrainingDiverged
 from .interrupts import deferred_interrupts
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator, build_networks, frozen
-from .objectives import (discriminator_loss, generator_loss, info_loss, invariant_information, log_q,
-                         real_information)
+from .objectives import (LogQ, discriminator_loss, generator_loss, info_loss, info_term, invariant_information,
+                         log_q, real_information)
 
 STAT_NAMES = ("loss_d", "loss_g", "info_cat", "info_cont", "d_real", "d_fake")
 @dataclass
@@ -111,55 +111,65 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
 
     Returns the step's statistics as one tensor on the device (in the order of ``STAT_NAMES``),
     so the caller decides when to synchronise with the host. It does not count the step:
-    :func:`fit` (or your own loop) increments ``state.step``.
+    :func:`fit` (or your own loop) increments ``state.step``. Chapter 6 writes the same step as
+    ``my_step``; here ``amp`` is the plan's autocast and :func:`descend` the plan's gradient scaler.
     """
     spec, cfg, G, D = state.spec, state.config, state.G, state.D
+    lambdas = (cfg.lambda_cat, cfg.lambda_cont)
+    amp = autocast(state)
     G.train()
     D.train()
-    amp = autocast(state)
 
     # 1. codes and fakes (our own draw: skip the host-synchronising check of the codes' values)
     codes = spec.sample(real.shape[0], state.code_rng)
     with amp:
         fake = G(spec.to_input(codes, check_values=False))
 
-    # 2. D's step (and Q's): real vs fake on detached fakes, plus the information term
+    # 2. D's step (and Q's): real vs fake on detached fakes, plus L_I
     with amp:
         h_real = D.features(real)
-        d_real = D.d_head(h_real).squeeze(1)
+        l_real = D.d_from_features(h_real)  # logits
         h_fake = D.features(fake.detach())  # no gradient into G
-        d_fake = D.d_head(h_fake).squeeze(1)
+        l_fake = D.d_from_features(h_fake)
         q_fake = D.q_from_features(h_fake if cfg.info else h_fake.detach())
     lq = log_q(q_fake, codes, spec, check_values=False)  # kept for the statistics
-    loss_d = discriminator_loss(d_real.float(), d_fake.float()) \
-        - (cfg.lambda_cat * lq.categorical + cfg.lambda_cont * lq.continuous)
+    loss_d = discriminator_loss(l_real.float(), l_fake.float()) + info_term(lq, *lambdas)
     if cfg.info and (cfg.lambda_real or cfg.lambda_invariant):  # beyond the paper: terms on *real* images
         loss_d = loss_d - beyond_the_paper(state, real, h_real, amp)
-    state.opt_d.zero_grad(set_to_none=True)
-    state.scaler.scale(loss_d).backward()
-    state.scaler.step(state.opt_d)
+    descend(state, state.opt_d, loss_d)
 
-    # 3. G's step: fool D, and make c recoverable by Q. D is frozen meanwhile, so the backward
-    # pass computes gradients for G only.
+    # 3. G's step: fool D, and make c recoverable by Q (D frozen: gradients for G only)
     with frozen(D):
         with amp:
             h = D.features(fake)
-            loss_g = generator_loss(D.d_head(h).squeeze(1).float())
+            loss_g = generator_loss(D.d_from_features(h).float())
             if cfg.info:
-                loss_g = loss_g + info_loss(D.q_from_features(h), codes, spec, cfg.lambda_cat, cfg.lambda_cont,
-                                            check_values=False)
-        state.opt_g.zero_grad(set_to_none=True)
-        state.scaler.scale(loss_g).backward()
-    state.scaler.step(state.opt_g)
+                loss_g = loss_g + info_loss(D.q_from_features(h), codes, spec, *lambdas, check_values=False)
+        descend(state, state.opt_g, loss_g)
     state.scaler.update()
+    return step_statistics(state, loss_d, loss_g, lq, l_real, l_fake)
 
+
+def descend(state: TrainState, optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
+    """One optimizer step on ``loss``: zero the gradients, backward, step, through the plan's gradient scaler
+    (fp16's loss scaling; a no-op scaler otherwise). ``train_step`` updates the scale once per step."""
+    optimizer.zero_grad(set_to_none=True)
+    state.scaler.scale(loss).backward()
+    state.scaler.step(optimizer)
+
+
+def step_statistics(state: TrainState, loss_d: Tensor, loss_g: Tensor, lq: LogQ, l_real: Tensor,
+                    l_fake: Tensor) -> Tensor:
+    """The statistics of ``STAT_NAMES`` as one device tensor: the two losses, L_I of each kind of code
+    (E[log Q] + H(c), in nats) and D's mean probability D(x) = sigmoid(l) on real and on fake images."""
+    spec = state.spec
     with torch.no_grad():
         stats = {
             "loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
             "info_cat": lq.categorical.detach() + spec.categorical_entropy(),
             "info_cont": lq.continuous.detach() + spec.continuous_entropy(),
-            "d_real": torch.sigmoid(d_real.detach().float()).mean(),
-            "d_fake": torch.sigmoid(d_fake.detach().float()).mean(),
+            "d_real": torch.sigmoid(l_real.detach().float()).mean(),
+            "d_fake": torch.sigmoid(l_fake.detach().float()).mean(),
         }
         return torch.stack([stats[name] for name in STAT_NAMES])
 
@@ -302,11 +312,7 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
 def _save(state: TrainState, path: Path, acc: Tensor, count: int) -> None:
     """A checkpoint at this step, with the statistics not yet logged."""
     _check_finite(state, acc, path)
-    state.unlogged = (acc.tolist(), count) if count else None
-    try:
-        save_checkpoint(state, path)
-    finally:
-        state.unlogged = None
+    save_checkpoint(state, path, (acc.tolist(), count) if count else None)
 
 
 def _record_statistics(state: TrainState, mean: Tensor, bar: object, path: Path | None) -> None:
@@ -335,30 +341,19 @@ def _diverged(state: TrainState, path: Path | None, what: str) -> None:
 
 # -- checkpoints of a training state -----------------------------------------------------
 
-def checkpoint_contents(state: TrainState) -> dict:
-    """The full checkpoint of ``state`` (see :mod:`~infogan_tutorial.checkpoints` for the format)."""
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "spec": state.spec.to_dict(),
-        "config": dataclasses.asdict(state.config),
-        "step": state.step,
-        "data": state.data,
-        "unlogged": list(state.unlogged) if state.unlogged is not None else None,
-        "G": state.G.state_dict(),
-        "D": state.D.state_dict(),
-        "opt_g": state.opt_g.state_dict(),
-        "opt_d": state.opt_d.state_dict(),
-        "scaler": state.scaler.state_dict(),
-        "code_rng": state.code_rng.get_state(),
-        "code_rng_device": state.device.type,
-        "history": state.history,
-    }
+def checkpoint_contents(state: TrainState, unlogged: tuple[list[float], int] | None = None) -> dict:
+    """The full checkpoint of ``state`` (:func:`~infogan_tutorial.checkpoints.training_checkpoint` writes the
+    format); ``unlogged``: the statistics summed since their last read, if the save falls between two reads."""
+    return training_checkpoint(
+        spec=state.spec, config=dataclasses.asdict(state.config), step=state.step, history=state.history,
+        data=state.data, G=state.G, D=state.D, opt_g=state.opt_g, opt_d=state.opt_d, scaler=state.scaler,
+        code_rng=state.code_rng, code_rng_device=state.device.type, unlogged=unlogged)
 
 
-def save_checkpoint(state: TrainState, path: str | Path) -> None:
+def save_checkpoint(state: TrainState, path: str | Path, unlogged: tuple[list[float], int] | None = None) -> None:
     """Write networks, optimizers, scaler, spec, config, step, history and RNG states, atomically, with the
-    checksum of the networks' tensors."""
-    atomic_save(with_checksum(checkpoint_contents(state)), path)
+    checksum of the tensors."""
+    atomic_save(checkpoint_contents(state, unlogged), path)
 
 
 def resume_state(path: str | Path, device: torch.device | str | None = None,
