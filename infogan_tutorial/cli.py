@@ -51,6 +51,11 @@ SEED = _number(int, 0, high=2**63 - 1)  # what torch.manual_seed takes
 ROWS = _number(int, 1, high=100)  # a figure, not a data set
 THREADS = _number(int, 1, high=1024)
 POSITIVE, NON_NEGATIVE = _number(float, 0, strict=True), _number(float, 0)
+READS_DATA_DIR = tuple(name for name, source in SOURCES.items() if source.data_dir != "ignored")
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 class Parser(argparse.ArgumentParser):
@@ -69,13 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train InfoGAN. Writes OUT/checkpoint.pt (every --checkpoint-every steps, at the "
                                    "end and on Ctrl-C), OUT/history.json, OUT/metrics.json and OUT/figures/*.png.")
     t.add_argument("--dataset", choices=SOURCES,
-                   help="training data: auto = full MNIST via torchvision if available, else the bundled sample; "
-                        "mnist = full MNIST; sample = the bundled MNIST sample; idx = the IDX files in --data-dir; "
-                        "fashion-auto = full Fashion-MNIST if available, else the bundled Fashion sample; "
-                        "fashion-mnist = full Fashion-MNIST; fashion-sample = the bundled Fashion sample "
-                        "(default auto; on --resume, the run's own)")
+                   help="training data: " + "; ".join(f"{s.name} = {s.help}" for s in SOURCES.values())
+                        + " (default auto; on --resume, the run's own)")
     t.add_argument("--data-dir", type=Path,
-                   help="folder of MNIST-style IDX files (for --dataset idx, fashion-mnist or fashion-auto)")
+                   help=f"folder of MNIST-style IDX files (for --dataset {_names(READS_DATA_DIR)})")
     t.add_argument("--profile", choices=sorted(PROFILES),
                    help="work size: smoke, cpu or gpu (default: $INFOGAN_PROFILE, else gpu under CUDA, else cpu)")
     t.add_argument("--steps", type=POSITIVE_INT,
@@ -187,10 +189,10 @@ def _data_options(args: argparse.Namespace, saved: dict | None, profile_name: st
     dataset = args.dataset or "auto"
     if dataset == "auto" and profile_name == "smoke":
         dataset = "sample"  # tests and CI: never a download
-    if dataset == "idx" and args.data_dir is None:
-        raise SpecError("--dataset idx reads the IDX files of --data-dir FOLDER; add it.")
-    if args.data_dir is not None and dataset not in ("idx", "fashion-mnist", "fashion-auto"):
-        raise SpecError(f"--data-dir is read only with --dataset idx, fashion-mnist or fashion-auto, not {dataset}; add "
+    if SOURCES[dataset].data_dir == "required" and args.data_dir is None:
+        raise SpecError(f"--dataset {dataset} reads the IDX files of --data-dir FOLDER; add it.")
+    if args.data_dir is not None and dataset not in READS_DATA_DIR:
+        raise SpecError(f"--data-dir is read only with --dataset {_names(READS_DATA_DIR)}, not {dataset}; add "
                         "--dataset idx to train on that folder.")
     return dataset, args.data_dir
 
@@ -455,7 +457,7 @@ def evaluate(args: argparse.Namespace) -> None:
     ckpt = read_checkpoint(args.checkpoint)  # read once: it holds the networks and the step
     spec, G, D = networks_from_checkpoint(ckpt, device, path=args.checkpoint)
     trained_on = (ckpt.get("data") or {}).get("dataset") or ""
-    if args.data_dir is None and trained_on.startswith("fashion-"):  # score a run on its own kind of images
+    if args.data_dir is None and trained_on in SOURCES and eval_source(trained_on) != "sample":  # its own kind
         saved_dir = (ckpt.get("data") or {}).get("data_dir")
         data = load_dataset(eval_source(trained_on), split="test", data_dir=Path(saved_dir) if saved_dir else None,
                             verbose=False)

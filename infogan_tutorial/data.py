@@ -23,6 +23,7 @@ import socket
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -371,18 +372,47 @@ def _fashion_sample(split: str, data_dir: Path | None, root: Path) -> Dataset:
                         "or regenerate it with `python scripts/make_sample.py --dataset fashion-mnist`")
 
 
-SOURCES = {
-    "auto": _auto, "mnist": _mnist, "sample": _sample, "idx": _idx,
-    "fashion-auto": _fashion_auto, "fashion-mnist": _fashion_mnist, "fashion-sample": _fashion_sample,
-}
-"""The data sources of :func:`load_dataset` (and of the CLI's ``--dataset``): name -> loader, a function
-``(split, data_dir, root) -> Dataset`` whose docstring says what it reads."""
+@dataclass(frozen=True)
+class DataSource:
+    """One data source of :func:`load_dataset` and of the CLI's ``--dataset``: what it reads, in one place.
+
+    Attributes:
+        name: its key in :data:`SOURCES`.
+        load: ``(split, data_dir, root) -> Dataset``.
+        help: one line saying what it reads (the CLI's ``--help`` and the API page show it).
+        data_dir: ``"required"``, ``"optional"`` (a folder of its images, else where it looks itself) or
+            ``"ignored"``: whether it reads ``data_dir`` (``--data-dir``).
+        scored_on: the source whose ``"test"`` split scores a run trained on this one.
+    """
+
+    name: str
+    load: Callable[[str, Path | None, Path], Dataset]
+    help: str
+    data_dir: str = "ignored"
+    scored_on: str = "sample"
+
+
+SOURCES: dict[str, DataSource] = {s.name: s for s in (
+    DataSource("auto", _auto, "full MNIST via torchvision if on disk or downloaded within a short timeout, else "
+               "the bundled sample"),
+    DataSource("mnist", _mnist, "full MNIST via torchvision (downloaded)"),
+    DataSource("sample", _sample, "the bundled MNIST sample (its test split: a held-out part of MNIST's training "
+               "set, not the official test set)"),
+    DataSource("idx", _idx, "the MNIST-style IDX files in --data-dir", data_dir="required"),
+    DataSource("fashion-auto", _fashion_auto, "full Fashion-MNIST if available (--data-dir, Debian's folder, "
+               "torchvision), else the bundled Fashion sample", data_dir="optional", scored_on="fashion-auto"),
+    DataSource("fashion-mnist", _fashion_mnist, "full Fashion-MNIST (--data-dir, Debian's folder, else "
+               "torchvision)", data_dir="optional", scored_on="fashion-mnist"),
+    DataSource("fashion-sample", _fashion_sample, "the bundled Fashion-MNIST sample (its test split: part of the "
+               "official test set)", scored_on="fashion-sample"),
+)}
+"""The data sources of :func:`load_dataset` (and of the CLI's ``--dataset``), by name."""
 
 
 def eval_source(source: str) -> str:
-    """The source whose test split scores a run trained on ``source``: Fashion-MNIST's for a Fashion-MNIST
-    source, else the bundled MNIST sample's held-out part."""
-    return source if source.startswith("fashion-") else "sample"
+    """The source whose test split scores a run trained on ``source`` (:attr:`DataSource.scored_on`):
+    Fashion-MNIST's for a Fashion-MNIST source, else the bundled MNIST sample's held-out part."""
+    return SOURCES[source].scored_on
 
 
 def load_dataset(source: str = "auto", split: str = "train",
@@ -391,16 +421,10 @@ def load_dataset(source: str = "auto", split: str = "train",
                  verbose: bool = True) -> Dataset:
     """Load training (``split="train"``) or evaluation (``split="test"``) images from ``source``.
 
-    ``source`` is a key of :data:`SOURCES`: ``"auto"`` (full MNIST if torchvision has it on disk
-    under ``root`` or downloads it within a short timeout, else the bundled sample), ``"mnist"``
-    (full MNIST via torchvision, downloaded to ``root``, default ``~/.cache/infogan_tutorial``),
-    ``"sample"`` (the bundled ``data/mnist-sample``; its ``"test"`` split is a held-out part, not
-    the official MNIST test set), ``"idx"`` (the IDX files in ``data_dir``, see
-    :func:`load_idx_folder`), ``"fashion-mnist"`` (full Fashion-MNIST: ``data_dir``, else Debian's
-    ``/usr/share/datasets/fashion-mnist`` unless ``$INFOGAN_NO_SYSTEM_DATA`` hides it, else
-    torchvision's copy in ``root`` or its download, as on Colab), ``"fashion-auto"`` (the same
-    where it finds the data, else the bundled sample) or ``"fashion-sample"`` (the bundled
-    ``data/fashion-sample``; its ``"test"`` split is part of the official test set).
+    ``source`` is a key of :data:`SOURCES`, whose :class:`DataSource` records say what each reads
+    (``auto``, ``mnist``, ``sample``, ``idx``, ``fashion-auto``, ``fashion-mnist``, ``fashion-sample``).
+    Downloads go to ``root`` (default ``~/.cache/infogan_tutorial``); Debian's Fashion-MNIST folder
+    ``/usr/share/datasets/fashion-mnist`` is hidden by ``$INFOGAN_NO_SYSTEM_DATA``.
 
     With ``verbose``, prints one line saying which data was used.
     """
@@ -412,7 +436,7 @@ def load_dataset(source: str = "auto", split: str = "train",
         if value is not None and not isinstance(value, (str, os.PathLike)):
             raise DataError(f"{name} must be a path (a str or pathlib.Path), got {type(value).__name__} {value!r}.")
     root_path = Path(root if root is not None else DEFAULT_ROOT).expanduser()
-    ds = SOURCES[source](split, Path(data_dir) if data_dir is not None else None, root_path)
+    ds = SOURCES[source].load(split, Path(data_dir) if data_dir is not None else None, root_path)
     if verbose:
         print(f"Using data: {ds.source}.")
     return ds

@@ -571,13 +571,17 @@ def test_one_registry_of_sources_shared_with_the_cli() -> None:
     from infogan_tutorial.cli import build_parser
 
     assert list(SOURCES) == ["auto", "mnist", "sample", "idx", "fashion-auto", "fashion-mnist", "fashion-sample"]
-    assert all(loader.__doc__ for loader in SOURCES.values())
+    assert all(source.load.__doc__ and source.help and source.name == name for name, source in SOURCES.items())
     parser = build_parser()
     for name in SOURCES:  # the CLI accepts every source, and only those
         assert parser.parse_args(["train", "--dataset", name]).dataset == name
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--dataset", "cifar"])
     assert [eval_source(s) for s in SOURCES] == ["sample"] * 4 + ["fashion-auto", "fashion-mnist", "fashion-sample"]
+    help_text = " ".join(parser._subparsers._group_actions[0].choices["train"].format_help().split())
+    for source in SOURCES.values():  # --help says what each reads, from its record
+        assert " ".join(f"{source.name} = {source.help}".split()) in help_text
+    assert "--dataset idx, fashion-auto or fashion-mnist" in help_text  # which sources read --data-dir
 
 
 def test_no_system_data_hides_debian_folder_and_fashion_auto_falls_back_to_the_sample(
