@@ -22,6 +22,7 @@
   "use strict";
   var BASE = new URL(".", document.currentScript ? document.currentScript.src : location.href).href;
   var MANIFEST = "generator.json";
+  var STRIP_PAUSE_MS = 150;  // the strip is drawn once the controls have been still this long
 
   // -- z from a seed (twin of web_export.seeded_noise) -------------------------------------
   function mulberry32(seed) {
@@ -267,7 +268,7 @@
     var announce = el("div", {class: "infogan-explorer-status", role: "status"});
     root.replaceChildren(el("div", {class: "infogan-explorer-live"}, [image, controls]),
                          el("div", {class: "infogan-explorer-strip"}, [strip, caption]), announce);
-    var moved = "c2", stripKey = null, z = null, zSeed = null, frame = 0, job = null, drawnSeed = 0;
+    var moved = "c2", stripKey = null, z = null, zSeed = null, frame = 0, job = null, drawnSeed = 0, pause = 0;
     var state = {G: G, renders: 0, strips: 0, frames: 0, lastMs: 0};
 
     function seedOf() {  // the seed the box stands for: an integer in [0, max_seed]; null while half typed
@@ -331,11 +332,13 @@
       image.setAttribute("aria-label", "The image G draws for c1 = " + s.c1 + " (digit " + digit[s.c1] + "), c2 = " +
                          s.c2 + ", c3 = " + s.c3 + ", noise seed " + s.seed);
       timing.textContent = "image in " + state.lastMs.toFixed(1) + " ms";
-      startStrip();
+      clearTimeout(pause);  // the strip waits until the reader pauses: while a slider moves, only its image
+      pause = setTimeout(function () { pause = 0; startStrip(); }, STRIP_PAUSE_MS);  // is drawn
     }
     function request() { if (!frame) { frame = requestAnimationFrame(draw); state.frames++; } }
     function update(event) {
       var name = event && event.target && event.target.dataset.control;
+      if (job) { clearTimeout(job.timer); job = null; }  // a strip under way yields to the reader's hand
       if (name === "c1" || name === "c2" || name === "c3") moved = name;
       if (name === "seed" && seedOf() === null) return;  // half typed: keep drawing the last seed
       request();
@@ -360,7 +363,7 @@
     }
     state.idle = function () {  // resolves once the image and the strip are drawn
       return new Promise(function (resolve) {
-        (function wait() { frame || job ? setTimeout(wait, 5) : resolve(); })();
+        (function wait() { frame || job || pause ? setTimeout(wait, 5) : resolve(); })();
       });
     };
     c1.value = order[0];
