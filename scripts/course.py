@@ -29,6 +29,7 @@ import yaml
 from course_notebooks import find_leaks, secret_lines, source_notebook
 from sync_notebooks import COLAB_DIR, ColabMarkdown, colab_edition
 from sync_notebooks import install_cell as clone_cell
+from sync_notebooks import package_trees
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = {"foundations": "08_exercises_foundations", "experiments": "09_exercises_experiments"}
@@ -130,11 +131,12 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
         if path.suffix in (".md", ".bib"):
             shutil.copy2(path, out / "book" / path.name)
     released = {name: course / "release" / a / f"{name}.ipynb" for a, name in ASSIGNMENTS.items()}
+    install = clone_cell(config, trees=package_trees(out))  # the trees of OUT's package and data: what students get
     for path in sorted((ROOT / "book").glob("[0-9][0-9]*.ipynb")):  # 06b, 07b too
         nb = json.loads((released.get(path.stem) or path).read_text(encoding="utf8"))
         for cell in nb["cells"]:
             if cell["cell_type"] == "code" and "# Install cell" in "".join(cell["source"]):
-                cell["source"] = clone_cell(config)["source"]
+                cell["source"] = install["source"]
         (out / "book" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
         colab = json.dumps(colab_edition(nb, markdown), indent=1, ensure_ascii=False) + "\n"
         (out / COLAB_DIR / path.name).write_text(colab, encoding="utf8")

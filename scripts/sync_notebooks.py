@@ -16,8 +16,11 @@ local repository.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -30,28 +33,40 @@ MARKER = "# Install cell (written by scripts/sync_notebooks.py)"
 INSTALL_CELL = """# NBVAL_SKIP
 {marker}.
 # It says which infogan_tutorial it uses (path, git commit, data/) and uses one
-# only if it matches this book (version {version}, its modules, data/). Else it
-# clones the repository into ./infogan-tutorial (the working folder: Colab's
-# file browser shows it) and installs it. It deletes only folders it made (they
-# hold a marker file) and pins nothing Colab ships (torch, numpy, ipywidgets).
+# only if it is this book's version (its git trees of infogan_tutorial/ and
+# data/; else version {version}, its modules, data/). Else it clones the
+# repository into ./infogan-tutorial (the working folder: Colab's file browser
+# shows it) and installs it. It deletes only folders it made (they hold a
+# marker file) and pins nothing Colab ships (torch, numpy, ipywidgets).
 import importlib, importlib.util, os, re, shutil, subprocess, sys
 
 REPO = "{url}"
 BRANCH, VERSION = "{branch}", "{version}"
+TREES = {trees}
 {modules}
 TARGET = os.path.abspath("infogan-tutorial")
 MARK = "made-by-install-cell"  # in .git of a clone this cell made
 AGAIN = "run this cell again"
 
 
+class InstallCellError(Exception):
+    def _render_traceback_(self):  # Jupyter and Colab show this line only
+        return [f"Install cell: {{self}}"]
+
+
 def _fail(what):
-    raise SystemExit(f"Install cell: {{what}}")
+    raise InstallCellError(what)
 
 
 def _git(path, *args):
     run = subprocess.run(["git", "-C", path, *args], capture_output=True,
                          text=True)
     return run.stdout.strip() if run.returncode == 0 else None
+
+
+def _changed(root):
+    # edits of tracked files in the package or data/ (None: not a clone)
+    return _git(root, "status", "--porcelain", "-uno", "--", *TREES)
 
 
 def _problems(root):
@@ -71,12 +86,22 @@ def _problems(root):
         bad.append("missing modules " + ", ".join(gone))
     if not os.path.isdir(os.path.join(root, "data")):
         bad.append("no data/ folder beside the package")
+    missing = (_git(root, "ls-files", "--deleted", "--", *TREES) or "").split()
+    if missing:
+        bad.append(f"{{len(missing)}} of its files are missing ({{missing[0]}})")
+    old = [d + "/" for d, tree in TREES.items()
+           if _git(root, "rev-parse", f"HEAD:{{d}}") not in (None, tree)]
+    if old and not _changed(root):
+        bad.append(f"its {{' and '.join(old)}} {{'is' if len(old) < 2 else 'are'}}"
+                   " not this book's version")
     return bad
 
 
 def _describe(root):
     commit = _git(root, "rev-parse", "--short", "HEAD")
     where = f"git commit {{commit}}" if commit else "not a git clone"
+    if commit and _changed(root):
+        where += ", with your local changes"
     data = "present" if os.path.isdir(os.path.join(root, "data")) else "MISSING"
     return f"infogan_tutorial {{VERSION}} from {{root}} ({{where}}; data/ {{data}})"
 
@@ -106,8 +131,9 @@ def _update():
     # a stale clone: fetch the book's branch; never lose the reader's changes
     ours = os.path.isfile(os.path.join(TARGET, ".git", MARK))
     if not ours or _git(TARGET, "status", "--porcelain", "-uno") != "":
-        _fail(f"{{TARGET}} is your clone; update it (git -C {{TARGET}} pull) "
-              f"or rename it, then {{AGAIN}}.")
+        _fail(f"{{TARGET}} is your clone, not this book's version; update it "
+              f"(git -C {{TARGET}} fetch origin {{BRANCH}}, then git -C {{TARGET}} "
+              f"checkout FETCH_HEAD) or rename it, then {{AGAIN}}.")
     if (_git(TARGET, "fetch", "-q", "--depth", "1", "origin", BRANCH) is None
             or _git(TARGET, "reset", "-q", "--keep", "FETCH_HEAD") is None):
         _fail(f"could not update {{TARGET}} from {{REPO}}: {{AGAIN}}.")
@@ -117,7 +143,8 @@ def _update():
 def _install():
     if not os.path.lexists(TARGET):
         _clone()
-    elif not os.path.isdir(os.path.join(TARGET, ".git")):
+    elif (not os.path.isdir(os.path.join(TARGET, ".git"))
+          or _git(TARGET, "ls-files", "infogan_tutorial") == ""):
         _fail(f"{{TARGET}} is not a clone of {{REPO}}: rename it, "
               f"then {{AGAIN}}.")
     else:
@@ -158,6 +185,8 @@ def _main():
 
 try:
     _main()
+except InstallCellError:
+    raise
 except KeyboardInterrupt:
     _fail(f"stopped: {{AGAIN}}.")
 except OSError as error:
@@ -187,12 +216,59 @@ METADATA = {
 }
 
 
-def install_cell(config: dict, version: str | None = None, modules: list[str] | None = None) -> dict:
+def _git_tree(files: dict[str, tuple[str, bytes]]) -> bytes:
+    """Git's tree id (SHA-1, raw) of ``files``: relative path -> (mode, content)."""
+    here: dict[str, tuple[str, bytes]] = {}
+    below: dict[str, dict[str, tuple[str, bytes]]] = {}
+    for rel, entry in files.items():
+        head, _, rest = rel.partition("/")
+        if rest:
+            below.setdefault(head, {})[rest] = entry
+        else:
+            here[head] = entry
+    items = [(name + "/", b"40000", name, _git_tree(sub)) for name, sub in below.items()]
+    for name, (mode, data) in here.items():
+        items.append((name, mode.encode(), name, hashlib.sha1(b"blob %d\0" % len(data) + data).digest()))
+    body = b"".join(mode + b" " + name.encode() + b"\0" + sha
+                    for _, mode, name, sha in sorted(items, key=lambda e: e[0].encode()))
+    return hashlib.sha1(b"tree %d\0" % len(body) + body).digest()
+
+
+TREE_FOLDERS = ("infogan_tutorial", "data")
+"""What the install cell checks of a found clone: its git trees must be the book's."""
+
+
+def package_trees(root: Path = ROOT) -> dict[str, str]:
+    """The git tree ids of ``root``'s ``infogan_tutorial/`` and ``data/`` as they are on disk now: of the files
+    git tracks there (uncommitted content included), or, outside a git repository (``course.py publish``'s
+    copy), of every file but caches. A clone whose ``HEAD:<folder>`` has these ids holds this book's code."""
+    listed = subprocess.run(["git", "-C", str(root), "ls-files", "-s", "--", *TREE_FOLDERS],
+                            capture_output=True, text=True)
+    trees = {}
+    for folder in TREE_FOLDERS:
+        if listed.returncode == 0 and (root / ".git").exists():
+            modes = {line.split("\t", 1)[1]: line.split()[0] for line in listed.stdout.splitlines()}
+            paths = [p for p in modes if p.startswith(folder + "/") and (root / p).is_file()]
+        else:
+            paths = [p.relative_to(root).as_posix() for p in sorted((root / folder).rglob("*")) if p.is_file()
+                     and "__pycache__" not in p.parts and p.suffix != ".pyc" and ".ipynb_checkpoints" not in p.parts]
+            modes = {p: "100755" if os.access(root / p, os.X_OK) else "100644" for p in paths}
+        files = {p[len(folder) + 1:]: (modes[p], (root / p).read_bytes()) for p in paths}
+        trees[folder] = _git_tree(files).hex()
+    return trees
+
+
+def install_cell(config: dict, version: str | None = None, modules: list[str] | None = None,
+                 trees: dict[str, str] | None = None) -> dict:
+    """The install cell for the repository of ``config``; ``trees`` (default: :func:`package_trees` of this
+    repository) are the git trees a found clone must have; ``{}`` checks version and modules only."""
     repo = config["repository"]
+    trees = package_trees() if trees is None else trees
     names = modules if modules is not None else package_modules()
     listed = textwrap.fill(f"MODULES = {names!r}", 79, subsequent_indent="    ", break_long_words=False)
+    listed_trees = "{" + "".join(f"\n    {k!r}: {v!r}," for k, v in trees.items()) + ("\n}" if trees else "}")
     source = INSTALL_CELL.format(marker=MARKER, url=repo["url"], branch=repo.get("branch", "main"),
-                                 version=version or package_version(), modules=listed)
+                                 version=version or package_version(), modules=listed, trees=listed_trees)
     return {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["hide-input", "remove-output"]},
             "outputs": [], "source": source.splitlines(keepends=True)}
 

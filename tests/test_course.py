@@ -115,6 +115,14 @@ def test_publish_writes_the_students_repository_without_solutions(graded, tmp_pa
         cells = json.loads(path.read_text())["cells"]
         install = next("".join(c["source"]) for c in cells if "# Install cell" in "".join(c["source"]))
         assert "https://github.com/org/students" in install and '"spring"' in install, path.name
+    subprocess.run(["git", "init", "-q"], cwd=out, check=True)  # what students get once OUT is pushed:
+    subprocess.run(["git", "add", "."], cwd=out, check=True)    # the cell accepts a clone of exactly it
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "publish"], cwd=out,
+                   check=True)
+    for folder in ("infogan_tutorial", "data"):
+        tree = subprocess.run(["git", "rev-parse", f"HEAD:{folder}"], cwd=out, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        assert f"'{folder}': '{tree}'" in install, folder
     assert find_leaks([out / "colab"], secret_lines(BOOKS)) == []  # what the student book's Colab buttons open
     assert sorted(p.name for p in (out / "colab").glob("*.ipynb")) == sorted(
         p.name for p in (out / "book").glob("*.ipynb"))

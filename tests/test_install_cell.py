@@ -25,13 +25,19 @@ def git(*args: str | Path, cwd: Path | None = None) -> str:
                           cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-def cell_source(url: str, version: str = VERSION) -> str:
-    """The install cell that sync_notebooks.py writes for a repository at ``url``."""
+def sync_module():
     spec = importlib.util.spec_from_file_location("sync_notebooks", ROOT / "scripts" / "sync_notebooks.py")
     assert spec is not None and spec.loader is not None
     sync = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sync)
-    cell = sync.install_cell({"repository": {"url": url, "branch": "main"}}, version, ["networks"])
+    return sync
+
+
+def cell_source(url: str, version: str = VERSION, trees: dict[str, str] | None = None) -> str:
+    """The install cell that sync_notebooks.py writes for a repository at ``url`` (``trees``: the git trees a
+    found clone must have; none: version and modules only)."""
+    cell = sync_module().install_cell({"repository": {"url": url, "branch": "main"}}, version, ["networks"],
+                                      trees or {})
     return "".join(cell["source"])
 
 
@@ -131,7 +137,7 @@ def test_a_readers_folder_with_extra_files_is_never_deleted(origin: str, machine
     target, execute, installed = machine
     (target / "infogan_tutorial").mkdir(parents=True)  # not a clone: the reader's own folder
     (target / "notes.txt").write_text("mine")
-    with pytest.raises(SystemExit, match="is not a clone of .*rename it, then run this cell again"):
+    with pytest.raises(Exception, match="is not a clone of .*rename it, then run this cell again"):
         execute(cell_source(origin))
     assert (target / "notes.txt").read_text() == "mine" and not installed
 
@@ -141,7 +147,7 @@ def test_a_readers_clone_missing_files_keeps_its_notes_and_git(origin: str, mach
     git("clone", "-q", origin, target)
     (target / "infogan_tutorial" / "networks.py").unlink()
     (target / "notes.txt").write_text("mine")
-    with pytest.raises(SystemExit, match="update it .*run this cell again"):
+    with pytest.raises(Exception, match="1 of its files are missing|update it .*run this cell again"):
         execute(cell_source(origin))
     assert (target / "notes.txt").read_text() == "mine" and (target / ".git").is_dir() and not installed
 
@@ -198,14 +204,14 @@ def test_a_stale_clone_of_the_reader_is_reported_not_changed(origin: str, machin
     target, execute, installed = machine
     git("clone", "-q", origin, target)
     head = commit_of(target)
-    with pytest.raises(SystemExit, match=f"is stale|{target} is your clone; update it"):
+    with pytest.raises(Exception, match=f"{target} is your clone, not this book's version; update it"):
         execute(cell_source(origin, version="10.0"))
     assert commit_of(target) == head and not installed
 
 
 def test_a_failed_clone_says_what_to_do_and_leaves_nothing(origin: str, machine, tmp_path: Path) -> None:
     target, execute, installed = machine
-    with pytest.raises(SystemExit, match="^Install cell: cloning .* failed or was stopped: run this cell again.$"):
+    with pytest.raises(Exception, match="^cloning .* failed or was stopped: run this cell again.$"):
         execute(cell_source((tmp_path / "no-such-repo.git").as_uri()))
     assert not target.exists() and not Path(f"{target}.partial").exists()
     printed = execute(cell_source(origin))  # the next run starts afresh
@@ -213,10 +219,7 @@ def test_a_failed_clone_says_what_to_do_and_leaves_nothing(origin: str, machine,
 
 
 def test_the_cell_of_the_book_fits_80_columns_and_names_this_package() -> None:
-    spec = importlib.util.spec_from_file_location("sync_notebooks", ROOT / "scripts" / "sync_notebooks.py")
-    assert spec is not None and spec.loader is not None
-    sync = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sync)
+    sync = sync_module()
     source = "".join(sync.install_cell({"repository": {"url": "https://github.com/o/r", "branch": "main"}})["source"])
     assert max(map(len, source.splitlines())) <= 80
     assert f'"{sync.package_version()}"' in source and "'training'" in source and "'exercises'" in source
@@ -232,9 +235,106 @@ def test_a_killed_pip_says_run_the_cell_again(origin: str, machine, monkeypatch:
         return run(cmd, *args, **kwargs)
 
     monkeypatch.setattr(subprocess, "run", killed)
-    with pytest.raises(SystemExit, match="^Install cell: pip install failed or was stopped: run this cell again.$"):
+    with pytest.raises(Exception, match="^pip install failed or was stopped: run this cell again.$"):
         execute(cell_source(origin))
     monkeypatch.setattr(subprocess, "run", run)
     printed = execute(cell_source(origin))  # the clone is kept and used
     assert printed.splitlines()[-1].startswith(f"Installed infogan_tutorial {VERSION} from {target}")
     assert installed == [target]
+
+
+def test_a_failure_is_one_line_in_jupyter_not_a_traceback(origin: str, machine, tmp_path: Path) -> None:
+    target, execute, installed = machine
+    with pytest.raises(Exception) as failed:
+        execute(cell_source((tmp_path / "no-such-repo.git").as_uri()))
+    assert type(failed.value).__name__ == "InstallCellError" and not isinstance(failed.value, SystemExit)
+    assert failed.value._render_traceback_() == [f"Install cell: cloning {(tmp_path / 'no-such-repo.git').as_uri()} "
+                                                 "failed or was stopped: run this cell again."]
+
+
+def test_the_trees_are_gits_own_tree_ids_in_a_clone_and_in_a_plain_copy(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    write_package(work)
+    (work / "data" / "sub").mkdir()
+    (work / "data" / "sub" / "b.bin").write_bytes(bytes(range(256)))
+    git("init", "-q", "-b", "main", cwd=work)
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "first", cwd=work)
+    sync = sync_module()
+    trees = sync.package_trees(work)
+    assert trees == {d: git("rev-parse", f"HEAD:{d}", cwd=work).strip() for d in ("infogan_tutorial", "data")}
+    (work / "infogan_tutorial" / "untracked.py").write_text("junk")  # not in what git would publish
+    assert sync.package_trees(work) == trees
+    copy = tmp_path / "copy"  # course.py publish's copy: not a repository
+    for d in ("infogan_tutorial", "data"):
+        (copy / d).parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["cp", "-r", str(work / d), str(copy / d)], check=True)
+    (copy / "infogan_tutorial" / "untracked.py").unlink()
+    assert sync.package_trees(copy) == trees
+
+
+def push_change(work: Path, origin: str) -> dict[str, str]:
+    """A new commit on origin that keeps the version and the modules (only the code changes)."""
+    (work / "infogan_tutorial" / "networks.py").write_text("# the book moved on\n")
+    git("commit", "-q", "-am", "next", cwd=work)
+    git("push", "-q", origin, "main", cwd=work)
+    return sync_module().package_trees(work)
+
+
+def test_a_clone_of_an_older_commit_with_every_module_is_updated(origin: str, machine, tmp_path: Path) -> None:
+    target, execute, installed = machine
+    work = tmp_path / "work"
+    execute(cell_source(origin, trees=sync_module().package_trees(work)))
+    old = commit_of(target)
+    trees = push_change(work, origin)
+    printed = execute(cell_source(origin, trees=trees))
+    assert f"Not using infogan_tutorial from {target}: its infogan_tutorial/ is not this book's version." in printed
+    assert f"Updated {target} from {origin}." in printed and commit_of(target) != old
+    assert f"Installed infogan_tutorial {VERSION} from {target} (git commit {commit_of(target)};" in printed
+
+
+def test_a_readers_clone_of_an_older_commit_is_reported_with_commands_that_work(origin: str, machine,
+                                                                               tmp_path: Path) -> None:
+    target, execute, installed = machine
+    git("clone", "-q", origin, target)
+    git("-C", target, "checkout", "-q", "--detach")  # a detached HEAD, where `git pull` would fail
+    head = commit_of(target)
+    trees = push_change(tmp_path / "work", origin)
+    with pytest.raises(Exception, match=f"your clone, not this book's version; update it .git -C {target} fetch "
+                                        f"origin main, then git -C {target} checkout FETCH_HEAD"):
+        execute(cell_source(origin, trees=trees))
+    assert commit_of(target) == head and not installed
+    git("-C", target, "fetch", "-q", "origin", "main")  # what the message says to do
+    git("-C", target, "checkout", "-q", "FETCH_HEAD")
+    out = execute(cell_source(origin, trees=trees))  # (after the failed run's own lines)
+    assert out.splitlines()[-1].startswith(f"Installed infogan_tutorial {VERSION} from {target}")
+
+
+def test_a_missing_data_file_in_the_cells_clone_is_restored(origin: str, machine, tmp_path: Path) -> None:
+    target, execute, installed = machine
+    trees = sync_module().package_trees(tmp_path / "work")
+    execute(cell_source(origin, trees=trees))
+    (target / "data" / "README.md").unlink()  # the package itself is complete
+    printed = execute(cell_source(origin, trees=trees))
+    assert "1 of its files are missing (data/README.md)" in printed and "Restored 1 missing file(s)." in printed
+    assert (target / "data" / "README.md").is_file()
+
+
+def test_local_changes_to_the_package_are_used_and_said(origin: str, machine, tmp_path: Path) -> None:
+    target, execute, installed = machine
+    trees = sync_module().package_trees(tmp_path / "work")
+    execute(cell_source(origin, trees=trees))
+    (target / "infogan_tutorial" / "networks.py").write_text("# my experiment\n")
+    printed = execute(cell_source(origin, trees=trees))
+    assert printed == (f"Using infogan_tutorial {VERSION} from {target} (git commit {commit_of(target)}, with your "
+                       "local changes; data/ present).\n")
+
+
+def test_an_unrelated_repository_in_the_way_is_named_as_such(origin: str, machine) -> None:
+    target, execute, installed = machine
+    target.mkdir()
+    git("init", "-q", cwd=target)
+    (target / "mine.txt").write_text("mine")
+    with pytest.raises(Exception, match="is not a clone of .*rename it"):
+        execute(cell_source(origin))
+    assert (target / "mine.txt").read_text() == "mine" and not installed
