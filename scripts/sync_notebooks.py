@@ -421,6 +421,9 @@ def _gate(cell: dict) -> str | None:
     return None
 
 
+INSTALL_TITLE = "# @title Install the book's package (run this first; it says which code and data it uses)"
+
+
 def colab_edition(nb: dict, markdown: ColabMarkdown) -> dict:
     """The chapter as Colab shows it: Markdown Colab renders; each solution folded into one closed
     Markdown cell (its text and code, never run); every other cell as in the book."""
@@ -445,6 +448,9 @@ def colab_edition(nb: dict, markdown: ColabMarkdown) -> dict:
         elif cell["cell_type"] == "markdown":
             text = markdown.convert("".join(cell["source"]))
             cells.append({**cell, "source": text.splitlines(keepends=True)})
+        elif MARKER in "".join(cell["source"]):  # Colab shows a form: the title, the code one click away
+            cells.append({**cell, "metadata": {**cell["metadata"], "cellView": "form"},
+                          "source": [INSTALL_TITLE + "\n", *cell["source"]]})
         else:
             cells.append(cell)
     assert solution is None, "a {solution-start} without its {solution-end}"

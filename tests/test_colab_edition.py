@@ -49,7 +49,11 @@ def test_the_colab_edition_matches_the_book_but_for_solutions_and_markup(chapter
             inside = "solution-start" in text.split("\n", 1)[0]
         elif cell["cell_type"] == "code" and not inside:
             expected.append(cell)
-    assert [c for c in colab if c["cell_type"] == "code"] == expected  # same code, solutions gone
+    code = [c for c in colab if c["cell_type"] == "code"]
+    install = code[0]  # Colab shows it as a form: a title line, the code one click away
+    assert install["metadata"]["cellView"] == "form" and source(install).startswith("# @title Install")
+    assert source(install).split("\n", 1)[1] == source(expected[0])
+    assert code[1:] == expected[1:]  # same code, solutions gone
     assert "# Install cell (written by scripts/sync_notebooks.py)" in source(expected[0])
     markdown = "\n".join(source(c) for c in colab if c["cell_type"] == "markdown")
     assert not re.search(r"^\s*(```+|:::+)\{", markdown, re.M), "a MyST directive left"
