@@ -110,8 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--compile", action="store_true", help="torch.compile the networks (PyTorch 2)")
     t.add_argument("--precision", choices=tuple(PRECISIONS),
                    help="on CUDA: auto = bf16 where the GPU has it natively, else fp32 replayed from a CUDA graph "
-                        "(fp16 with a gradient scaler where no graph records); fp32 = no mixed precision "
-                        "(the CPU always trains in fp32); default auto")
+                        "(fp16 with a gradient scaler where no graph records); fp32 = no mixed precision; "
+                        "on the CPU: fp32, or bf16 when asked (native on CPUs with AVX-512 BF16 or AMX); "
+                        "default auto")
     t.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction,
                    help="record the whole step as a CUDA graph and replay it (CUDA, bf16 or fp32; not with --compile); "
                         "default: on wherever the device can record one (never on the CPU); --no-cuda-graph: off")
@@ -278,7 +279,8 @@ def train(args: argparse.Namespace) -> None:
         test = (load_idx_folder(eval_dir, split="auto") if eval_dir
                 else load_dataset(eval_source(dataset), split="test", data_dir=data_dir, verbose=False))
         device = select_device(args.device)
-        if device.type != "cuda" and args.precision not in (None, "auto", "fp32"):
+        if device.type != "cuda" and args.precision not in (None, "auto", "fp32") and not (
+                device.type == "cpu" and args.precision == "bf16"):
             print(f"Note: --precision {args.precision} applies on a CUDA GPU; on {device.type} training is fp32.")
         batch_size = (saved_config.batch_size if saved_config is not None  # a resumed run keeps its batch size
                       else args.batch_size if args.batch_size is not None else profile.batch_size)

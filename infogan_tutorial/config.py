@@ -47,7 +47,7 @@ class TrainConfig:
         checkpoint_every: write a checkpoint every this many steps (0: only at the end).
         precision: the arithmetic on CUDA: ``auto`` (bf16 where the GPU has it natively; else fp32
             when the step is replayed from a CUDA graph, fp16 with a gradient scaler when not),
-            ``bf16``, ``fp16`` or ``fp32``. The CPU always trains in fp32.
+            ``bf16``, ``fp16`` or ``fp32``. The CPU trains in fp32, or in bf16 when asked by name.
         compile: compile G, D's body and Q's head with ``torch.compile`` (PyTorch 2). The first
             steps then take a minute longer; chapter 6b's benchmark says whether it pays off.
         cuda_graph: record the whole step as a CUDA graph once and replay it: None (the default)

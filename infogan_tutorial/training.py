@@ -103,7 +103,7 @@ def autocast(state: TrainState) -> contextlib.AbstractContextManager:
     of cast weights, as PyTorch asks of graphed code."""
     if state.plan.dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast("cuda", dtype=state.plan.dtype, cache_enabled=not state.plan.cuda_graph)
+    return torch.autocast(state.device.type, dtype=state.plan.dtype, cache_enabled=not state.plan.cuda_graph)
 
 
 def train_step(state: TrainState, real: Tensor) -> Tensor:

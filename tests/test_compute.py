@@ -27,6 +27,9 @@ def plan(facts, **wish):
     return plan_compute("cuda" if facts.type == "cuda" else facts.type, facts=facts, **wish)
 
 
+BF16_CPU = DeviceFacts("cpu", native_bf16=True, graph_problem="need a CUDA device")  # AVX-512 BF16 or AMX
+
+
 @pytest.mark.parametrize("facts, wish, expected", [
     # (arithmetic, scaler, graph) for each GPU and what the config asks
     (H100, {}, ("bf16", False, True)),
@@ -44,6 +47,10 @@ def plan(facts, **wish):
     (DeviceFacts("cpu", graph_problem="need a CUDA device"), {"precision": "fp16", "cuda_graph": False},
      ("fp32", False, False)),
     (DeviceFacts("mps", graph_problem="need a CUDA device"), {"precision": "bf16"}, ("fp32", False, False)),
+    (BF16_CPU, {}, ("fp32", False, False)),  # auto stays fp32 on the CPU until bf16's accuracy is measured
+    (BF16_CPU, {"precision": "bf16"}, ("bf16", False, False)),
+    (DeviceFacts("cpu", graph_problem="need a CUDA device"), {"precision": "bf16"}, ("bf16", False, False)),
+    (BF16_CPU, {"precision": "fp16"}, ("fp32", False, False)),
 ])
 def test_the_plan_for_each_gpu_and_wish(facts, wish, expected):
     p = plan(facts, **wish)
@@ -70,6 +77,28 @@ def test_the_facts_are_asked_of_the_fake_gpu(fake_gpu_kind):
     assert facts == DeviceFacts("cuda", native_bf16=gpu.native_bf16, graph_problem=None)
     assert plan_compute("cuda").arithmetic == ("bf16" if gpu.native_bf16 else "fp32")
     assert plan_compute("cpu") == compute.ComputePlan(torch.device("cpu"), None, False, False, plan_compute("cpu").why)
+
+
+def test_the_reason_says_whether_bf16_is_native_on_gpu_and_cpu(monkeypatch, fake_gpu_kind):
+    gpu = fake_gpu.GPUS[fake_gpu_kind]
+    assert ("emulated" in plan_compute("cuda", "bf16").why) == (not gpu.native_bf16)  # asked of the GPU by name too
+    cpu = DeviceFacts("cpu", graph_problem="need a CUDA device")
+    assert "emulated" in plan(cpu, precision="bf16").why and "emulated" not in plan(BF16_CPU, precision="bf16").why
+    for native in (False, True):
+        monkeypatch.setattr(compute, "cpu_native_bf16", lambda: native)
+        assert compute.device_facts(torch.device("cpu")).native_bf16 is native
+        assert ("emulated" in plan_compute("cpu", "bf16").why) is not native
+
+
+def test_bf16_on_the_cpu_trains_under_cpu_autocast(images):
+    state = create_state(LatentSpec(), TrainConfig(batch_size=8, precision="bf16"), "cpu")
+    assert state.plan.arithmetic == "bf16" and state.plan.device.type == "cpu"
+    seen = []
+    hook = state.D.body[0].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    stats = train_step(state, images[:8])
+    hook.remove()
+    assert seen and set(seen) == {torch.bfloat16} and torch.isfinite(stats).all()
+    assert all(p.dtype == torch.float32 for p in state.G.parameters())  # weights stay fp32
 
 
 def test_emulated_bf16_of_an_older_torch_does_not_count(monkeypatch, fake_gpu_kind):

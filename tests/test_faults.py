@@ -277,8 +277,10 @@ def test_second_pass_command_line(tmp_path, capsys):
     long = "x" * 300
     assert main(["evaluate", "--checkpoint", str(tmp_path / f"{long}.pt")]) == 2
     assert "File name too long" in capsys.readouterr().err
-    assert train(tmp_path, "--steps", "2", "--precision", "bf16") == 0
+    assert train(tmp_path, "--steps", "2", "--precision", "fp16") == 0
     assert "applies on a CUDA GPU" in capsys.readouterr().out
+    assert train(tmp_path, "--steps", "2", "--precision", "bf16", out="bf16") == 0  # bf16 on the CPU: as asked
+    assert "applies on a CUDA GPU" not in capsys.readouterr().out
     assert train(tmp_path, "--steps", "4", "--eval-every", "2", out="ev") == 0  # scored at 2 and 4, not 3 and 4
     assert [json.loads(line)["step"] for line in (tmp_path / "ev" / "eval.jsonl").read_text().splitlines()] == [2, 4]
 
