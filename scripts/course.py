@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -86,23 +87,77 @@ def release(course: Path) -> None:
     print(f"student release: {course / 'release'} (checked: no solution, no hidden test)")
 
 
-def grade(course: Path, submissions: Path) -> Path:
-    """Autograde every submission, write feedback HTML and export the gradebook to COURSE/grades.csv."""
-    students = sorted(p.name for p in submissions.iterdir() if p.is_dir())
+def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, check_time: float,
+          only_students: list[str] | None = None, only_assignments: list[str] | None = None) -> Path:
+    """Grade every submission in a sandbox (``course_grading.py``): COURSE/results/, feedback/, grades.csv.
+
+    One submission's failure (a crash, a hang, a renamed notebook, edited metadata, a broken file)
+    never stops the round: it is graded as far as it goes or reported with its reason in the summary.
+    """
+    import course_grading as cg
+    if not submissions.is_dir():
+        sys.exit(f"no submissions folder {submissions}")
+    students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if only_students:
+        unknown = sorted(set(only_students) - set(students))
+        if unknown:
+            sys.exit(f"no submissions from {', '.join(unknown)} in {submissions}")
+        students = [s for s in students if s in only_students]
     if not students:
         sys.exit(f"no submissions in {submissions}: expected {submissions}/<student>/<assignment>/<notebook>.ipynb")
-    for student in students:
-        for assignment in ASSIGNMENTS:
-            src = submissions / student / assignment
-            if src.is_dir():
-                shutil.copytree(src, course / "submitted" / student / assignment, dirs_exist_ok=True)
-    for assignment in ASSIGNMENTS:
-        if any((course / "submitted" / s / assignment).is_dir() for s in students):
-            nbgrader(course, "autograde", assignment, "--force")
-            nbgrader(course, "generate_feedback", assignment, "--force")
-    nbgrader(course, "export", "--to", "grades.csv")
-    print(f"feedback: {course / 'feedback'}\ngrades:   {course / 'grades.csv'}")
-    return course / "grades.csv"
+    assignments = only_assignments or list(ASSIGNMENTS)
+    results, feedback = course / "results", course / "feedback"
+    if not only_students and not only_assignments:  # a whole round: nothing stale survives it
+        for folder in (results, feedback):
+            shutil.rmtree(folder, ignore_errors=True)
+    summary = []
+    print(f"sandbox: {'user, mount, pid and network namespaces' if cg.jail_available() else 'NONE (no unshare)'}",
+          flush=True)
+    for assignment in assignments:
+        name = ASSIGNMENTS[assignment]
+        source_path = course / "source" / assignment / f"{name}.ipynb"
+        if not source_path.is_file():
+            sys.exit(f"no {source_path}: run `course.py init` first")
+        source = json.loads(source_path.read_text(encoding="utf8"))
+        items = cg.exercises_of(source)
+        cg.load_exercises(items)
+        setup = cg.setup_cells(source)
+        top = sum(sum(i.points) for i in items)
+        for student in students:
+            start = time.monotonic()
+            result = {"status": "missing", "reason": "no submission", "max_score": top}
+            folder = submissions / student / assignment
+            if folder.is_dir():
+                path, note = cg.find_notebook(folder, name)
+                if path is None:
+                    result = {"status": "error", "reason": note, "max_score": top}
+                else:
+                    try:
+                        nb = json.loads(path.read_text(encoding="utf8"))
+                        result = {"status": "graded", **cg.grade_notebook(
+                            nb, items, setup, timeout=timeout, memory_mb=memory_mb, check_time=check_time)}
+                        if note:
+                            result["notes"].insert(0, note)
+                        result["reason"] = "; ".join(result["notes"])
+                    except Exception as e:  # noqa: BLE001 - one broken submission never stops the round
+                        result = {"status": "error", "max_score": top,
+                                  "reason": f"{path.name} could not be graded: {type(e).__name__}: {str(e)[:300]}"}
+            log = result.pop("log", "")
+            out = results / student / f"{assignment}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+            (results / student / f"{assignment}.log").write_text(log)
+            page = feedback / student / assignment / f"{name}.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(cg.feedback_html(student, assignment, result), encoding="utf8")
+            score = f"{result['score']:g}/{top:g}" if result["status"] == "graded" else result["status"]
+            line = f"{student:20} {assignment:12} {score:>8}  {result.get('reason', '')}"
+            summary.append(line)
+            print(f"{line}  ({time.monotonic() - start:.0f} s)", flush=True)
+    grades, lms = cg.write_grades(course, list(ASSIGNMENTS))
+    (course / "summary.txt").write_text("\n".join(summary) + "\n")
+    print(f"feedback: {feedback}\ngrades:   {grades} (one row per student: {lms})\nsummary:  {course / 'summary.txt'}")
+    return grades
 
 
 def publish(course: Path, out: Path, repo: str, branch: str) -> None:
@@ -152,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--submissions", type=Path, help="DIR/<student>/<assignment>/<notebook>.ipynb")
     p.add_argument("--timeout", type=int, default=300, help="seconds per cell when autograding (default 300)")
     p.add_argument("--package", default=package_url(), help="what the release's install cell pip-installs")
+    p.add_argument("--student", action="append", help="grade: only this student (repeat for more)")
+    p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
+                   help="grade: only this assignment (repeat for more)")
+    p.add_argument("--memory", type=int, default=6144, help="grade: MiB of address space per sandbox (default 6144)")
+    p.add_argument("--check-time", type=float, default=10.0,
+                   help="grade: seconds one call of a student's function may take (default 10)")
     p.add_argument("--repo", help="publish: the students' repository (URL) that OUT will be pushed to")
     p.add_argument("--branch", default="main", help="publish: its branch (default main)")
     args = p.parse_args(argv)
@@ -167,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.step in ("release", "all"):
         release(course)
     if args.step in ("grade", "all"):
-        grade(course, args.submissions.resolve())
+        grade(course, args.submissions.resolve(), timeout=args.timeout, memory_mb=args.memory,
+              check_time=args.check_time, only_students=args.student, only_assignments=args.assignment)
     if args.step == "publish":
         if len(args.paths) != 2 or not args.repo:
             p.error("publish needs COURSE OUT --repo URL")
