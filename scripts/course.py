@@ -98,6 +98,10 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
     if not submissions.is_dir():
         sys.exit(f"no submissions folder {submissions}")
     students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    results, feedback = course / "results", course / "feedback"
+    for folder in (results, feedback):  # a student whose submissions are gone has no row any more
+        for gone in (p for p in folder.glob("*") if p.is_dir() and p.name not in students):
+            shutil.rmtree(gone)
     if only_students:
         unknown = sorted(set(only_students) - set(students))
         if unknown:
@@ -106,7 +110,6 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
     if not students:
         sys.exit(f"no submissions in {submissions}: expected {submissions}/<student>/<assignment>/<notebook>.ipynb")
     assignments = only_assignments or list(ASSIGNMENTS)
-    results, feedback = course / "results", course / "feedback"
     if not only_students and not only_assignments:  # a whole round: nothing stale survives it
         for folder in (results, feedback):
             shutil.rmtree(folder, ignore_errors=True)

@@ -187,7 +187,8 @@ def _package_copy(dest: Path) -> None:
     shutil.copytree(src, dest / "infogan_tutorial",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *ANSWER_KEY))
     (dest / "infogan_tutorial" / "exercises" / "__init__.py").write_text(
-        '"""The checkers are not here: the course\'s grader runs them on what your functions return."""\n\n\n'
+        '"""The checkers are not here: the course\'s grader runs them on what your functions return."""\n\n'
+        "from .engine import Case, CheckResult, Exercise, ExerciseFailed, Mistake  # noqa: F401\n\n\n"
         "def __getattr__(name):\n"
         "    if name.startswith('check_'):\n"
         "        return lambda *args, **kwargs: None\n"
@@ -215,7 +216,7 @@ class Run:
 def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], timeout: float,
                 memory_mb: int, check_time: float) -> Run:
     """Run the answers in sandboxes until every exercise has a result or has been blamed for a crash."""
-    outputs, died, logs = {}, {}, []
+    outputs, died, logs, bad_cells = {}, {}, [], set()
     jailed = jail_available()
     with tempfile.TemporaryDirectory(prefix="infogan-grading-") as tmp:
         base = Path(tmp)
@@ -226,7 +227,7 @@ def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], ti
             shutil.copy2(SANDBOX, job / "course_sandbox.py")
             import torch
             skip = set(died) | set(outputs)
-            torch.save({"setup": setup, "answers": [(k, v) for k, v in answers.items()], "skip": sorted(skip),
+            torch.save({"setup": setup, "answers": [(k, v) for k, v in answers.items() if k not in bad_cells],
                         "exercises": [s for s in specs if s["label"] not in skip]}, job / "job.pt")
             inside = Path("/job") if jailed else job
             env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(inside / "work"), "LANG": "C.UTF-8",
@@ -265,6 +266,8 @@ def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], ti
                     if s["label"] not in outputs:
                         died[s["label"]] = _why(code, timeout, lines, "starting the grading process")
                 break
+            if running[0] == "cell":
+                bad_cells.add(running[1])
             died[running[1]] = _why(code, timeout, lines, f"{'running your answer cell' if running[0] == 'cell' else 'checking'} "
                                                            f"{running[1]}")
     return Run(outputs, died, "\n".join(logs), jailed)

@@ -202,16 +202,12 @@ def run(job: Path) -> None:
     for i, source in enumerate(spec["setup"]):
         execute(f"setup-{i}", source)
     for label, source in spec["answers"]:
-        if label in spec["skip"]:
-            continue
         _mark(job, f"cell {label}")
         error = execute(label, source)
         if error:
             errors[label] = error
         _mark(job, f"done cell {label}")
     for ex in spec["exercises"]:
-        if ex["label"] in spec["skip"]:
-            continue
         _mark(job, f"exercise {ex['label']}")
         try:
             result = _exercise(ex, ns, errors.get(ex["label"]))
