@@ -1,17 +1,18 @@
-"""The coursework, graded with nbgrader: course folder, student release, autograding, feedback, grades.
+"""The coursework: course folder, student release (nbgrader), sandboxed grading, feedback, grades.
 
-    python scripts/course.py all COURSE --submissions DIR   # every step below, in order
-    python scripts/course.py init COURSE                    # COURSE/source/<assignment>/ from the book
+    python scripts/course.py all COURSE --repo URL --submissions DIR   # every step below, in order
+    python scripts/course.py init COURSE --repo URL         # COURSE/source/<assignment>/ from the book
     python scripts/course.py release COURSE                 # COURSE/release/ (+ a check that nothing leaks)
-    python scripts/course.py grade COURSE --submissions DIR # autograde, feedback HTML, COURSE/grades.csv
+    python scripts/course.py grade COURSE --submissions DIR [--student S] [--assignment A]
     python scripts/course.py publish COURSE OUT --repo URL  # OUT: the students' repository (Colab opens it)
     python scripts/course.py check PATH...                  # exit 1 if a solution or hidden test is in PATH
 
 Assignments: ``foundations`` (chapter 8) and ``experiments`` (chapter 9). A submission folder has
-nbgrader's layout, ``DIR/<student>/<assignment>/<notebook>.ipynb``. Autograding runs each
-notebook in a fresh kernel (nbgrader's), with ``--timeout`` seconds per cell; every checker also
-stops a student's function after ``$INFOGAN_CHECK_TIME_LIMIT`` seconds (default 10). The grades
-come from nbgrader's gradebook (``COURSE/gradebook.db``); feedback is in ``COURSE/feedback/``.
+nbgrader's layout, ``DIR/<student>/<assignment>/<notebook>.ipynb`` (nbgrader's ``COURSE/submitted``
+works). ``grade`` runs each submission's answer cells in a sandbox and computes the verdict in
+this process (``course_grading.py``): COURSE/results/, COURSE/feedback/, COURSE/grades.csv,
+COURSE/grades_lms.csv and COURSE/summary.txt. ``URL`` is the students' repository (what
+``publish`` writes): the release installs the package from there, never from this repository.
 Needs the ``course`` extra (nbgrader 0.9) and the ``book`` extra (to read the gated solutions).
 """
 
@@ -41,10 +42,9 @@ c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplemente
 """
 
 
-def package_url() -> str:
-    """What the release's install cell installs: the package from the repository named in _config.yml."""
-    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
-    return f"infogan_tutorial @ git+{repo['url']}@{repo.get('branch', 'main')}"
+def package_spec(repo: str, branch: str) -> str:
+    """What the release's install cell installs: the package from the students' repository (``publish``)."""
+    return f"infogan_tutorial @ git+{repo}@{branch}"
 
 
 def book(name: str) -> dict:
@@ -176,8 +176,9 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
     for folder in ("infogan_tutorial", "data"):
         shutil.copytree(ROOT / folder, out / folder, ignore=ignore)
-    for name in ("pyproject.toml", "README.md", "_toc.yml"):
+    for name in ("pyproject.toml", "_toc.yml"):
         shutil.copy2(ROOT / name, out / name)
+    (out / "README.md").write_text(STUDENTS_README.format(repo=repo, branch=branch), encoding="utf8")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["repository"] = {**config.get("repository", {}), "url": repo, "branch": branch}
     (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -187,6 +188,8 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
     for path in sorted((ROOT / "book").iterdir()):
         if path.suffix in (".md", ".bib"):
             shutil.copy2(path, out / "book" / path.name)
+        elif path.is_dir() and path.name in ("_static", "_ext"):  # the explorer, the theme's CSS, the extension
+            shutil.copytree(path, out / "book" / path.name, ignore=ignore)
     released = {name: course / "release" / a / f"{name}.ipynb" for a, name in ASSIGNMENTS.items()}
     for path in sorted((ROOT / "book").glob("[0-9][0-9]*.ipynb")):  # 06b, 07b too
         nb = json.loads((released.get(path.stem) or path).read_text(encoding="utf8"))
@@ -196,11 +199,52 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
         (out / "book" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
         colab = json.dumps(colab_edition(nb, markdown), indent=1, ensure_ascii=False) + "\n"
         (out / COLAB_DIR / path.name).write_text(colab, encoding="utf8")
-    # the package itself holds the functions the exercises rebuild (README)
-    found = leaks([out / "book", out / COLAB_DIR])
+    missing = [f"{e['file']}" for e in _toc_files(yaml.safe_load((out / "_toc.yml").read_text()))
+               if not any((out / f"{e['file']}{ext}").is_file() for ext in (".ipynb", ".md"))]
+    if missing:
+        sys.exit(f"the students' repository lacks pages its table of contents lists: {', '.join(missing)}")
+    # everything published is scanned; the package itself holds the functions the exercises rebuild (README)
+    found = leaks([out])
     if found:
         sys.exit("the published notebooks contain solutions:\n" + "\n".join(found))
     print(f"students' repository: {out} (push it to {repo})")
+
+
+def _toc_files(node: object) -> list[dict]:
+    """Every entry of a jupyter-book table of contents that names a file (root included)."""
+    if isinstance(node, dict):
+        found = [{"file": node["root"]}] if "root" in node else []
+        found += [node] if "file" in node else []
+        return found + [e for v in node.values() for e in _toc_files(v)]
+    return [e for v in node for e in _toc_files(v)] if isinstance(node, list) else []
+
+
+STUDENTS_README = """# InfoGAN tutorial: the coursework edition
+
+This repository is the students' copy of the InfoGAN tutorial: the `infogan_tutorial` package, its
+data and the book's chapters, with the exercise chapters (`book/08_exercises_foundations.ipynb`,
+`book/09_exercises_experiments.ipynb`) as released for the course: each exercise is a stub for you
+to write and a check that tells you, in plain words, what is wrong.
+
+## Getting started
+
+- On Colab: open a chapter from `colab/` (or from the course book's Colab button); its first cell
+  installs the package from this repository.
+- On your machine (Python 3.10 or later):
+
+  ```bash
+  git clone {repo} -b {branch} infogan && cd infogan
+  python -m venv .venv && .venv/bin/python -m pip install -e .
+  .venv/bin/python -m pip install jupyterlab && .venv/bin/jupyter lab book/
+  ```
+
+## Handing in
+
+Work in the notebook you were given (through your course's nbgrader exchange or LMS) and hand in
+that notebook. Write each answer inside its function's cell, helpers included: only the answer
+cells are graded. The checks in the notebook are there to help you; your grade comes from the
+course's grader, which runs your functions on these cases and on others you have not seen.
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,14 +253,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="+", type=Path, help="the course folder (publish: then OUT; check: paths)")
     p.add_argument("--submissions", type=Path, help="DIR/<student>/<assignment>/<notebook>.ipynb")
     p.add_argument("--timeout", type=int, default=300, help="seconds per cell when autograding (default 300)")
-    p.add_argument("--package", default=package_url(), help="what the release's install cell pip-installs")
+    p.add_argument("--package", help="init: what the release's install cell pip-installs (default: the package "
+                                     "from --repo, the students' repository)")
     p.add_argument("--student", action="append", help="grade: only this student (repeat for more)")
     p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
                    help="grade: only this assignment (repeat for more)")
     p.add_argument("--memory", type=int, default=6144, help="grade: MiB of address space per sandbox (default 6144)")
     p.add_argument("--check-time", type=float, default=10.0,
                    help="grade: seconds one call of a student's function may take (default 10)")
-    p.add_argument("--repo", help="publish: the students' repository (URL) that OUT will be pushed to")
+    p.add_argument("--repo", help="the students' repository (URL): publish writes what is pushed there; init's "
+                                  "install cell installs the package from it")
     p.add_argument("--branch", default="main", help="publish: its branch (default main)")
     args = p.parse_args(argv)
     course = args.paths[0].resolve()
@@ -227,7 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.step in ("grade", "all") and args.submissions is None:
         p.error(f"{args.step} needs --submissions DIR")
     if args.step in ("init", "all"):
-        init(course, args.timeout, args.package)
+        if not (args.package or args.repo):
+            p.error(f"{args.step} needs --repo URL (the students' repository that `publish` writes) or --package SPEC: "
+                    "the release's install cell must not install from this repository, which holds the solutions")
+        init(course, args.timeout, args.package or package_spec(args.repo, args.branch))
     if args.step in ("release", "all"):
         release(course)
     if args.step in ("grade", "all"):

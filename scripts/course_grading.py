@@ -232,7 +232,7 @@ def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], ti
             inside = Path("/job") if jailed else job
             env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(inside / "work"), "LANG": "C.UTF-8",
                    "PYTHONPATH": str(inside / "pkg"), "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
-                   "INFOGAN_CHECK_TIME_LIMIT": str(check_time), "OMP_NUM_THREADS": "1",
+                   "INFOGAN_CHECK_TIME_LIMIT": str(check_time), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
                    "INFOGAN_PROFILE": os.environ.get("INFOGAN_PROFILE", "smoke"), "MPLCONFIGDIR": str(inside / "work")}
             if jailed:
                 keep = sorted({str(Path(sys.prefix)), str(Path(sys.base_prefix)),
@@ -261,11 +261,14 @@ def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], ti
             if lines and lines[-1] == "finished":
                 break
             running = _running(lines)
-            if running is None:  # died before any answer cell (or could not start): nothing to blame
-                for s in specs:
-                    if s["label"] not in outputs:
-                        died[s["label"]] = _why(code, timeout, lines, "starting the grading process")
+            if running is None and any(line.startswith(("cell ", "exercise ")) for line in lines):
+                for spec in specs:  # ended between two steps (a thread of the student's?): blame what is left
+                    if spec["label"] not in outputs:
+                        died[spec["label"]] = _why(code, timeout, lines, "between two steps")
                 break
+            if running is None:  # the sandbox could not start, before any of the student's code ran
+                raise RuntimeError(f"the sandbox did not start ({_why(code, timeout, lines, 'starting')}): "
+                                   + logs[-1][-1500:])
             if running[0] == "cell":
                 bad_cells.add(running[1])
             died[running[1]] = _why(code, timeout, lines, f"{'running your answer cell' if running[0] == 'cell' else 'checking'} "
