@@ -88,7 +88,9 @@ def release(course: Path) -> None:
 
 
 def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, check_time: float,
-          only_students: list[str] | None = None, only_assignments: list[str] | None = None) -> Path:
+          only_students: list[str] | None = None, only_assignments: list[str] | None = None,
+          unsandboxed: bool = False, partial: bool = False, due: dict | None = None,
+          late_per_day: float = 0.0) -> Path:
     """Grade every submission in a sandbox (``course_grading.py``): COURSE/results/, feedback/, grades.csv.
 
     One submission's failure (a crash, a hang, a renamed notebook, edited metadata, a broken file)
@@ -113,8 +115,13 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
     if not only_students and not only_assignments:  # a whole round: nothing stale survives it
         for folder in (results, feedback):
             shutil.rmtree(folder, ignore_errors=True)
+    if not cg.jail_available() and not unsandboxed:
+        sys.exit("this machine does not let a user make namespaces (`unshare --user --mount --pid --net` fails), so "
+                 "a submission's code could read and write whatever this user can (the course folder, other "
+                 "students' work). Grade on a Linux machine that allows them, or pass --unsandboxed for "
+                 "submissions you trust.")
     summary = []
-    print(f"sandbox: {'user, mount, pid and network namespaces' if cg.jail_available() else 'NONE (no unshare)'}",
+    print(f"sandbox: {'user, mount, pid and network namespaces' if cg.jail_available() else 'NONE (--unsandboxed)'}",
           flush=True)
     for assignment in assignments:
         name = ASSIGNMENTS[assignment]
@@ -138,9 +145,12 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
                     try:
                         nb = json.loads(path.read_text(encoding="utf8"))
                         result = {"status": "graded", **cg.grade_notebook(
-                            nb, items, setup, timeout=timeout, memory_mb=memory_mb, check_time=check_time)}
+                            nb, items, setup, timeout=timeout, memory_mb=memory_mb, check_time=check_time,
+                            partial=partial)}
                         if note:
                             result["notes"].insert(0, note)
+                        if assignment in (due or {}):
+                            cg.late_penalty(folder, result, due[assignment], late_per_day)
                         result["reason"] = "; ".join(result["notes"])
                     except Exception as e:  # noqa: BLE001 - one broken submission never stops the round
                         result = {"status": "error", "max_score": top,
@@ -210,6 +220,19 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
     print(f"students' repository: {out} (push it to {repo})")
 
 
+def due_date(text: str) -> tuple[str, object]:
+    """``foundations=2026-03-01T23:59[+01:00]`` -> ("foundations", an aware datetime; UTC without an offset)."""
+    import datetime as dt
+    assignment, _, when = text.partition("=")
+    if assignment not in ASSIGNMENTS:
+        raise argparse.ArgumentTypeError(f"unknown assignment {assignment!r} (one of {', '.join(ASSIGNMENTS)})")
+    try:
+        moment = dt.datetime.fromisoformat(when)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{when!r} is not a date and time such as 2026-03-01T23:59") from e
+    return assignment, moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
 def _toc_files(node: object) -> list[dict]:
     """Every entry of a jupyter-book table of contents that names a file (root included)."""
     if isinstance(node, dict):
@@ -259,6 +282,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
                    help="grade: only this assignment (repeat for more)")
     p.add_argument("--memory", type=int, default=6144, help="grade: MiB of address space per sandbox (default 6144)")
+    p.add_argument("--partial", action="store_true",
+                   help="grade: partial credit, each test's points times the share of its cases answered right")
+    p.add_argument("--due", action="append", type=due_date, metavar="ASSIGNMENT=WHEN",
+                   help="grade: the deadline of an assignment, e.g. foundations=2026-03-01T23:59+01:00 (UTC "
+                        "without an offset), read against nbgrader's timestamp.txt of each submission")
+    p.add_argument("--late-penalty", type=float, default=0.0, metavar="FRACTION",
+                   help="grade: the share of the maximum score taken off per started day late (default 0)")
+    p.add_argument("--unsandboxed", action="store_true",
+                   help="grade even where namespaces are not available (the code of a submission can then read "
+                        "and write what this user can)")
     p.add_argument("--check-time", type=float, default=10.0,
                    help="grade: seconds one call of a student's function may take (default 10)")
     p.add_argument("--repo", help="the students' repository (URL): publish writes what is pushed there; init's "
@@ -281,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         release(course)
     if args.step in ("grade", "all"):
         grade(course, args.submissions.resolve(), timeout=args.timeout, memory_mb=args.memory,
-              check_time=args.check_time, only_students=args.student, only_assignments=args.assignment)
+              check_time=args.check_time, only_students=args.student, only_assignments=args.assignment,
+              unsandboxed=args.unsandboxed, partial=args.partial, due=dict(args.due or []),
+              late_per_day=args.late_penalty)
     if args.step == "publish":
         if len(args.paths) != 2 or not args.repo:
             p.error("publish needs COURSE OUT --repo URL")

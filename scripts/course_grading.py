@@ -372,8 +372,9 @@ def _probed(exercise: Any, got: Any, case: Any) -> Any:
     return exercise.probe(lambda *args: got, case.make())
 
 
-def verdict(item: Item, part: str, result: dict | None, died: str | None) -> tuple[bool, str]:
-    """(passed, message) for the visible or hidden cases of one exercise, from the sandbox's result."""
+def verdict(item: Item, part: str, result: dict | None, died: str | None, only: int | None = None) -> tuple[bool, str]:
+    """(passed, message) for the visible or hidden cases of one exercise (``only``: that case alone), from the
+    sandbox's result."""
     from infogan_tutorial.exercises.compare import difference, same
     from infogan_tutorial.exercises.engine import _explain, _gradients, _prepare
     name, exercise = item.function, item.exercise
@@ -395,6 +396,8 @@ def verdict(item: Item, part: str, result: dict | None, died: str | None) -> tup
         return got if isinstance(got, _Unsupported) else _probed(exercise, got, case)
 
     for i, (case, record) in enumerate(zip(cases, records)):
+        if only is not None and i != only:
+            continue
         if not isinstance(record, dict):
             return False, f"{name} could not be checked on {case.name}."
         if record.get("problem"):
@@ -441,8 +444,14 @@ def _calls(source: str, name: str) -> bool:
     return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in ast.walk(tree))
 
 
+def _fraction(item: Item, part: str, result: dict | None, died: str | None) -> float:
+    """The share of the part's cases the answer gets right, each case judged alone (partial credit)."""
+    n = len(item.cases[part])
+    return sum(verdict(item, part, result, died, only=i)[0] for i in range(n)) / n if n else 0.0
+
+
 def grade_notebook(nb: dict, items: list[Item], setup: list[str], *, timeout: float, memory_mb: int,
-                   check_time: float) -> dict:
+                   check_time: float, partial: bool = False) -> dict:
     """Grade one submitted notebook: {"score", "max_score", "exercises": [...], "notes": [...], "sandbox"}."""
     answers, notes = answers_of(nb, items)
     run = run_sandbox(setup, answers, specs_of(items, answers), timeout, memory_mb, check_time)
@@ -455,11 +464,15 @@ def grade_notebook(nb: dict, items: list[Item], setup: list[str], *, timeout: fl
             notes.append(f"{item.function}: {died}")
         tests = []
         for part, points in zip(("visible", "hidden"), item.points):
+            share = 0.0
             try:
                 passed, message = verdict(item, part, run.outputs.get(item.label), died)
+                share = 1.0 if passed else _fraction(item, part, run.outputs.get(item.label), died) if partial else 0.0
             except Exception as e:  # noqa: BLE001 - a result the grader cannot compare is a wrong answer
                 passed, message = False, f"{item.function}: its result could not be compared ({type(e).__name__}: {e})"
-            tests.append({"part": part, "passed": passed, "points": points if passed else 0.0, "max": points,
+            if partial and not passed:
+                message += f" (right on {share:.0%} of these cases)"
+            tests.append({"part": part, "passed": passed, "points": round(points * share, 3), "max": points,
                           "message": message})
         if not all(t["passed"] for t in tests):
             blame = [other for other in failed if _calls(answers.get(item.label, ""), other)]
@@ -500,6 +513,28 @@ def feedback_html(student: str, assignment: str, result: dict) -> str:
     return "\n".join(parts)
 
 
+def late_penalty(folder: Path, result: dict, due: Any, per_day: float) -> None:
+    """Apply the late penalty to a graded result: ``per_day`` of the maximum score for each started day after
+    ``due`` (an aware datetime), from the submission's nbgrader ``timestamp.txt``; noted in the result."""
+    import datetime as dt
+    import math
+    stamp = folder / "timestamp.txt"
+    if not stamp.is_file():
+        result["notes"].append("no timestamp.txt: graded as on time")
+        return
+    from nbgrader.utils import parse_utc
+    when = parse_utc(stamp.read_text().strip()).replace(tzinfo=dt.timezone.utc)
+    late = when - due
+    if late.total_seconds() <= 0:
+        return
+    days = math.ceil(late.total_seconds() / 86400)
+    deduction = min(result["score"], per_day * days * result["max_score"])
+    result["score"] = round(result["score"] - deduction, 3)
+    result["late"] = {"submitted": when.isoformat(), "due": due.isoformat(), "days": days, "deduction": deduction}
+    result["notes"].append(f"handed in {days} day(s) late ({when:%Y-%m-%d %H:%M} UTC, due {due:%Y-%m-%d %H:%M} UTC): "
+                           f"-{deduction:g} points")
+
+
 def write_grades(course: Path, assignments: list[str]) -> tuple[Path, Path]:
     """COURSE/grades.csv (one row per student and assignment) and COURSE/grades_lms.csv (one row per student)."""
     results = {}
@@ -509,14 +544,15 @@ def write_grades(course: Path, assignments: list[str]) -> tuple[Path, Path]:
     long_path, lms_path = course / "grades.csv", course / "grades_lms.csv"
     with long_path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["assignment", "student_id", "raw_score", "max_score", "status", "reason"])
+        w.writerow(["assignment", "student_id", "raw_score", "max_score", "status", "late_days", "reason"])
         for student in students:
             for a in assignments:
                 r = results.get((student, a))
                 if r is None:
                     continue
                 w.writerow([a, student, "" if r["status"] != "graded" else f"{r['score']:g}",
-                            f"{r.get('max_score', 0):g}", r["status"], r.get("reason", "")])
+                            f"{r.get('max_score', 0):g}", r["status"], r.get("late", {}).get("days", ""),
+                            r.get("reason", "")])
     with lms_path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["student_id", *assignments, "total", "max_total"])
