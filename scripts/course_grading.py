@@ -237,8 +237,11 @@ def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], ti
             if jailed:
                 keep = sorted({str(Path(sys.prefix)), str(Path(sys.base_prefix)),
                                str(Path(sys.executable).resolve().parent.parent)})
+                import infogan_tutorial
+                installed = str(Path(infogan_tutorial.__file__).resolve().parent)
                 cmd = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net",
-                       "--kill-child", sys.executable, str(job / "course_sandbox.py"), "jail", str(job), *keep]
+                       "--kill-child", sys.executable, str(job / "course_sandbox.py"), "jail", str(job), *keep,
+                       "--hide", installed]
             else:
                 cmd = [sys.executable, str(job / "course_sandbox.py"), "run", str(job)]
             with open(job / "log", "wb") as log:

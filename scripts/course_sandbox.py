@@ -5,9 +5,10 @@
 source, the import cells of the released notebook and the arguments of every case, visible and
 hidden; no expected value, no hidden-test source) into a fresh folder and runs
 
-    python course_sandbox.py jail JOB KEEP...   # in new user, mount, pid and network namespaces:
-                                                # a new root with the system, Python (KEEP) and JOB
-                                                # only, then `run` in a nested user namespace
+    python course_sandbox.py jail JOB KEEP... --hide PATH...
+                                    # in new user, mount, pid and network namespaces: a new root with
+                                    # the system, Python (KEEP) and JOB only (an installed package in
+                                    # KEEP hidden), then `run` in a nested user namespace
     python course_sandbox.py run JOB            # where namespaces are not available
 
 ``run`` executes the import cells, then each answer cell, then calls each answer function on its
@@ -43,7 +44,7 @@ def _sh(*cmd: str) -> None:
         sys.exit(f"sandbox: {' '.join(cmd)} failed: {done.stderr.strip()}")
 
 
-def jail(job: Path, keep: list[str]) -> None:
+def jail(job: Path, keep: list[str], hide: list[str]) -> None:
     """Stage 1, as root of new user, mount, pid and network namespaces: a new root that holds only the
     system's folders (read-only), the Python installation (``keep``) and ``job``; the old root is
     detached, so nothing else (the course, the book, other students, hidden tests) exists any more.
@@ -65,6 +66,9 @@ def jail(job: Path, keep: list[str]) -> None:
         _sh("mount", "--rbind", str(src), str(dst))
         if name != "dev":
             _sh("mount", "-o", "remount,bind,ro", str(dst))
+    for path in hide:  # an installed copy of the package inside a kept folder: its answer key stays out
+        if (root / path.lstrip("/")).is_dir():
+            _sh("mount", "-t", "tmpfs", "-o", "size=64k,mode=555", "tmpfs", str(root / path.lstrip("/")))
     for name in ("job", "tmp", "proc", ".old"):
         (root / name).mkdir()
     _sh("mount", "--bind", str(job), str(root / "job"))
@@ -190,6 +194,9 @@ def run(job: Path) -> None:
     errors: dict[str, str] = {}
 
     def execute(label: str, source: str) -> str | None:
+        # IPython's magics and shell escapes (%timeit, !pip) mean nothing here: left out, as comments
+        source = "\n".join(f"# {line}" if line.lstrip().startswith(("%", "!")) else line
+                           for line in source.splitlines())
         filename = f"<answer cell {label}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
         try:
@@ -222,7 +229,9 @@ def run(job: Path) -> None:
 if __name__ == "__main__":
     job_dir = Path(sys.argv[2])
     if sys.argv[1] == "jail":
-        jail(job_dir, sys.argv[3:])
+        rest = sys.argv[3:]
+        cut = rest.index("--hide") if "--hide" in rest else len(rest)
+        jail(job_dir, rest[:cut], rest[cut + 1:])
     else:
         os.chdir(job_dir / "work")
         run(job_dir)

@@ -20,6 +20,10 @@ pytest.importorskip("docutils", reason="the coursework reads the gated solutions
 sys.path.insert(0, str(ROOT / "scripts"))
 from course_notebooks import fill_answers, find_leaks, secret_lines, solution_bodies
 
+from infogan_tutorial.exercises import engine
+
+ex_file = engine.__file__  # the checkers' answer key (foundations.py) sits next to it
+
 ASSIGNMENT, NAME = "foundations", "08_exercises_foundations"
 BOOK = json.loads((ROOT / "book" / f"{NAME}.ipynb").read_text())
 BOOKS = [json.loads(p.read_text()) for p in sorted((ROOT / "book").glob("0[89]_exercises_*.ipynb"))]
@@ -133,7 +137,8 @@ def graded(tmp_path_factory):
     submit(submissions, "mistakes", fill_answers(release, {**reference, **{k: v for k, (v, _) in MISTAKES.items()}}))
     submit(submissions, "patcher", fill_answers(release, wrong(reference, PATCH)))
     patterns = [f"{ROOT}/course/hidden_tests/*.py", f"{ROOT}/book/08_*.ipynb", f"{root}/source/*/*.ipynb",
-                f"{submissions}/reference/*/*.ipynb", "/work/**/hidden_tests/*.py"]
+                f"{submissions}/reference/*/*.ipynb", f"{sys.prefix}/lib/*/site-packages/infogan_tutorial/exercises/f*.py",
+                f"{Path(ex_file).parent}/f*.py"]
     submit(submissions, "reader", fill_answers(release, wrong(reference, READ.format(patterns=patterns))))
     peek = {n: FRAME + f"def {n}(*args):\n    return _peek()\n" for n in reference}
     submit(submissions, "frame", fill_answers(release, peek))
