@@ -164,7 +164,8 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(cg.feedback_html(student, assignment, result), encoding="utf8")
             score = f"{result['score']:g}/{top:g}" if result["status"] == "graded" else result["status"]
-            line = f"{student:20} {assignment:12} {score:>8}  {result.get('reason', '')}"
+            review = f"  REVIEW: {', '.join(result['review'])}" if result.get("review") else ""
+            line = f"{student:20} {assignment:12} {score:>8}  {result.get('reason', '')}{review}"
             summary.append(line)
             print(f"{line}  ({time.monotonic() - start:.0f} s)", flush=True)
     grades, lms = cg.write_grades(course, list(ASSIGNMENTS))

@@ -439,6 +439,38 @@ def specs_of(items: list[Item], answers: dict[str, str]) -> list[dict]:
     return specs
 
 
+SUSPICIOUS = frozenset({
+    "setprofile", "settrace", "getprofile", "gettrace", "_getframe", "f_back", "f_locals", "f_globals", "__code__",
+    "co_filename", "__globals__", "__builtins__", "builtins", "gc", "ctypes", "_exit", "reload", "importlib",
+    "inspect", "signal", "setitimer", "threading", "_thread", "multiprocessing", "subprocess", "system", "socket",
+    "exec", "eval", "compile", "__import__", "globals", "modules", "open", "Path", "listdir", "glob", "walk",
+    "environ", "pickle", "setattr", "delattr", "__dict__", "__class__", "__subclasses__",
+})
+"""Names that answer code rarely needs and tampering does: a submission using one is flagged for review."""
+
+
+def review_flags(answers: dict[str, str]) -> list[str]:
+    """'name (cell, line N)' for each suspicious name an answer cell uses (not a verdict: for the instructor)."""
+    flags = []
+    for label, source in answers.items():
+        try:
+            tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                                       for line in source.splitlines()))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Name):
+                names = [node.id]
+            elif isinstance(node, ast.Attribute):
+                names = [node.attr]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name.split(".")[0] for a in node.names] + ([node.module.split(".")[0]]
+                                                                       if getattr(node, "module", None) else [])
+            flags += [f"{n} ({label}, line {node.lineno})" for n in names if n in SUSPICIOUS]
+    return list(dict.fromkeys(flags))
+
+
 def _calls(source: str, name: str) -> bool:
     try:
         tree = ast.parse(source)
@@ -486,6 +518,7 @@ def grade_notebook(nb: dict, items: list[Item], setup: list[str], *, timeout: fl
         rows.append({"label": item.label, "function": item.function, "tests": tests})
     score = sum(t["points"] for r in rows for t in r["tests"])
     return {"score": score, "max_score": sum(sum(i.points) for i in items), "exercises": rows, "notes": notes,
+            "review": review_flags(answers),
             "sandbox": "namespaces" if run.jailed else "none (no user namespaces here)", "log": run.log}
 
 
@@ -547,7 +580,7 @@ def write_grades(course: Path, assignments: list[str]) -> tuple[Path, Path]:
     long_path, lms_path = course / "grades.csv", course / "grades_lms.csv"
     with long_path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["assignment", "student_id", "raw_score", "max_score", "status", "late_days", "reason"])
+        w.writerow(["assignment", "student_id", "raw_score", "max_score", "status", "late_days", "review", "reason"])
         for student in students:
             for a in assignments:
                 r = results.get((student, a))
@@ -555,7 +588,7 @@ def write_grades(course: Path, assignments: list[str]) -> tuple[Path, Path]:
                     continue
                 w.writerow([a, student, "" if r["status"] != "graded" else f"{r['score']:g}",
                             f"{r.get('max_score', 0):g}", r["status"], r.get("late", {}).get("days", ""),
-                            r.get("reason", "")])
+                            "; ".join(r.get("review", [])), r.get("reason", "")])
     with lms_path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["student_id", *assignments, "total", "max_total"])

@@ -194,6 +194,8 @@ def test_cheats_score_zero(graded):
     rows = {s: r for (s, a), r in rows_of(graded).items() if a == ASSIGNMENT}
     for cheat in ("patcher", "reader", "frame"):
         assert float(rows[cheat]["raw_score"]) == 0, cheat
+    assert "setattr" in rows["patcher"]["review"] and "_getframe" in rows["frame"]["review"]  # for the instructor
+    assert rows["reference"]["review"] == rows["mistakes"]["review"] == ""
 
 
 def test_the_sandbox_sees_no_course_file_and_no_network(graded):

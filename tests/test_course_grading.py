@@ -110,3 +110,12 @@ def test_answer_cells_are_found_by_the_function_they_define(items):
                      "source": "def code_entropy(spec):\n    return 1.0\n"}]}
     answers, notes = cg.answers_of(nb, [item])
     assert answers == {item.label: "def code_entropy(spec):\n    return 1.0\n"} and "metadata" in notes[0]
+
+
+def test_tampering_is_flagged_for_review_and_plain_answers_are_not():
+    import course_notebooks
+    plain = course_notebooks.solution_bodies(BOOK)
+    assert cg.review_flags(plain) == []
+    flags = cg.review_flags({"ex-code-entropy": "import sys\ndef code_entropy(spec):\n    sys.setprofile(None)\n"
+                                                "    return spec.entropy()\n"})
+    assert flags == ["setprofile (ex-code-entropy, line 3)"]
