@@ -17,7 +17,8 @@ For each submission (``SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb``):
    or the comparison, so patching them there changes nothing.
 
 A process that dies (``os._exit``, a segfault, out of memory) or hangs costs only the cell or exercise
-it was running: the grader starts a new sandbox for the rest.
+it was running: the grader starts a new sandbox for the rest. ``$INFOGAN_GRADE_NO_JAIL`` (tests only)
+makes the grader behave as on a machine without namespaces.
 """
 
 from __future__ import annotations
@@ -248,12 +249,15 @@ def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], ti
                 proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         env=env, cwd=job / "work", preexec_fn=_limits(memory_mb))  # noqa: PLW1509
                 seen, last = 0, time.monotonic()
+                # each step (a cell, a case) gets `timeout` s; the whole run at most one per step (the
+                # progress file is the student's to write, so it cannot keep the sandbox alive for ever)
+                deadline = last + timeout * (len(answers) + sum(len(s["cases"]) for s in specs) + 2)
                 while proc.poll() is None:
                     time.sleep(0.1)
                     lines = _progress(job)
                     if len(lines) != seen:
                         seen, last = len(lines), time.monotonic()
-                    elif time.monotonic() - last > timeout:
+                    if time.monotonic() - last > timeout or time.monotonic() > deadline:
                         _kill(proc)
                         break
                 code = proc.wait()

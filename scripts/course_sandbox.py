@@ -144,7 +144,7 @@ def _resolve(module: str, qualname: str):
     return obj
 
 
-def _exercise(spec: dict, ns: dict, cell_error: str | None) -> dict:
+def _exercise(job: Path, spec: dict, ns: dict, cell_error: str | None) -> dict:
     """Call the student's function on every case of one exercise: {"refused": str|None, "cases": [...]}."""
     import torch
     from infogan_tutorial.exercises.engine import Case, Exercise, _gradients, _prepare, _run
@@ -169,7 +169,8 @@ def _exercise(spec: dict, ns: dict, cell_error: str | None) -> dict:
     exercise = Exercise(reference=_call, cases=[], probe=PROBES[spec["probe"]], arg_names=spec["arg_names"],
                         forbidden=forbidden, gradients=spec["gradients"], grad_args=spec["grad_args"])
     records = []
-    for case_name, args in spec["cases"]:
+    for i, (case_name, args) in enumerate(spec["cases"]):
+        _mark(job, f"case {spec['label']} {i}")
         case = Case(case_name, lambda: args)
         leaves = _prepare(exercise, args)
         got, problem = _run(fn, exercise, case, args, name, answer_key_ok=False)
@@ -217,7 +218,7 @@ def run(job: Path) -> None:
     for ex in spec["exercises"]:
         _mark(job, f"exercise {ex['label']}")
         try:
-            result = _exercise(ex, ns, errors.get(ex["label"]))
+            result = _exercise(job, ex, ns, errors.get(ex["label"]))
         except BaseException as e:  # noqa: BLE001
             result = {"refused": f"{ex['function']} could not be checked: {type(e).__name__}: {str(e)[:300]}",
                       "cases": []}

@@ -51,9 +51,9 @@ MISTAKES = {  # typical mistakes, as students write them, and the line the feedb
 }
 
 
-def course(*args, cwd=ROOT, ok=True):
+def course(*args, cwd=ROOT, ok=True, **extra_env):
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-           "INFOGAN_PROFILE": "smoke"}
+           "INFOGAN_PROFILE": "smoke", **extra_env}
     run = subprocess.run([sys.executable, str(ROOT / "scripts" / "course.py"), *map(str, args)], cwd=cwd, env=env,
                          capture_output=True, text=True, timeout=900, check=False)
     assert (run.returncode == 0) == ok, run.stdout[-4000:] + run.stderr[-4000:]
@@ -235,6 +235,14 @@ def test_regrade_one_student_and_no_stale_rows(graded):
     assert not any(s == "frame" for s, _ in rows)
     assert rows[("reference", ASSIGNMENT)]["raw_score"] == "12" and rows[("blank", "experiments")]["status"] == "missing"
     course("grade", graded, "--submissions", graded / "submitted", "--student", "nobody", ok=False)
+
+
+def test_without_namespaces_grade_needs_unsandboxed_and_then_grades_in_a_plain_process(graded):
+    args = ("grade", graded, "--submissions", graded / "submitted", "--student", "reference", "--assignment", ASSIGNMENT)
+    course(*args, ok=False, INFOGAN_GRADE_NO_JAIL="1")
+    course(*args, "--unsandboxed", INFOGAN_GRADE_NO_JAIL="1")
+    result = json.loads((graded / "results" / "reference" / f"{ASSIGNMENT}.json").read_text())
+    assert result["sandbox"].startswith("none") and result["score"] == 2 * EXERCISES
 
 
 def test_feedback_names_each_mistake(graded):
