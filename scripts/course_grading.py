@@ -172,9 +172,15 @@ def jail_available() -> bool:
     """Whether this machine lets an unprivileged process make user, mount, pid and network namespaces."""
     global _JAIL
     if _JAIL is None:
-        try:
-            _JAIL = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net",
-                                    "true"], capture_output=True, timeout=30, check=False).returncode == 0
+        tools = all(shutil.which(t, path="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+                    for t in ("unshare", "mount", "umount", "pivot_root"))
+        try:  # what the jail does: namespaces, a mount, a nested user namespace (AppArmor may allow one, not all)
+            with tempfile.TemporaryDirectory(prefix="infogan-probe-") as tmp:
+                _JAIL = tools and subprocess.run(
+                    ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net", "sh", "-c",
+                     f"mount -t tmpfs tmpfs '{tmp}' && unshare --user --map-root-user --mount true"],
+                    capture_output=True, timeout=30, check=False,
+                    env={**os.environ, "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}).returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             _JAIL = False
         if os.environ.get("INFOGAN_GRADE_NO_JAIL"):
