@@ -276,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("step", choices=["all", "init", "release", "grade", "publish", "check"])
     p.add_argument("paths", nargs="+", type=Path, help="the course folder (publish: then OUT; check: paths)")
     p.add_argument("--submissions", type=Path, help="DIR/<student>/<assignment>/<notebook>.ipynb")
-    p.add_argument("--timeout", type=int, default=300, help="seconds per cell when autograding (default 300)")
+    p.add_argument("--timeout", type=int, default=300,
+                   help="grade: seconds per answer cell and per case in the sandbox (default 300); init: the cell "
+                        "timeout written to nbgrader_config.py")
     p.add_argument("--package", help="init: what the release's install cell pip-installs (default: the package "
                                      "from --repo, the students' repository)")
     p.add_argument("--student", action="append", help="grade: only this student (repeat for more)")
