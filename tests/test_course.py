@@ -237,12 +237,16 @@ def test_regrade_one_student_and_no_stale_rows(graded):
     course("grade", graded, "--submissions", graded / "submitted", "--student", "nobody", ok=False)
 
 
-def test_without_namespaces_grade_needs_unsandboxed_and_then_grades_in_a_plain_process(graded):
-    args = ("grade", graded, "--submissions", graded / "submitted", "--student", "reference", "--assignment", ASSIGNMENT)
+def test_without_namespaces_grade_needs_unsandboxed_then_partial_credit_and_a_late_penalty(graded):
+    args = ("grade", graded, "--submissions", graded / "submitted", "--student", "mistakes", "--assignment", ASSIGNMENT)
     course(*args, ok=False, INFOGAN_GRADE_NO_JAIL="1")
-    course(*args, "--unsandboxed", INFOGAN_GRADE_NO_JAIL="1")
-    result = json.loads((graded / "results" / "reference" / f"{ASSIGNMENT}.json").read_text())
-    assert result["sandbox"].startswith("none") and result["score"] == 2 * EXERCISES
+    (graded / "submitted" / "mistakes" / ASSIGNMENT / "timestamp.txt").write_text("2026-03-02 09:00:00.000000 UTC")
+    course(*args, "--unsandboxed", "--partial", "--due", f"{ASSIGNMENT}=2026-03-01T23:59", "--late-penalty", "0.05",
+           INFOGAN_GRADE_NO_JAIL="1")
+    result = json.loads((graded / "results" / "mistakes" / f"{ASSIGNMENT}.json").read_text())
+    assert result["sandbox"].startswith("none") and result["late"]["days"] == 1
+    assert 2 * (EXERCISES - len(MISTAKES)) <= result["score"] + 0.05 * 2 * EXERCISES < 2 * EXERCISES
+    assert "right on" in json.dumps(result["exercises"]) and rows_of(graded)[("mistakes", ASSIGNMENT)]["late_days"] == "1"
 
 
 def test_feedback_names_each_mistake(graded):
