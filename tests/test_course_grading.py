@@ -119,3 +119,23 @@ def test_tampering_is_flagged_for_review_and_plain_answers_are_not():
     flags = cg.review_flags({"ex-code-entropy": "import sys\ndef code_entropy(spec):\n    sys.setprofile(None)\n"
                                                 "    return spec.entropy()\n"})
     assert flags == ["setprofile (ex-code-entropy, line 3)"]
+
+
+def test_each_probe_is_run_by_the_sandbox_or_reads_only_the_returned_value():
+    """The grader applies a probe to the value the sandbox returned, unless course_sandbox runs its own copy."""
+    from course_sandbox import PROBES
+    from infogan_tutorial.exercises.compare import same
+    found = []
+    for path in sorted((ROOT / "book").glob("0[89]_exercises_*.ipynb")):
+        found += cg.exercises_of(source_notebook(json.loads(path.read_text()), "infogan_tutorial"))
+    cg.load_exercises(found)
+    assert len(found) == 11
+    for item in found:
+        ex, case = item.exercise, item.cases["visible"][0]
+        name = ".".join(cg._qualified(ex.probe))
+        want = ex.probe(ex.reference, case.make())
+        if name in cg.SANDBOX_PROBES:  # the sandbox's copy gives what the checker's probe gives
+            got = PROBES[cg.SANDBOX_PROBES[name]](ex.reference, case.make())
+        else:
+            got = cg._probed(ex, ex.reference(*case.make()), case)
+        assert same(got, want), item.label
