@@ -48,7 +48,7 @@ SANDBOX_PROBES = {"infogan_tutorial.exercises.experiments._gradient_flow": "grad
 """Probes that need the student's live result (its autograd graph): the sandbox runs its own copy. Every
 other probe calls the function once and reads its result, so the sandbox returns ``fn(*args)`` and the
 grader applies the exercise's probe to that value."""
-DEF = re.compile(r"^def (\w+)\(", re.M)
+DEF = re.compile(r"^def (\w+)\(", re.MULTILINE)
 
 
 def text(cell: dict) -> str:
@@ -97,8 +97,8 @@ def setup_cells(source: dict) -> list[str]:
         nbg = cell.get("metadata", {}).get("nbgrader", {})
         if nbg.get("solution"):
             break
-        if cell["cell_type"] == "code" and not nbg.get("grade_id") == "install" and re.search(
-                r"^(import|from) ", text(cell), re.M):
+        if cell["cell_type"] == "code" and nbg.get("grade_id") != "install" and re.search(
+                r"^(import|from) ", text(cell), re.MULTILINE):
             cells.append(text(cell))
     return cells
 
@@ -538,8 +538,8 @@ def feedback_html(student: str, assignment: str, result: dict) -> str:
     """The feedback page: each exercise's two tests, passed or what is wrong; never a test's source."""
     esc = html.escape
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(assignment)}: {esc(student)}</title>",
-             "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}.ok{color:#176b1d}"
-             ".no{color:#a3111a}li{margin:.4em 0}</style></head><body>",
+             ("<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}.ok{color:#176b1d}"
+              ".no{color:#a3111a}li{margin:.4em 0}</style></head><body>"),
              f"<h1>{esc(assignment)}: {esc(student)}</h1>"]
     if result.get("status") != "graded":
         parts.append(f"<p>Not graded: {esc(result.get('reason', ''))}</p>")

@@ -147,6 +147,7 @@ def _resolve(module: str, qualname: str):
 def _exercise(job: Path, spec: dict, ns: dict, cell_error: str | None) -> dict:
     """Call the student's function on every case of one exercise: {"refused": str|None, "cases": [...]}."""
     import torch
+
     from infogan_tutorial.exercises.engine import Case, Exercise, _gradients, _prepare, _run
     from infogan_tutorial.exercises.guards import defined_in_package
 
@@ -171,7 +172,7 @@ def _exercise(job: Path, spec: dict, ns: dict, cell_error: str | None) -> dict:
     records = []
     for i, (case_name, args) in enumerate(spec["cases"]):
         _mark(job, f"case {spec['label']} {i}")
-        case = Case(case_name, lambda: args)
+        case = Case(case_name, lambda args=args: args)
         leaves = _prepare(exercise, args)
         got, problem = _run(fn, exercise, case, args, name, answer_key_ok=False)
         grads = None

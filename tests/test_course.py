@@ -71,8 +71,8 @@ def as_released(nb: dict) -> dict:
     nb = json.loads(json.dumps(nb))
     for cell in nb["cells"]:
         src = "".join(cell["source"])
-        src = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "raise NotImplementedError()", src, flags=re.S)
-        src = re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", src, flags=re.S)
+        src = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "raise NotImplementedError()", src, flags=re.DOTALL)
+        src = re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", src, flags=re.DOTALL)
         cell["source"] = src.splitlines(keepends=True)
     return nb
 

@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("nbgrader", reason="the coursework needs the course extra: pip install -e '.[course]'")
 pytest.importorskip("docutils", reason="the coursework reads the gated solutions: pip install -e '.[book]'")
 sys.path.insert(0, str(ROOT / "scripts"))
-import course_grading as cg  # noqa: E402
-from course_notebooks import source_notebook  # noqa: E402
-from course_sandbox import _encode  # noqa: E402
+import course_grading as cg
+from course_notebooks import source_notebook
+from course_sandbox import _encode
 
 BOOK = json.loads((ROOT / "book" / "08_exercises_foundations.ipynb").read_text())
 
@@ -124,6 +124,7 @@ def test_tampering_is_flagged_for_review_and_plain_answers_are_not():
 def test_each_probe_is_run_by_the_sandbox_or_reads_only_the_returned_value():
     """The grader applies a probe to the value the sandbox returned, unless course_sandbox runs its own copy."""
     from course_sandbox import PROBES
+
     from infogan_tutorial.exercises.compare import same
     found = []
     for path in sorted((ROOT / "book").glob("0[89]_exercises_*.ipynb")):
