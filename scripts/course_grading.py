@@ -414,7 +414,11 @@ def verdict(item: Item, part: str, result: dict | None, died: str | None, only: 
         if not isinstance(record, dict):
             return False, f"{name} could not be checked on {case.name}."
         if record.get("problem"):
-            return False, str(record["problem"])[:2000]
+            problem = str(record["problem"])[:2000]
+            if " raised NameError " in problem:
+                problem += (" (Only the answer cells are graded: an import or a helper it needs must be in the "
+                            "function's own cell.)")
+            return False, problem
         got = got_of(record)
         if isinstance(got, _Unsupported):
             return False, f"{name}: on {case.name}: it returned {got}, which is not an answer to this exercise."

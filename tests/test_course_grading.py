@@ -140,3 +140,11 @@ def test_each_probe_is_run_by_the_sandbox_or_reads_only_the_returned_value():
         else:
             got = cg._probed(ex, ex.reference(*case.make()), case)
         assert same(got, want), item.label
+
+
+def test_a_name_from_another_cell_is_explained(items):
+    item = items["code_entropy"]
+    record = {"problem": "code_entropy raised NameError on a case (line 2: helper(spec)): name 'helper' is not defined",
+              "got": None, "grads": None}
+    passed, message = cg.verdict(item, "visible", {"refused": None, "cases": [record] * 20}, None)
+    assert not passed and "function's own cell" in message
