@@ -44,6 +44,11 @@ def _sh(*cmd: str) -> None:
         sys.exit(f"sandbox: {' '.join(cmd)} failed: {done.stderr.strip()}")
 
 
+ETC = tuple(f"etc/{name}" for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group",
+                                        "nsswitch.conf", "hosts", "alternatives", "fonts", "ssl/certs"))
+"""What the sandbox sees of /etc: what the dynamic linker, Python and its libraries read; no secrets."""
+
+
 def jail(job: Path, keep: list[str], hide: list[str]) -> None:
     """Stage 1, as root of new user, mount, pid and network namespaces: a new root that holds only the
     system's folders (read-only), the Python installation (``keep``) and ``job``; the old root is
@@ -53,7 +58,7 @@ def jail(job: Path, keep: list[str], hide: list[str]) -> None:
     root.mkdir(exist_ok=True)
     _sh("mount", "--make-rprivate", "/")
     _sh("mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(root))
-    for name in ("usr", "bin", "sbin", "lib", "lib64", "lib32", "etc", "dev", *keep):
+    for name in ("usr", "bin", "sbin", "lib", "lib64", "lib32", "dev", *keep, *ETC):
         src = Path("/") / name
         if not os.path.lexists(src):
             continue
@@ -62,7 +67,10 @@ def jail(job: Path, keep: list[str], hide: list[str]) -> None:
         if src.is_symlink() and src.parent == Path("/"):
             dst.symlink_to(os.readlink(src))
             continue
-        dst.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            dst.mkdir(parents=True, exist_ok=True)
+        else:
+            dst.touch()
         _sh("mount", "--rbind", str(src), str(dst))
         if name != "dev":
             _sh("mount", "-o", "remount,bind,ro", str(dst))
