@@ -9,12 +9,14 @@ Both builds run ``jupyter-book build . -W -n --keep-going`` with the environment
 (so ``INFOGAN_PROFILE=smoke`` works) and their own ``--path-output``, so their caches and
 pages never mix.
 
-The student build reads ``_config.yml`` and writes a temporary copy with three changes:
+The student build reads ``_config.yml`` and writes a temporary copy with four changes:
 
 - ``sphinx.config.hide_solutions: true``, sphinx-exercise's switch for hiding solutions;
 - the local extension ``hide_gated_solutions`` (``scripts/hide_gated_solutions.py``), without
   which that switch crashes on the book's gated solutions and would not remove their code
   cells; it also strips the solutions from the notebooks the download button serves;
+- no ``sphinx.ext.viewcode``: its ``_modules/`` pages ("[source]" on the API page) would publish the
+  source of ``infogan_tutorial.exercises``, the checkers' answer key;
 - no Colab launch button, which would open the repository's Colab edition (``colab/``, solutions
   folded in); or, with ``--colab-repo``, Colab buttons that open the ``colab/`` editions of *that*
   repository, which holds the released notebooks (``python scripts/course.py publish COURSE OUT``,
@@ -56,6 +58,9 @@ def student_config(config: dict, colab_repo: str | None = None, colab_branch: st
     for name, path in local.items():  # the copy lives in a temporary folder: paths relative to the book's root
         local[name] = str(ROOT / path)
     local["hide_gated_solutions"] = str(SCRIPTS)
+    extensions = sphinx.get("extra_extensions") or []
+    if "sphinx.ext.viewcode" in extensions:  # its _modules/ pages would publish the checkers' answer key
+        sphinx["extra_extensions"] = [e for e in extensions if e != "sphinx.ext.viewcode"]
     if colab_repo:
         cfg["repository"] = {**cfg.get("repository", {}), "url": colab_repo, "branch": colab_branch}
     else:

@@ -1,17 +1,18 @@
-"""The coursework, graded with nbgrader: course folder, student release, autograding, feedback, grades.
+"""The coursework: course folder, student release (nbgrader), sandboxed grading, feedback, grades.
 
-    python scripts/course.py all COURSE --submissions DIR   # every step below, in order
-    python scripts/course.py init COURSE                    # COURSE/source/<assignment>/ from the book
+    python scripts/course.py all COURSE --repo URL --submissions DIR   # every step below, in order
+    python scripts/course.py init COURSE --repo URL         # COURSE/source/<assignment>/ from the book
     python scripts/course.py release COURSE                 # COURSE/release/ (+ a check that nothing leaks)
-    python scripts/course.py grade COURSE --submissions DIR # autograde, feedback HTML, COURSE/grades.csv
+    python scripts/course.py grade COURSE --submissions DIR [--student S] [--assignment A]
     python scripts/course.py publish COURSE OUT --repo URL  # OUT: the students' repository (Colab opens it)
     python scripts/course.py check PATH...                  # exit 1 if a solution or hidden test is in PATH
 
 Assignments: ``foundations`` (chapter 8) and ``experiments`` (chapter 9). A submission folder has
-nbgrader's layout, ``DIR/<student>/<assignment>/<notebook>.ipynb``. Autograding runs each
-notebook in a fresh kernel (nbgrader's), with ``--timeout`` seconds per cell; every checker also
-stops a student's function after ``$INFOGAN_CHECK_TIME_LIMIT`` seconds (default 10). The grades
-come from nbgrader's gradebook (``COURSE/gradebook.db``); feedback is in ``COURSE/feedback/``.
+nbgrader's layout, ``DIR/<student>/<assignment>/<notebook>.ipynb`` (nbgrader's ``COURSE/submitted``
+works). ``grade`` runs each submission's answer cells in a sandbox and computes the verdict in
+this process (``course_grading.py``): COURSE/results/, COURSE/feedback/, COURSE/grades.csv,
+COURSE/grades_lms.csv and COURSE/summary.txt. ``URL`` is the students' repository (what
+``publish`` writes): the release installs the package from there, never from this repository.
 Needs the ``course`` extra (nbgrader 0.9) and the ``book`` extra (to read the gated solutions).
 """
 
@@ -23,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -41,10 +43,9 @@ c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplemente
 """
 
 
-def package_url() -> str:
-    """What the release's install cell installs: the package from the repository named in _config.yml."""
-    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
-    return f"infogan_tutorial @ git+{repo['url']}@{repo.get('branch', 'main')}"
+def package_spec(repo: str, branch: str) -> str:
+    """What the release's install cell installs: the package from the students' repository (``publish``)."""
+    return f"infogan_tutorial @ git+{repo}@{branch}"
 
 
 def book(name: str) -> dict:
@@ -87,23 +88,91 @@ def release(course: Path) -> None:
     print(f"student release: {course / 'release'} (checked: no solution, no hidden test)")
 
 
-def grade(course: Path, submissions: Path) -> Path:
-    """Autograde every submission, write feedback HTML and export the gradebook to COURSE/grades.csv."""
-    students = sorted(p.name for p in submissions.iterdir() if p.is_dir())
+def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, check_time: float,
+          only_students: list[str] | None = None, only_assignments: list[str] | None = None,
+          unsandboxed: bool = False, partial: bool = False, due: dict | None = None,
+          late_per_day: float = 0.0) -> Path:
+    """Grade every submission in a sandbox (``course_grading.py``): COURSE/results/, feedback/, grades.csv.
+
+    One submission's failure (a crash, a hang, a renamed notebook, edited metadata, a broken file)
+    never stops the round: it is graded as far as it goes or reported with its reason in the summary.
+    """
+    import course_grading as cg
+    if not submissions.is_dir():
+        sys.exit(f"no submissions folder {submissions}")
+    students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    results, feedback = course / "results", course / "feedback"
+    for folder in (results, feedback):  # a student whose submissions are gone has no row any more
+        for gone in (p for p in folder.glob("*") if p.is_dir() and p.name not in students):
+            shutil.rmtree(gone)
+    if only_students:
+        unknown = sorted(set(only_students) - set(students))
+        if unknown:
+            sys.exit(f"no submissions from {', '.join(unknown)} in {submissions}")
+        students = [s for s in students if s in only_students]
     if not students:
         sys.exit(f"no submissions in {submissions}: expected {submissions}/<student>/<assignment>/<notebook>.ipynb")
-    for student in students:
-        for assignment in ASSIGNMENTS:
-            src = submissions / student / assignment
-            if src.is_dir():
-                shutil.copytree(src, course / "submitted" / student / assignment, dirs_exist_ok=True)
-    for assignment in ASSIGNMENTS:
-        if any((course / "submitted" / s / assignment).is_dir() for s in students):
-            nbgrader(course, "autograde", assignment, "--force")
-            nbgrader(course, "generate_feedback", assignment, "--force")
-    nbgrader(course, "export", "--to", "grades.csv")
-    print(f"feedback: {course / 'feedback'}\ngrades:   {course / 'grades.csv'}")
-    return course / "grades.csv"
+    assignments = only_assignments or list(ASSIGNMENTS)
+    if not only_students and not only_assignments:  # a whole round: nothing stale survives it
+        for folder in (results, feedback):
+            shutil.rmtree(folder, ignore_errors=True)
+    if not cg.jail_available() and not unsandboxed:
+        sys.exit("this machine does not let a user make namespaces (`unshare --user --mount --pid --net` fails), so "
+                 "a submission's code could read and write whatever this user can (the course folder, other "
+                 "students' work). Grade on a Linux machine that allows them, or pass --unsandboxed for "
+                 "submissions you trust.")
+    summary = []
+    print(f"sandbox: {'user, mount, pid and network namespaces' if cg.jail_available() else 'NONE (--unsandboxed)'}",
+          flush=True)
+    for assignment in assignments:
+        name = ASSIGNMENTS[assignment]
+        source_path = course / "source" / assignment / f"{name}.ipynb"
+        if not source_path.is_file():
+            sys.exit(f"no {source_path}: run `course.py init` first")
+        source = json.loads(source_path.read_text(encoding="utf8"))
+        items = cg.exercises_of(source)
+        cg.load_exercises(items)
+        setup = cg.setup_cells(source)
+        top = sum(sum(i.points) for i in items)
+        for student in students:
+            start = time.monotonic()
+            result = {"status": "missing", "reason": "no submission", "max_score": top}
+            folder = submissions / student / assignment
+            if folder.is_dir():
+                path, note = cg.find_notebook(folder, name)
+                if path is None:
+                    result = {"status": "error", "reason": note, "max_score": top}
+                else:
+                    try:
+                        nb = json.loads(path.read_text(encoding="utf8"))
+                        result = {"status": "graded", **cg.grade_notebook(
+                            nb, items, setup, timeout=timeout, memory_mb=memory_mb, check_time=check_time,
+                            partial=partial)}
+                        if note:
+                            result["notes"].insert(0, note)
+                        if assignment in (due or {}):
+                            cg.late_penalty(folder, result, due[assignment], late_per_day)
+                        result["reason"] = "; ".join(result["notes"])
+                    except Exception as e:  # noqa: BLE001 - one broken submission never stops the round
+                        result = {"status": "error", "max_score": top,
+                                  "reason": f"{path.name} could not be graded: {type(e).__name__}: {str(e)[:300]}"}
+            log = result.pop("log", "")
+            out = results / student / f"{assignment}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+            (results / student / f"{assignment}.log").write_text(log)
+            page = feedback / student / assignment / f"{name}.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(cg.feedback_html(student, assignment, result), encoding="utf8")
+            score = f"{result['score']:g}/{top:g}" if result["status"] == "graded" else result["status"]
+            review = f"  REVIEW: {', '.join(result['review'])}" if result.get("review") else ""
+            line = f"{student:20} {assignment:12} {score:>8}  {result.get('reason', '')}{review}"
+            summary.append(line)
+            print(f"{line}  ({time.monotonic() - start:.0f} s)", flush=True)
+    grades, lms = cg.write_grades(course, list(ASSIGNMENTS))
+    (course / "summary.txt").write_text("\n".join(summary) + "\n")
+    print(f"feedback: {feedback}\ngrades:   {grades} (one row per student: {lms})\nsummary:  {course / 'summary.txt'}")
+    return grades
 
 
 def publish(course: Path, out: Path, repo: str, branch: str) -> None:
@@ -119,8 +188,9 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
     for folder in ("infogan_tutorial", "data"):
         shutil.copytree(ROOT / folder, out / folder, ignore=ignore)
-    for name in ("pyproject.toml", "README.md", "_toc.yml"):
+    for name in ("pyproject.toml", "_toc.yml"):
         shutil.copy2(ROOT / name, out / name)
+    (out / "README.md").write_text(STUDENTS_README.format(repo=repo, branch=branch), encoding="utf8")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["repository"] = {**config.get("repository", {}), "url": repo, "branch": branch}
     (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -130,6 +200,8 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
     for path in sorted((ROOT / "book").iterdir()):
         if path.suffix in (".md", ".bib"):
             shutil.copy2(path, out / "book" / path.name)
+        elif path.is_dir() and path.name in ("_static", "_ext"):  # the explorer, the theme's CSS, the extension
+            shutil.copytree(path, out / "book" / path.name, ignore=ignore)
     released = {name: course / "release" / a / f"{name}.ipynb" for a, name in ASSIGNMENTS.items()}
     install = clone_cell(config, trees=package_trees(out))  # the trees of OUT's package and data: what students get
     for path in sorted((ROOT / "book").glob("[0-9][0-9]*.ipynb")):  # 06b, 07b too
@@ -140,11 +212,65 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
         (out / "book" / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
         colab = json.dumps(colab_edition(nb, markdown), indent=1, ensure_ascii=False) + "\n"
         (out / COLAB_DIR / path.name).write_text(colab, encoding="utf8")
-    # the package itself holds the functions the exercises rebuild (README)
-    found = leaks([out / "book", out / COLAB_DIR])
+    missing = [f"{e['file']}" for e in _toc_files(yaml.safe_load((out / "_toc.yml").read_text()))
+               if not any((out / f"{e['file']}{ext}").is_file() for ext in (".ipynb", ".md"))]
+    if missing:
+        sys.exit(f"the students' repository lacks pages its table of contents lists: {', '.join(missing)}")
+    # everything published is scanned; the package itself holds the functions the exercises rebuild (README)
+    found = leaks([out])
     if found:
         sys.exit("the published notebooks contain solutions:\n" + "\n".join(found))
     print(f"students' repository: {out} (push it to {repo})")
+
+
+def due_date(text: str) -> tuple[str, object]:
+    """``foundations=2026-03-01T23:59[+01:00]`` -> ("foundations", an aware datetime; UTC without an offset)."""
+    import datetime as dt
+    assignment, _, when = text.partition("=")
+    if assignment not in ASSIGNMENTS:
+        raise argparse.ArgumentTypeError(f"unknown assignment {assignment!r} (one of {', '.join(ASSIGNMENTS)})")
+    try:
+        moment = dt.datetime.fromisoformat(when)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{when!r} is not a date and time such as 2026-03-01T23:59") from e
+    return assignment, moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _toc_files(node: object) -> list[dict]:
+    """Every entry of a jupyter-book table of contents that names a file (root included)."""
+    if isinstance(node, dict):
+        found = [{"file": node["root"]}] if "root" in node else []
+        found += [node] if "file" in node else []
+        return found + [e for v in node.values() for e in _toc_files(v)]
+    return [e for v in node for e in _toc_files(v)] if isinstance(node, list) else []
+
+
+STUDENTS_README = """# InfoGAN tutorial: the coursework edition
+
+This repository is the students' copy of the InfoGAN tutorial: the `infogan_tutorial` package, its
+data and the book's chapters, with the exercise chapters (`book/08_exercises_foundations.ipynb`,
+`book/09_exercises_experiments.ipynb`) as released for the course: each exercise is a stub for you
+to write and a check that tells you, in plain words, what is wrong.
+
+## Getting started
+
+- On Colab: open a chapter from `colab/` (or from the course book's Colab button); its first cell
+  installs the package from this repository.
+- On your machine (Python 3.10 or later):
+
+  ```bash
+  git clone {repo} -b {branch} infogan && cd infogan
+  python -m venv .venv && .venv/bin/python -m pip install -e .
+  .venv/bin/python -m pip install jupyterlab && .venv/bin/jupyter lab book/
+  ```
+
+## Handing in
+
+Work in the notebook you were given (through your course's nbgrader exchange or LMS) and hand in
+that notebook. Write each answer inside its function's cell, helpers included: only the answer
+cells are graded. The checks in the notebook are there to help you; your grade comes from the
+course's grader, which runs your functions on these cases and on others you have not seen.
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,9 +278,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("step", choices=["all", "init", "release", "grade", "publish", "check"])
     p.add_argument("paths", nargs="+", type=Path, help="the course folder (publish: then OUT; check: paths)")
     p.add_argument("--submissions", type=Path, help="DIR/<student>/<assignment>/<notebook>.ipynb")
-    p.add_argument("--timeout", type=int, default=300, help="seconds per cell when autograding (default 300)")
-    p.add_argument("--package", default=package_url(), help="what the release's install cell pip-installs")
-    p.add_argument("--repo", help="publish: the students' repository (URL) that OUT will be pushed to")
+    p.add_argument("--timeout", type=int, default=300,
+                   help="grade: seconds per answer cell and per case in the sandbox (default 300); init: the cell "
+                        "timeout written to nbgrader_config.py")
+    p.add_argument("--package", help="init: what the release's install cell pip-installs (default: the package "
+                                     "from --repo, the students' repository)")
+    p.add_argument("--student", action="append", help="grade: only this student (repeat for more)")
+    p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
+                   help="grade: only this assignment (repeat for more)")
+    p.add_argument("--memory", type=int, default=6144, help="grade: MiB of address space per sandbox (default 6144)")
+    p.add_argument("--partial", action="store_true",
+                   help="grade: partial credit, each test's points times the share of its cases answered right")
+    p.add_argument("--due", action="append", type=due_date, metavar="ASSIGNMENT=WHEN",
+                   help="grade: the deadline of an assignment, e.g. foundations=2026-03-01T23:59+01:00 (UTC "
+                        "without an offset), read against nbgrader's timestamp.txt of each submission")
+    p.add_argument("--late-penalty", type=float, default=0.0, metavar="FRACTION",
+                   help="grade: the share of the maximum score taken off per started day late (default 0)")
+    p.add_argument("--unsandboxed", action="store_true",
+                   help="grade even where namespaces are not available (the code of a submission can then read "
+                        "and write what this user can)")
+    p.add_argument("--check-time", type=float, default=10.0,
+                   help="grade: seconds one call of a student's function may take (default 10)")
+    p.add_argument("--repo", help="the students' repository (URL): publish writes what is pushed there; init's "
+                                  "install cell installs the package from it")
     p.add_argument("--branch", default="main", help="publish: its branch (default main)")
     args = p.parse_args(argv)
     course = args.paths[0].resolve()
@@ -165,11 +311,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.step in ("grade", "all") and args.submissions is None:
         p.error(f"{args.step} needs --submissions DIR")
     if args.step in ("init", "all"):
-        init(course, args.timeout, args.package)
+        if not (args.package or args.repo):
+            p.error(f"{args.step} needs --repo URL (the students' repository that `publish` writes) or --package SPEC: "
+                    "the release's install cell must not install from this repository, which holds the solutions")
+        init(course, args.timeout, args.package or package_spec(args.repo, args.branch))
     if args.step in ("release", "all"):
         release(course)
     if args.step in ("grade", "all"):
-        grade(course, args.submissions.resolve())
+        grade(course, args.submissions.resolve(), timeout=args.timeout, memory_mb=args.memory,
+              check_time=args.check_time, only_students=args.student, only_assignments=args.assignment,
+              unsandboxed=args.unsandboxed, partial=args.partial, due=dict(args.due or []),
+              late_per_day=args.late_penalty)
     if args.step == "publish":
         if len(args.paths) != 2 or not args.repo:
             p.error("publish needs COURSE OUT --repo URL")

@@ -190,16 +190,24 @@ def readable_text(path: Path) -> str:
     return content
 
 
+ANSWER_KEY_PAGES = "_modules/infogan_tutorial/exercises"
+"""Sphinx viewcode's pages of the checkers' modules: their source is the answer key."""
+
+
 def find_leaks(paths: list[Path], secrets: set[str]) -> list[str]:
-    """'file: line' for each secret line (a whole line), nbgrader region or gated solution found under ``paths``."""
+    """'file: line' for each secret line (a whole line), nbgrader region or gated solution found under ``paths``,
+    in every file (whatever its suffix), and each viewcode page of the checkers' source."""
     markers = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "{solution-start}")
     leaks = []
     for root in paths:
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
-            if path.suffix not in {".ipynb", ".html", ".txt", ".js", ".py", ".md", ".json"}:
-                continue
-            content = readable_text(path)
+            if ANSWER_KEY_PAGES in path.as_posix():
+                leaks.append(f"{path}: a viewcode page of the checkers' source (their answer key)")
+            try:
+                content = readable_text(path)
+            except (ValueError, UnicodeDecodeError):  # a .ipynb or .json that is not JSON: read as text
+                content = path.read_text(encoding="utf8", errors="replace")
             lines = {line.strip() for line in content.splitlines()}
             leaks += [f"{path}: {s}" for s in sorted(secrets & lines)]
             leaks += [f"{path}: {m}" for m in markers if m in content]

@@ -1,9 +1,13 @@
-"""The coursework round trip with nbgrader: course folder, release without solutions, autograding of three
-submissions in clean kernels (the reference solutions, the blank stubs, typical mistakes), feedback, grades."""
+"""The coursework round trip: course folder, nbgrader release without solutions, then grading in sandboxes of
+honest submissions (the reference solutions, the blank stubs, typical mistakes), cheats (patched checkers and
+comparisons, the checker's frame, the answer key, reading the course's files) and broken ones (a process that
+exits, a renamed notebook, edited metadata, a syntax error): feedback, grades, regrading one student."""
 
 import csv
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +19,10 @@ pytest.importorskip("nbgrader", reason="the coursework needs the course extra: p
 pytest.importorskip("docutils", reason="the coursework reads the gated solutions: pip install -e '.[book]'")
 sys.path.insert(0, str(ROOT / "scripts"))
 from course_notebooks import fill_answers, find_leaks, secret_lines, solution_bodies
+
+from infogan_tutorial.exercises import engine
+
+ex_file = engine.__file__  # the checkers' answer key (foundations.py) sits next to it
 
 ASSIGNMENT, NAME = "foundations", "08_exercises_foundations"
 BOOK = json.loads((ROOT / "book" / f"{NAME}.ipynb").read_text())
@@ -43,34 +51,114 @@ MISTAKES = {  # typical mistakes, as students write them, and the line the feedb
 }
 
 
-def course(*args, cwd=ROOT):
+def course(*args, cwd=ROOT, ok=True, **extra_env):
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-           "INFOGAN_PROFILE": "smoke"}
+           "INFOGAN_PROFILE": "smoke", **extra_env}
     run = subprocess.run([sys.executable, str(ROOT / "scripts" / "course.py"), *map(str, args)], cwd=cwd, env=env,
-                         capture_output=True, text=True, timeout=600, check=False)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+                         capture_output=True, text=True, timeout=900, check=False)
+    assert (run.returncode == 0) == ok, run.stdout[-4000:] + run.stderr[-4000:]
     return run.stdout
 
 
-def submit(folder: Path, student: str, nb: dict) -> None:
-    path = folder / student / ASSIGNMENT / f"{NAME}.ipynb"
+def submit(folder: Path, student: str, nb: dict, assignment: str = ASSIGNMENT, name: str = NAME) -> None:
+    path = folder / student / assignment / f"{name}.ipynb"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(nb))
 
 
+def as_released(nb: dict) -> dict:
+    """What nbgrader's release makes of a source notebook: stubs for the solutions, no hidden tests."""
+    nb = json.loads(json.dumps(nb))
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        src = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "raise NotImplementedError()", src, flags=re.DOTALL)
+        src = re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", src, flags=re.DOTALL)
+        cell["source"] = src.splitlines(keepends=True)
+    return nb
+
+
+def wrong(names, first: str = "") -> dict:
+    """Answers that are all wrong (a zero), the first one preceded by ``first``."""
+    return {n: (first if i == 0 else "") + f"def {n}(*args):\n    return torch.zeros(())\n" for i, n in enumerate(names)}
+
+
+PATCH = """import math
+import numpy as np
+import torch
+import infogan_tutorial.exercises as _ex
+from infogan_tutorial.exercises import CheckResult
+for _name in dir(_ex):  # every checker says "correct"
+    if _name.startswith("check_"):
+        setattr(_ex, _name, lambda *a, **k: CheckResult(True, "correct"))
+torch.allclose = lambda *a, **k: True
+torch.equal = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+np.allclose = lambda *a, **k: True
+math.isclose = lambda *a, **k: True
+"""
+FRAME = """import sys
+def _peek():  # the expected value from a checker's frame, or the checkers' own answer key
+    f = sys._getframe(1)
+    while f is not None:
+        if "want" in f.f_locals:
+            return f.f_locals["want"]
+        f = f.f_back
+    from infogan_tutorial.exercises import foundations  # the answer key (not in the sandbox)
+    return foundations
+"""
+READ = """import glob, socket
+_seen = sorted(p for pattern in {patterns!r} for p in glob.glob(pattern, recursive=True))
+print("SEEN", _seen)
+for _p in _seen:
+    print(open(_p, errors="replace").read())
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=3).close()
+    print("NET open")
+except OSError as e:
+    print("NET closed", e)
+"""
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    """One `course.py all` round on nbgrader's exchange folder (COURSE/submitted): honest work, cheats, crashes."""
     tmp = tmp_path_factory.mktemp("course")
-    root, submissions = tmp / "course", tmp / "submissions"
-    course("init", root, "--timeout", 120)
-    course("release", root)
-    release = json.loads((root / "release" / ASSIGNMENT / f"{NAME}.ipynb").read_text())
+    root = tmp / "course"
+    submissions = root / "submitted"
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from course_notebooks import source_notebook
+    release = as_released(source_notebook(BOOK, "infogan_tutorial"))
     reference = solution_bodies(BOOK)
     submit(submissions, "reference", fill_answers(release, reference))
+    book9 = json.loads((ROOT / "book" / "09_exercises_experiments.ipynb").read_text())
+    submit(submissions, "reference", fill_answers(as_released(source_notebook(book9, "infogan_tutorial")),
+                                                  solution_bodies(book9)), "experiments", "09_exercises_experiments")
     submit(submissions, "blank", release)
     submit(submissions, "mistakes", fill_answers(release, {**reference, **{k: v for k, (v, _) in MISTAKES.items()}}))
-    course("grade", root, "--submissions", submissions)
+    submit(submissions, "patcher", fill_answers(release, wrong(reference, PATCH)))
+    patterns = [f"{ROOT}/course/hidden_tests/*.py", f"{ROOT}/book/08_*.ipynb", f"{root}/source/*/*.ipynb",
+                f"{submissions}/reference/*/*.ipynb", f"{sys.prefix}/lib/*/site-packages/infogan_tutorial/exercises/f*.py",
+                f"{Path(ex_file).parent}/f*.py"]
+    submit(submissions, "reader", fill_answers(release, wrong(reference, READ.format(patterns=patterns))))
+    peek = {n: FRAME + f"def {n}(*args):\n    return _peek()\n" for n in reference}
+    submit(submissions, "frame", fill_answers(release, peek))
+    crashes = fill_answers(release, {**reference,
+                                     "code_entropy": "import os\ndef code_entropy(spec):\n    os._exit(3)\n",
+                                     "matched_accuracy": "def matched_accuracy(clusters, labels):\n    return (\n"})
+    for cell in crashes["cells"]:  # a student edited an answer cell's metadata
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "ex-traversal-answer":
+            cell["metadata"]["nbgrader"].update(grade_id="mine", solution=False)
+    path = submissions / "crashes" / ASSIGNMENT / f"{NAME} (1).ipynb"  # renamed by a download
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(crashes))
+    # --unsandboxed matters only where namespaces are missing (test_the_sandbox_sees_no_course_file... skips there)
+    course("all", root, "--submissions", submissions, "--timeout", 60, "--repo", "https://github.com/org/students",
+           "--unsandboxed")
     return root
+
+
+def rows_of(root: Path) -> dict:
+    return {(r["student_id"], r["assignment"]): r for r in csv.DictReader((root / "grades.csv").open())}
 
 
 def test_the_release_holds_stubs_and_checks_but_no_solution_and_no_hidden_test(graded):
@@ -88,13 +176,78 @@ def test_the_release_holds_stubs_and_checks_but_no_solution_and_no_hidden_test(g
 
 
 def test_grades_reference_full_blank_zero_mistakes_partial(graded):
-    rows = {r["student_id"]: r for r in csv.DictReader((graded / "grades.csv").open())
-            if r["assignment"] == ASSIGNMENT}
-    assert set(rows) == {"reference", "blank", "mistakes"}
+    rows = {s: r for (s, a), r in rows_of(graded).items() if a == ASSIGNMENT}
+    assert set(rows) == {"reference", "blank", "mistakes", "patcher", "reader", "frame", "crashes"}
     assert float(rows["reference"]["max_score"]) == 2 * EXERCISES
     assert float(rows["reference"]["raw_score"]) == 2 * EXERCISES
     assert float(rows["blank"]["raw_score"]) == 0
     assert float(rows["mistakes"]["raw_score"]) == 2 * (EXERCISES - len(MISTAKES))
+    experiments = {s: r for (s, a), r in rows_of(graded).items() if a == "experiments"}
+    assert experiments["reference"]["raw_score"] == experiments["reference"]["max_score"] == "10"
+    assert experiments["blank"]["status"] == "missing" and experiments["blank"]["raw_score"] == ""  # not a 0
+    lms = {r["student_id"]: r for r in csv.DictReader((graded / "grades_lms.csv").open())}
+    assert lms["reference"]["total"] == "22" and lms["blank"]["experiments"] == "" and len(lms) == 7
+
+
+def test_cheats_score_zero(graded):
+    """Patched checkers and comparisons, the checker's frame, the answer key, reading the course's files."""
+    rows = {s: r for (s, a), r in rows_of(graded).items() if a == ASSIGNMENT}
+    for cheat in ("patcher", "reader", "frame"):
+        assert float(rows[cheat]["raw_score"]) == 0, cheat
+    assert "setattr" in rows["patcher"]["review"] and "_getframe" in rows["frame"]["review"]  # for the instructor
+    assert rows["reference"]["review"] == rows["mistakes"]["review"] == ""
+
+
+def test_the_sandbox_sees_no_course_file_and_no_network(graded):
+    result = json.loads((graded / "results" / "reader" / f"{ASSIGNMENT}.json").read_text())
+    log = (graded / "results" / "reader" / f"{ASSIGNMENT}.log").read_text()
+    assert "SEEN" in log
+    if not result["sandbox"].startswith("namespaces"):
+        pytest.skip("no user namespaces on this machine: the sandbox is a separate process and folder only")
+    assert "SEEN []" in log and "NET closed" in log
+    assert "BEGIN HIDDEN TESTS" not in log and "_Case(" not in log
+
+
+def test_a_crash_a_renamed_notebook_and_edited_metadata_cost_only_their_exercises(graded):
+    row = rows_of(graded)[("crashes", ASSIGNMENT)]
+    # categorical, gaussian and the traversal (its cell's metadata edited) pass; code_entropy exits the
+    # process, mutual_info_bound calls it, matched_accuracy is a syntax error
+    assert row["status"] == "graded" and float(row["raw_score"]) == 6
+    assert "renamed" in row["reason"] and "metadata" in row["reason"] and "exit code 3" in row["reason"]
+    html = (graded / "feedback" / "crashes" / ASSIGNMENT / f"{NAME}.html").read_text()
+    assert "SyntaxError" in html
+    summary = (graded / "summary.txt").read_text().splitlines()
+    assert len(summary) == 7 * 2  # every student, every assignment
+
+
+def test_feedback_holds_no_hidden_test(graded):
+    course("check", graded / "feedback")
+    blank = (graded / "feedback" / "blank" / ASSIGNMENT / f"{NAME}.html").read_text()
+    assert "_check(" not in blank and "_Case(" not in blank
+
+
+def test_regrade_one_student_and_no_stale_rows(graded):
+    shutil.rmtree(graded / "submitted" / "frame")  # withdrawn
+    out = course("grade", graded, "--submissions", graded / "submitted", "--student", "blank",
+                 "--assignment", "experiments", "--unsandboxed")
+    assert "blank" in out and "reference" not in out
+    rows = rows_of(graded)
+    assert not any(s == "frame" for s, _ in rows)
+    assert rows[("reference", ASSIGNMENT)]["raw_score"] == "12" and rows[("blank", "experiments")]["status"] == "missing"
+    course("grade", graded, "--submissions", graded / "submitted", "--student", "nobody", ok=False)
+
+
+def test_without_namespaces_grade_needs_unsandboxed_then_partial_credit_and_a_late_penalty(graded):
+    """The CLI's wiring (the rules themselves: tests/test_course_grading.py), on the quickest submission."""
+    args = ("grade", graded, "--submissions", graded / "submitted", "--student", "blank", "--assignment", ASSIGNMENT)
+    course(*args, ok=False, INFOGAN_GRADE_NO_JAIL="1")
+    (graded / "submitted" / "blank" / ASSIGNMENT / "timestamp.txt").write_text("2026-03-02 09:00:00.000000 UTC")
+    course(*args, "--unsandboxed", "--partial", "--due", f"{ASSIGNMENT}=2026-03-01T23:59", "--late-penalty", "0.05",
+           INFOGAN_GRADE_NO_JAIL="1")
+    result = json.loads((graded / "results" / "blank" / f"{ASSIGNMENT}.json").read_text())
+    assert result["sandbox"].startswith("none") and result["late"]["days"] == 1 and result["score"] == 0
+    assert "right on 0% of these cases" in json.dumps(result["exercises"])
+    assert rows_of(graded)[("blank", ASSIGNMENT)]["late_days"] == "1"
 
 
 def test_feedback_names_each_mistake(graded):
@@ -126,5 +279,27 @@ def test_publish_writes_the_students_repository_without_solutions(graded, tmp_pa
     assert find_leaks([out / "colab"], secret_lines(BOOKS)) == []  # what the student book's Colab buttons open
     assert sorted(p.name for p in (out / "colab").glob("*.ipynb")) == sorted(
         p.name for p in (out / "book").glob("*.ipynb"))
+    assert (out / "book" / "06b_gpu.ipynb").is_file() and (out / "book" / "07b_beyond_the_paper.ipynb").is_file()
+    assert (out / "book" / "_static" / "infogan.css").is_file() and (out / "book" / "_ext").is_dir()
+    readme = (out / "README.md").read_text()
+    assert "students' copy" in readme and "https://github.com/org/students" in readme
+    assert "fool" not in readme and "course.py" not in readme  # not the instructor's README
     released = json.loads((out / "book" / f"{NAME}.ipynb").read_text())
     assert sum("raise NotImplementedError()" in "".join(c["source"]) for c in released["cells"]) == EXERCISES
+
+
+def test_the_leak_check_reads_every_file_and_refuses_the_checkers_viewcode_pages(tmp_path):
+    secret = next(iter(secret_lines(BOOKS)))
+    (tmp_path / "_modules" / "infogan_tutorial" / "exercises").mkdir(parents=True)
+    (tmp_path / "_modules" / "infogan_tutorial" / "exercises" / "foundations.html").write_text("<p>def _entropy</p>")
+    (tmp_path / "notes.rst").write_text(f"{secret}\n")  # a suffix the old check skipped
+    found = find_leaks([tmp_path], secret_lines(BOOKS))
+    assert any("viewcode" in f for f in found) and any("notes.rst" in f for f in found)
+
+
+def test_init_refuses_to_install_from_this_repository(tmp_path):
+    course("init", tmp_path / "c", ok=False)
+    course("init", tmp_path / "c", "--repo", "https://github.com/org/students", "--branch", "spring")
+    nb = json.loads((tmp_path / "c" / "source" / ASSIGNMENT / f"{NAME}.ipynb").read_text())
+    install = "".join(nb["cells"][next(i for i, c in enumerate(nb["cells"]) if c["id"] == "install")]["source"])
+    assert "git+https://github.com/org/students@spring" in install

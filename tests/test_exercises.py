@@ -368,6 +368,12 @@ def test_student_config_only_adds_the_hiding():
     assert cfg["title"] == "T" and config["sphinx"]["config"] == {"nitpicky": False}  # the input is untouched
 
 
+def test_student_config_drops_viewcode_whose_pages_show_the_checkers_source():
+    config = {"sphinx": {"extra_extensions": ["sphinx.ext.autodoc", "sphinx.ext.viewcode", "sphinx_exercise"]}}
+    assert student_config(config)["sphinx"]["extra_extensions"] == ["sphinx.ext.autodoc", "sphinx_exercise"]
+    assert "sphinx.ext.viewcode" in config["sphinx"]["extra_extensions"]  # the instructor's book keeps it
+
+
 def test_student_config_keeps_the_book_s_extensions_found_from_its_temporary_folder():
     config = {"sphinx": {"local_extensions": {"infogan_site": "book/_ext"}}}
     local = student_config(config)["sphinx"]["local_extensions"]

@@ -149,7 +149,14 @@ def _gradients(out: Any, leaves: list[tuple[str, Tensor]]) -> list[Tensor] | Non
 
 
 def _gradient_problem(exercise: Exercise, got: Any, leaves: list, want_grads: list[Tensor] | None) -> str | None:
-    got_grads = _gradients(got, leaves)
+    return gradient_problem(exercise, _gradients(got, leaves), leaves, want_grads)
+
+
+def gradient_problem(exercise: Exercise, got_grads: list[Tensor] | None, leaves: list,
+                     want_grads: list[Tensor] | None) -> str | None:
+    """What is wrong with the gradients ``got_grads`` of an answer (None: it carries none), or None.
+
+    The course's grader calls it with the gradients a sandboxed run of the student's function reported."""
     if got_grads is None:
         if exercise.gradients == "required" and want_grads is not None:
             return ("the value is right, but the result carries no gradient (it was detached, computed under "

@@ -1,0 +1,615 @@
+"""Grading a student cannot subvert: the student's code runs in a sandbox, the verdict is computed here.
+
+For each submission (``SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb``):
+
+1. the notebook is found (a renamed copy such as ``08_exercises_foundations (1).ipynb`` is matched
+   and reported) and each answer cell is taken by the function it defines (edited nbgrader metadata
+   does not matter); nothing else of the student's notebook runs: the import cells come from the
+   course's own source notebook;
+2. ``course_sandbox.py`` runs those cells and calls each answer on the arguments of every case,
+   visible and hidden, in a fresh folder that holds only them and a copy of the package without the
+   checkers' answer key; with Linux namespaces (``unshare``) it sees no other file (no course
+   folder, no book, no other student, no hidden-test source), has no network, and cannot see or
+   signal the grader; ``--timeout`` seconds per cell or exercise and ``--memory`` MiB of address space;
+3. the values it returns (plain tensors and containers, loaded with ``torch.load(weights_only=True)``)
+   are compared here, in the grader's own process, with the package's references, with the checkers'
+   own comparison and explanations. The student's process never holds an expected value, a checker
+   or the comparison, so patching them there changes nothing.
+
+A process that dies (``os._exit``, a segfault, out of memory) or hangs costs only the cell or exercise
+it was running: the grader starts a new sandbox for the rest. ``$INFOGAN_GRADE_NO_JAIL`` (tests only)
+makes the grader behave as on a machine without namespaces.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import dataclasses
+import html
+import importlib
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SANDBOX = Path(__file__).with_name("course_sandbox.py")
+ANSWER_KEY = ("foundations.py", "experiments.py", "inputs.py")  # left out of the sandbox's package copy
+SANDBOX_PROBES = {"infogan_tutorial.exercises.experiments._gradient_flow": "gradient_flow"}
+"""Probes that need the student's live result (its autograd graph): the sandbox runs its own copy. Every
+other probe calls the function once and reads its result, so the sandbox returns ``fn(*args)`` and the
+grader applies the exercise's probe to that value."""
+DEF = re.compile(r"^def (\w+)\(", re.MULTILINE)
+
+
+def text(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+@dataclass
+class Item:
+    """One exercise of an assignment: its label, the function, the checker and the points of its two tests."""
+
+    label: str
+    function: str
+    checker: str
+    points: tuple[float, float]
+    hidden: str
+    exercise: Any = None
+    cases: dict = field(default_factory=dict)  # "visible"/"hidden" -> [Case]
+
+
+def exercises_of(source: dict) -> list[Item]:
+    """The exercises of a course source notebook, in order, from its autograded test cells."""
+    meta = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in source["cells"]}
+    items = []
+    for cell in source["cells"]:
+        nbg = cell.get("metadata", {}).get("nbgrader", {})
+        label = nbg.get("grade_id", "")
+        if not nbg.get("grade") or label.endswith("-hidden"):
+            continue
+        m = re.search(r"(check_\w+)\((\w+)\)", text(cell))
+        hidden = meta.get(f"{label}-hidden")
+        if m is None or hidden is None:
+            continue
+        body = text(hidden)
+        if "### BEGIN HIDDEN TESTS" in body:
+            body = body.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS", 1)[0]
+        items.append(Item(label, m.group(2), m.group(1),
+                          (float(nbg.get("points", 0)), float(hidden["metadata"]["nbgrader"].get("points", 0))), body))
+    return items
+
+
+def setup_cells(source: dict) -> list[str]:
+    """The course's own import cells (those before the first answer cell that import something)."""
+    cells = []
+    for cell in source["cells"]:
+        nbg = cell.get("metadata", {}).get("nbgrader", {})
+        if nbg.get("solution"):
+            break
+        if cell["cell_type"] == "code" and nbg.get("grade_id") != "install" and re.search(
+                r"^(import|from) ", text(cell), re.MULTILINE):
+            cells.append(text(cell))
+    return cells
+
+
+def load_exercises(items: list[Item]) -> None:
+    """Each item's Exercise (reference, mistakes, comparison) and its visible and hidden cases, from the package."""
+    import infogan_tutorial.exercises as ex
+    from infogan_tutorial.exercises import experiments, foundations
+    for item in items:
+        factory_name = f"_{item.checker.removeprefix('check_')}_exercise"
+        factory = getattr(foundations, factory_name, None) or getattr(experiments, factory_name)
+        item.exercise = factory()
+        captured: dict = {}
+
+        def record(fn: Any, *, graded: bool = False, cases: Any = None, _captured: dict = captured) -> None:
+            _captured["cases"] = list(cases)
+
+        original = getattr(ex, item.checker)
+        setattr(ex, item.checker, record)
+        try:
+            exec(compile(item.hidden, f"<hidden tests of {item.label}>", "exec"), {item.function: None})  # noqa: S102
+        finally:
+            setattr(ex, item.checker, original)
+        item.cases = {"visible": list(item.exercise.cases), "hidden": captured.get("cases", [])}
+        if not item.cases["hidden"]:
+            raise ValueError(f"the hidden tests of {item.label} name no cases")
+
+
+def _qualified(fn: Any) -> tuple[str, str]:
+    fn = getattr(fn, "__func__", fn)
+    return fn.__module__, fn.__qualname__
+
+
+def find_notebook(folder: Path, name: str) -> tuple[Path | None, str | None]:
+    """The submitted notebook and a note when it is not the released name, or (None, why)."""
+    exact = folder / f"{name}.ipynb"
+    if exact.is_file():
+        return exact, None
+    found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    close = [p for p in found if p.stem.startswith(name)] or (found if len(found) == 1 else [])
+    if len(close) == 1:
+        return close[0], f"graded {close[0].name} (the notebook was renamed; expected {name}.ipynb)"
+    if not found:
+        return None, f"no notebook in {folder} (expected {name}.ipynb)"
+    return None, f"several notebooks and none named {name}.ipynb: {', '.join(p.name for p in found)}"
+
+
+def answers_of(nb: dict, items: list[Item]) -> tuple[dict[str, str], list[str]]:
+    """Exercise label -> the source of the student's answer cell, and notes on cells found by their def."""
+    answers, notes = {}, []
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    for item in items:
+        tagged = [c for c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"{item.label}-answer"]
+        defining = [c for c in cells if item.function in DEF.findall(text(c))]
+        pick = next((c for c in tagged if item.function in DEF.findall(text(c))), None)
+        if pick is None and defining:
+            pick = defining[-1]
+            notes.append(f"{item.function}: the answer cell's nbgrader metadata was changed; graded the cell that "
+                         "defines it")
+        if pick is not None:
+            answers[item.label] = text(pick)
+    return answers, notes
+
+
+# -- the sandbox ------------------------------------------------------------------------------------
+
+_JAIL: bool | None = None
+
+
+def jail_available() -> bool:
+    """Whether this machine lets an unprivileged process make user, mount, pid and network namespaces."""
+    global _JAIL
+    if _JAIL is None:
+        tools = all(shutil.which(t, path="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+                    for t in ("unshare", "mount", "umount", "pivot_root"))
+        try:  # what the jail does: namespaces, a mount, a nested user namespace (AppArmor may allow one, not all)
+            with tempfile.TemporaryDirectory(prefix="infogan-probe-") as tmp:
+                _JAIL = tools and subprocess.run(
+                    ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net", "sh", "-c",
+                     f"mount -t tmpfs tmpfs '{tmp}' && unshare --user --map-root-user --mount true"],
+                    capture_output=True, timeout=30, check=False,
+                    env={**os.environ, "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _JAIL = False
+        if os.environ.get("INFOGAN_GRADE_NO_JAIL"):
+            _JAIL = False
+    return _JAIL
+
+
+def _package_copy(dest: Path) -> None:
+    import infogan_tutorial
+    src = Path(infogan_tutorial.__file__).parent
+    shutil.copytree(src, dest / "infogan_tutorial",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *ANSWER_KEY))
+    (dest / "infogan_tutorial" / "exercises" / "__init__.py").write_text(
+        '"""The checkers are not here: the course\'s grader runs them on what your functions return."""\n\n'
+        "from .engine import Case, CheckResult, Exercise, ExerciseFailed, Mistake  # noqa: F401\n\n\n"
+        "def __getattr__(name):\n"
+        "    if name.startswith('check_'):\n"
+        "        return lambda *args, **kwargs: None\n"
+        "    raise AttributeError(name)\n")
+
+
+def _limits(memory_mb: int) -> Any:
+    def apply() -> None:
+        os.setsid()
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512 * 1024 * 1024,) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return apply
+
+
+@dataclass
+class Run:
+    outputs: dict  # label -> what the sandbox returned for that exercise
+    died: dict  # label (cell or exercise) -> why the process ended there
+    log: str
+    jailed: bool
+
+
+def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], timeout: float,
+                memory_mb: int, check_time: float) -> Run:
+    """Run the answers in sandboxes until every exercise has a result or has been blamed for a crash."""
+    outputs, died, logs, bad_cells = {}, {}, [], set()
+    jailed = jail_available()
+    with tempfile.TemporaryDirectory(prefix="infogan-grading-") as tmp:
+        base = Path(tmp)
+        for attempt in range(len(specs) + len(answers) + 1):
+            job = base / f"job{attempt}"
+            (job / "work").mkdir(parents=True)
+            _package_copy(job / "pkg")
+            shutil.copy2(SANDBOX, job / "course_sandbox.py")
+            import torch
+            skip = set(died) | set(outputs)
+            torch.save({"setup": setup, "answers": [(k, v) for k, v in answers.items() if k not in bad_cells],
+                        "exercises": [s for s in specs if s["label"] not in skip]}, job / "job.pt")
+            inside = Path("/job") if jailed else job
+            env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(inside / "work"), "LANG": "C.UTF-8",
+                   "PYTHONPATH": str(inside / "pkg"), "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
+                   "INFOGAN_CHECK_TIME_LIMIT": str(check_time), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
+                   "INFOGAN_PROFILE": os.environ.get("INFOGAN_PROFILE", "smoke"), "MPLCONFIGDIR": str(inside / "work")}
+            if jailed:
+                keep = sorted({str(Path(sys.prefix)), str(Path(sys.base_prefix)),
+                               str(Path(sys.executable).resolve().parent.parent)})
+                import infogan_tutorial
+                installed = str(Path(infogan_tutorial.__file__).resolve().parent)
+                cmd = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net",
+                       "--kill-child", sys.executable, str(job / "course_sandbox.py"), "jail", str(job), *keep,
+                       "--hide", installed]
+            else:
+                cmd = [sys.executable, str(job / "course_sandbox.py"), "run", str(job)]
+            with open(job / "log", "wb") as log:
+                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        env=env, cwd=job / "work", preexec_fn=_limits(memory_mb))  # noqa: PLW1509
+                seen, last = 0, time.monotonic()
+                # each step (a cell, a case) gets `timeout` s; the whole run at most one per step (the
+                # progress file is the student's to write, so it cannot keep the sandbox alive for ever)
+                deadline = last + timeout * (len(answers) + sum(len(s["cases"]) for s in specs) + 2)
+                while proc.poll() is None:
+                    time.sleep(0.1)
+                    lines = _progress(job)
+                    if len(lines) != seen:
+                        seen, last = len(lines), time.monotonic()
+                    if time.monotonic() - last > timeout or time.monotonic() > deadline:
+                        _kill(proc)
+                        break
+                code = proc.wait()
+            lines = _progress(job)
+            for path in (job / "out").glob("*.pt") if (job / "out").is_dir() else []:
+                outputs[path.stem] = _load(path)
+            logs.append((job / "log").read_text(errors="replace")[-4000:])
+            if lines and lines[-1] == "finished":
+                break
+            running = _running(lines)
+            if running is None and any(line.startswith(("cell ", "exercise ")) for line in lines):
+                for spec in specs:  # ended between two steps (a thread of the student's?): blame what is left
+                    if spec["label"] not in outputs:
+                        died[spec["label"]] = _why(code, timeout, lines, "between two steps")
+                break
+            if running is None:  # the sandbox could not start, before any of the student's code ran
+                raise RuntimeError(f"the sandbox did not start ({_why(code, timeout, lines, 'starting')}): "
+                                   + logs[-1][-1500:])
+            if running[0] == "cell":
+                bad_cells.add(running[1])
+            died[running[1]] = _why(code, timeout, lines, f"{'running your answer cell' if running[0] == 'cell' else 'checking'} "
+                                                           f"{running[1]}")
+    return Run(outputs, died, "\n".join(logs), jailed)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, 9)
+    except ProcessLookupError:
+        pass
+
+
+def _progress(job: Path) -> list[str]:
+    try:
+        return (job / "progress").read_text().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def _running(lines: list[str]) -> tuple[str, str] | None:
+    """('cell' or 'exercise', label) that started and did not finish, from the progress lines."""
+    for line in reversed(lines):
+        if line.startswith("done "):
+            return None
+        if line.startswith(("cell ", "exercise ")):
+            kind, label = line.split(" ", 1)
+            return kind, label
+    return None
+
+
+def _why(code: int, timeout: float, lines: list[str], what: str) -> str:
+    if code == -9 or code == 137:
+        return (f"the grading process was stopped while {what}: it did not finish within {timeout:g} s "
+                "or ran out of memory")
+    if code < 0:
+        import signal
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        return f"the grading process crashed ({name}) while {what}"
+    return f"the grading process ended (exit code {code}) while {what}"
+
+
+def _load(path: Path) -> Any:
+    import torch
+    if path.stat().st_size > 256 * 1024 * 1024:
+        return {"refused": "its results were larger than 256 MB", "cases": []}
+    try:
+        return torch.load(path, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - what a student's process wrote is not trusted
+        return {"refused": f"its results could not be read ({type(e).__name__})", "cases": []}
+
+
+# -- the comparison, in the grader's process --------------------------------------------------------
+
+class _Unsupported(str):
+    pass
+
+
+def decode(x: Any) -> Any:
+    """Rebuild a value written by the sandbox; dataclasses only from the package, anything odd as a marker."""
+    import numpy as np
+    import torch
+    if isinstance(x, dict):
+        if "__tensor__" in x and isinstance(x["__tensor__"], torch.Tensor):
+            return x["__tensor__"]
+        if "__ndarray__" in x:
+            return x["__ndarray__"].numpy().astype(np.dtype(str(x["dtype"])), copy=False)
+        if "__npscalar__" in x:
+            return np.dtype(str(x["dtype"])).type(x["__npscalar__"])
+        if "__seq__" in x:
+            items = [decode(v) for v in x["items"]]
+            return tuple(items) if x["__seq__"] == "tuple" else items
+        if "__dict__" in x:
+            return {k: decode(v) for k, v in x["__dict__"].items()}
+        if "__dataclass__" in x:
+            module, _, qualname = str(x["__dataclass__"]).partition(":")
+            if module.startswith("infogan_tutorial.") and "exercises" not in module:
+                cls = getattr(importlib.import_module(module), qualname, None)
+                if dataclasses.is_dataclass(cls):
+                    fields = {k: decode(v) for k, v in x["fields"].items()}
+                    try:
+                        return cls(**fields)
+                    except Exception:  # noqa: BLE001
+                        return _Unsupported(f"a {qualname} that could not be rebuilt")
+            return _Unsupported(f"a value of type {module}.{qualname}")
+        if "__unsupported__" in x:
+            return _Unsupported(str(x["__unsupported__"]))
+    return x
+
+
+def _gradient_problem(exercise: Any, got_grads: list | None, leaves: list, want_grads: list | None) -> str | None:
+    from infogan_tutorial.exercises.engine import gradient_problem
+    return gradient_problem(exercise, got_grads, leaves, want_grads)
+
+
+def _probed(exercise: Any, got: Any, case: Any) -> Any:
+    """The exercise's probe applied to a value the sandbox returned (a probe it ran there: the value as is)."""
+    if ".".join(_qualified(exercise.probe)) in SANDBOX_PROBES:
+        return got
+    return exercise.probe(lambda *args: got, case.make())
+
+
+def verdict(item: Item, part: str, result: dict | None, died: str | None, only: int | None = None) -> tuple[bool, str]:
+    """(passed, message) for the visible or hidden cases of one exercise (``only``: that case alone), from the
+    sandbox's result."""
+    from infogan_tutorial.exercises.compare import difference, same
+    from infogan_tutorial.exercises.engine import _explain, _gradients, _prepare
+    name, exercise = item.function, item.exercise
+    if result is None:
+        return False, f"{name} could not be checked: {died or 'the grading process gave no result'}."
+    if result.get("refused"):
+        return False, str(result["refused"])
+    cases = item.cases[part]
+    offset = 0 if part == "visible" else len(item.cases["visible"])
+    records = list(result.get("cases", []))[offset:offset + len(cases)]
+    if len(records) != len(cases):
+        return False, f"{name} could not be checked: the grading process gave no result for some cases."
+
+    def got_of(record: Any) -> Any:
+        return decode(record.get("got")) if isinstance(record, dict) else None
+
+    def probed(record: Any, case: Any) -> Any:
+        got = got_of(record)
+        return got if isinstance(got, _Unsupported) else _probed(exercise, got, case)
+
+    for i, (case, record) in enumerate(zip(cases, records)):
+        if only is not None and i != only:
+            continue
+        if not isinstance(record, dict):
+            return False, f"{name} could not be checked on {case.name}."
+        if record.get("problem"):
+            problem = str(record["problem"])[:2000]
+            if " raised NameError " in problem:
+                problem += (" (Only the answer cells are graded: an import or a helper it needs must be in the "
+                            "function's own cell.)")
+            return False, problem
+        got = got_of(record)
+        if isinstance(got, _Unsupported):
+            return False, f"{name}: on {case.name}: it returned {got}, which is not an answer to this exercise."
+        got = _probed(exercise, got, case)
+        args = case.make()
+        leaves = _prepare(exercise, args)
+        want = exercise.probe(exercise.reference, args)
+        want_grads = _gradients(want, leaves)
+        if not same(got, want, dtypes=False):
+            def elsewhere(current: int = i) -> list:
+                return [(c, probed(r, c)) for j, (c, r) in enumerate(zip(cases, records))
+                        if j != current and isinstance(r, dict) and not r.get("problem")]
+            return False, f"{name}: {_explain(got, case.make(), exercise, case, want, elsewhere)}"
+        grads = record.get("grads")
+        problem = difference(got, want) or _gradient_problem(exercise, grads, leaves, want_grads)
+        if problem:
+            return False, f"{name}: on {case.name}: {problem}"
+    return True, f"{name} is correct on all {len(cases)} {'hidden ' if part == 'hidden' else ''}test cases."
+
+
+def specs_of(items: list[Item], answers: dict[str, str]) -> list[dict]:
+    """What the sandbox needs per exercise: the function, the case arguments, the watch; no expected value."""
+    specs = []
+    for item in items:
+        ex = item.exercise
+        probe = SANDBOX_PROBES.get(".".join(_qualified(ex.probe)), "call")
+        specs.append({"label": item.label, "function": item.function, "has_answer": item.label in answers,
+                      "probe": probe, "arg_names": tuple(ex.arg_names), "gradients": ex.gradients,
+                      "grad_args": tuple(ex.grad_args),
+                      "forbidden": [(*_qualified(f), label) for f, label in ex.forbidden.items()],
+                      "cases": [(c.name, c.make()) for part in ("visible", "hidden") for c in item.cases[part]]})
+    return specs
+
+
+SUSPICIOUS = frozenset({
+    "setprofile", "settrace", "getprofile", "gettrace", "_getframe", "f_back", "f_locals", "f_globals", "__code__",
+    "co_filename", "__globals__", "__builtins__", "builtins", "gc", "ctypes", "_exit", "reload", "importlib",
+    "inspect", "signal", "setitimer", "threading", "_thread", "multiprocessing", "subprocess", "system", "socket",
+    "exec", "eval", "compile", "__import__", "globals", "modules", "open", "Path", "listdir", "glob", "walk",
+    "environ", "pickle", "setattr", "delattr", "__dict__", "__class__", "__subclasses__",
+})
+"""Names that answer code rarely needs and tampering does: a submission using one is flagged for review."""
+
+
+def review_flags(answers: dict[str, str]) -> list[str]:
+    """'name (cell, line N)' for each suspicious name an answer cell uses (not a verdict: for the instructor)."""
+    flags = []
+    for label, source in answers.items():
+        try:
+            tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                                       for line in source.splitlines()))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Name):
+                names = [node.id]
+            elif isinstance(node, ast.Attribute):
+                names = [node.attr]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name.split(".")[0] for a in node.names] + ([node.module.split(".")[0]]
+                                                                       if getattr(node, "module", None) else [])
+            flags += [f"{n} ({label}, line {node.lineno})" for n in names if n in SUSPICIOUS]
+    return list(dict.fromkeys(flags))
+
+
+def _calls(source: str, name: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in ast.walk(tree))
+
+
+def _fraction(item: Item, part: str, result: dict | None, died: str | None) -> float:
+    """The share of the part's cases the answer gets right, each case judged alone (partial credit)."""
+    n = len(item.cases[part])
+    return sum(verdict(item, part, result, died, only=i)[0] for i in range(n)) / n if n else 0.0
+
+
+def grade_notebook(nb: dict, items: list[Item], setup: list[str], *, timeout: float, memory_mb: int,
+                   check_time: float, partial: bool = False) -> dict:
+    """Grade one submitted notebook: {"score", "max_score", "exercises": [...], "notes": [...], "sandbox"}."""
+    answers, notes = answers_of(nb, items)
+    run = run_sandbox(setup, answers, specs_of(items, answers), timeout, memory_mb, check_time)
+    rows, failed = [], set()
+    for item in items:
+        died = run.died.get(item.label)
+        if died and item.label in run.outputs:
+            died = None
+        if died:
+            notes.append(f"{item.function}: {died}")
+        tests = []
+        for part, points in zip(("visible", "hidden"), item.points):
+            share = 0.0
+            try:
+                passed, message = verdict(item, part, run.outputs.get(item.label), died)
+                share = 1.0 if passed else _fraction(item, part, run.outputs.get(item.label), died) if partial else 0.0
+            except Exception as e:  # noqa: BLE001 - a result the grader cannot compare is a wrong answer
+                passed, message = False, f"{item.function}: its result could not be compared ({type(e).__name__}: {e})"
+            if partial and not passed:
+                message += f" (right on {share:.0%} of these cases)"
+            tests.append({"part": part, "passed": passed, "points": round(points * share, 3), "max": points,
+                          "message": message})
+        if not all(t["passed"] for t in tests):
+            blame = [other for other in failed if _calls(answers.get(item.label, ""), other)]
+            if blame:
+                tests[-1]["message"] += (f" (It calls your {', '.join(sorted(blame))}, which failed its own check: "
+                                         "fix that first.)")
+            failed.add(item.function)
+        rows.append({"label": item.label, "function": item.function, "tests": tests})
+    score = sum(t["points"] for r in rows for t in r["tests"])
+    return {"score": score, "max_score": sum(sum(i.points) for i in items), "exercises": rows, "notes": notes,
+            "review": review_flags(answers),
+            "sandbox": "namespaces" if run.jailed else "none (no user namespaces here)", "log": run.log}
+
+
+# -- feedback and grades ----------------------------------------------------------------------------
+
+def feedback_html(student: str, assignment: str, result: dict) -> str:
+    """The feedback page: each exercise's two tests, passed or what is wrong; never a test's source."""
+    esc = html.escape
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(assignment)}: {esc(student)}</title>",
+             ("<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}.ok{color:#176b1d}"
+              ".no{color:#a3111a}li{margin:.4em 0}</style></head><body>"),
+             f"<h1>{esc(assignment)}: {esc(student)}</h1>"]
+    if result.get("status") != "graded":
+        parts.append(f"<p>Not graded: {esc(result.get('reason', ''))}</p>")
+    else:
+        parts.append(f"<p>Score: {result['score']:g} / {result['max_score']:g}</p>")
+        for note in result.get("notes", []):
+            parts.append(f"<p><em>{esc(note)}</em></p>")
+        for row in result["exercises"]:
+            parts.append(f"<h2>{esc(row['function'])}</h2><ul>")
+            for t in row["tests"]:
+                cls, mark = ("ok", "✓") if t["passed"] else ("no", "✗")
+                what = "the notebook's check" if t["part"] == "visible" else "more cases (hidden)"
+                parts.append(f"<li class='{cls}'>{mark} {esc(what)} ({t['points']:g}/{t['max']:g}): "
+                             f"{esc(t['message'])}</li>")
+            parts.append("</ul>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def late_penalty(folder: Path, result: dict, due: Any, per_day: float) -> None:
+    """Apply the late penalty to a graded result: ``per_day`` of the maximum score for each started day after
+    ``due`` (an aware datetime), from the submission's nbgrader ``timestamp.txt``; noted in the result."""
+    import datetime as dt
+    import math
+    stamp = folder / "timestamp.txt"
+    if not stamp.is_file():
+        result["notes"].append("no timestamp.txt: graded as on time")
+        return
+    from nbgrader.utils import parse_utc
+    when = parse_utc(stamp.read_text().strip()).replace(tzinfo=dt.timezone.utc)
+    late = when - due
+    if late.total_seconds() <= 0:
+        return
+    days = math.ceil(late.total_seconds() / 86400)
+    deduction = min(result["score"], per_day * days * result["max_score"])
+    result["score"] = round(result["score"] - deduction, 3)
+    result["late"] = {"submitted": when.isoformat(), "due": due.isoformat(), "days": days, "deduction": deduction}
+    result["notes"].append(f"handed in {days} day(s) late ({when:%Y-%m-%d %H:%M} UTC, due {due:%Y-%m-%d %H:%M} UTC): "
+                           f"-{deduction:g} points")
+
+
+def write_grades(course: Path, assignments: list[str]) -> tuple[Path, Path]:
+    """COURSE/grades.csv (one row per student and assignment) and COURSE/grades_lms.csv (one row per student)."""
+    results = {}
+    for path in sorted((course / "results").glob("*/*.json")):
+        results[(path.parent.name, path.stem)] = json.loads(path.read_text())
+    students = sorted({s for s, _ in results})
+    long_path, lms_path = course / "grades.csv", course / "grades_lms.csv"
+    with long_path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["assignment", "student_id", "raw_score", "max_score", "status", "late_days", "review", "reason"])
+        for student in students:
+            for a in assignments:
+                r = results.get((student, a))
+                if r is None:
+                    continue
+                w.writerow([a, student, "" if r["status"] != "graded" else f"{r['score']:g}",
+                            f"{r.get('max_score', 0):g}", r["status"], r.get("late", {}).get("days", ""),
+                            "; ".join(r.get("review", [])), r.get("reason", "")])
+    with lms_path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student_id", *assignments, "total", "max_total"])
+        for student in students:
+            scores = [results.get((student, a)) for a in assignments]
+            cells = ["" if r is None or r["status"] != "graded" else f"{r['score']:g}" for r in scores]
+            total = sum(r["score"] for r in scores if r and r["status"] == "graded")
+            top = sum(r.get("max_score", 0) for r in scores if r)
+            w.writerow([student, *cells, f"{total:g}", f"{top:g}"])
+    return long_path, lms_path

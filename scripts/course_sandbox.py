@@ -1,0 +1,247 @@
+"""The half of grading that runs a student's code: inside the sandbox, never trusted by the grader.
+
+``course_grading.py`` copies this file, a copy of the package without the checkers' answer key
+(``exercises/foundations.py``, ``experiments.py``, ``inputs.py``) and ``job.pt`` (the answer cells'
+source, the import cells of the released notebook and the arguments of every case, visible and
+hidden; no expected value, no hidden-test source) into a fresh folder and runs
+
+    python course_sandbox.py jail JOB KEEP... --hide PATH...
+                                    # in new user, mount, pid and network namespaces: a new root with
+                                    # the system, Python (KEEP) and JOB only (an installed package in
+                                    # KEEP hidden), then `run` in a nested user namespace
+    python course_sandbox.py run JOB            # where namespaces are not available
+
+``run`` executes the import cells, then each answer cell, then calls each answer function on its
+cases (under the checkers' own watch: time, forbidden calls, edits of the inputs, the global RNG)
+and writes what it returned to ``JOB/out/<exercise>.pt`` as plain tensors and containers, which
+the grader loads with ``torch.load(weights_only=True)`` and compares with its own references.
+Everything written here is the student's claim: a student who forges it only states answers,
+which the grader checks. ``JOB/progress`` says which cell or exercise is running, so that the
+grader can name the one that killed the process and carry on without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import linecache
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+
+def _mark(job: Path, line: str) -> None:
+    with open(job / "progress", "a", encoding="utf8") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _sh(*cmd: str) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"sandbox: {' '.join(cmd)} failed: {done.stderr.strip()}")
+
+
+ETC = tuple(f"etc/{name}" for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group",
+                                        "nsswitch.conf", "hosts", "alternatives", "fonts", "ssl/certs"))
+"""What the sandbox sees of /etc: what the dynamic linker, Python and its libraries read; no secrets."""
+
+
+def jail(job: Path, keep: list[str], hide: list[str]) -> None:
+    """Stage 1, as root of new user, mount, pid and network namespaces: a new root that holds only the
+    system's folders (read-only), the Python installation (``keep``) and ``job``; the old root is
+    detached, so nothing else (the course, the book, other students, hidden tests) exists any more.
+    Then stage 2 runs one user namespace down, where these mounts are locked."""
+    root = job.parent / "root"
+    root.mkdir(exist_ok=True)
+    _sh("mount", "--make-rprivate", "/")
+    _sh("mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(root))
+    for name in ("usr", "bin", "sbin", "lib", "lib64", "lib32", "dev", *keep, *ETC):
+        src = Path("/") / name
+        if not os.path.lexists(src):
+            continue
+        dst = root / str(src).lstrip("/")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink() and src.parent == Path("/"):
+            dst.symlink_to(os.readlink(src))
+            continue
+        if src.is_dir():
+            dst.mkdir(parents=True, exist_ok=True)
+        else:
+            dst.touch()
+        _sh("mount", "--rbind", str(src), str(dst))
+        if name != "dev":
+            _sh("mount", "-o", "remount,bind,ro", str(dst))
+    for path in hide:  # an installed copy of the package inside a kept folder: its answer key stays out
+        if (root / path.lstrip("/")).is_dir():
+            _sh("mount", "-t", "tmpfs", "-o", "size=64k,mode=555", "tmpfs", str(root / path.lstrip("/")))
+    for name in ("job", "tmp", "proc", ".old"):
+        (root / name).mkdir()
+    _sh("mount", "--bind", str(job), str(root / "job"))
+    _sh("mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(root / "tmp"))
+    os.chdir(root)
+    _sh("pivot_root", ".", ".old")
+    os.chdir("/")
+    _sh("mount", "-t", "proc", "proc", "/proc")
+    _sh("umount", "-l", "/.old")
+    os.rmdir("/.old")
+    _mark(Path("/job"), "jailed")
+    os.execvp("unshare", ["unshare", "--user", "--map-root-user", "--mount", sys.executable,
+                          "/job/course_sandbox.py", "run", "/job"])
+
+
+def _encode(x, depth: int = 0):
+    """What the student's function returned, as tensors, numbers, strings and containers only."""
+    import numpy as np
+    import torch
+    if depth > 20:
+        return {"__unsupported__": "a value nested too deeply"}
+    if isinstance(x, torch.Tensor):
+        return {"__tensor__": x.detach().cpu().as_subclass(torch.Tensor).clone()}
+    if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            return {"__unsupported__": "a NumPy array of Python objects"}
+        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(x).copy()), "dtype": x.dtype.str}
+    if isinstance(x, np.generic):
+        return {"__npscalar__": x.item(), "dtype": x.dtype.str}
+    if x is None or type(x) in (bool, int, float, str):
+        return x
+    if type(x) in (list, tuple):
+        return {"__seq__": type(x).__name__, "items": [_encode(v, depth + 1) for v in x]}
+    if type(x) is dict and all(type(k) is str for k in x):
+        return {"__dict__": {k: _encode(v, depth + 1) for k, v in x.items()}}
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        cls = type(x)
+        return {"__dataclass__": f"{cls.__module__}:{cls.__qualname__}",
+                "fields": {f.name: _encode(getattr(x, f.name), depth + 1) for f in dataclasses.fields(x)}}
+    return {"__unsupported__": f"a value of type {type(x).__module__}.{type(x).__qualname__}"}
+
+
+def _gradient_flow(fn, args):
+    """The probe of the control exercise (``experiments._gradient_flow``, which stays with the answer key)."""
+    import torch
+    D, fake, codes, spec = args
+    out = fn(D, fake, codes, spec)
+    if not isinstance(out, torch.Tensor) or out.dim() != 0:
+        return out
+    if out.requires_grad:
+        out.backward()
+
+    def reached(params) -> bool:
+        return any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in params)
+
+    flags = (fake.grad is not None and bool(fake.grad.abs().sum() > 0), reached(D.body.parameters()),
+             reached(D.q_head.parameters()), reached(D.d_head.parameters()))
+    return out.detach(), torch.tensor(flags, dtype=torch.float64)
+
+
+def _call(fn, args):
+    return fn(*args)
+
+
+PROBES = {"call": _call, "gradient_flow": _gradient_flow}
+
+
+def _resolve(module: str, qualname: str):
+    import importlib
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _exercise(job: Path, spec: dict, ns: dict, cell_error: str | None) -> dict:
+    """Call the student's function on every case of one exercise: {"refused": str|None, "cases": [...]}."""
+    import torch
+
+    from infogan_tutorial.exercises.engine import Case, Exercise, _gradients, _prepare, _run
+    from infogan_tutorial.exercises.guards import defined_in_package
+
+    name = spec["function"]
+    fn = ns.get(name)
+    if not callable(fn):
+        why = (f"the answer cell raised {cell_error}" if cell_error else
+               "no answer cell defines it" if not spec["has_answer"] else "the answer cell does not define it")
+        return {"refused": f"{name} is not defined ({why}).", "cases": []}
+    key = defined_in_package(fn)
+    if key:
+        return {"refused": f"{name} is the package's own {key}, part of the checker's answer key: "
+                           "write the function yourself.", "cases": []}
+    forbidden = {}
+    for module, qualname, label in spec["forbidden"]:
+        try:
+            forbidden[_resolve(module, qualname)] = label
+        except Exception:  # noqa: BLE001, S112 - a function the sandbox's copy does not have
+            continue
+    exercise = Exercise(reference=_call, cases=[], probe=PROBES[spec["probe"]], arg_names=spec["arg_names"],
+                        forbidden=forbidden, gradients=spec["gradients"], grad_args=spec["grad_args"])
+    records = []
+    for i, (case_name, args) in enumerate(spec["cases"]):
+        _mark(job, f"case {spec['label']} {i}")
+        case = Case(case_name, lambda args=args: args)
+        leaves = _prepare(exercise, args)
+        got, problem = _run(fn, exercise, case, args, name, answer_key_ok=False)
+        grads = None
+        if problem is None:
+            try:
+                grads = _gradients(got, leaves)
+            except Exception as e:  # noqa: BLE001
+                problem = f"{name}: on {case_name}: its result's gradient could not be computed: {type(e).__name__}: {e}"
+        records.append({"problem": problem, "got": None if problem else _encode(got),
+                        "grads": None if grads is None else [g.detach().cpu().as_subclass(torch.Tensor).clone()
+                                                             for g in grads]})
+    return {"refused": None, "cases": records}
+
+
+def run(job: Path) -> None:
+    """Stage 2: the import cells, the answer cells, then each exercise's cases; results to ``job/out``."""
+    import torch
+    spec = torch.load(job / "job.pt", weights_only=False)
+    (job / "out").mkdir(exist_ok=True)
+    ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
+    errors: dict[str, str] = {}
+
+    def execute(label: str, source: str) -> str | None:
+        # IPython's magics and shell escapes (%timeit, !pip) mean nothing here: left out, as comments
+        source = "\n".join(f"# {line}" if line.lstrip().startswith(("%", "!")) else line
+                           for line in source.splitlines())
+        filename = f"<answer cell {label}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        try:
+            exec(compile(source, filename, "exec"), ns)  # noqa: S102 - the sandbox's purpose
+        except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
+            traceback.print_exc()
+            return f"{type(e).__name__}: {str(e)[:300]}"
+        return None
+
+    for i, source in enumerate(spec["setup"]):
+        execute(f"setup-{i}", source)
+    for label, source in spec["answers"]:
+        _mark(job, f"cell {label}")
+        error = execute(label, source)
+        if error:
+            errors[label] = error
+        _mark(job, f"done cell {label}")
+    for ex in spec["exercises"]:
+        _mark(job, f"exercise {ex['label']}")
+        try:
+            result = _exercise(job, ex, ns, errors.get(ex["label"]))
+        except BaseException as e:  # noqa: BLE001
+            result = {"refused": f"{ex['function']} could not be checked: {type(e).__name__}: {str(e)[:300]}",
+                      "cases": []}
+        torch.save(result, job / "out" / f"{ex['label']}.pt")
+        _mark(job, f"done exercise {ex['label']}")
+    _mark(job, "finished")
+
+
+if __name__ == "__main__":
+    job_dir = Path(sys.argv[2])
+    if sys.argv[1] == "jail":
+        rest = sys.argv[3:]
+        cut = rest.index("--hide") if "--hide" in rest else len(rest)
+        jail(job_dir, rest[:cut], rest[cut + 1:])
+    else:
+        os.chdir(job_dir / "work")
+        run(job_dir)
