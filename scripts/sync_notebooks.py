@@ -89,12 +89,19 @@ def _problems(root):
     missing = (_git(root, "ls-files", "--deleted", "--", *TREES) or "").split()
     if missing:
         bad.append(f"{{len(missing)}} of its files are missing ({{missing[0]}})")
+    old = _old(root)
+    if old and not _changed(root):
+        bad.append(f"its {{old}} not this book's version")
+    return bad
+
+
+def _old(root):
+    # which of the clone's committed package and data/ are not the book's
     old = [d + "/" for d, tree in TREES.items()
            if _git(root, "rev-parse", f"HEAD:{{d}}") not in (None, tree)]
-    if old and not _changed(root):
-        bad.append(f"its {{' and '.join(old)}} {{'is' if len(old) < 2 else 'are'}}"
-                   " not this book's version")
-    return bad
+    if not old:
+        return ""
+    return " and ".join(old) + (" are" if len(old) > 1 else " is")
 
 
 def _describe(root):
@@ -102,6 +109,9 @@ def _describe(root):
     where = f"git commit {{commit}}" if commit else "not a git clone"
     if commit and _changed(root):
         where += ", with your local changes"
+        if _old(root):
+            where += (", on a commit that is not this book's version (to use"
+                      " the book's, rename this folder and run this cell)")
     data = "present" if os.path.isdir(os.path.join(root, "data")) else "MISSING"
     return f"infogan_tutorial {{VERSION}} from {{root}} ({{where}}; data/ {{data}})"
 
@@ -117,10 +127,13 @@ def _clone():
     try:
         subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch",
                         BRANCH, REPO, os.path.join(partial, "repo")],
-                       check=True, capture_output=True)
-    except (subprocess.CalledProcessError, KeyboardInterrupt):
+                       check=True, capture_output=True, text=True)
+    except (subprocess.CalledProcessError, KeyboardInterrupt) as e:
         shutil.rmtree(partial, ignore_errors=True)
-        _fail(f"cloning {{REPO}} failed or was stopped: {{AGAIN}}.")
+        said = (getattr(e, "stderr", None) or "").strip().splitlines()
+        why = f" (git: {{said[-1]}})" if said else ""
+        _fail(f"cloning {{REPO}} failed or was stopped{{why}}: check the "
+              f"connection, then {{AGAIN}}.")
     open(os.path.join(partial, "repo", ".git", MARK), "w").close()
     os.rename(os.path.join(partial, "repo"), TARGET)
     shutil.rmtree(partial)
@@ -130,6 +143,9 @@ def _clone():
 def _update():
     # a stale clone: fetch the book's branch; never lose the reader's changes
     ours = os.path.isfile(os.path.join(TARGET, ".git", MARK))
+    if not ours and _git(TARGET, "remote", "get-url", "origin") != REPO:
+        _fail(f"{{TARGET}} is a git repository of yours, not a clone of "
+              f"{{REPO}}: rename it, then {{AGAIN}}.")
     if not ours or _git(TARGET, "status", "--porcelain", "-uno") != "":
         _fail(f"{{TARGET}} is your clone, not this book's version; update it "
               f"(git -C {{TARGET}} fetch origin {{BRANCH}}, then git -C {{TARGET}} "
@@ -140,7 +156,8 @@ def _update():
     print(f"Updated {{TARGET}} from {{REPO}}.")
 
 
-def _install():
+def _install(said):
+    # said: the reason a found install was not used has been printed
     if not os.path.lexists(TARGET):
         _clone()
     elif (not os.path.isdir(os.path.join(TARGET, ".git"))
@@ -149,11 +166,18 @@ def _install():
               f"then {{AGAIN}}.")
     else:
         missing = _git(TARGET, "ls-files", "--deleted")
-        if missing and os.path.isfile(os.path.join(TARGET, ".git", MARK)):
+        ours = os.path.isfile(os.path.join(TARGET, ".git", MARK))
+        if missing and ours:
             _git(TARGET, "checkout", "-q", "--", *missing.splitlines())
             print(f"Restored {{len(missing.splitlines())}} missing file(s).")
+        elif missing:
+            _fail(f"files of your clone {{TARGET}} are missing ("
+                  f"{{missing.splitlines()[0]}}): restore them (git -C {{TARGET}} "
+                  "checkout -- .) "
+                  f"or rename it, then {{AGAIN}}.")
         if _problems(TARGET):
-            print(f"{{TARGET}} is stale: " + "; ".join(_problems(TARGET)))
+            if not said:
+                print(f"Not using {{TARGET}}: " + "; ".join(_problems(TARGET)))
             _update()
     if _problems(TARGET):
         _fail(f"{{TARGET}}: " + "; ".join(_problems(TARGET)) + ". Rename "
@@ -176,7 +200,7 @@ def _main():
     if root:
         print(f"Not using infogan_tutorial from {{root}}: "
               + "; ".join(_problems(root)) + ".")
-    _install()
+    _install(said=root == TARGET)
     print("Installed " + _describe(TARGET) + ".")
     if "infogan_tutorial" in sys.modules:
         print("Runtime → Restart session, then run all: the old code is "
