@@ -22,6 +22,9 @@ import infogan_tutorial.exercises as ex
 from infogan_tutorial.latent_codes import Codes, LatentSpec
 from infogan_tutorial.objectives import generator_loss, info_loss, log_q
 
+# the threads these answers leave are stopped by the checker with SystemExit, which pytest reports
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+
 
 # -- helpers a student would write ---------------------------------------------------------------
 def _cat(logits, c):
@@ -742,3 +745,87 @@ if __name__ == "__main__":
                 counts["checker crashed"] = counts.get("checker crashed", 0) + 1
             print(f"{'ok ' if passed == want else 'BAD'} {seconds:5.1f}s {answer.__name__}: {message[:150]}")
     print(f"{len(WRONG)} wrong, {len(RIGHT)} right:", counts)
+
+
+# -- regression tests, one or more per family, with the message each must give ---------------------
+def _frozen_body(D, fake, codes, spec):
+    for p in D.body.parameters():
+        p.requires_grad_(False)
+    return _control(D, fake, codes, spec)
+
+
+def _unfrozen(D, fake, codes, spec):
+    for p in D.parameters():
+        p.requires_grad_(True)
+    return _control(D, fake, codes, spec)
+
+
+FAMILIES = [  # (checker, answer, part of the message, a part it must not contain)
+    (ex.check_categorical_info_loss, cat_spinning_thread, "left a thread running after it returned", None),
+    (ex.check_categorical_info_loss, cat_raw_thread_spins, "left a thread running", None),
+    (ex.check_categorical_info_loss, cat_thread_edits_logits_later, "left a thread running", None),
+    (ex.check_categorical_info_loss, cat_thread_edits_result_later, "left a thread running", None),
+    (ex.check_gaussian_log_likelihood, gauss_thread_edits_mean, "left a thread running", None),
+    (ex.check_code_entropy, entropy_thread_edits_spec_later, "spec", None),
+    (ex.check_per_class_accuracy, per_class_thread_spins, "left a thread running", None),
+    (ex.check_per_class_accuracy, per_class_thread_edits, "left a thread running", None),
+    (ex.check_per_class_accuracy, per_class_thread_edits_result, "left a thread running", None),
+    (ex.check_categorical_info_loss, cat_grad_mode_off, "gradient computation switched off", None),
+    (ex.check_categorical_info_loss, cat_default_dtype, "default dtype", None),
+    (ex.check_gaussian_log_likelihood, gauss_log_of_sigma, "log_std = 100", None),
+    (ex.check_gaussian_log_likelihood, gauss_log_of_two_pi_var, "log_std = 100", None),
+    (ex.check_gaussian_log_likelihood, gauss_clamped_log_std, "log_std = 100", None),
+    (ex.check_code_entropy, entropy_edits_spec, "spec.n_continuous", None),
+    (ex.check_code_entropy, entropy_edits_range, "spec.continuous_range", None),
+    (ex.check_mutual_info_bound, bound_log_q_and_entropy, "log_q", None),
+    (ex.check_mutual_info_bound, bound_info_loss, "info_loss", None),
+    (ex.check_mutual_info_bound, bound_package_entropy, "spec.categorical_entropy()", None),
+    (ex.check_mutual_info_bound, lambda q, codes, spec: _bound(q, codes, spec) - _h(spec), "H(c) is missing",
+     "spec.entropy()"),
+    (ex.check_traversal_codes, trav_shares_z, "shares its memory with base.z", None),
+    (ex.check_traversal_codes, trav_expand_flatten, "shares its memory with base.z", None),
+    (ex.check_traversal_codes, trav_one_step_returns_base_parts, "shares its memory with base.z", None),
+    (ex.check_matched_accuracy, match_row_normalised, "fractions of each category", None),
+    (ex.check_matched_accuracy, match_column_normalised, "fractions of each category", None),
+    (ex.check_matched_accuracy, match_edits_clusters, ".copy()", ".clone()"),
+    (ex.check_generator_objective, g_info_loss, "info_loss", None),
+    (ex.check_generator_objective, g_generator_loss_and_info_loss, "asks you not to use", None),
+    (ex.check_generator_objective, g_log_of_logit, "log of the logit itself", "overflows"),
+    (ex.check_generator_objective, g_backward_inside, "calls backward() itself", None),
+    (ex.check_control_info_loss, control_backward_inside, "calls backward() itself", None),
+    (ex.check_control_info_loss, control_zero_grad, "zeroes the gradients", None),
+    (ex.check_control_info_loss, control_grad_mode_left_off, "gradient computation switched off", None),
+    (ex.check_control_info_loss, control_zero_hooks, "hook registered on", None),
+    (ex.check_control_info_loss, control_module_hook, "hook registered on D.body", None),
+    (ex.check_control_info_loss, _frozen_body, "a frozen parameter", None),
+    (ex.check_control_info_loss, _unfrozen, "an unfrozen parameter", "do not freeze"),
+    (ex.check_invariant_information, iic_shape_one, "drop the extra dimension", "average over the batch"),
+    (ex.check_invariant_information, iic_terms_not_summed, "single number", "average over the batch"),
+    (ex.check_per_class_accuracy, per_class_empty_as_zero, "no images", None),
+    (ex.check_per_class_accuracy, per_class_empty_as_one, "no images", None),
+    (ex.check_per_class_accuracy, per_class_eps, "no images", None),
+]
+
+
+@pytest.mark.parametrize("checker, answer, said, not_said", FAMILIES,
+                         ids=[f"{c.__name__}-{getattr(a, '__name__', i)}" for i, (c, a, *_) in enumerate(FAMILIES)])
+def test_round3_families_are_refused_with_a_message_naming_what_it_did(checker, answer, said, not_said, capsys):
+    passed, message, _ = _run(checker, answer)
+    assert not passed and said in message, message
+    assert not_said is None or not_said not in message, message
+
+
+def test_a_spinning_thread_is_stopped_and_the_kernel_keeps_its_speed(capsys):
+    before = threading.active_count()
+    assert not ex.check_code_entropy(entropy_spinning_thread).passed
+    time.sleep(0.2)
+    assert threading.active_count() == before
+
+
+def test_an_answer_that_edits_its_spec_cannot_weaken_later_checks(capsys):
+    from infogan_tutorial.exercises.inputs import PAPER_SPEC
+
+    assert not ex.check_code_entropy(entropy_edits_spec).passed
+    assert PAPER_SPEC == LatentSpec()  # the checker's shared spec is untouched
+    assert ex.check_traversal_codes(_trav).passed  # and the traversal cases on c2 and c3 still exist
+    assert not ex.check_code_entropy(lambda spec: sum(math.log(k) for k in spec.categorical)).passed
