@@ -17,7 +17,7 @@ import infogan_tutorial.exercises as ex
 from infogan_tutorial.exercises import experiments as ex9
 from infogan_tutorial.exercises import foundations as ex8
 from infogan_tutorial.latent_codes import Codes
-from infogan_tutorial.objectives import gaussian_log_likelihood, generator_loss, info_loss, info_lower_bound, log_q
+from infogan_tutorial.objectives import gaussian_log_likelihood, info_loss, log_q
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("docutils", reason="the student-build helpers need the book extras: pip install -e '.[book]'")

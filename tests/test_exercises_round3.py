@@ -16,7 +16,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
-from torch.distributions import Normal
 
 import infogan_tutorial.exercises as ex
 from infogan_tutorial.latent_codes import Codes, LatentSpec
@@ -710,6 +709,8 @@ def _run(checker, answer):
     finally:
         torch.set_grad_enabled(True)
         torch.set_default_dtype(torch.float32)
+        torch.autograd.set_detect_anomaly(False)
+        torch.use_deterministic_algorithms(False)
     return result.passed, result.message, time.monotonic() - start
 
 
@@ -760,16 +761,39 @@ def _unfrozen(D, fake, codes, spec):
     return _control(D, fake, codes, spec)
 
 
-FAMILIES = [  # (checker, answer, part of the message, a part it must not contain)
+def _anomaly(logits, c):  # written after the fixes, in the family of global switches
+    torch.autograd.set_detect_anomaly(True)
+    return _cat(logits, c)
+
+
+def _deterministic(logits, c):
+    torch.use_deterministic_algorithms(True)
+    return _cat(logits, c)
+
+
+def _scaled_grads(D, fake, codes, spec):  # zero_grad(set_to_none=False): zeros, not None
+    D.zero_grad(set_to_none=False)
+    return _control(D, fake, codes, spec)
+
+
+_LATE_EDIT = ("left a thread running", "changed its inputs in place")
+_LATE_RESULT = ("left a thread running", "wrong value")
+
+FAMILIES = [  # (checker, answer, part of the message (or parts, one of which), a part it must not contain)
+    # A thread that edits something after a delay is refused as left running if it is still at work when the
+    # answer returns; on a slow machine it may have done its edit by then, which is refused as what it did.
+    (ex.check_categorical_info_loss, _anomaly, "anomaly detection", None),
+    (ex.check_categorical_info_loss, _deterministic, "use_deterministic_algorithms", None),
+    (ex.check_control_info_loss, _scaled_grads, "zeroes the gradients", None),
     (ex.check_categorical_info_loss, cat_spinning_thread, "left a thread running after it returned", None),
     (ex.check_categorical_info_loss, cat_raw_thread_spins, "left a thread running", None),
-    (ex.check_categorical_info_loss, cat_thread_edits_logits_later, "left a thread running", None),
-    (ex.check_categorical_info_loss, cat_thread_edits_result_later, "left a thread running", None),
-    (ex.check_gaussian_log_likelihood, gauss_thread_edits_mean, "left a thread running", None),
+    (ex.check_categorical_info_loss, cat_thread_edits_logits_later, _LATE_EDIT, None),
+    (ex.check_categorical_info_loss, cat_thread_edits_result_later, _LATE_RESULT, None),
+    (ex.check_gaussian_log_likelihood, gauss_thread_edits_mean, _LATE_EDIT, None),
     (ex.check_code_entropy, entropy_thread_edits_spec_later, "spec", None),
     (ex.check_per_class_accuracy, per_class_thread_spins, "left a thread running", None),
-    (ex.check_per_class_accuracy, per_class_thread_edits, "left a thread running", None),
-    (ex.check_per_class_accuracy, per_class_thread_edits_result, "left a thread running", None),
+    (ex.check_per_class_accuracy, per_class_thread_edits, _LATE_EDIT, None),
+    (ex.check_per_class_accuracy, per_class_thread_edits_result, _LATE_RESULT, None),
     (ex.check_categorical_info_loss, cat_grad_mode_off, "gradient computation switched off", None),
     (ex.check_categorical_info_loss, cat_default_dtype, "default dtype", None),
     (ex.check_gaussian_log_likelihood, gauss_log_of_sigma, "log_std = 100", None),
@@ -811,7 +835,7 @@ FAMILIES = [  # (checker, answer, part of the message, a part it must not contai
                          ids=[f"{c.__name__}-{getattr(a, '__name__', i)}" for i, (c, a, *_) in enumerate(FAMILIES)])
 def test_round3_families_are_refused_with_a_message_naming_what_it_did(checker, answer, said, not_said, capsys):
     passed, message, _ = _run(checker, answer)
-    assert not passed and said in message, message
+    assert not passed and any(part in message for part in ((said,) if isinstance(said, str) else said)), message
     assert not_said is None or not_said not in message, message
 
 

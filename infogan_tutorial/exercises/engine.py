@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
 
@@ -50,7 +51,7 @@ class ExerciseFailed(AssertionError):
     """Raised by :meth:`CheckResult.raise_if_failed` when an answer is wrong."""
 
 
-class SideEffect(Exception):  # noqa: N818 - it names what the answer did, not an error of the checker
+class SideEffect(Exception):
     """Raised by an exercise's ``probe`` when the answer did something besides returning its value
     (a backward() call, zeroed gradients, a result that shares memory with an input); the message says what."""
 
@@ -252,6 +253,9 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
         except Exception as e:  # noqa: BLE001 - any error in the student's code is feedback, not a crash
             problem = f"{name} raised {type(e).__name__} on {case.name}{where_raised(e, student)}: {cut(str(e), 300)}"
     left_running = live_threads() - threads  # threads the answer started and did not wait for
+    if not left_running:
+        time.sleep(0.01)  # a thread started with _thread is listed only once it runs: give it the moment
+        left_running = live_threads() - threads
     if left_running:
         described = thread_names(left_running)
         stop_threads(left_running)

@@ -22,8 +22,7 @@ from ..mutual_information import mutual_information
 from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import generator_loss, info_loss, info_lower_bound, invariant_information
 from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, with_cases
-from .foundations import gaussian_ll
-from .foundations import _sure_q, _sure_q_case
+from .foundations import _sure_q, _sure_q_case, gaussian_ll
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------

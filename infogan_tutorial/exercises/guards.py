@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import math
 import random
 import signal
 import sys
@@ -236,8 +237,8 @@ def _same_plain(a: Any, b: Any) -> bool:
         return False
     if isinstance(a, tuple):
         return len(a) == len(b) and all(_same_plain(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and a != a:
-        return b != b
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
     return bool(a == b)
 
 
@@ -253,13 +254,15 @@ def restore_rng(state: tuple) -> None:
 
 
 def torch_state() -> tuple:
-    """What an answer could switch for the rest of the kernel: gradient mode and the default dtype."""
-    return torch.is_grad_enabled(), torch.get_default_dtype()
+    """What an answer could switch for the rest of the kernel: gradient mode, the default dtype, anomaly
+    detection and deterministic algorithms."""
+    return (torch.is_grad_enabled(), torch.get_default_dtype(), torch.is_anomaly_enabled(),
+            torch.are_deterministic_algorithms_enabled())
 
 
 def torch_state_change(before: tuple) -> str | None:
     """How torch's global state differs from ``before`` (a phrase), or None."""
-    grad, dtype = torch_state()
+    grad, dtype, anomaly, deterministic = torch_state()
     if grad != before[0]:
         return ("it leaves gradient computation switched off (torch.set_grad_enabled(False), or torch.no_grad() "
                 "entered without a `with` block), so every later line of the notebook builds no graph: use "
@@ -267,12 +270,19 @@ def torch_state_change(before: tuple) -> str | None:
     if dtype != before[1]:
         return (f"it changes torch's default dtype to {dtype} (torch.set_default_dtype), for every tensor the "
                 "notebook creates later: leave it as it is, and convert one tensor with .double() if you need to")
+    if anomaly != before[2]:
+        return ("it switches autograd's anomaly detection (torch.autograd.set_detect_anomaly) for the rest of the "
+                "notebook, which slows every later backward() many times over: leave it as it is")
+    if deterministic != before[3]:
+        return ("it switches torch.use_deterministic_algorithms for the rest of the notebook: leave it as it is")
     return None
 
 
 def restore_torch_state(state: tuple) -> None:
     torch.set_grad_enabled(state[0])
     torch.set_default_dtype(state[1])
+    torch.autograd.set_detect_anomaly(state[2])
+    torch.use_deterministic_algorithms(state[3])
 
 
 def live_threads() -> set[int]:
