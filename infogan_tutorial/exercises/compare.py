@@ -143,8 +143,10 @@ def difference(got: Any, want: Any, where: str = "", exact_dtype: bool = False, 
     g, w = as_tensor(got), as_tensor(want)
     if g.shape != w.shape:
         if w.dim() == 0:
-            return (f"wrong shape{where}: it returned {tuple(g.shape)}, but the answer is a single number; "
-                    "average over the batch (and add up the codes) to get one value.")
+            fix = ("drop the extra dimension of size 1 (.squeeze(), or reduce without keepdim=True)"
+                   if g.numel() == 1 else "reduce it to one value as the statement says")
+            return (f"wrong shape{where}: it returned shape {tuple(g.shape)}, but the answer is a single number "
+                    f"(a 0-d tensor): {fix}.")
         return f"wrong shape{where}: it returned shape {tuple(g.shape)}, but the answer has shape {tuple(w.shape)}."
     if not dtypes:
         return _value_difference(got, want, where)

@@ -10,24 +10,35 @@ notebook keeps running; an autograder calls ``result.raise_if_failed()``.
 
 from __future__ import annotations
 
+import copy
 import os
+import time
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from ..latent_codes import LatentSpec
 from .compare import as_tensor, cut, difference, is_data, same
 from .guards import (
     CallWatch,
     CheckTimeout,
     changed,
     defined_in_package,
+    live_threads,
     restore_rng,
+    restore_torch_state,
     rng_state,
     same_rng,
+    settle,
     snapshot,
+    stop_threads,
+    thread_names,
     time_limit,
+    torch_state,
+    torch_state_change,
     where_raised,
 )
 
@@ -38,6 +49,11 @@ TIME_LIMIT = float(os.environ.get("INFOGAN_CHECK_TIME_LIMIT", "10"))
 
 class ExerciseFailed(AssertionError):
     """Raised by :meth:`CheckResult.raise_if_failed` when an answer is wrong."""
+
+
+class SideEffect(Exception):
+    """Raised by an exercise's ``probe`` when the answer did something besides returning its value
+    (a backward() call, zeroed gradients, a result that shares memory with an input); the message says what."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +124,12 @@ def with_cases(exercise: Exercise, cases: Sequence[Case] | None) -> Exercise:
     return exercise if cases is None else replace(exercise, cases=list(cases))
 
 
+def _make(case: Case) -> tuple:
+    """The case's arguments, each spec a copy of its own: an answer that edits its spec (object.__setattr__
+    on the frozen dataclass) cannot change a spec the checker shares between cases, or the book's own."""
+    return tuple(copy.copy(a) if isinstance(a, LatentSpec) else a for a in case.make())
+
+
 def _report(passed: bool, message: str, graded: bool) -> CheckResult:
     result = CheckResult(passed, message)
     print(result)
@@ -140,6 +162,18 @@ def _prepare(exercise: Exercise, args: tuple) -> list[tuple[str, Tensor]]:
     return leaves
 
 
+def _stored_grads(exercise: Exercise, args: tuple) -> list[tuple[str, Tensor, Tensor | None]]:
+    """The arguments' float tensors with a copy of their .grad, by name (for a loss: to see a backward() inside)."""
+    if exercise.gradients == "none":
+        return []
+    return [(n, t, None if t.grad is None else t.grad.detach().clone())
+            for name, a in zip(_names(exercise, args), args) for n, t in _float_leaves(a, name)]
+
+
+def _same_grad(a: Tensor | None, b: Tensor | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and torch.equal(a, b))
+
+
 def _gradients(out: Any, leaves: list[tuple[str, Tensor]]) -> list[Tensor] | None:
     """d(sum of out)/d(each leaf), zeros where none flows; None when ``out`` carries no gradient."""
     if not isinstance(out, Tensor) or not out.requires_grad or not leaves:
@@ -165,6 +199,11 @@ def gradient_problem(exercise: Exercise, got_grads: list[Tensor] | None, leaves:
         return None
     for (name, _), g, w in zip(leaves, got_grads, want_grads or [None] * len(leaves)):
         w = torch.zeros_like(g) if w is None else w
+        if bool(torch.isfinite(w).all()) and not bool(torch.isfinite(g).all()):
+            bad = "nan" if bool(torch.isnan(g).any()) else "inf"
+            return (f"the value is right, but the gradient with respect to {name} holds {bad} where the right one is "
+                    "finite: a step in between overflows (e.g. exp of a large number, then multiplied by 0) although "
+                    "the value comes out right. Rewrite it so that every step stays finite for such inputs.")
         if bool(w.abs().sum() > 0) and not bool(g.abs().sum() > 0):
             return (f"the value is right, but no gradient reaches {name}: a part of the computation was "
                     "detached (.detach(), .data, torch.no_grad()), so training would not update what feeds it.")
@@ -177,18 +216,41 @@ def gradient_problem(exercise: Exercise, got_grads: list[Tensor] | None, leaves:
 _HINTS = {  # what to do instead, by the last word of what changed
     "parameter": "do not freeze or unfreeze parameters: stop the gradient with .detach() on a tensor instead.",
     "mode": "do not switch the network between train() and eval(): use it in the mode it comes in.",
+    "hook": "do not register hooks on the inputs: they stay after the call and change every later backward() "
+            "or forward pass; stop a gradient with .detach() on a tensor instead.",
 }
+
+
+def _hint(what: str, arg: Any) -> str:
+    """What to do instead of changing ``arg`` as ``what`` says."""
+    if what.endswith("an unfrozen parameter"):
+        return ("leave requires_grad as it comes: the check's D has its large linear layer frozen to keep the check "
+                "fast (gradients still flow through it to the layers before).")
+    hint = _HINTS.get("hook" if " hook " in what else what.rsplit(" ", 1)[-1].strip("()"))
+    if hint:
+        return hint
+    if isinstance(arg, LatentSpec):
+        return ("a spec is read-only: read its fields, never set them (object.__setattr__ gets round the frozen "
+                "dataclass, and the change outlasts the call: every later use of that spec would see it).")
+    if isinstance(arg, np.ndarray):
+        return "leave them as they are and build new arrays (e.g. with .copy() or np.asarray(x, dtype=float))."
+    if isinstance(arg, Tensor):
+        return "leave them as they are and build new tensors (e.g. with .clone())."
+    return "leave them as they are and build new objects (e.g. new tensors with .clone())."
 
 
 def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tuple, name: str,
          answer_key_ok: bool) -> tuple[Any, str | None]:
     """Call the student's function on one case under the time limit and the call watch: (result, problem)."""
-    snap, rng = [snapshot(a) for a in args], rng_state()
+    snap, rng, state, threads = [snapshot(a) for a in args], rng_state(), torch_state(), live_threads()
+    grads = _stored_grads(exercise, args)
     got, problem = None, None
     with CallWatch(exercise.forbidden, answer_key=not answer_key_ok) as watch:
         try:
             with time_limit(TIME_LIMIT):
                 got = exercise.probe(student, args)
+        except SideEffect as e:
+            problem = f"{name}: on {case.name}: {e}"
         except NotImplementedError:
             problem = (f"{name} is not implemented yet: replace the `raise NotImplementedError(...)` line with your "
                        "code, run that cell, then run this check again.")
@@ -197,15 +259,36 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
                        "ends? (The right answer takes milliseconds.)")
         except Exception as e:  # noqa: BLE001 - any error in the student's code is feedback, not a crash
             problem = f"{name} raised {type(e).__name__} on {case.name}{where_raised(e, student)}: {cut(str(e), 300)}"
+    left_running = live_threads() - threads  # threads the answer started and did not wait for
+    if not left_running:
+        time.sleep(0.01)  # a thread started with _thread is listed only once it runs: give it the moment
+        left_running = live_threads() - threads
+    if left_running:
+        described = thread_names(left_running)
+        stop_threads(left_running)
+        settle(threads)  # let them stop before the inputs are compared again
+    global_change = torch_state_change(state)
+    restore_torch_state(state)
     if watch.violation:
         problem = f"{name}: {watch.violation}"
+    elif left_running:
+        problem = (f"{name} left a thread running after it returned on {case.name} ({described}): a function "
+                   "must finish its work before it returns. A thread that keeps running slows the whole "
+                   "notebook, and one that edits the inputs or the result later changes them behind the "
+                   "caller's back; compute the value in the function itself, without threads.")
+    elif global_change:
+        problem = f"{name}: on {case.name}: {global_change}."
+    elif problem is None and (grew := next((n for n, t, g in grads if not _same_grad(g, t.grad)), None)):
+        problem = (f"{name}: on {case.name}: it calls backward() itself ({grew}.grad changed during the call): "
+                   "a loss function only computes and returns the loss. The training step calls backward(); "
+                   "a second call would add the gradient twice.")
     elif problem is None and not same_rng(rng, rng_state()):
         problem = (f"{name} changed the global random number generator on {case.name} (torch.manual_seed, "
                    "np.random.seed, or drawing random numbers without a generator): leave it as it is.")
-    elif problem is None and (what := next((c for a, s, n in zip(args, snap, _names(exercise, args))
-                                            if (c := changed(a, s, n))), None)):
-        problem = f"{name} changed its inputs in place on {case.name} ({what}); " + _HINTS.get(
-            what.rsplit(" ", 1)[-1].strip("()"), "leave them as they are and build new tensors (e.g. with .clone()).")
+    elif problem is None and (found := next(((c, a) for a, s, n in zip(args, snap, _names(exercise, args))
+                                             if (c := changed(a, s, n))), None)):
+        what, arg = found
+        problem = f"{name} changed its inputs in place on {case.name} ({what}); " + _hint(what, arg)
     restore_rng(rng)
     return got, problem
 
@@ -281,11 +364,11 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
         return _report(False, f"{name} is the package's own {key}, part of the checker's answer key: "
                               "write the function yourself.", graded)
     for case in exercise.cases:
-        args = case.make()
+        args = _make(case)
         leaves = _prepare(exercise, args)
         want = exercise.probe(exercise.reference, args)
         want_grads = _gradients(want, leaves)
-        args = case.make()
+        args = _make(case)
         leaves = _prepare(exercise, args)
         got, problem = _run(student, exercise, case, args, name, answer_key_ok)
         if problem:
@@ -293,7 +376,7 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
         if not same(got, want, dtypes=False):
             def elsewhere(current: Case = case) -> list[tuple[Case, Any]]:
                 return [(other, out) for other in exercise.cases if other is not current
-                        for out, bad in [_run(student, exercise, other, other.make(), name, answer_key_ok)]
+                        for out, bad in [_run(student, exercise, other, _make(other), name, answer_key_ok)]
                         if bad is None]
             return _report(False, f"{name}: {_explain(got, args, exercise, case, want, elsewhere)}", graded)
         problem = difference(got, want) or _gradient_problem(exercise, got, leaves, want_grads)

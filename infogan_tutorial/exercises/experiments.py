@@ -20,10 +20,9 @@ from torch import Tensor
 from ..latent_codes import Codes, LatentSpec
 from ..mutual_information import mutual_information
 from ..networks import Discriminator, QOutput, init_weights
-from ..objectives import generator_loss, info_loss, invariant_information
-from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
-from .foundations import gaussian_ll
-from .foundations import _sure_q, _sure_q_case
+from ..objectives import generator_loss, info_loss, info_lower_bound, invariant_information
+from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, with_cases
+from .foundations import _sure_q, _sure_q_case, gaussian_ll
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------
@@ -144,6 +143,9 @@ def _generator_objective_exercise() -> Exercise:
                 "capped near -log(eps) and its gradient is 0. Use F.softplus(-fake_logit), with no epsilon.",
                 lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl) + 1e-8).mean()
                 + info_loss(q, codes, spec, lc, lk)),
+        Mistake("it takes the log of the logit itself: fake_logit is D's logit l, not the probability D = sigmoid(l), "
+                "and the log of a negative logit is nan. -log D(G(z,c)) = softplus(-l): use F.softplus(-fake_logit).",
+                lambda fl, q, codes, spec, lc, lk: -torch.log(fl).mean() + info_loss(q, codes, spec, lc, lk)),
         Mistake("the adversarial term sums over the batch instead of averaging: -E[log D(G(z,c))] is a mean.",
                 lambda fl, q, codes, spec, lc, lk: generator_loss(fl) * len(fl) + info_loss(q, codes, spec, lc, lk)),
     ]
@@ -152,8 +154,10 @@ def _generator_objective_exercise() -> Exercise:
                   lambda_cont: float) -> Tensor:
         return generator_loss(fake_logit) + info_loss(q, codes, spec, lambda_cat, lambda_cont)
 
+    forbidden = {info_loss: "the package's info_loss", generator_loss: "the package's generator_loss",
+                 info_lower_bound: "the package's info_lower_bound"}
     return Exercise(reference, cases, mistakes, gradients="required", grad_args=("fake_logit", "q"),
-                    arg_names=("fake_logit", "q", "codes", "spec", "lambda_cat", "lambda_cont"))
+                    arg_names=("fake_logit", "q", "codes", "spec", "lambda_cat", "lambda_cont"), forbidden=forbidden)
 
 
 def check_generator_objective(fn: Callable[..., Tensor], *, graded: bool = False,
@@ -176,20 +180,53 @@ def _small_discriminator(spec: LatentSpec, seed: int) -> Discriminator:
     return d
 
 
+def _stored_grads(D: Discriminator, fake: Tensor) -> list[tuple[str, Tensor | None]]:
+    """The gradients stored in D's parameters and in ``fake`` (copies), by name."""
+    grads = [(f"D.{n}", p.grad) for n, p in D.named_parameters()] + [("fake", fake.grad)]
+    return [(n, None if g is None else g.detach().clone()) for n, g in grads]
+
+
+def _grad_side_effect(before: list, after: list) -> str | None:
+    """What the answer did to the stored gradients, or None: zeroed them, or added its own backward() to them."""
+    for (name, old), (_, new) in zip(before, after):
+        if old is not None and (new is None or (bool(old.abs().sum() > 0) and not bool(new.abs().sum() > 0))):
+            return (f"it zeroes the gradients already stored ({name}.grad held one before the call and is empty "
+                    "after it: zero_grad(), or .grad set to None or zero): the training step zeroes them "
+                    "itself, and zeroing them here throws away what another loss already put there. Only compute "
+                    "and return the loss.")
+        if (old is None) != (new is None) or (old is not None and not torch.equal(old, new)):
+            return (f"it calls backward() itself (the gradient stored in {name}.grad changed during the call): "
+                    "return the loss and let the training step call backward(), or the gradient is added twice.")
+    return None
+
+
 def _gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
-    """Run fn(D, fake, codes, spec), backpropagate, and record the loss and which parts got a gradient."""
+    """Run fn(D, fake, codes, spec), backpropagate, and record the loss and which parts got a gradient.
+
+    D's parameters and ``fake`` come with gradients already stored (as after another loss's backward());
+    an answer that zeroes them or calls backward() itself is refused (:class:`SideEffect`)."""
     D, fake, codes, spec = args
+    before = _stored_grads(D, fake)
     out = fn(D, fake, codes, spec)
+    after = _stored_grads(D, fake)
+    effect = _grad_side_effect(before, after)
+    if effect:
+        raise SideEffect(effect)
     if not isinstance(out, Tensor) or out.dim() != 0:
         return out
     if out.requires_grad:
         out.backward()
 
-    def reached(params: Any) -> bool:
-        return any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in params)
+    stored = dict(before)
 
-    flags = (fake.grad is not None and bool(fake.grad.abs().sum() > 0), reached(D.body.parameters()),
-             reached(D.q_head.parameters()), reached(D.d_head.parameters()))
+    def grew(name: str, t: Tensor) -> bool:
+        old = stored[name]
+        return t.grad is not None and bool((t.grad - (0 if old is None else old)).abs().sum() > 0)
+
+    def reached(module: Any, prefix: str) -> bool:
+        return any(grew(f"D.{prefix}.{n}", p) for n, p in module.named_parameters())
+
+    flags = (grew("fake", fake), reached(D.body, "body"), reached(D.q_head, "q_head"), reached(D.d_head, "d_head"))
     return out.detach(), torch.tensor(flags, dtype=torch.float64)
 
 
@@ -224,7 +261,13 @@ def _control_info_loss_exercise() -> Exercise:
 
         def make() -> tuple:
             fake = torch.tanh(torch.randn(n, 1, 28, 28, generator=seeded_rng(seed))).requires_grad_()
-            return copy.deepcopy(d), fake, spec.sample(n, seeded_rng(seed + 1)), spec
+            D = copy.deepcopy(d)
+            g = seeded_rng(seed + 2)  # gradients another loss left behind, as in a training step
+            for p in D.parameters():
+                if p.requires_grad:
+                    p.grad = 1e-3 * torch.randn(p.shape, generator=g)
+            fake.grad = 1e-3 * torch.randn(fake.shape, generator=g)
+            return D, fake, spec.sample(n, seeded_rng(seed + 1)), spec
         return make
 
     cases = [Case("the paper's spec, 4 images", case(PAPER_SPEC, 4, 81)),
@@ -266,6 +309,12 @@ def _rematched_per_class(confusion: np.ndarray) -> np.ndarray:
     return m[rows, cols] / m.sum(axis=1)
 
 
+def _quiet_division(fn: Callable[..., Any], args: tuple) -> Any:
+    """The result of ``fn``, without NumPy's warning for the 0 / 0 of an empty class (nan is the answer there)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return fn(*args)
+
+
 def _per_class_accuracy_exercise() -> Exercise:
     def random_counts(seed: int, k: int) -> Callable[[], tuple]:
         def make() -> tuple:
@@ -282,7 +331,9 @@ def _per_class_accuracy_exercise() -> Exercise:
              Case("a 1 x 1 matrix (the answer is [1.0])", lambda: (np.array([[17]]),)),
              Case("a 2 x 2 matrix of float counts", lambda: (np.array([[3.0, 1.0], [0.0, 2.0]]),)),
              Case("a 3 x 3 uint8 matrix with rows summing past 255",
-                  lambda: (np.array([[200, 50, 30], [10, 250, 100], [0, 0, 255]], dtype=np.uint8),))]
+                  lambda: (np.array([[200, 50, 30], [10, 250, 100], [0, 0, 255]], dtype=np.uint8),)),
+             Case("a 4 x 4 matrix whose class 2 has no images (row 2 is all zeros: its entry is nan)",
+                  lambda: (np.array([[5, 1, 0, 2], [0, 3, 1, 0], [0, 0, 0, 0], [1, 0, 2, 6]]),))]
     mistakes = [
         Mistake("it divides by the column sums: that is the fraction of a matched category's images that "
                 "are right (precision). Per-class accuracy divides by the number of images of each true "
@@ -295,10 +346,15 @@ def _per_class_accuracy_exercise() -> Exercise:
         Mistake("it returns percentages; return fractions between 0 and 1.", lambda m: 100.0 * _per_class(m)),
         Mistake("it divides by the total count of the matrix; each class's diagonal entry is divided by its own "
                 "row sum.", lambda m: np.diag(m) / np.sum(m, dtype=np.float64)),
+        Mistake("a class with no images (a row of zeros) got 0: it has no accuracy at all, and the statement asks "
+                "for nan there (0 / 0), so that an empty class is not mistaken for one that is always wrong.",
+                lambda m: np.nan_to_num(_per_class(m), nan=0.0)),
+        Mistake("a class with no images (a row of zeros) got 1: it has no accuracy at all, and the statement asks "
+                "for nan there (0 / 0).", lambda m: np.nan_to_num(_per_class(m), nan=1.0)),
         Mistake("the columns were matched to the rows again: the confusion matrix's columns already are the "
                 "labels of the matched categories, so read its diagonal as it is.", _rematched_per_class),
     ]
-    return Exercise(_per_class, cases, mistakes, arg_names=("confusion",))
+    return Exercise(_per_class, cases, mistakes, _quiet_division, arg_names=("confusion",))
 
 
 def check_per_class_accuracy(fn: Callable[[np.ndarray], np.ndarray], *, graded: bool = False,

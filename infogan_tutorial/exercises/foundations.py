@@ -19,8 +19,8 @@ from torch import Tensor
 from ..evaluation import categorical_accuracy, hungarian_accuracy
 from ..latent_codes import Codes, LatentSpec
 from ..networks import QOutput
-from ..objectives import gaussian_log_likelihood, info_lower_bound
-from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
+from ..objectives import gaussian_log_likelihood, info_loss, info_lower_bound, log_q
+from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, with_cases
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 
 # -- exercise: the categorical information loss ------------------------------------------
@@ -145,6 +145,11 @@ def gaussian_ll(c: Tensor, mean: Tensor, log_std: Tensor, *, log_std_term: bool 
     return sign * ll / math.log(base)
 
 
+def _sigma_first_ll(c: Tensor, mean: Tensor, log_std: Tensor) -> Tensor:
+    sigma = torch.exp(log_std)
+    return -0.5 * math.log(2 * math.pi) - torch.log(sigma) - 0.5 * ((c - mean) / sigma) ** 2
+
+
 def _gaussian_log_likelihood_exercise() -> Exercise:
     def random_case(seed: int, shape: tuple[int, ...]) -> Callable[[], tuple]:
         def make() -> tuple:
@@ -165,6 +170,9 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
              Case("a large sigma (log_std = 4 and 8) and a far miss (c - mean = 60 with sigma = 1)",
                   lambda: (torch.tensor([1.0, -1.0, 60.0]), torch.tensor([0.2, 0.5, 0.0]),
                            torch.tensor([4.0, 8.0, 0.0]))),
+             Case("a huge sigma (log_std = 100, where sigma = exp(100) overflows float32) and log_std = 30",
+                  lambda: (torch.tensor([0.5, -1.0, 2.0]), torch.tensor([0.0, 0.3, 2.0]),
+                           torch.tensor([100.0, 100.0, 30.0]))),
              Case("a single float64 value", lambda: (torch.tensor([0.3], dtype=torch.float64),
                                                      torch.tensor([-0.4], dtype=torch.float64),
                                                      torch.tensor([-1.2], dtype=torch.float64)))]
@@ -192,6 +200,9 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
                 "to 0 and its log is -inf. Take the logarithm by hand, as three terms that stay finite.",
                 lambda c, mean, log_std: torch.log(torch.exp(-0.5 * ((c - mean) / log_std.exp()) ** 2)
                                                    / (math.sqrt(2 * math.pi) * log_std.exp()))),
+        Mistake("it computes sigma = exp(log_std) and then takes its log (or that of sigma^2): for log_std = 100, "
+                "exp(100) overflows float32 to inf, so log(sigma) is inf. log(sigma) is log_std itself; write "
+                "(c - mean) / sigma as (c - mean) * exp(-log_std).", _sigma_first_ll),
         Mistake("the constant is -ln(2 pi); the density's 1/sqrt(2 pi) gives -ln(2 pi)/2 (about -0.919).",
                 lambda c, mean, log_std: gaussian_ll(c, mean, log_std) - 0.5 * math.log(2 * math.pi)),
         Mistake("the squared term lacks its 1/2: the exponent of the density is -(c - mean)^2 / (2 sigma^2).",
@@ -328,7 +339,7 @@ def _mutual_info_bound_exercise() -> Exercise:
                   lambda: (q_output(_NO_CAT, 1, 36), _NO_CAT.sample(1, seeded_rng(37)), _NO_CAT))]
     mistakes = [
         Mistake("H(c) is missing: this is E[log Q(c|x)] alone. The bound adds the entropy of the codes, "
-                "L_I = E[log Q(c|x)] + H(c) (spec.entropy()).", partial(_info_bound, entropy=False)),
+                "L_I = E[log Q(c|x)] + H(c) (your code_entropy(spec)).", partial(_info_bound, entropy=False)),
         Mistake("this is the information loss -E[log Q(c|x)], not the bound: flip the sign and add H(c).",
                 partial(_info_bound, entropy=False, sign=-1.0)),
         Mistake("wrong sign: it returns -L_I. The bound is E[log Q(c|x)] + H(c).", partial(_info_bound, sign=-1.0)),
@@ -341,9 +352,12 @@ def _mutual_info_bound_exercise() -> Exercise:
         Mistake("only the categorical codes are counted: add the continuous codes' log-likelihood "
                 "and their entropy too.", partial(_info_bound, continuous=False)),
     ]
-    return Exercise(_info_bound, cases, mistakes, arg_names=("q", "codes", "spec"),
-                    forbidden={info_lower_bound: "the package's info_lower_bound"}, gradients="required",
-                    grad_args=("q",))
+    forbidden = {info_lower_bound: "the package's info_lower_bound", log_q: "the package's log_q",
+                 info_loss: "the package's info_loss", gaussian_log_likelihood: "the package's gaussian_log_likelihood",
+                 LatentSpec.entropy: "spec.entropy()", LatentSpec.categorical_entropy: "spec.categorical_entropy()",
+                 LatentSpec.continuous_entropy: "spec.continuous_entropy()"}
+    return Exercise(_info_bound, cases, mistakes, arg_names=("q", "codes", "spec"), forbidden=forbidden,
+                    gradients="required", grad_args=("q",))
 
 
 def check_mutual_info_bound(fn: Callable[[QOutput, Codes, LatentSpec], Tensor], *, graded: bool = False,
@@ -393,6 +407,24 @@ def _traversal_diagnosis(got: Any, args: tuple) -> str | None:
     return None
 
 
+def _traversal_probe(fn: Callable[..., Any], args: tuple) -> Any:
+    """The grid ``fn`` returns, refused where a field shares memory with ``base`` (a view of it)."""
+    got = fn(*args)
+    base = args[1]
+    if isinstance(got, Codes):
+        for part in ("z", "categorical", "continuous"):
+            mine = getattr(got, part)
+            theirs = [f"base.{p}" for p in ("z", "categorical", "continuous") if isinstance(mine, Tensor)
+                      and mine.numel() and getattr(base, p).numel() and mine.untyped_storage().data_ptr()
+                      == getattr(base, p).untyped_storage().data_ptr()]
+            if theirs:
+                raise SideEffect(
+                    f"the returned Codes.{part} shares its memory with {theirs[0]} (it is {theirs[0]} itself or a "
+                    "view of it, e.g. from expand(), a reshape of one, or indexing with a slice): writing into the "
+                    "grid would then change base. Return new tensors (repeat_interleave, or .clone()).")
+    return got
+
+
 def _traversal_codes_exercise() -> Exercise:
     def case(spec: LatentSpec, rows: int, code: str, values: Tensor, seed: int) -> Callable[[], tuple]:
         return lambda: (spec, spec.sample(rows, seeded_rng(seed)), code, values.clone())
@@ -430,7 +462,7 @@ def _traversal_codes_exercise() -> Exercise:
                 "one categorical code c2 is continuous[:, 0] (use spec.code_index(code) - spec.n_categorical).",
                 partial(_traversal, ignore_categorical_count=True)),
     ]
-    return Exercise(reference, cases, mistakes, diagnose=_traversal_diagnosis,
+    return Exercise(reference, cases, mistakes, probe=_traversal_probe, diagnose=_traversal_diagnosis,
                     arg_names=("spec", "base", "code", "values"),
                     forbidden={LatentSpec.traversal: "spec.traversal", LatentSpec.noise_traversal: "spec.noise_traversal"})
 
@@ -508,6 +540,15 @@ def _balanced_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
     return float((right[used] / counts.sum(0)[used]).mean())
 
 
+def _row_fraction_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    counts = np.zeros((10, 10))
+    np.add.at(counts, (clusters, labels), 1)
+    rows, cols = linear_sum_assignment(counts / np.maximum(counts.sum(1, keepdims=True), 1), maximize=True)
+    return float(counts[rows, cols].sum() / len(labels))
+
+
 def _matched_accuracy_exercise() -> Exercise:
     def relabelled(noise: float, seed: int) -> Callable[[], tuple]:
         def make() -> tuple:
@@ -529,6 +570,9 @@ def _matched_accuracy_exercise() -> Exercise:
                   lambda: (np.array([2, 2, 5, 5, 5, 7, 9, 9, 2, 7]), np.array([3, 3, 0, 0, 4, 8, 4, 4, 3, 8]))),
              Case("labels 0..8 only (no 9) and categories 0..9",
                   lambda: (np.arange(20) % 10, np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 8] * 2))),
+             Case("a category of 18 items (10 of label 0, 8 of label 1) beside one of a single item of label 0, "
+                  "where matching by each category's fractions, not its counts, picks the other pairing",
+                  lambda: (np.array([3] * 18 + [6] + [1, 1, 1]), np.array([0] * 10 + [1] * 8 + [0] + [5, 5, 5]))),
              Case("3000 items in 3 categories (more than 255 in one count)",
                   lambda: (np.repeat([4, 1, 0], 1000), np.repeat([1, 0, 2], [1200, 900, 900]))),
              Case("a single item (the answer is 1.0)", lambda: (np.array([6]), np.array([2]))),
@@ -558,6 +602,10 @@ def _matched_accuracy_exercise() -> Exercise:
         Mistake("the counts wrapped around: an integer array of a small dtype (uint8, int8) holds at most "
                 "255 or 127. Count in int64 or float (np.zeros((10, 10)) is float64).",
                 lambda clusters, labels: _hungarian_counts(clusters, labels, np.uint8)),
+        Mistake("it optimises the fractions of each category (or of each label) instead of the counts: the "
+                "best matching is the one with the most matched items, so pass the raw count matrix to "
+                "linear_sum_assignment(counts, maximize=True) and divide only the total by the number of items.",
+                _row_fraction_accuracy),
         Mistake("the counts wrapped around: an int8 array holds at most 127. Count in int64 or float "
                 "(np.zeros((10, 10)) is float64).",
                 lambda clusters, labels: _hungarian_counts(clusters, labels, np.int8)),

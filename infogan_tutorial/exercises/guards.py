@@ -7,13 +7,18 @@
 - :func:`snapshot` and :func:`changed` tell whether the function edited its inputs in place
   (tensors, the fields of Codes and QOutput, a network's parameters and ``requires_grad`` flags);
 - :func:`rng_state` and :func:`restore_rng` catch a function that reseeds or draws from the global
-  random number generators.
+  random number generators; :func:`torch_state` and :func:`restore_torch_state` one that leaves
+  gradient computation off or changes torch's default dtype;
+- :func:`live_threads`, :func:`settle` and :func:`stop_threads` catch a function that leaves a thread
+  running after it returned (one that spins, or edits the inputs or the result later).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
+import math
 import random
 import signal
 import sys
@@ -155,10 +160,10 @@ class CallWatch:
 def snapshot(x: Any) -> Any:
     """A deep copy of what matters in ``x``: tensor values and flags, parameters, fields of dataclasses."""
     if isinstance(x, Tensor):
-        return ("tensor", x.detach().clone(), x.requires_grad)
+        return ("tensor", x.detach().clone(), x.requires_grad, _tensor_hooks(x))
     if isinstance(x, nn.Module):
-        params = {n: (p.detach().clone(), p.requires_grad) for n, p in x.named_parameters()}
-        return ("module", params, x.training)
+        params = {n: (p.detach().clone(), p.requires_grad, _tensor_hooks(p)) for n, p in x.named_parameters()}
+        return ("module", params, x.training, _module_hooks(x))
     if isinstance(x, np.ndarray):
         return ("array", x.copy())
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
@@ -168,20 +173,46 @@ def snapshot(x: Any) -> Any:
     return ("other", x)
 
 
+def _tensor_hooks(t: Tensor) -> int:
+    """How many gradient hooks ``t`` carries (register_hook, register_post_accumulate_grad_hook)."""
+    return sum(len(getattr(t, a, None) or {}) for a in ("_backward_hooks", "_post_accumulate_grad_hooks"))
+
+
+_MODULE_HOOKS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+
+
+def _module_hooks(m: nn.Module) -> dict[str, int]:
+    """How many forward and backward hooks each submodule of ``m`` carries, by its name."""
+    return {name: sum(len(getattr(sub, a, None) or {}) for a in _MODULE_HOOKS) for name, sub in m.named_modules()}
+
+
+_PLAIN = (bool, int, float, str, bytes, tuple, frozenset, type(None))
+
+
 def changed(x: Any, snap: Any, where: str) -> str | None:
     """Where ``x`` no longer matches its :func:`snapshot` (a phrase such as "q.logits[0]"), or None."""
     tag = snap[0]
     if tag == "tensor":
         if not isinstance(x, Tensor) or x.shape != snap[1].shape or not torch.equal(x.detach(), snap[1]):
             return f"the values of {where}"
-        return f"{where}.requires_grad" if x.requires_grad != snap[2] else None
+        if x.requires_grad != snap[2]:
+            return f"{where}.requires_grad"
+        return f"a gradient hook registered on {where}" if _tensor_hooks(x) != snap[3] else None
     if tag == "module":
         for name, p in x.named_parameters():
-            value, flag = snap[1][name]
+            value, flag, hooks = snap[1][name]
             if not torch.equal(p.detach(), value):
-                return f"the parameter {where}.{name}"
+                return f"the values of the parameter {where}.{name}"
             if p.requires_grad != flag:
-                return f"{where}.{name}.requires_grad (a frozen or unfrozen parameter)"
+                return (f"{where}.{name}.requires_grad, True before the call and False after it: a frozen parameter"
+                        if flag else f"{where}.{name}.requires_grad, False before the call and True after it: "
+                        "an unfrozen parameter")
+            if _tensor_hooks(p) != hooks:
+                return f"a gradient hook registered on {where}.{name}"
+        hooks = _module_hooks(x)
+        for name, count in hooks.items():
+            if count != snap[3].get(name, 0):
+                return f"a forward or backward hook registered on {'.'.join(filter(None, (where, name)))}"
         return f"{where}.training (train/eval mode)" if x.training != snap[2] else None
     if tag == "array":
         return None if np.array_equal(x, snap[1], equal_nan=True) else f"the values of {where}"
@@ -195,7 +226,20 @@ def changed(x: Any, snap: Any, where: str) -> str | None:
         if len(x) != len(snap[2]):
             return f"the length of {where}"
         return next((p for i, (v, s) in enumerate(zip(x, snap[2])) if (p := changed(v, s, f"{where}[{i}]"))), None)
+    if isinstance(snap[1], _PLAIN) and not _same_plain(x, snap[1]):
+        return f"the value of {where}"  # e.g. a frozen spec's field, edited with object.__setattr__
     return None
+
+
+def _same_plain(a: Any, b: Any) -> bool:
+    """``a == b`` for numbers, strings and tuples of them, with nan equal to nan."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same_plain(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return bool(a == b)
 
 
 def rng_state() -> tuple:
@@ -207,6 +251,72 @@ def restore_rng(state: tuple) -> None:
     torch.set_rng_state(state[0])
     np.random.set_state(state[1])
     random.setstate(state[2])
+
+
+def torch_state() -> tuple:
+    """What an answer could switch for the rest of the kernel: gradient mode, the default dtype, anomaly
+    detection and deterministic algorithms."""
+    return (torch.is_grad_enabled(), torch.get_default_dtype(), torch.is_anomaly_enabled(),
+            torch.are_deterministic_algorithms_enabled())
+
+
+def torch_state_change(before: tuple) -> str | None:
+    """How torch's global state differs from ``before`` (a phrase), or None."""
+    grad, dtype, anomaly, deterministic = torch_state()
+    if grad != before[0]:
+        return ("it leaves gradient computation switched off (torch.set_grad_enabled(False), or torch.no_grad() "
+                "entered without a `with` block), so every later line of the notebook builds no graph: use "
+                "`with torch.no_grad():`, which switches it back on at the end of the block")
+    if dtype != before[1]:
+        return (f"it changes torch's default dtype to {dtype} (torch.set_default_dtype), for every tensor the "
+                "notebook creates later: leave it as it is, and convert one tensor with .double() if you need to")
+    if anomaly != before[2]:
+        return ("it switches autograd's anomaly detection (torch.autograd.set_detect_anomaly) for the rest of the "
+                "notebook, which slows every later backward() many times over: leave it as it is")
+    if deterministic != before[3]:
+        return ("it switches torch.use_deterministic_algorithms for the rest of the notebook: leave it as it is")
+    return None
+
+
+def restore_torch_state(state: tuple) -> None:
+    torch.set_grad_enabled(state[0])
+    torch.set_default_dtype(state[1])
+    torch.autograd.set_detect_anomaly(state[2])
+    torch.use_deterministic_algorithms(state[3])
+
+
+def live_threads() -> set[int]:
+    """The ids of the Python threads running now (also those started with _thread, which threading does not list)."""
+    return set(sys._current_frames()) | {t.ident for t in threading.enumerate() if t.ident is not None}
+
+
+def settle(before: set[int], seconds: float = 0.25) -> set[int]:
+    """The threads started since ``before`` that are still alive after waiting up to ``seconds`` for them to end."""
+    deadline = time.monotonic() + seconds
+    while True:
+        new = live_threads() - before
+        if not new or time.monotonic() >= deadline:
+            return new
+        time.sleep(0.01)
+
+
+def stop_threads(idents: set[int]) -> None:
+    """Ask each thread to exit (a SystemExit raised in it at its next Python instruction; CPython only).
+
+    A thread that spins in Python code or sleeps and then edits the inputs stops there; one stuck in a
+    single call into C stops only when that call returns.
+    """
+    set_async = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
+    if set_async is None:
+        return
+    for ident in idents:
+        set_async(ctypes.c_ulong(ident), ctypes.py_object(SystemExit))
+
+
+def thread_names(idents: set[int]) -> str:
+    """'Thread-3 (spin)' and the like, for a message."""
+    known = {t.ident: t.name for t in threading.enumerate()}
+    return ", ".join(sorted(known.get(i, "a thread started with _thread") for i in idents))
 
 
 def same_rng(a: tuple, b: tuple) -> bool:
