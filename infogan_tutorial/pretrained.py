@@ -52,8 +52,12 @@ def _need(path: Path) -> Path:
 
 
 def load_pretrained(device: torch.device | str = "cpu", folder: Path = PRETRAINED_DIR) -> Pretrained:
-    """Load ``folder/infogan-mnist.pt`` (fp32 weights restored from its 4-bit matrices)."""
+    """Load ``folder/infogan-mnist.pt`` (fp32 weights restored from its 4-bit matrices).
+
+    The file must match its line in ``folder/SHA256SUMS`` where there is one (and, as every checkpoint, the
+    checksum of its tensors): a damaged copy raises :class:`CheckpointError`."""
     path = _need(Path(folder) / MODEL_NAME)
+    check_listed_sum(path)
     ckpt = read_checkpoint(path)
     spec, G, D = networks_from_checkpoint(ckpt, device, path=path)
     return Pretrained(spec, G, D, int(ckpt.get("step", 0)), dict(ckpt.get("config", {})),
@@ -63,6 +67,17 @@ def load_pretrained(device: torch.device | str = "cpu", folder: Path = PRETRAINE
 def gan_control_history(folder: Path = PRETRAINED_DIR) -> dict[str, list[float]]:
     """The plain-GAN control's training history (the same keys as ``TrainState.history``)."""
     return json.loads(_need(Path(folder) / GAN_HISTORY_NAME).read_text())
+
+
+def check_listed_sum(path: Path) -> None:
+    """Raise :class:`CheckpointError` if ``SHA256SUMS`` beside ``path`` lists it with another SHA-256."""
+    sums = Path(path).parent / "SHA256SUMS"
+    if not sums.is_file():
+        return
+    listed = {line.split()[1]: line.split()[0] for line in sums.read_text().splitlines() if len(line.split()) == 2}
+    if Path(path).name in listed and listed[Path(path).name] != sha256(path):
+        raise CheckpointError(f"{path} is damaged: its SHA-256 differs from the one {sums} lists. Restore it "
+                              "(git checkout -- data/pretrained, or download the repository again).")
 
 
 def sha256(path: Path) -> str:

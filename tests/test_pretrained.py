@@ -58,3 +58,26 @@ def test_cli_evaluates_the_pretrained_model(capsys):
     assert cli_main(["evaluate", "--checkpoint", str(PRETRAINED_DIR / MODEL_NAME), "--device", "cpu"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["n"] == 1000 and out["accuracy"] > 0.5 and out["step"] >= 1000
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_a_copy_of_the_shipped_model_damaged_in_place_is_refused(tmp_path, listed):
+    """Bytes changed inside the file (not cut): refused by SHA256SUMS where it is beside the file, and by the
+    checksum of the tensors that the shipped file now carries where it is not."""
+    import shutil
+
+    from infogan_tutorial.checkpoints import load_networks
+    from infogan_tutorial.errors import CheckpointError
+
+    copy = tmp_path / MODEL_NAME
+    shutil.copy(PRETRAINED_DIR / MODEL_NAME, copy)
+    if listed:
+        shutil.copy(PRETRAINED_DIR / "SHA256SUMS", tmp_path / "SHA256SUMS")
+    data = bytearray(copy.read_bytes())
+    for at in (len(data) // 2, len(data) // 3, len(data) // 4):
+        data[at:at + 16] = bytes(b ^ 0x5A for b in data[at:at + 16])
+    copy.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="damaged|corrupt"):
+        load_pretrained(folder=tmp_path)
+    with pytest.raises(CheckpointError, match="corrupt|damaged|not a checkpoint|could not"):
+        load_networks(copy)
