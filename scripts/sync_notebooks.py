@@ -299,8 +299,9 @@ _TARGET = re.compile(r"^\((?P<label>[\w:.-]+)\)=[ \t]*\n?", re.M)
 # MyST-NB's glue roles: {glue}`name`, {glue:}`name`, {glue:text}`name:.1f` (a format after the last colon)
 _GLUE = re.compile(r"\{glue(?::(?:text|md|any|math|figure))?:?\}`(?P<key>[^`]*?)(?::[^`:]*)?`")
 GLUE_NOTE = ("> **This run's numbers.** A name in code font such as `{name}` stands for a number or a sentence "
-             "that a code cell of this notebook computes and prints; the published book writes in the values of "
-             "the run that built it.")
+             "that a code cell of this notebook computes: its `glue(\"{name}\", ...)` call shows how, and most "
+             "such values are in the cell's printed output. The published book writes in the values of the run "
+             "that built it.")
 _CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "hint": "Hint", "warning": "Warning", "important": "Important",
                    "caution": "Caution", "attention": "Attention", "danger": "Danger", "error": "Error",
                    "seealso": "See also"}

@@ -125,6 +125,12 @@ def test_numbers_in_prose_are_glued_or_stored(chapter: Path) -> None:
                      "a reason:\n" + "\n".join(bad))
 
 
+def test_numbers_in_the_introduction_are_stored_or_the_papers() -> None:
+    found = [(number, context) for para in paragraphs((ROOT / "book" / "intro.md").read_text(encoding="utf8"))
+             if not STORED.search(para) for number, context in [(m.group(0), para) for m in NUMBER.finditer(para)]]
+    assert not found, f"unattributed numbers in book/intro.md: {found}"
+
+
 def test_every_allowed_number_is_still_in_its_chapter() -> None:
     used = {(c.stem, n) for c in CHAPTERS for n, _ in unattributed(c)}
     assert not set(ALLOWED) - used, f"ALLOWED entries no longer needed: {sorted(set(ALLOWED) - used)}"
