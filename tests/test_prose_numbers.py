@@ -148,3 +148,9 @@ def test_every_glued_name_is_glued_by_a_cell_of_its_notebook(chapter: Path) -> N
     assert not missing, f"glue roles without a glue(...) call in {chapter.name}: {missing}"
     assert "from myst_nb" not in code and "import myst_nb" not in code, \
         "take glue from infogan_tutorial.figures, which works without MyST-NB (Colab)"
+
+
+def test_glue_shows_nothing_at_the_end_of_a_cell() -> None:
+    from infogan_tutorial.figures import glue
+
+    assert glue("test_value", 0.5) is None  # a returned value would be echoed as the cell's output
