@@ -58,6 +58,21 @@ def describe(target: Axes | Figure, text: str) -> Axes | Figure:
     return target
 
 
+def glue(name: str, value) -> None:
+    """Hand ``value`` to the page's prose as ``name`` (``{glue:text}`name:.1f``` in its Markdown).
+
+    The book's build (jupyter-book, MyST-NB) writes the value of the run that built the page into
+    the sentence, so the prose cannot contradict the printed output. Where MyST-NB is not installed
+    (Colab) it does nothing: the Colab editions name the value instead (scripts/sync_notebooks.py).
+    It returns nothing, so that a call at the end of a cell shows no output.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=False)
+
+
 def _describe_lines(ax: Axes) -> str:
     """Where each labelled line of ``ax`` starts and ends (a fallback for panels nobody described)."""
     parts = []

@@ -320,6 +320,12 @@ COLAB_DIR = "colab"
 _FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}[ \t]*(?P<arg>.*)$")
 _ROLE = re.compile(r"\{(?P<role>cite|cite:p|cite:t|ref|numref|doc|eq|term)\}`(?P<body>[^`]*)`")
 _TARGET = re.compile(r"^\((?P<label>[\w:.-]+)\)=[ \t]*\n?", re.M)
+# MyST-NB's glue roles: {glue}`name`, {glue:}`name`, {glue:text}`name:.1f` (a format after the last colon)
+_GLUE = re.compile(r"\{glue(?::(?:text|md|any|math|figure))?:?\}`(?P<key>[^`]*?)(?::[^`:]*)?`")
+GLUE_NOTE = ("> **This run's numbers.** A name in code font such as `{name}` stands for a number or a sentence "
+             "that a code cell of this notebook computes: its `glue(\"{name}\", ...)` call shows how, and most "
+             "such values are in the cell's printed output. The published book writes in the values of the run "
+             "that built it.")
 _CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "hint": "Hint", "warning": "Warning", "important": "Important",
                    "caution": "Caution", "attention": "Attention", "danger": "Danger", "error": "Error",
                    "seealso": "See also"}
@@ -394,6 +400,8 @@ class ColabMarkdown:
             else (text or target)
 
     def roles(self, text: str) -> str:
+        # a glued value exists only in a built page: Colab shows its name (GLUE_NOTE says what it is)
+        text = _GLUE.sub(lambda m: f"`{m.group('key').split('::')[-1]}`", text)
         return _ROLE.sub(self._role, text)
 
     def _block(self, name: str, arg: str, options: dict[str, str], body: str) -> str:
@@ -478,6 +486,12 @@ def colab_edition(nb: dict, markdown: ColabMarkdown) -> dict:
         else:
             cells.append(cell)
     assert solution is None, "a {solution-start} without its {solution-end}"
+    glued = [m.group("key") for c in nb["cells"] if c["cell_type"] == "markdown"
+             for m in _GLUE.finditer("".join(c["source"]))]
+    if glued:  # say once, after the title, what the names in code font stand for
+        first = next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown")
+        note = GLUE_NOTE.format(name=glued[0].split("::")[-1])
+        cells.insert(first + 1, {"cell_type": "markdown", "metadata": {}, "source": note.splitlines(keepends=True)})
     return {**nb, "cells": cells}
 
 

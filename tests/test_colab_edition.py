@@ -58,6 +58,9 @@ def test_the_colab_edition_matches_the_book_but_for_solutions_and_markup(chapter
     markdown = "\n".join(source(c) for c in colab if c["cell_type"] == "markdown")
     assert not re.search(r"^\s*(```+|:::+)\{", markdown, re.M), "a MyST directive left"
     assert not re.search(r"\{(cite|ref|numref|doc|eq)(:\w+)?\}`", markdown), "a MyST role left"
+    assert not re.search(r"\{glue(:\w*)?\}`", markdown), "a glue role left (Colab shows the value's name)"
+    if re.search(r"\{glue(:\w*)?\}`", "\n".join(source(c) for c in book if c["cell_type"] == "markdown")):
+        assert "This run's numbers." in markdown, "the note that says what a glued name in code font stands for"
     assert not re.search(r"^\([\w:.-]+\)=\s*$", markdown, re.M), "a MyST target left"
     assert markdown.count("$") >= sum(source(c).count("$") for c in book if c["cell_type"] == "markdown"
                                       and "solution" not in source(c)) // 2  # math kept
@@ -76,6 +79,7 @@ def test_markup_is_rendered_for_colab() -> None:
                     "> **Note**\n>\n> See [there](https://example.org/book/book/09_exercises_experiments.html#ch9-x)"
                     " and [Section](https://example.org/book/book/09_exercises_experiments.html#ch9-x).\n## Next")
     plain = sync.ColabMarkdown(ROOT, {})  # no published URL: text only
+    assert plain.convert("{glue:text}`ch9_acc:.1%` of {glue}`n` and {glue:}`m`") == "`ch9_acc` of `n` and `m`"
     assert plain.convert("{cite}`chen2016infogan` and {ref}`that <ch9-x>`") == "(Chen et al., 2016) and that"
 
 
