@@ -44,7 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOX = Path(__file__).with_name("course_sandbox.py")
 ANSWER_KEY = ("foundations.py", "experiments.py", "inputs.py")  # left out of the sandbox's package copy
-SANDBOX_PROBES = {"infogan_tutorial.exercises.experiments._gradient_flow": "gradient_flow"}
+SANDBOX_PROBES = {"infogan_tutorial.exercises.probes.gradient_flow": "gradient_flow"}
 """Probes that need the student's live result (its autograd graph): the sandbox runs its own copy. Every
 other probe calls the function once and reads its result, so the sandbox returns ``fn(*args)`` and the
 grader applies the exercise's probe to that value."""

@@ -21,7 +21,8 @@ from ..latent_codes import Codes, LatentSpec
 from ..mutual_information import mutual_information
 from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import generator_loss, info_loss, info_lower_bound, invariant_information
-from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, with_cases
+from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
+from .probes import gradient_flow
 from .foundations import _sure_q, _sure_q_case, gaussian_ll
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 
@@ -180,56 +181,6 @@ def _small_discriminator(spec: LatentSpec, seed: int) -> Discriminator:
     return d
 
 
-def _stored_grads(D: Discriminator, fake: Tensor) -> list[tuple[str, Tensor | None]]:
-    """The gradients stored in D's parameters and in ``fake`` (copies), by name."""
-    grads = [(f"D.{n}", p.grad) for n, p in D.named_parameters()] + [("fake", fake.grad)]
-    return [(n, None if g is None else g.detach().clone()) for n, g in grads]
-
-
-def _grad_side_effect(before: list, after: list) -> str | None:
-    """What the answer did to the stored gradients, or None: zeroed them, or added its own backward() to them."""
-    for (name, old), (_, new) in zip(before, after):
-        if old is not None and (new is None or (bool(old.abs().sum() > 0) and not bool(new.abs().sum() > 0))):
-            return (f"it zeroes the gradients already stored ({name}.grad held one before the call and is empty "
-                    "after it: zero_grad(), or .grad set to None or zero): the training step zeroes them "
-                    "itself, and zeroing them here throws away what another loss already put there. Only compute "
-                    "and return the loss.")
-        if (old is None) != (new is None) or (old is not None and not torch.equal(old, new)):
-            return (f"it calls backward() itself (the gradient stored in {name}.grad changed during the call): "
-                    "return the loss and let the training step call backward(), or the gradient is added twice.")
-    return None
-
-
-def _gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
-    """Run fn(D, fake, codes, spec), backpropagate, and record the loss and which parts got a gradient.
-
-    D's parameters and ``fake`` come with gradients already stored (as after another loss's backward());
-    an answer that zeroes them or calls backward() itself is refused (:class:`SideEffect`)."""
-    D, fake, codes, spec = args
-    before = _stored_grads(D, fake)
-    out = fn(D, fake, codes, spec)
-    after = _stored_grads(D, fake)
-    effect = _grad_side_effect(before, after)
-    if effect:
-        raise SideEffect(effect)
-    if not isinstance(out, Tensor) or out.dim() != 0:
-        return out
-    if out.requires_grad:
-        out.backward()
-
-    stored = dict(before)
-
-    def grew(name: str, t: Tensor) -> bool:
-        old = stored[name]
-        return t.grad is not None and bool((t.grad - (0 if old is None else old)).abs().sum() > 0)
-
-    def reached(module: Any, prefix: str) -> bool:
-        return any(grew(f"D.{prefix}.{n}", p) for n, p in module.named_parameters())
-
-    flags = (grew("fake", fake), reached(D.body, "body"), reached(D.q_head, "q_head"), reached(D.d_head, "d_head"))
-    return out.detach(), torch.tensor(flags, dtype=torch.float64)
-
-
 def _flow_diagnosis(got: Any, args: tuple) -> str | None:
     """Say where the gradient went, or that the value differs from info_loss, when no known mistake matched."""
     if not (isinstance(got, tuple) and len(got) == 2):
@@ -283,7 +234,7 @@ def _control_info_loss_exercise() -> Exercise:
                 "the control's Q could never learn to read c. Detach only the features, then apply Q's head.",
                 partial(_control_loss, no_grad=True)),
     ]
-    return Exercise(_control_loss, cases, mistakes, _gradient_flow, _flow_diagnosis,
+    return Exercise(_control_loss, cases, mistakes, gradient_flow, _flow_diagnosis,
                     arg_names=("D", "fake", "codes", "spec"))
 
 

@@ -1,0 +1,63 @@
+"""Probes that need an answer's live result (its autograd graph), shared by the checkers and by the graded
+sandbox (``scripts/course_sandbox.py``), which runs them on the student's function and returns only what they
+measured. They hold no answer: the references stay in ``foundations.py`` and ``experiments.py``."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from ..networks import Discriminator
+from .engine import SideEffect
+
+
+def stored_grads(D: Discriminator, fake: Tensor) -> list[tuple[str, Tensor | None]]:
+    """The gradients stored in D's parameters and in ``fake`` (copies), by name."""
+    grads = [(f"D.{n}", p.grad) for n, p in D.named_parameters()] + [("fake", fake.grad)]
+    return [(n, None if g is None else g.detach().clone()) for n, g in grads]
+
+
+def grad_side_effect(before: list, after: list) -> str | None:
+    """What the answer did to the stored gradients, or None: zeroed them, or added its own backward() to them."""
+    for (name, old), (_, new) in zip(before, after):
+        if old is not None and (new is None or (bool(old.abs().sum() > 0) and not bool(new.abs().sum() > 0))):
+            return (f"it zeroes the gradients already stored ({name}.grad held one before the call and is empty "
+                    "after it: zero_grad(), or .grad set to None or zero): the training step zeroes them "
+                    "itself, and zeroing them here throws away what another loss already put there. Only compute "
+                    "and return the loss.")
+        if (old is None) != (new is None) or (old is not None and not torch.equal(old, new)):
+            return (f"it calls backward() itself (the gradient stored in {name}.grad changed during the call): "
+                    "return the loss and let the training step call backward(), or the gradient is added twice.")
+    return None
+
+
+def gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
+    """Run fn(D, fake, codes, spec), backpropagate, and record the loss and which parts got a gradient.
+
+    D's parameters and ``fake`` come with gradients already stored (as after another loss's backward());
+    an answer that zeroes them or calls backward() itself is refused (:class:`SideEffect`)."""
+    D, fake, codes, spec = args
+    before = stored_grads(D, fake)
+    out = fn(D, fake, codes, spec)
+    after = stored_grads(D, fake)
+    effect = grad_side_effect(before, after)
+    if effect:
+        raise SideEffect(effect)
+    if not isinstance(out, Tensor) or out.dim() != 0:
+        return out
+    if out.requires_grad:
+        out.backward()
+
+    stored = dict(before)
+
+    def grew(name: str, t: Tensor) -> bool:
+        old = stored[name]
+        return t.grad is not None and bool((t.grad - (0 if old is None else old)).abs().sum() > 0)
+
+    def reached(module: Any, prefix: str) -> bool:
+        return any(grew(f"D.{prefix}.{n}", p) for n, p in module.named_parameters())
+
+    flags = (grew("fake", fake), reached(D.body, "body"), reached(D.q_head, "q_head"), reached(D.d_head, "d_head"))
+    return out.detach(), torch.tensor(flags, dtype=torch.float64)
