@@ -12,7 +12,7 @@ pages never mix.
 The student build reads ``_config.yml`` and writes a temporary copy with four changes:
 
 - ``sphinx.config.hide_solutions: true``, sphinx-exercise's switch for hiding solutions;
-- the local extension ``hide_gated_solutions`` (``scripts/hide_gated_solutions.py``), without
+- the local extension ``hide_gated_solutions`` (``book/_ext/hide_gated_solutions.py``), without
   which that switch crashes on the book's gated solutions and would not remove their code
   cells; it also strips the solutions from the notebooks the download button serves;
 - no ``sphinx.ext.viewcode``: its ``_modules/`` pages ("[source]" on the API page) would publish the
@@ -42,6 +42,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = Path(__file__).resolve().parent
+EXTENSIONS = ROOT / "book" / "_ext"
+"""The book's own Sphinx extensions (``infogan_site``; ``hide_gated_solutions`` for the student build)."""
 BUILD_FLAGS = ["-W", "-n", "--keep-going"]
 
 
@@ -57,7 +59,7 @@ def student_config(config: dict, colab_repo: str | None = None, colab_branch: st
     local = sphinx.setdefault("local_extensions", {})
     for name, path in local.items():  # the copy lives in a temporary folder: paths relative to the book's root
         local[name] = str(ROOT / path)
-    local["hide_gated_solutions"] = str(SCRIPTS)
+    local["hide_gated_solutions"] = str(EXTENSIONS)
     extensions = sphinx.get("extra_extensions") or []
     if "sphinx.ext.viewcode" in extensions:  # its _modules/ pages would publish the checkers' answer key
         sphinx["extra_extensions"] = [e for e in extensions if e != "sphinx.ext.viewcode"]

@@ -1,7 +1,7 @@
 """Turn the book's exercise chapters into nbgrader source notebooks, and check a release for leaks.
 
 The book keeps each exercise as a stub cell, a gated solution (``{solution-start}`` ...
-``{solution-end}``) and a check cell (see ``scripts/hide_gated_solutions.py``). For nbgrader:
+``{solution-end}``) and a check cell (see ``book/_ext/hide_gated_solutions.py``). For nbgrader:
 
 - the stub cell becomes an answer cell whose body is the solution inside ``### BEGIN SOLUTION`` /
   ``### END SOLUTION`` (the release replaces it with ``raise NotImplementedError()``);
@@ -20,11 +20,12 @@ import copy
 import html
 import json
 import re
+import sys
 from pathlib import Path
 
-from hide_gated_solutions import _END, _START, solution_blocks, strip_solutions
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))  # the student build's Sphinx extension reads the same blocks
+from hide_gated_solutions import _END, _START, solution_blocks, strip_solutions  # noqa: E402
 HIDDEN_TESTS = ROOT / "course" / "hidden_tests"
 INSTALL_MARKER = "# Install cell (written by scripts/sync_notebooks.py)"
 CHECK = re.compile(r"^(?:(\w+) = )?(check_\w+)\((\w+)\)\s*$")

@@ -22,7 +22,8 @@ from infogan_tutorial.objectives import gaussian_log_likelihood, info_loss, log_
 ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("docutils", reason="the student-build helpers need the book extras: pip install -e '.[book]'")
 sys.path.insert(0, str(ROOT / "scripts"))
-from build_book import SCRIPTS, student_config  # noqa: E402
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from build_book import EXTENSIONS, student_config  # noqa: E402
 from hide_gated_solutions import solution_blocks, strip_solutions  # noqa: E402
 
 FOUNDATIONS = ROOT / "book" / "08_exercises_foundations.ipynb"
@@ -379,8 +380,8 @@ def test_student_config_only_adds_the_hiding():
               "launch_buttons": {"colab_url": "https://colab.research.google.com", "notebook_interface": "classic"}}
     cfg = student_config(config)
     assert cfg["sphinx"]["config"] == {"nitpicky": False, "hide_solutions": True}
-    assert cfg["sphinx"]["local_extensions"] == {"hide_gated_solutions": str(SCRIPTS)}
-    assert (SCRIPTS / "hide_gated_solutions.py").is_file()
+    assert cfg["sphinx"]["local_extensions"] == {"hide_gated_solutions": str(EXTENSIONS)}
+    assert (EXTENSIONS / "hide_gated_solutions.py").is_file()
     assert cfg["launch_buttons"] == {"colab_url": "", "notebook_interface": "classic"}
     assert cfg["title"] == "T" and config["sphinx"]["config"] == {"nitpicky": False}  # the input is untouched
 
@@ -394,7 +395,7 @@ def test_student_config_drops_viewcode_whose_pages_show_the_checkers_source():
 def test_student_config_keeps_the_book_s_extensions_found_from_its_temporary_folder():
     config = {"sphinx": {"local_extensions": {"infogan_site": "book/_ext"}}}
     local = student_config(config)["sphinx"]["local_extensions"]
-    assert local["infogan_site"] == str(SCRIPTS.parent / "book/_ext") and (SCRIPTS.parent / "book/_ext").is_dir()
+    assert local["infogan_site"] == str(EXTENSIONS) and EXTENSIONS.is_dir()
     assert config["sphinx"]["local_extensions"] == {"infogan_site": "book/_ext"}
 
 
