@@ -431,9 +431,13 @@ def verdict(item: Item, part: str, result: dict | None, died: str | None, only: 
             def elsewhere(current: int = i) -> list:
                 return [(c, probed(r, c)) for j, (c, r) in enumerate(zip(cases, records))
                         if j != current and isinstance(r, dict) and not r.get("problem")]
+            if part == "hidden":  # what the answer should have been stays with the grader
+                return False, f"{name}: wrong on a hidden case ({case.name}); what it should give stays hidden."
             return False, f"{name}: {_explain(got, case.make(), exercise, case, want, elsewhere)}"
         grads = record.get("grads")
         problem = difference(got, want) or _gradient_problem(exercise, grads, leaves, want_grads)
+        if problem and part == "hidden":
+            return False, f"{name}: wrong on a hidden case ({case.name}): its type, shape or gradient differs."
         if problem:
             return False, f"{name}: on {case.name}: {problem}"
     return True, f"{name} is correct on all {len(cases)} {'hidden ' if part == 'hidden' else ''}test cases."

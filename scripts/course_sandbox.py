@@ -74,6 +74,10 @@ def jail(job: Path, keep: list[str], hide: list[str]) -> None:
         _sh("mount", "--rbind", str(src), str(dst))
         if name != "dev":
             _sh("mount", "-o", "remount,bind,ro", str(dst))
+    _sh("mount", "-o", "remount,bind,ro", str(root / "dev"))  # device nodes work; no new files in /dev
+    for shared in ("dev/shm", "dev/mqueue"):  # the host's shared memory: a private, empty one instead
+        if (root / shared).is_dir():
+            _sh("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(root / shared))
     for path in hide:  # an installed copy of the package inside a kept folder: its answer key stays out
         if (root / path.lstrip("/")).is_dir():
             _sh("mount", "-t", "tmpfs", "-o", "size=64k,mode=555", "tmpfs", str(root / path.lstrip("/")))

@@ -116,6 +116,10 @@ try:
     print("NET open")
 except OSError as e:
     print("NET closed", e)
+try:  # a channel out of the sandbox through the host's shared memory
+    open("/dev/shm/infogan-course-test-leak", "w").write("out")
+except OSError as e:
+    print("SHM closed", e)
 """
 
 
@@ -206,6 +210,7 @@ def test_the_sandbox_sees_no_course_file_and_no_network(graded):
         pytest.skip("no user namespaces on this machine: the sandbox is a separate process and folder only")
     assert "SEEN []" in log and "NET closed" in log
     assert "BEGIN HIDDEN TESTS" not in log and "_Case(" not in log
+    assert not os.path.exists("/dev/shm/infogan-course-test-leak")  # its /dev/shm is its own
 
 
 def test_a_crash_a_renamed_notebook_and_edited_metadata_cost_only_their_exercises(graded):

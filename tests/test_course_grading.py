@@ -148,3 +148,15 @@ def test_a_name_from_another_cell_is_explained(items):
               "got": None, "grads": None}
     passed, message = cg.verdict(item, "visible", {"refused": None, "cases": [record] * 20}, None)
     assert not passed and "function's own cell" in message
+
+
+def test_a_wrong_hidden_case_does_not_show_its_expected_value(items):
+    """Feedback names the hidden case but never what the answer should have been (a student would copy it)."""
+    item = items["categorical_info_loss"]
+    values = right(item)
+    n_visible = len(item.cases["visible"])
+    values[n_visible] = values[n_visible] + 0.25  # right on every visible case, wrong on the first hidden one
+    want = item.exercise.reference(*item.cases["hidden"][0].make())
+    passed, message = cg.verdict(item, "hidden", results(item, values), None)
+    assert not passed and "hidden case" in message and "expected" not in message and "got" not in message
+    assert f"{float(want):.4f}" not in message and f"{float(want):.3g}" not in message
