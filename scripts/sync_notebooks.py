@@ -219,10 +219,15 @@ except OSError as error:
 
 
 def package_modules() -> list[str]:
-    """The package's modules and subpackages: the install cell checks that a found install has them all."""
+    """The package's modules and subpackages (those git tracks, where it can say): the install cell checks that
+    a found install has them all."""
     pkg = ROOT / "infogan_tutorial"
-    names = [p.stem for p in pkg.glob("*.py") if p.stem not in ("__init__", "__main__")]
-    names += [p.parent.name for p in pkg.glob("*/__init__.py")]
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--", "infogan_tutorial"], capture_output=True,
+                            text=True)
+    files = ([ROOT / f for f in listed.stdout.split()] if listed.returncode == 0 and listed.stdout
+             else list(pkg.glob("*.py")) + list(pkg.glob("*/__init__.py")))
+    names = [p.stem for p in files if p.parent == pkg and p.suffix == ".py" and p.stem not in ("__init__", "__main__")]
+    names += [p.parent.name for p in files if p.name == "__init__.py" and p.parent.parent == pkg]
     return sorted(names)
 
 
