@@ -1,8 +1,8 @@
 """Weight quantisation: the one 8-bit and 4-bit format shared by exports, the pretrained model and the page.
 
-``int8`` keeps one fp32 scale per row (output unit): q = round(w / s) in -127..127 with s = max|row| / 127.
+``int8`` keeps one fp32 scale per row (output unit): q = round(w / s) in -127..127 with s = max(abs(row)) / 127.
 ``int4`` keeps one fp16 scale per :data:`INT4_GROUP` consecutive weights: q = round(w / s) in -7..7 with
-s = max|group| / 7 (an all-zero group gets s = 1), stored as q + 8, two per byte, low nibble first. Each
+s = max(abs(group)) / 7 (an all-zero group gets s = 1), stored as q + 8, two per byte, low nibble first. Each
 weight is then at most s / 2 away. The explorer's ``explorer.js`` reads the same bytes, so that the page
 computes with exactly the weights :func:`dequantize_int4` restores in Python.
 """
@@ -43,7 +43,7 @@ def dequantize_rows(q: Tensor, scale: Tensor) -> Tensor:
 def quantize_int4(weight: Tensor) -> tuple[Tensor, Tensor]:
     """Two 4-bit weights per byte (a uint8 tensor of ``numel / 2``) and fp16 scales, one per ``INT4_GROUP``.
 
-    Weights that came out of :func:`dequantize_int4` are reproduced exactly (each group's largest |q| is 7).
+    Weights that came out of :func:`dequantize_int4` are reproduced exactly (each group's largest ``abs(q)`` is 7).
     """
     if weight.numel() % INT4_GROUP:
         raise ValueError(f"quantize_int4: {weight.numel()} weights are not a multiple of {INT4_GROUP}.")

@@ -201,7 +201,8 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
         if path.suffix in (".md", ".bib"):
             shutil.copy2(path, out / "book" / path.name)
         elif path.is_dir() and path.name in ("_static", "_ext"):  # the explorer, the theme's CSS, the extension
-            shutil.copytree(path, out / "book" / path.name, ignore=ignore)
+            student_build = shutil.ignore_patterns("__pycache__", "*.pyc", "hide_gated_solutions.py")  # ours only
+            shutil.copytree(path, out / "book" / path.name, ignore=student_build if path.name == "_ext" else ignore)
     released = {name: course / "release" / a / f"{name}.ipynb" for a, name in ASSIGNMENTS.items()}
     install = clone_cell(config, trees=package_trees(out))  # the trees of OUT's package and data: what students get
     for path in sorted((ROOT / "book").glob("[0-9][0-9]*.ipynb")):  # 06b, 07b too
