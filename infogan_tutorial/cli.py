@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
 import os
+import re
 import shlex
 import sys
 import time
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Callable
 
 import torch
 
 from .data import SOURCES, Dataset, eval_source, load_dataset, load_idx_folder, sample_dir
-from .errors import InfoGANError, SpecError
+from .errors import DataError, InfoGANError, SpecError
 from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
@@ -286,7 +289,7 @@ def train(args: argparse.Namespace) -> None:
     eval_dir = args.eval_dir
     if eval_dir is None and saved_data and saved_data.get("eval_dir"):  # a resumed run scores on the same data
         eval_dir = Path(saved_data["eval_dir"])
-    with owned(args.out):
+    with owned(args.out), _data_errors_in_flags():
         data = load_dataset(dataset, split="train", data_dir=data_dir)
         test = (load_idx_folder(eval_dir, split="auto") if eval_dir
                 else load_dataset(eval_source(dataset), split="test", data_dir=data_dir, verbose=False))
@@ -351,6 +354,18 @@ def _in_flags(message: str) -> str:
     for field, flag in FLAGS.items():
         message = message.replace(f"TrainConfig.{field}", flag)
     return message.replace("TrainConfig: ", "")
+
+
+@contextlib.contextmanager
+def _data_errors_in_flags() -> Iterator[None]:
+    """DataErrors of ``load_dataset`` in the command line's terms: ``source='sample'`` is ``--dataset sample``,
+    ``data_dir=`` is ``--data-dir``."""
+    try:
+        yield
+    except DataError as e:
+        text = re.sub(r"source='([^']+)'(?: or '([^']+)')?",
+                      lambda m: f"--dataset {m[1]}" + (f" or --dataset {m[2]}" if m[2] else ""), str(e))
+        raise DataError(text.replace("data_dir=", "--data-dir ")) from e.__cause__
 
 
 def _check_recipe(args: argparse.Namespace, profile: object, device: torch.device,
@@ -517,12 +532,13 @@ def evaluate(args: argparse.Namespace) -> None:
     ckpt = read_checkpoint(args.checkpoint)  # read once: it holds the networks and the step
     spec, G, D = networks_from_checkpoint(ckpt, device, path=args.checkpoint)
     trained_on = (ckpt.get("data") or {}).get("dataset") or ""
-    if args.data_dir is None and trained_on in SOURCES and eval_source(trained_on) != "sample":  # its own kind
-        saved_dir = (ckpt.get("data") or {}).get("data_dir")
-        data = load_dataset(eval_source(trained_on), split="test", data_dir=Path(saved_dir) if saved_dir else None,
-                            verbose=False)
-    else:
-        data = load_idx_folder(args.data_dir or sample_dir(), split=args.split)
+    with _data_errors_in_flags():
+        if args.data_dir is None and trained_on in SOURCES and eval_source(trained_on) != "sample":  # its own kind
+            saved_dir = (ckpt.get("data") or {}).get("data_dir")
+            data = load_dataset(eval_source(trained_on), split="test",
+                                data_dir=Path(saved_dir) if saved_dir else None, verbose=False)
+        else:
+            data = load_idx_folder(args.data_dir or sample_dir(), split=args.split)
     images, labels = data.images, data.labels
     if args.n is not None:  # a random subset: the files may be sorted by class (the bundled sample is)
         if args.n > len(data):
@@ -608,5 +624,5 @@ def _interrupted_train(args: argparse.Namespace) -> str:
         return (f"Interrupted; stopped before a checkpoint was saved in {args.out}; nothing to resume. Start the run "
                 "again to train.")
     device = "" if args.device == "auto" else f" --device {shlex.quote(args.device)}"
-    return (f"Interrupted; {checkpoint} holds step {step}. Continue from there with: python -m infogan_tutorial "
+    return (f"Interrupted; {checkpoint} holds step {step}. Continue it with: python -m infogan_tutorial "
             f"train --out {shlex.quote(str(args.out))} --resume{device}")
