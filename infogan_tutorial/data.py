@@ -95,7 +95,12 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     Returns a uint8 array with the shape the file declares. Raises :class:`DataError`
     if the file is missing, not an unsigned-byte IDX file, or has too few or too many bytes.
     """
+    from .checkpoints import not_regular_file
+
     path = Path(path)
+    kind = not_regular_file(path)
+    if kind:  # reading a FIFO would block, a device such as /dev/zero never end
+        raise DataError(f"{path} is {kind}, not a regular file; give the path of an IDX file.")
     if not path.is_file():
         raise DataError(f"IDX file not found: {path}. Check the path, or re-download / "
                         "regenerate the data set.")

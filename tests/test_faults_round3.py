@@ -293,3 +293,45 @@ def test_categorical_accuracy_of_images_that_require_grad_warns_nothing(nets, re
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         categorical_accuracy(D, images.clone().requires_grad_(), labels)
+
+
+# other instances: paths read without a check that they are regular files
+def test_read_idx_of_a_fifo_says_it_is_not_a_regular_file(tmp_path):
+    os.mkfifo(tmp_path / "train-images-idx3-ubyte")
+    with pytest.raises(data.DataError, match="FIFO .*not a regular file"):
+        data.read_idx(tmp_path / "train-images-idx3-ubyte")
+
+
+def test_a_lock_that_is_a_fifo_does_not_block_train(tmp_path):
+    from infogan_tutorial.run_folder import owned
+
+    (tmp_path / "run").mkdir()
+    os.mkfifo(tmp_path / "run" / ".lock")
+    result = []
+    def take():
+        with owned(tmp_path / "run") as out:
+            result.append((out / ".lock").read_text())
+
+    worker = threading.Thread(target=take, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():
+        with open(tmp_path / "run" / ".lock", "wb"):
+            pass
+        worker.join(5)
+        pytest.fail("owned() blocked on a FIFO .lock")
+    assert result == [str(os.getpid())]
+
+
+# other instances: networks and counts elsewhere
+def test_recover_codes_and_the_web_export_check_their_network_and_counts(nets):
+    from infogan_tutorial.code_recovery import recover_codes
+    from infogan_tutorial.web_export import fold_generator
+
+    spec, G, D = nets
+    with pytest.raises(SpecError, match="whole number"):
+        recover_codes(G, steps=1.5)
+    with pytest.raises(SpecError, match="needs the generator G, got the discriminator"):
+        recover_codes(D, spec)
+    with pytest.raises(SpecError, match="needs the generator G, got the discriminator"):
+        fold_generator(D)
