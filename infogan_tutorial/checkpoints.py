@@ -233,9 +233,15 @@ def read_checkpoint(path: str | Path) -> dict:
 def _unreadable(path: Path, e: Exception) -> str:
     """One line on a file torch.load could not read (torch's own text is long and suggests weights_only=False,
     which would run code from the file: not advice to give)."""
-    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    if isinstance(e, __import__("pickle").UnpicklingError) or "weights_only" in str(e):
+    text = str(e)
+    if "WeightsUnpickler error:" in text:  # torch's long text on a weights-only load: keep only its reason
+        lines = [line.strip() for line in text.split("WeightsUnpickler error:", 1)[1].splitlines() if line.strip()]
+        first = lines[0] if lines and not lines[0].startswith("Check the documentation") else ""
+        first = f"not a torch file of tensors ({first})" if first else "not a torch file of tensors"
+    elif "weights_only" in text:
         first = "it holds objects other than tensors and plain data"
+    else:
+        first = text.strip().splitlines()[0] if text.strip() else ""
     detail = f"{type(e).__name__}: {first}"[:160]
     return (f"{path} is not a checkpoint of infogan_tutorial (torch.load could not read it: {detail}); it may be "
             "truncated or another program's file. Give a checkpoint written by `train` (e.g. runs/infogan/"
