@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .errors import SpecError
 from .checkpoints import usable_device
-from .latent_codes import Codes, LatentSpec, count
+from .errors import SpecError
 from .evaluation import score_fresh_samples
+from .latent_codes import Codes, LatentSpec, count
 from .networks import Discriminator, check_network, eval_mode, init_weights
 from .objectives import info_lower_bound, log_q
 

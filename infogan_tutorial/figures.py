@@ -24,9 +24,9 @@ from matplotlib.figure import Figure
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from .data import check_images
 from .errors import SpecError
 from .evaluation import ClusterAccuracy
-from .data import check_images
 from .latent_codes import Codes, LatentSpec, check_generator, count
 from .networks import Generator, check_network, eval_mode
 

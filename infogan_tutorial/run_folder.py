@@ -15,7 +15,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .checkpoints import check_replaceable, is_training_checkpoint, not_regular_file, pid_alive, remove_stale_temporaries
+from .checkpoints import (
+    check_replaceable,
+    is_training_checkpoint,
+    not_regular_file,
+    pid_alive,
+    remove_stale_temporaries,
+)
 from .errors import CheckpointError, SpecError
 
 LOCK_NAME = ".lock"

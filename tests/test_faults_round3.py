@@ -134,12 +134,12 @@ def test_a_generator_on_another_device_than_the_network_is_refused(nets):
         def device(self):
             return torch.device("cuda")
 
-    with unittest.mock.patch("torch.cuda.is_available", return_value=False):
-        with pytest.raises(SpecError, match="cuda generator, but CUDA is not available"):
-            figures.traverse(G, spec, "c2", generator=CudaGenerator())
-    with unittest.mock.patch("torch.cuda.is_available", return_value=True):
-        with pytest.raises(SpecError, match="generator is on cuda, but the network is on cpu"):
-            figures.traverse(G, spec, "c2", generator=CudaGenerator())
+    with unittest.mock.patch("torch.cuda.is_available", return_value=False), \
+            pytest.raises(SpecError, match="cuda generator, but CUDA is not available"):
+        figures.traverse(G, spec, "c2", generator=CudaGenerator())
+    with unittest.mock.patch("torch.cuda.is_available", return_value=True), \
+            pytest.raises(SpecError, match="generator is on cuda, but the network is on cpu"):
+        figures.traverse(G, spec, "c2", generator=CudaGenerator())
     with pytest.raises(SpecError, match="must be a torch.Generator"):
         figures.traverse(G, spec, "c2", generator=0)
 
