@@ -166,8 +166,26 @@ def verify_contents(ckpt: dict, path: str | Path = "checkpoint") -> None:
             raise CheckpointError(f"{path} is corrupt: {name} holds NaN or infinite values; {fix}.")
 
 
+def not_regular_file(path: str | Path) -> str | None:
+    """What ``path`` is when it exists but is not a regular file (after links): "a FIFO (named pipe)", "a
+    character device", ...; None for a regular file, a folder or nothing. Opening a FIFO for reading
+    blocks until someone writes to it, and a device such as /dev/zero never ends: check before reading."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
+            else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file")
+
+
 def is_training_checkpoint(path: str | Path) -> bool:
-    """Whether ``path`` holds a full, resumable checkpoint (with optimizers); memory-maps, reads no weights."""
+    """Whether ``path`` holds a full, resumable checkpoint (with optimizers); memory-maps, reads no weights.
+    Anything but a regular file (a FIFO, a device) is not one, and is not opened."""
+    if not Path(path).is_file() or not_regular_file(path):
+        return False
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # noqa: BLE001 - not a torch file at all
@@ -183,15 +201,22 @@ def read_checkpoint(path: str | Path) -> dict:
     """
     path = Path(path)
     if path.is_dir():
-        raise CheckpointError(f"{path} is a folder; pass the checkpoint file inside it, e.g. {path / 'checkpoint.pt'}.")
+        found = sorted(p for p in path.glob("*.pt") if p.is_file())
+        hint = (f"pass one of the .pt files it holds: {', '.join(str(p) for p in found[:5])}"
+                + (f" (and {len(found) - 5} more)" if len(found) > 5 else "") if found
+                else "it holds no .pt file; pass the path of a checkpoint file, e.g. runs/infogan/checkpoint.pt")
+        raise CheckpointError(f"{path} is a folder; {hint}.")
+    kind = not_regular_file(path)
+    if kind:
+        raise CheckpointError(f"{path} is {kind}, not a regular file, so it holds no checkpoint; give the path of a "
+                              "checkpoint file (e.g. runs/infogan/checkpoint.pt).")
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train one with `python -m infogan_tutorial train`, "
                               "or check the path.")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # corrupt, truncated, or not a torch file
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e}). It may be "
-                              "truncated or from another program; use an earlier checkpoint or retrain.") from e
+        raise CheckpointError(_unreadable(path, e)) from e
     if not isinstance(ckpt, dict) or "spec" not in ckpt or "G" not in ckpt or "D" not in ckpt:
         raise CheckpointError(f"{path} is a torch file but not an infogan_tutorial checkpoint (no spec, G or D).")
     version = ckpt.get("format", CHECKPOINT_FORMAT)
@@ -203,6 +228,24 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path} is damaged: its G or D is not a dict of tensors; use an earlier checkpoint.")
     verify_contents(ckpt, path)
     return ckpt
+
+
+def _unreadable(path: Path, e: Exception) -> str:
+    """One line on a file torch.load could not read (torch's own text is long and suggests weights_only=False,
+    which would run code from the file: not advice to give)."""
+    text = str(e)
+    if "WeightsUnpickler error:" in text:  # torch's long text on a weights-only load: keep only its reason
+        lines = [line.strip() for line in text.split("WeightsUnpickler error:", 1)[1].splitlines() if line.strip()]
+        first = lines[0] if lines and not lines[0].startswith("Check the documentation") else ""
+        first = f"not a torch file of tensors ({first})" if first else "not a torch file of tensors"
+    elif "weights_only" in text:
+        first = "it holds objects other than tensors and plain data"
+    else:
+        first = text.strip().splitlines()[0] if text.strip() else ""
+    detail = f"{type(e).__name__}: {first}"[:160]
+    return (f"{path} is not a checkpoint of infogan_tutorial (torch.load could not read it: {detail}); it may be "
+            "truncated or another program's file. Give a checkpoint written by `train` (e.g. runs/infogan/"
+            "checkpoint.pt), an export, or retrain.")
 
 
 def training_checkpoint(*, spec: LatentSpec, config: dict, step: int, history: dict, data: dict | None,

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
 import os
+import re
 import shlex
 import sys
 import time
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Callable
 
 import torch
 
 from .data import SOURCES, Dataset, eval_source, load_dataset, load_idx_folder, sample_dir
-from .errors import InfoGANError, SpecError
+from .errors import DataError, InfoGANError, SpecError
 from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
-from .checkpoints import load_networks, networks_from_checkpoint, read_checkpoint
+from .checkpoints import load_networks, networks_from_checkpoint, not_regular_file, read_checkpoint
 from .compute import PRECISIONS
 from .devices import select_device
 from .training import TrainConfig, TrainState, create_state, fit, resume_state
@@ -39,13 +42,18 @@ def _number(kind: type, low: float | None = None, strict: bool = False,
         if low is not None and (value <= low if strict else value < low):
             raise argparse.ArgumentTypeError(f"{text} must be {'>' if strict else '>='} {low:g}")
         if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"{text} must be <= {high:g}")
+            raise argparse.ArgumentTypeError(f"{text} must be <= {high if isinstance(high, int) else format(high, 'g')}")
         return value
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
 
 
 POSITIVE_INT, COUNT = _number(int, 1), _number(int, 0)  # >= 1; >= 0
+MAX_STEPS = 10**9
+"""The longest run ``train`` takes (--steps): far beyond any real InfoGAN run (the paper's MNIST run is ~5e4)."""
+STEPS = _number(int, 1, high=MAX_STEPS)
+DEFAULT_CHECKPOINT_SPAN = 1000
+"""The default --checkpoint-every: a quarter of the run, but at least every this many steps."""
 BATCH = _number(int, 2)  # batch norm needs two images per batch
 SEED = _number(int, 0, high=2**63 - 1)  # what torch.manual_seed takes
 ROWS = _number(int, 1, high=100)  # a figure, not a data set
@@ -80,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"folder of MNIST-style IDX files (for --dataset {_names(READS_DATA_DIR)})")
     t.add_argument("--profile", choices=sorted(PROFILES),
                    help="work size: smoke, cpu or gpu (default: $INFOGAN_PROFILE, else gpu under CUDA, else cpu)")
-    t.add_argument("--steps", type=POSITIVE_INT,
-                   help="total training steps (default: the profile's; on --resume, the run's)")
+    t.add_argument("--steps", type=STEPS,
+                   help=f"total training steps, 1 to {MAX_STEPS:,} (default: the profile's; on --resume, the run's)")
     t.add_argument("--epochs", type=POSITIVE,
                    help="train for this many passes over the data instead of --steps (on --resume: in all, counted "
                         "at the run's batch size)")
@@ -120,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-info", action="store_true", default=None,
                    help="train a plain GAN (the control): no information term")
     t.add_argument("--checkpoint-every", type=COUNT,
-                   help="steps between checkpoints (default: a quarter of the run; 0: only at the end)")
+                   help=f"steps between checkpoints (default: a quarter of the run, at most {DEFAULT_CHECKPOINT_SPAN}; "
+                        "0: only at the end)")
     t.add_argument("--export", type=Path,
                    help="also write a compact fp16 model (G and D/Q) to this path (outside the run's own files; an "
                         "existing file is replaced only if it is an exported model)")
@@ -255,6 +264,10 @@ def train(args: argparse.Namespace) -> None:
         raise SpecError(f"--{'int8' if args.int8 else 'int4'} applies to the compact model of --export; add "
                         "--export PATH.pt, or drop it.")
     checkpoint = args.out / "checkpoint.pt"
+    kind = not_regular_file(checkpoint)
+    if kind:
+        raise SpecError(f"{checkpoint} is {kind}, not a regular file: it holds no run to --resume, and a new run "
+                        "cannot write its checkpoint there. Remove it, or choose another --out.")
     if args.export is not None:
         check_output_file(args.export, "--export",
                           protect=[args.out, *(args.out / name for name in RUN_FILES)])
@@ -270,15 +283,16 @@ def train(args: argparse.Namespace) -> None:
     saved_data = saved_ckpt.get("data") if saved_ckpt is not None else None
     saved_config = TrainConfig.from_dict(saved_ckpt["config"]) if saved_ckpt is not None else None
     del saved_ckpt
+    device = select_device(args.device)  # the recipe, the device and its plan are checked before any data loads
+    _check_recipe(args, profile, device, saved_config)
     dataset, data_dir = _data_options(args, saved_data, profile.name)
     eval_dir = args.eval_dir
     if eval_dir is None and saved_data and saved_data.get("eval_dir"):  # a resumed run scores on the same data
         eval_dir = Path(saved_data["eval_dir"])
-    with owned(args.out):
+    with owned(args.out), _data_errors_in_flags():
         data = load_dataset(dataset, split="train", data_dir=data_dir)
         test = (load_idx_folder(eval_dir, split="auto") if eval_dir
                 else load_dataset(eval_source(dataset), split="test", data_dir=data_dir, verbose=False))
-        device = select_device(args.device)
         if device.type != "cuda" and args.precision not in (None, "auto", "fp32") and not (
                 device.type == "cpu" and args.precision == "bf16"):
             print(f"Note: --precision {args.precision} applies on a CUDA GPU; on {device.type} training is fp32.")
@@ -292,6 +306,9 @@ def train(args: argparse.Namespace) -> None:
         steps = args.steps
         if args.epochs is not None:
             steps = max(1, round(args.epochs * (len(data) // batch_size)))
+            if steps > MAX_STEPS:
+                raise SpecError(f"--epochs {args.epochs:g} is {steps:,} steps at batch {batch_size}, more than the "
+                                f"{MAX_STEPS:,} a run may take; ask for fewer --epochs.")
         fingerprint = _fingerprint(data)
         if saved_data and saved_data.get("fingerprint") not in (None, fingerprint):
             raise SpecError(f"the training images of {data.source} have changed since this run started (their "
@@ -308,6 +325,8 @@ def train(args: argparse.Namespace) -> None:
             config = profile.train_config(steps=steps, **recipe)
             if args.checkpoint_every is not None:
                 config = dataclasses.replace(config, checkpoint_every=args.checkpoint_every)
+            elif config.checkpoint_every > DEFAULT_CHECKPOINT_SPAN:  # a long run still saves now and then
+                config = dataclasses.replace(config, checkpoint_every=DEFAULT_CHECKPOINT_SPAN)
             if args.eval_every and args.eval_every < config.log_every:  # scores come at reads of the losses
                 config = dataclasses.replace(config, log_every=args.eval_every)
             state = create_state(LatentSpec(), config, device)
@@ -317,6 +336,60 @@ def train(args: argparse.Namespace) -> None:
         state.data = {"dataset": dataset, "data_dir": str(data_dir) if data_dir else None, "source": data.source,
                       "eval_dir": str(eval_dir) if eval_dir else None, "fingerprint": fingerprint}
         _train_and_report(args, state, data, test, device)
+
+
+FLAGS = {**RECIPE, "steps": "--steps", "checkpoint_every": "--checkpoint-every", "compile": "--compile",
+         "cuda_graph": "--cuda-graph"}
+"""TrainConfig fields and the options that set them, to name the options in the command line's messages."""
+
+
+def _in_flags(message: str) -> str:
+    """A TrainConfig or plan_compute message in the command line's terms: its options rather than its fields."""
+    if "compile or cuda_graph" in message:
+        return "--compile and --cuda-graph: choose one (a recorded CUDA graph is already launched at once); drop one."
+    if message.startswith("cuda_graph=True: "):
+        problem = message[len("cuda_graph=True: "):].split(" Leave cuda_graph unset")[0]
+        return (f"--cuda-graph: {problem} Drop --cuda-graph (the default records a graph wherever the device can), "
+                "or pass --no-cuda-graph.")
+    for field, flag in FLAGS.items():
+        message = message.replace(f"TrainConfig.{field}", flag)
+    return message.replace("TrainConfig: ", "")
+
+
+@contextlib.contextmanager
+def _data_errors_in_flags() -> Iterator[None]:
+    """DataErrors of ``load_dataset`` in the command line's terms: ``source='sample'`` is ``--dataset sample``,
+    ``data_dir=`` is ``--data-dir``."""
+    try:
+        yield
+    except DataError as e:
+        text = re.sub(r"source='([^']+)'(?: or '([^']+)')?",
+                      lambda m: f"--dataset {m[1]}" + (f" or --dataset {m[2]}" if m[2] else ""), str(e))
+        raise DataError(text.replace("data_dir=", "--data-dir ")) from e.__cause__
+
+
+def _check_recipe(args: argparse.Namespace, profile: object, device: torch.device,
+                  saved: TrainConfig | None) -> None:
+    """Refuse, before any data is loaded, options that make no valid TrainConfig or that ``device`` cannot run
+    (``compute.plan_compute``), naming the options."""
+    from .compute import plan_compute
+
+    try:
+        if saved is None:
+            recipe = {**_recipe(args), "compile": args.compile}
+            if args.steps is not None:
+                recipe["steps"] = args.steps
+            if args.cuda_graph is not None:
+                recipe["cuda_graph"] = args.cuda_graph
+            if args.batch_size is not None:
+                recipe["batch_size"] = args.batch_size
+            config = profile.train_config(**recipe)  # type: ignore[attr-defined]
+        else:
+            graph = args.cuda_graph if args.cuda_graph is not None else (False if saved.cuda_graph is False else None)
+            config = dataclasses.replace(saved, compile=args.compile, cuda_graph=graph)  # as _resume will
+        plan_compute(device, config.precision, config.cuda_graph, config.compile)
+    except SpecError as e:
+        raise SpecError(_in_flags(str(e))) from None
 
 
 RUN_FILES = ("checkpoint.pt", "history.json", "metrics.json", "eval.jsonl", "figures", ".lock")
@@ -360,7 +433,7 @@ def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset
             f"from step {state.step} to {state.config.steps} ({state.config.steps - state.step} steps left)")
     print(f"Training on {device} {span} at batch {state.config.batch_size} "
           f"({state.plan.why}); writing to {args.out}.")
-    fit(state, data.images, args.out, progress=not args.quiet,
+    fit(state, data.images, args.out, progress=not args.quiet, resume_hint=False,
         callback=scorer(test, args.out / "eval.jsonl", args.eval_every, state.step) if args.eval_every else None)
     _write_json(args.out / "history.json", state.history)
     result = categorical_accuracy(state.D, test.images, test.labels)
@@ -459,12 +532,13 @@ def evaluate(args: argparse.Namespace) -> None:
     ckpt = read_checkpoint(args.checkpoint)  # read once: it holds the networks and the step
     spec, G, D = networks_from_checkpoint(ckpt, device, path=args.checkpoint)
     trained_on = (ckpt.get("data") or {}).get("dataset") or ""
-    if args.data_dir is None and trained_on in SOURCES and eval_source(trained_on) != "sample":  # its own kind
-        saved_dir = (ckpt.get("data") or {}).get("data_dir")
-        data = load_dataset(eval_source(trained_on), split="test", data_dir=Path(saved_dir) if saved_dir else None,
-                            verbose=False)
-    else:
-        data = load_idx_folder(args.data_dir or sample_dir(), split=args.split)
+    with _data_errors_in_flags():
+        if args.data_dir is None and trained_on in SOURCES and eval_source(trained_on) != "sample":  # its own kind
+            saved_dir = (ckpt.get("data") or {}).get("data_dir")
+            data = load_dataset(eval_source(trained_on), split="test",
+                                data_dir=Path(saved_dir) if saved_dir else None, verbose=False)
+        else:
+            data = load_idx_folder(args.data_dir or sample_dir(), split=args.split)
     images, labels = data.images, data.labels
     if args.n is not None:  # a random subset: the files may be sorted by class (the bundled sample is)
         if args.n > len(data):
@@ -531,10 +605,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         if args.command == "train":
-            device = "" if args.device == "auto" else f" --device {shlex.quote(args.device)}"
-            print("Interrupted; the run saved its last complete step. Continue it with: python -m infogan_tutorial "
-                  f"train --out {shlex.quote(str(args.out))} --resume{device}", file=sys.stderr)
+            print(_interrupted_train(args), file=sys.stderr)
         else:
             print(f"Interrupted; {args.command} wrote nothing.", file=sys.stderr)
         return 130
     return 0
+
+
+def _interrupted_train(args: argparse.Namespace) -> str:
+    """What an interrupted ``train`` left: the step its checkpoint holds (read from disk, since a second Ctrl-C may
+    have stopped the save), or that there is nothing to resume."""
+    checkpoint = args.out / "checkpoint.pt"
+    try:
+        step = read_checkpoint(checkpoint).get("step") if checkpoint.is_file() else None
+    except (InfoGANError, OSError, KeyboardInterrupt):
+        step = None
+    if step is None:
+        return (f"Interrupted; stopped before a checkpoint was saved in {args.out}; nothing to resume. Start the run "
+                "again to train.")
+    device = "" if args.device == "auto" else f" --device {shlex.quote(args.device)}"
+    return (f"Interrupted; {checkpoint} holds step {step}. Continue it with: python -m infogan_tutorial "
+            f"train --out {shlex.quote(str(args.out))} --resume{device}")

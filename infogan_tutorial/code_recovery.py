@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .checkpoints import usable_device
 from .errors import SpecError
-from .latent_codes import Codes, LatentSpec
 from .evaluation import score_fresh_samples
-from .networks import Discriminator, eval_mode, init_weights
+from .latent_codes import Codes, LatentSpec, count
+from .networks import Discriminator, check_network, eval_mode, init_weights
 from .objectives import info_lower_bound, log_q
 
 
@@ -125,6 +126,9 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
         n_eval: fresh samples on which the result is measured (Q in eval mode).
         log_every: steps between entries of ``history``.
     """
+    check_network(G, "G", "recover_codes")
+    steps, batch_size = count(steps, "recover_codes: steps"), count(batch_size, "recover_codes: batch_size")
+    n_eval, log_every = count(n_eval, "recover_codes: n_eval"), count(log_every, "recover_codes: log_every")
     spec = spec if spec is not None else getattr(G, "spec", None)
     if not isinstance(spec, LatentSpec):
         raise SpecError("recover_codes needs the generator's LatentSpec: pass spec=..., or give G a .spec.")
@@ -135,7 +139,7 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
     if device is None:
         first = next(G.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")
-    device = torch.device(device)
+    device = usable_device(device)
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -95,7 +95,12 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     Returns a uint8 array with the shape the file declares. Raises :class:`DataError`
     if the file is missing, not an unsigned-byte IDX file, or has too few or too many bytes.
     """
+    from .checkpoints import not_regular_file
+
     path = Path(path)
+    kind = not_regular_file(path)
+    if kind:  # reading a FIFO would block, a device such as /dev/zero never end
+        raise DataError(f"{path} is {kind}, not a regular file; give the path of an IDX file.")
     if not path.is_file():
         raise DataError(f"IDX file not found: {path}. Check the path, or re-download / "
                         "regenerate the data set.")
@@ -131,14 +136,15 @@ SCALE_TOLERANCE = 1e-3
 """How far outside [-1, 1] :func:`check_images` lets a pixel be (rounding)."""
 
 
-def check_images(images: object, where: str) -> torch.Tensor:
+def check_images(images: object, where: str, background: bool = True) -> torch.Tensor:
     """``images`` as a float32 tensor (N, 1, 28, 28) in [-1, 1], or a :class:`~infogan_tutorial.errors.SpecError`
     that says what is wrong and how to fix it.
 
     A NumPy array is taken as a tensor and float16/float64 are converted to float32. Refused: integer
     pixels (uint8 0..255), other shapes, no images, non-finite values, values outside [-1, 1] (beyond
     :data:`SCALE_TOLERANCE`), and images with no value below 0: MNIST-style images in [-1, 1] have a
-    background of -1, so those are on the [0, 1] or [0, 255] scale.
+    background of -1, so those are on the [0, 1] or [0, 255] scale. ``background=False`` drops that last
+    rule (for drawing: a generator's images need not show any -1).
     """
     from .errors import SpecError
 
@@ -160,7 +166,7 @@ def check_images(images: object, where: str) -> torch.Tensor:
     lo, hi = (float(v) for v in torch.aminmax(images))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise SpecError(f"{where}: the images hold NaN or infinite values; pass finite pixels in [-1, 1].")
-    if lo < -1 - SCALE_TOLERANCE or hi > 1 + SCALE_TOLERANCE or lo >= 0:
+    if lo < -1 - SCALE_TOLERANCE or hi > 1 + SCALE_TOLERANCE or (background and lo >= 0):
         fix = ("they look like 0..255 pixels: use x / 127.5 - 1" if lo >= 0 and 1 < hi <= 255 + SCALE_TOLERANCE
                else "they look like [0, 1] pixels: use x * 2 - 1" if lo >= 0
                else "rescale them to [-1, 1] (the generator's tanh range), as load_dataset does")
@@ -323,13 +329,24 @@ def _auto(split: str, data_dir: Path | None, root: Path) -> Dataset:
     return Dataset(ds.images, ds.labels, f"{ds.source}; full MNIST was not available (offline?)")
 
 
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error's text, shortened (urllib's and torchvision's are long and multi-line)."""
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else ""
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
 def _mnist(split: str, data_dir: Path | None, root: Path) -> Dataset:
     """Full MNIST via torchvision (downloads into root); DataError if it cannot be had."""
+    printed = io.StringIO()  # torchvision prints each failed mirror, several lines each: keep the first reason
     try:
-        return _load_torchvision(root, split, download=True)
+        with contextlib.redirect_stdout(printed):
+            return _load_torchvision(root, split, download=True)
     except Exception as exc:  # report any failure the same way
+        reason = next((line.strip() for line in printed.getvalue().splitlines() if "error" in line.lower()
+                       and "trying next" not in line), "")
         raise DataError(f"full MNIST could not be loaded via torchvision into {root}: {type(exc).__name__}: "
-                        f"{exc}. If you are offline, use source='sample' (the bundled 10,000-digit sample).") from exc
+                        f"{_first_line(exc)}{f' ({reason[:200]})' if reason else ''}. If you are offline, use source='sample' (the bundled 10,000-digit sample).") from exc
 
 
 def _sample(split: str, data_dir: Path | None, root: Path) -> Dataset:

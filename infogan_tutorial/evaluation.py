@@ -19,8 +19,8 @@ from torch import Tensor
 
 from .data import check_images
 from .errors import SpecError
-from .latent_codes import LatentSpec
-from .networks import Discriminator, Generator, eval_mode
+from .latent_codes import LatentSpec, check_generator
+from .networks import Discriminator, Generator, check_network, eval_mode
 from .objectives import InfoBound, info_lower_bound
 
 
@@ -115,6 +115,7 @@ def predict_categories(D: Discriminator, images: Tensor, code: int = 0, batch_si
     another scale (e.g. [0, 1] or 0..255), another shape or no images raise :class:`SpecError`
     (:func:`~infogan_tutorial.data.check_images`).
     """
+    check_network(D, "D", "predict_categories")
     code = _count(code, "code", low=0)
     batch_size = _count(batch_size, "batch_size")
     if not 0 <= code < D.spec.n_categorical:
@@ -127,9 +128,11 @@ def predict_categories(D: Discriminator, images: Tensor, code: int = 0, batch_si
     return torch.cat(preds)
 
 
+@torch.no_grad()
 def categorical_accuracy(D: Discriminator, images: Tensor, labels: Tensor, code: int = 0) -> ClusterAccuracy:
     """Q's categorical code ``code`` as an unsupervised classifier of labelled real images (N, 1, 28, 28) in
     [-1, 1] (see :func:`predict_categories`); ``labels``: N whole numbers >= 0."""
+    check_network(D, "D", "categorical_accuracy")
     labels = _whole_numbers(labels, "labels")
     images = check_images(images, "categorical_accuracy")
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
@@ -165,6 +168,8 @@ def score_fresh_samples(G: torch.nn.Module, Q: Discriminator, spec: LatentSpec, 
     G and Q are used as they are (the caller chooses their modes); the codes are drawn from
     ``generator`` and moved to ``device`` (default: that of G's parameters).
     """
+    check_network(G, "G", "score_fresh_samples")
+    check_network(Q, "D", "score_fresh_samples (its Q)")
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise SpecError(f"need n >= 1 fresh samples to score, got {n!r}.")
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
@@ -173,6 +178,7 @@ def score_fresh_samples(G: torch.nn.Module, Q: Discriminator, spec: LatentSpec, 
     if device is None:
         first = next(G.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")
+    check_generator(generator, "score_fresh_samples", device)
     cat = cont = hits = 0.0
     done = 0
     while done < n:
@@ -192,5 +198,7 @@ def score_fresh_samples(G: torch.nn.Module, Q: Discriminator, spec: LatentSpec, 
 def estimate_info_bound(G: Generator, D: Discriminator, spec: LatentSpec, n: int = 2000,
                         generator: torch.Generator | None = None, batch_size: int = 500) -> InfoBound:
     """L_I = E[log Q(c | G(z, c))] + H(c) on ``n`` fresh samples (eval mode), per code type."""
+    check_network(G, "G", "estimate_info_bound")
+    check_network(D, "D", "estimate_info_bound")
     with eval_mode(G, D):
         return score_fresh_samples(G, D, spec, n, generator, batch_size).bound

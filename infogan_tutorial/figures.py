@@ -24,10 +24,11 @@ from matplotlib.figure import Figure
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from .data import check_images
 from .errors import SpecError
 from .evaluation import ClusterAccuracy
-from .latent_codes import Codes, LatentSpec
-from .networks import Generator, eval_mode
+from .latent_codes import Codes, LatentSpec, check_generator, count
+from .networks import Generator, check_network, eval_mode
 
 PAD = 2  # pixels between the images of a grid
 
@@ -157,14 +158,21 @@ def install_png_descriptions() -> None:
 
 
 def image_grid(images: Tensor, nrow: int) -> np.ndarray:
-    """A (H, W) array in [0, 1] of images (N, 1, 28, 28) in [-1, 1], ``nrow`` images per row."""
-    grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=PAD, normalize=True,
+    """A (H, W) array in [0, 1] of images (N, 1, 28, 28) in [-1, 1], ``nrow`` images per row.
+
+    Integer pixels (uint8) and values outside [-1, 1] (0..255) are refused with a :class:`SpecError`
+    (:func:`~infogan_tutorial.data.check_images`), as are no images and an ``nrow`` that is not a whole number >= 1.
+    """
+    nrow = count(nrow, "image_grid: nrow")
+    images = check_images(images.detach() if isinstance(images, Tensor) else images, "image_grid", background=False)
+    grid = make_grid(images.cpu(), nrow=nrow, padding=PAD, normalize=True,
                      value_range=(-1, 1), pad_value=1.0)
     return grid[0].numpy()
 
 
 def plot_images(images: Tensor, nrow: int = 10, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Show a grid of images without ticks."""
+    """Show a grid of images (N, 1, 28, 28) in [-1, 1] without ticks (see :func:`image_grid`)."""
+    nrow = count(nrow, "plot_images: nrow")
     ax = ax or plt.subplots(figsize=(nrow * 0.6, math.ceil(len(images) / nrow) * 0.6))[1]
     ax.imshow(image_grid(images, nrow), cmap="gray", vmin=0, vmax=1)
     ax.set_xticks([])
@@ -178,10 +186,31 @@ def plot_images(images: Tensor, nrow: int = 10, ax: Axes | None = None, title: s
 
 @torch.no_grad()
 def generate(G: Generator, codes: Codes) -> Tensor:
-    """G's images for ``codes`` in eval mode (batch-norm running statistics), on the CPU."""
-    device = next(G.parameters()).device
+    """G's images for ``codes`` in eval mode (batch-norm running statistics), on the CPU.
+
+    ``codes``: a :class:`Codes` of tensors (NumPy arrays are converted; anything else raises :class:`SpecError`).
+    """
+    check_network(G, "G", "generate")
+    if not isinstance(codes, Codes):
+        raise SpecError(f"generate needs a Codes batch, e.g. spec.sample(16), got {type(codes).__name__}.")
+    parts = {}
+    for name in ("z", "categorical", "continuous"):
+        value = getattr(codes, name)
+        if isinstance(value, np.ndarray):
+            value = torch.from_numpy(np.ascontiguousarray(value))
+            value = value.long() if name == "categorical" else value.float()
+        if not isinstance(value, Tensor):
+            raise SpecError(f"generate: Codes.{name} must be a tensor (or a NumPy array), got {type(value).__name__}; "
+                            "draw codes with spec.sample(n) or build them with torch.tensor(...).")
+        parts[name] = value
+    device = _device_of(G)
     with eval_mode(G):
-        return G(Codes(codes.z.to(device), codes.categorical.to(device), codes.continuous.to(device))).cpu()
+        return G(Codes(*(parts[name].to(device) for name in ("z", "categorical", "continuous")))).cpu()
+
+
+def _device_of(net: torch.nn.Module) -> torch.device:
+    first = next(net.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
 
 
 def traversal_values(spec: LatentSpec, code: str, steps: int = 10,
@@ -221,8 +250,17 @@ def traverse(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: i
     """G's images as ``code`` varies along each row while z and the other codes stay fixed per row.
 
     ``code`` is a code name (``"c1"``, ``"c2"``, ...) or a noise dimension (``"z0"``, ``"z1"``, ...).
+    ``rows`` and ``steps`` are whole numbers >= 1; ``generator`` a CPU generator or one on G's device.
     """
+    check_network(G, "G", "traverse")
+    rows, steps = count(rows, "traverse: rows"), count(steps, "traverse: steps")
+    check_generator(generator, "traverse", _device_of(G))
+    if not isinstance(code, str):
+        raise SpecError(f"traverse: code must be a name such as 'c1' or 'z0', got {code!r}.")
     if code.startswith("z"):
+        if not code[1:].isdigit():
+            raise SpecError(f"unknown code {code!r}; this spec has {spec.code_names()} and the noise dimensions "
+                            f"z0 to z{spec.noise_dim - 1}.")
         codes = spec.noise_traversal(int(code[1:]), rows, steps, values, generator=generator)
         cols = torch.linspace(values[0], values[1], steps).tolist()
     else:

@@ -13,6 +13,7 @@ z and the other codes stay fixed (the paper's Figure 2).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 
 import torch
@@ -125,8 +126,10 @@ class LatentSpec:
         With a ``generator`` the draw is reproducible; the generator's device decides
         where the numbers are drawn, and the result is moved to ``device``.
         """
-        if n <= 0:
-            raise SpecError(f"cannot sample {n} codes; ask for n >= 1.")
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
+            raise SpecError(f"cannot sample {n!r} codes; ask for a whole number n >= 1.")
+        n = int(n)
+        check_generator(generator, "sample")
         gen_device = generator.device if generator is not None else torch.device("cpu")
         z = torch.randn(n, self.noise_dim, generator=generator, device=gen_device)
         cat = torch.stack([torch.randint(k, (n,), generator=generator, device=gen_device)
@@ -192,6 +195,7 @@ class LatentSpec:
         ``rows`` entries of ``fixed``.
         """
         index = self.code_index(code)
+        rows, steps = count(rows, "rows"), count(steps, "steps")
         if len(values) != 2 or not all(math.isfinite(float(v)) for v in values):
             raise SpecError(f"values must be two finite numbers (first, last), got {values!r}.")
         base = fixed if fixed is not None else self.sample(rows, generator)
@@ -220,6 +224,9 @@ class LatentSpec:
     def noise_traversal(self, dim: int, rows: int = 10, steps: int = 10, values: tuple[float, float] = (-2.0, 2.0),
                         generator: torch.Generator | None = None) -> Codes:
         """Like :meth:`traversal`, but vary the single noise dimension z[dim] from values[0] to values[1]."""
+        dim, rows, steps = count(dim, "dim", low=0), count(rows, "rows"), count(steps, "steps")
+        if len(values) != 2 or not all(math.isfinite(float(v)) for v in values):
+            raise SpecError(f"values must be two finite numbers (first, last), got {values!r}.")
         if not 0 <= dim < self.noise_dim:
             raise SpecError(f"noise dimension {dim} is out of range: z has {self.noise_dim} dimensions "
                             f"(0..{self.noise_dim - 1}).")
@@ -258,6 +265,33 @@ class LatentSpec:
             raise SpecError(f"a spec dict needs the keys {list(keys)}; {missing} missing in {d!r}.")
         return cls(noise_dim=d["noise_dim"], categorical=tuple(d["categorical"]),
                    n_continuous=d["n_continuous"], continuous_range=tuple(d["continuous_range"]))
+
+
+def count(value: object, name: str, low: int = 1) -> int:
+    """``value`` as an int if it is a whole number >= ``low`` (not a bool, not 1.5), else a :class:`SpecError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise SpecError(f"{name} must be a whole number >= {low}, got {value!r}.")
+    return int(value)
+
+
+def check_generator(generator: object, where: str, device: torch.device | None = None) -> None:
+    """Refuse a ``generator`` that is not a :class:`torch.Generator` or cannot draw here (a CUDA generator on a
+    machine without CUDA); with ``device`` (the network's), also one on another accelerator than the network."""
+    if generator is None:
+        return
+    if not isinstance(generator, torch.Generator):
+        raise SpecError(f"{where}: generator must be a torch.Generator (e.g. torch.Generator().manual_seed(0)) or "
+                        f"None, got {type(generator).__name__}.")
+    kind = generator.device.type
+    if kind == "cpu":
+        return
+    if kind == "cuda" and not torch.cuda.is_available() or kind == "mps" and not (
+            getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        raise SpecError(f"{where}: the generator is a {kind} generator, but {kind.upper()} is not available here; "
+                        "use a CPU generator, torch.Generator().manual_seed(0).")
+    if device is not None and torch.device(device).type != kind:
+        raise SpecError(f"{where}: the generator is on {generator.device}, but the network is on {device}; use a CPU "
+                        "generator (torch.Generator().manual_seed(0)) or one on the network's device.")
 
 
 def to_device(codes: Codes, device: torch.device | str) -> Codes:

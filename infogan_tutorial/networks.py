@@ -182,3 +182,27 @@ def frozen(module: nn.Module) -> Iterator[None]:
     finally:
         for p, flag in saved:
             p.requires_grad_(flag)
+
+
+def check_network(net: object, kind: str, where: str) -> nn.Module:
+    """``net`` if it is the network ``kind`` asks for ("G": a generator, "D": the discriminator with Q's
+    head), else a :class:`~infogan_tutorial.errors.SpecError` naming what was passed and what to pass.
+
+    A ``torch.compile`` wrapper is judged by the module it wraps. A generator is any module without Q's
+    head (your own generator is welcome); the discriminator needs ``q`` and ``spec``, as :class:`Discriminator` has.
+    """
+    from .errors import SpecError
+
+    inner = getattr(net, "_orig_mod", net)
+    if not isinstance(inner, nn.Module):
+        raise SpecError(f"{where} needs the {'generator G' if kind == 'G' else 'discriminator D (with Q)'} as a "
+                        f"torch module, got {type(net).__name__}.")
+    is_d = isinstance(inner, Discriminator) or (hasattr(inner, "q") and hasattr(inner, "spec"))
+    if kind == "D" and not is_d:
+        what = "the generator G" if isinstance(inner, Generator) else f"a {type(inner).__name__}"
+        raise SpecError(f"{where} needs the discriminator D (whose Q head reads the codes), got {what}; pass D, "
+                        "e.g. the third value of load_networks(path) or load_pretrained().D.")
+    if kind == "G" and is_d:
+        raise SpecError(f"{where} needs the generator G, got the discriminator D ({type(inner).__name__}); pass G, "
+                        "e.g. the second value of load_networks(path) or load_pretrained().G.")
+    return net

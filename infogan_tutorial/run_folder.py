@@ -15,7 +15,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .checkpoints import check_replaceable, is_training_checkpoint, pid_alive, remove_stale_temporaries
+from .checkpoints import (
+    check_replaceable,
+    is_training_checkpoint,
+    not_regular_file,
+    pid_alive,
+    remove_stale_temporaries,
+)
 from .errors import CheckpointError, SpecError
 
 LOCK_NAME = ".lock"
@@ -83,6 +89,8 @@ def check_output_file(path: Path, option: str, example: str = "model.pt", suffix
 
 
 def _holder(lock: Path) -> int | None:
+    if not lock.is_file() or not_regular_file(lock):  # a FIFO would block the read: no holder, a stale lock
+        return None
     try:
         text = lock.read_text().strip()
     except OSError:

@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .checkpoints import atomic_save, load_weights, read_checkpoint, spec_of, training_checkpoint
+from .checkpoints import atomic_save, load_weights, read_checkpoint, spec_of, training_checkpoint, usable_device
 from .config import TrainConfig  # noqa: F401 (re-exported: the recipe of a run)
 from .compute import ComputePlan, autocast_dtype, plan_compute  # noqa: F401 (autocast_dtype: re-exported)
 from .cuda_graph import CaptureError, GraphedFunction, HostSyncError
@@ -84,6 +84,7 @@ def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | s
         raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
     if device.type not in ("cpu", "cuda", "mps"):
         raise SpecError(f"cannot train on device {device.type!r}; use cpu, cuda, cuda:0 or mps.")
+    device = usable_device(device)  # one that exists here, or a SpecError naming the choices
     plan = plan_compute(device, config.precision, config.cuda_graph, config.compile)  # once, not in every step
     G, D = build_networks(spec, config.fixed_std, seed=config.seed)
     G, D = G.to(device), D.to(device)
@@ -244,7 +245,7 @@ def make_step(state: TrainState) -> Callable[[Tensor], Tensor]:
 
 def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, progress: bool = True,
         callback: Callable[[TrainState], None] | None = None,
-        step: Callable[[Tensor], Tensor] | None = None) -> dict[str, list[float]]:
+        step: Callable[[Tensor], Tensor] | None = None, resume_hint: bool = True) -> dict[str, list[float]]:
     """Train until ``state.config.steps``, continuing from ``state.step`` (so a resumed run goes on).
 
     ``images`` (N, 1, 28, 28) in [-1, 1] (others are refused: :func:`~infogan_tutorial.data.check_images`) are moved
@@ -257,6 +258,8 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     :class:`~infogan_tutorial.errors.TrainingDiverged` and keeps the last good checkpoint. On
     CUDA, cuDNN autotuning is on while it runs. Where the state's plan says so, the steps are
     replayed from a CUDA graph. ``step`` is the step function to use (default: :func:`make_step` of ``state``).
+    ``resume_hint``: on an interrupt, also say how to resume (``resume_state``); the command line, which
+    says it in its own terms, passes False.
     """
     from tqdm.auto import tqdm
 
@@ -297,9 +300,9 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
         if interrupt.requested:
             if path is not None:
                 _save(state, path, acc, count)  # checks the unread statistics first
+            hint = f" Resume with resume_state({str(path)!r}, {str(state.device)!r})." if resume_hint else ""
             bar.write(f"{interrupt.signal_name} at step {state.step}" + (
-                f"; saved {path}. Resume with resume_state({str(path)!r}, {str(state.device)!r}) or the CLI's --resume."
-                if path else "."))
+                f"; saved step {state.step} to {path}.{hint}" if path else "."))
             raise KeyboardInterrupt
     finally:
         bar.close()

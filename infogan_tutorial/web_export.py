@@ -46,7 +46,7 @@ from torch import Tensor
 from .errors import InfoGANError, SpecError
 from .explorer import explorer_codes, to_png
 from .latent_codes import LatentSpec
-from .networks import Discriminator, Generator, eval_mode
+from .networks import Discriminator, Generator, check_network, eval_mode
 from .pretrained import MODEL_NAME, PRETRAINED_DIR, load_pretrained
 from .quantize import INT4_GROUP, dequantize_int4, quantizable, quantize_int4
 
@@ -90,6 +90,7 @@ def render_web(G: Generator, spec: LatentSpec, c1: int, c2: float, c3: float, se
 
     A (28, 28) float32 tensor in [0, 1] (1 = white).
     """
+    check_network(G, "G", "render_web")
     codes = explorer_codes(spec, c1, c2, c3, 0)  # validates the settings
     codes = dataclasses.replace(codes, z=seeded_noise(seed, spec.noise_dim)[None])
     with eval_mode(G), torch.no_grad():
@@ -104,6 +105,7 @@ def fold_generator(G: Generator) -> dict[str, Tensor]:
     Layer by layer: h1 = relu(s1 * (W1 x) + t1), h2 = relu(s2 * (W2 h1) + t2) viewed as
     (128, 7, 7), h3 = relu(s3 * deconv(h2; W3) + t3), image = tanh(deconv(h3; W4) + b4).
     """
+    check_network(G, "G", "fold_generator")
     fc, deconv = G.fc, G.deconv
     tensors: dict[str, Tensor] = {}
     for name, layer, bn in (("fc1", fc[0], fc[1]), ("fc2", fc[3], fc[4]), ("deconv1", deconv[0], deconv[1])):
@@ -240,6 +242,7 @@ def export_onnx(G: Generator, path: str | Path, opset: int = OPSET) -> Path:
         import onnx  # noqa: F401  (torch.onnx needs it)
     except ImportError as err:
         raise SpecError("export_onnx needs the onnx package: pip install 'infogan_tutorial[web]'.") from err
+    check_network(G, "G", "export_onnx")
     path = Path(path)
     example = torch.zeros(2, G.spec.input_dim)
     with eval_mode(G), warnings.catch_warnings():  # TorchScript's exporter: torch.export's needs onnxscript too

@@ -191,7 +191,7 @@ def test_the_interrupt_hint_is_a_command_that_resumes(images, tmp_path, capsys, 
     with pytest.raises(KeyboardInterrupt):
         fit(state, images, tmp_path, progress=True, callback=interrupt)
     printed = capsys.readouterr()
-    hint = re.search(r"Resume with (resume_state\(.*?\)) or", printed.err + printed.out)
+    hint = re.search(r"Resume with (resume_state\(.*?\))", printed.err + printed.out)
     assert hint, "the interrupt printed no resume_state(...) command"
     resumed = eval(hint.group(1), {"resume_state": resume_state})
     assert resumed.step == 2 and resumed.device.type == "cpu" and not resumed.plan.cuda_graph
