@@ -58,6 +58,8 @@ def jail(job: Path, keep: list[str], hide: list[str]) -> None:
     root.mkdir(exist_ok=True)
     _sh("mount", "--make-rprivate", "/")
     _sh("mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(root))
+    (root / "tmp").mkdir()  # first: a kept folder may live under /tmp (a clone in /tmp and its .venv)
+    _sh("mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(root / "tmp"))
     for name in ("usr", "bin", "sbin", "lib", "lib64", "lib32", "dev", *keep, *ETC):
         src = Path("/") / name
         if not os.path.lexists(src):
@@ -81,10 +83,9 @@ def jail(job: Path, keep: list[str], hide: list[str]) -> None:
     for path in hide:  # an installed copy of the package inside a kept folder: its answer key stays out
         if (root / path.lstrip("/")).is_dir():
             _sh("mount", "-t", "tmpfs", "-o", "size=64k,mode=555", "tmpfs", str(root / path.lstrip("/")))
-    for name in ("job", "tmp", "proc", ".old"):
-        (root / name).mkdir()
+    for name in ("job", "proc", ".old"):
+        (root / name).mkdir(exist_ok=True)
     _sh("mount", "--bind", str(job), str(root / "job"))
-    _sh("mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(root / "tmp"))
     os.chdir(root)
     _sh("pivot_root", ".", ".old")
     os.chdir("/")

@@ -160,3 +160,26 @@ def test_a_wrong_hidden_case_does_not_show_its_expected_value(items):
     passed, message = cg.verdict(item, "hidden", results(item, values), None)
     assert not passed and "hidden case" in message and "expected" not in message and "got" not in message
     assert f"{float(want):.4f}" not in message and f"{float(want):.3g}" not in message
+
+
+def test_the_jail_starts_when_python_lives_under_tmp(tmp_path):
+    """A clone (and its .venv) under /tmp: the jail's own /tmp must not hide or collide with the kept folder."""
+    import shutil
+    import subprocess
+
+    if not cg.jail_available():
+        pytest.skip("no user namespaces here: grading runs unsandboxed")
+    job = tmp_path / "job0"
+    (job / "work").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "course_sandbox.py", job)
+    kept = Path("/tmp") / f"infogan-kept-{os.getpid()}"
+    kept.mkdir(exist_ok=True)
+    try:
+        keep = sorted({str(Path(sys.prefix)), str(Path(sys.base_prefix)), str(kept)})
+        subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net", "--kill-child",
+                        sys.executable, str(job / "course_sandbox.py"), "jail", str(job), *keep, "--hide",
+                        str(tmp_path / "nothing")], cwd=job / "work", capture_output=True, timeout=120,
+                       env={"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"})
+        assert "jailed" in (job / "progress").read_text()  # the run stage may stop later: no job was given
+    finally:
+        kept.rmdir()
