@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from .devices import usable_device  # noqa: F401 (re-exported: where a loaded model may go)
 from .errors import CheckpointError
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator
@@ -314,26 +315,6 @@ def load_weights(module: torch.nn.Module, ckpt: dict, net: str, path: str | Path
         module.load_state_dict(network_weights(ckpt, net))
     except (RuntimeError, KeyError) as e:
         raise CheckpointError(f"{net} in {path} does not fit the network built from its spec: {e}") from e
-
-
-def usable_device(device: torch.device | str) -> torch.device:
-    """``device`` as a :class:`torch.device` that exists here, else a :class:`SpecError` naming the choices."""
-    from .errors import SpecError
-
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SpecError(f"device {str(device)!r} was asked for, but CUDA is not available here; use device='cpu'.")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise SpecError(f"device {str(device)!r} does not exist: this machine has {torch.cuda.device_count()} CUDA "
-                        "device(s); use cuda:0.")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise SpecError(f"device {str(device)!r} was asked for, but MPS is not available here; use device='cpu'.")
-    if device.type not in ("cpu", "cuda", "mps"):
-        raise SpecError(f"cannot load a model onto device {device.type!r}; use cpu, cuda or mps.")
-    return device
 
 
 def networks_from_checkpoint(ckpt: dict, device: torch.device | str = "cpu", spec: LatentSpec | None = None,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .checkpoints import usable_device
+from .devices import usable_device
 from .errors import SpecError
 from .evaluation import score_fresh_samples
 from .latent_codes import Codes, LatentSpec, count

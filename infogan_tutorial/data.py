@@ -85,7 +85,10 @@ class Dataset:
         return int(self.images.shape[0])
 
     def to(self, device: torch.device | str) -> Dataset:
-        """Return a copy with images and labels on ``device``."""
+        """Return a copy with images and labels on ``device`` (one that exists here, else a SpecError)."""
+        from .devices import usable_device
+
+        device = usable_device(device)
         return Dataset(self.images.to(device), self.labels.to(device), self.source)
 
 

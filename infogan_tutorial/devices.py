@@ -2,6 +2,7 @@
 
 * :func:`select_device`: ``$INFOGAN_DEVICE`` if set, else cuda, then mps, then cpu; or the device
   you name, checked to exist.
+* :func:`usable_device`: a device an API caller named, checked to exist here (a :class:`SpecError` otherwise).
 
 Which arithmetic a run uses there, and whether it replays a CUDA graph, is decided by
 :mod:`~infogan_tutorial.compute`.
@@ -41,4 +42,22 @@ def select_device(name: str = "auto") -> torch.device:
                         f"device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}; use cuda or cuda:0.")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise SpecError(f"device {name!r} was asked for, but MPS is not available here; use --device cpu or auto.")
+    return device
+
+
+def usable_device(device: torch.device | str) -> torch.device:
+    """``device`` as a :class:`torch.device` that exists here, else a :class:`SpecError` naming the choices."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SpecError(f"device {str(device)!r} was asked for, but CUDA is not available here; use device='cpu'.")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise SpecError(f"device {str(device)!r} does not exist: this machine has {torch.cuda.device_count()} CUDA "
+                        "device(s); use cuda:0.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise SpecError(f"device {str(device)!r} was asked for, but MPS is not available here; use device='cpu'.")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise SpecError(f"cannot load a model onto device {device.type!r}; use cpu, cuda or mps.")
     return device

@@ -20,6 +20,7 @@ from torch import Tensor
 from .data import check_images
 from .errors import SpecError
 from .latent_codes import LatentSpec, check_generator
+from .devices import usable_device
 from .networks import Discriminator, Generator, check_network, eval_mode
 from .objectives import InfoBound, info_lower_bound
 
@@ -178,6 +179,7 @@ def score_fresh_samples(G: torch.nn.Module, Q: Discriminator, spec: LatentSpec, 
     if device is None:
         first = next(G.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")
+    device = usable_device(device)
     check_generator(generator, "score_fresh_samples", device)
     cat = cont = hits = 0.0
     done = 0

@@ -28,6 +28,9 @@ def export_model(source: TrainState | str | Path, path: str | Path,
     ``int4=True`` in 4 bits with a scale per ``INT4_GROUP`` weights (a matrix whose size is
     not a multiple of ``INT4_GROUP`` falls back to int8).
     """
+    if not isinstance(source, (TrainState, str, Path)):
+        raise SpecError(f"export_model: source must be a TrainState or a checkpoint path, got "
+                        f"{type(source).__name__} (for networks, save a state: create_state/resume_state).")
     if int8 and int4:
         raise SpecError("export_model: choose int8 or int4, not both.")
     if not dtype.is_floating_point:

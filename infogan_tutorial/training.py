@@ -27,12 +27,12 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .checkpoints import atomic_save, load_weights, read_checkpoint, spec_of, training_checkpoint, usable_device
+from .checkpoints import atomic_save, load_weights, read_checkpoint, spec_of, training_checkpoint
 from .config import TrainConfig  # noqa: F401 (re-exported: the recipe of a run)
 from .compute import ComputePlan, autocast_dtype, plan_compute  # noqa: F401 (autocast_dtype: re-exported)
 from .cuda_graph import CaptureError, GraphedFunction, HostSyncError
 from .data import ShuffledBatches, check_images, random_affine
-from .devices import select_device  # noqa: F401 (re-exported)
+from .devices import select_device, usable_device  # noqa: F401 (select_device: re-exported)
 from .errors import CheckpointError, SpecError, TrainingDiverged
 from .interrupts import deferred_interrupts
 from .latent_codes import LatentSpec
@@ -84,6 +84,9 @@ def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | s
         raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
     if device.type not in ("cpu", "cuda", "mps"):
         raise SpecError(f"cannot train on device {device.type!r}; use cpu, cuda, cuda:0 or mps.")
+    if not isinstance(spec, LatentSpec) or not isinstance(config, TrainConfig):
+        raise SpecError(f"create_state(spec, config, device) takes a LatentSpec and a TrainConfig, got "
+                        f"{type(spec).__name__} and {type(config).__name__}.")
     device = usable_device(device)  # one that exists here, or a SpecError naming the choices
     plan = plan_compute(device, config.precision, config.cuda_graph, config.compile)  # once, not in every step
     G, D = build_networks(spec, config.fixed_std, seed=config.seed)
@@ -116,6 +119,9 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
     ``my_step``; here ``amp`` is the plan's autocast and :func:`descend` the plan's gradient scaler.
     """
     spec, cfg, G, D = state.spec, state.config, state.G, state.D
+    if real.dim() != 4 or real.shape[0] < 2:  # shapes only: no host synchronisation in the step
+        raise SpecError(f"train_step needs a batch of at least 2 images of shape (N, 1, 28, 28) (batch norm in "
+                        f"training), got {tuple(real.shape)}.")
     lambdas = (cfg.lambda_cat, cfg.lambda_cont)
     amp = autocast(state)
     G.train()

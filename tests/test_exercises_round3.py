@@ -853,3 +853,24 @@ def test_an_answer_that_edits_its_spec_cannot_weaken_later_checks(capsys):
     assert PAPER_SPEC == LatentSpec()  # the checker's shared spec is untouched
     assert ex.check_traversal_codes(_trav).passed  # and the traversal cases on c2 and c3 still exist
     assert not ex.check_code_entropy(lambda spec: sum(math.log(k) for k in spec.categorical)).passed
+
+
+def test_warning_filters_and_numpy_print_options_left_changed_are_refused_and_restored():
+    """Found by the blind round of 2026-12-06: both passed, and changed the rest of the notebook."""
+    import warnings
+
+    def per_class_warns(confusion):
+        warnings.simplefilter("error")
+        c = np.asarray(confusion, dtype=float)
+        return np.diag(c) / c.sum(1)
+
+    def per_class_prints(confusion):
+        np.set_printoptions(precision=2)
+        c = np.asarray(confusion, dtype=float)
+        return np.diag(c) / c.sum(1)
+
+    filters, printing = list(warnings.filters), np.get_printoptions()
+    for answer, said in ((per_class_warns, "warning filters"), (per_class_prints, "print options")):
+        result = ex.check_per_class_accuracy(answer)
+        assert not result.passed and said in result.message, result.message
+        assert warnings.filters == filters and np.get_printoptions() == printing

@@ -335,3 +335,29 @@ def test_recover_codes_and_the_web_export_check_their_network_and_counts(nets):
         recover_codes(D, spec)
     with pytest.raises(SpecError, match="needs the generator G, got the discriminator"):
         fold_generator(D)
+
+
+# Found by the second tester of 2026-12-06 (after the fixes above)
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_api_calls_on_a_missing_cuda_device_are_spec_errors():
+    from infogan_tutorial.evaluation import score_fresh_samples
+
+    G, D = build_networks(LatentSpec())
+    for device in ("cuda", "cuda:7"):
+        with pytest.raises(SpecError, match="CUDA is not available"):
+            score_fresh_samples(G, D, LatentSpec(), 4, device=device)
+        with pytest.raises(SpecError, match="CUDA is not available"):
+            data.load_dataset("sample", split="test", verbose=False).to(device)
+
+
+def test_wrong_argument_kinds_are_named():
+    from infogan_tutorial.export import export_model
+
+    with pytest.raises(SpecError, match="takes a LatentSpec and a TrainConfig, got TrainConfig and LatentSpec"):
+        create_state(TrainConfig(), LatentSpec())
+    G, _ = build_networks(LatentSpec())
+    with pytest.raises(SpecError, match="source must be a TrainState or a checkpoint path, got Generator"):
+        export_model(G, "never-written.pt")
+    state = create_state(LatentSpec(), TrainConfig(batch_size=4), "cpu")
+    with pytest.raises(SpecError, match="at least 2 images"):
+        training.train_step(state, torch.zeros(1, 1, 28, 28))

@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -255,14 +256,14 @@ def restore_rng(state: tuple) -> None:
 
 def torch_state() -> tuple:
     """What an answer could switch for the rest of the kernel: gradient mode, the default dtype, anomaly
-    detection and deterministic algorithms."""
+    detection, deterministic algorithms, Python's warning filters and NumPy's print options."""
     return (torch.is_grad_enabled(), torch.get_default_dtype(), torch.is_anomaly_enabled(),
-            torch.are_deterministic_algorithms_enabled())
+            torch.are_deterministic_algorithms_enabled(), list(warnings.filters), np.get_printoptions())
 
 
 def torch_state_change(before: tuple) -> str | None:
     """How torch's global state differs from ``before`` (a phrase), or None."""
-    grad, dtype, anomaly, deterministic = torch_state()
+    grad, dtype, anomaly, deterministic, filters, printing = torch_state()
     if grad != before[0]:
         return ("it leaves gradient computation switched off (torch.set_grad_enabled(False), or torch.no_grad() "
                 "entered without a `with` block), so every later line of the notebook builds no graph: use "
@@ -275,6 +276,13 @@ def torch_state_change(before: tuple) -> str | None:
                 "notebook, which slows every later backward() many times over: leave it as it is")
     if deterministic != before[3]:
         return ("it switches torch.use_deterministic_algorithms for the rest of the notebook: leave it as it is")
+    if filters != before[4]:
+        return ("it changes Python's warning filters (warnings.simplefilter or filterwarnings without a "
+                "`with warnings.catch_warnings():` block) for the rest of the notebook: use that block, or leave "
+                "them as they are")
+    if printing != before[5]:
+        return ("it changes NumPy's print options (np.set_printoptions) for the rest of the notebook: use "
+                "`with np.printoptions(...):` if you need them, or leave them as they are")
     return None
 
 
@@ -283,6 +291,9 @@ def restore_torch_state(state: tuple) -> None:
     torch.set_default_dtype(state[1])
     torch.autograd.set_detect_anomaly(state[2])
     torch.use_deterministic_algorithms(state[3])
+    warnings.filters[:] = state[4]
+    getattr(warnings, "_filters_mutated", lambda: None)()  # what warnings.simplefilter calls after a change
+    np.set_printoptions(**state[5])
 
 
 def live_threads() -> set[int]:
