@@ -24,7 +24,7 @@ from .evaluation import categorical_accuracy, estimate_info_bound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
 from .checkpoints import load_networks, networks_from_checkpoint, not_regular_file, read_checkpoint
-from .compute import PRECISIONS
+from .compute import PRECISIONS, plan_compute
 from .devices import select_device
 from .training import TrainConfig, TrainState, create_state, fit, resume_state
 
@@ -372,8 +372,6 @@ def _check_recipe(args: argparse.Namespace, profile: object, device: torch.devic
                   saved: TrainConfig | None) -> None:
     """Refuse, before any data is loaded, options that make no valid TrainConfig or that ``device`` cannot run
     (``compute.plan_compute``), naming the options."""
-    from .compute import plan_compute
-
     try:
         if saved is None:
             recipe = {**_recipe(args), "compile": args.compile}

@@ -26,11 +26,10 @@ def git(*args: str | Path, cwd: Path | None = None) -> str:
 
 
 def sync_module():
-    spec = importlib.util.spec_from_file_location("sync_notebooks", ROOT / "scripts" / "sync_notebooks.py")
-    assert spec is not None and spec.loader is not None
-    sync = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sync)
-    return sync
+    """scripts/sync_notebooks.py, which writes the install cell (the loader test_colab_edition uses)."""
+    from test_colab_edition import load_sync
+
+    return load_sync()
 
 
 def cell_source(url: str, version: str = VERSION, trees: dict[str, str] | None = None) -> str:
