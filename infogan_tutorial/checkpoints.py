@@ -15,7 +15,10 @@ A checkpoint is a dict saved with ``torch.save``:
   ``code_rng`` and ``code_rng_device``: everything a run needs to go on;
 * ``checksum``: the SHA-256 of the file's tensors (:func:`tensor_checksum`), so that a file
   damaged in place is refused rather than read as NaN weights. Files written before it existed
-  have none; for them :func:`read_checkpoint` checks that every weight is finite.
+  have none; for them :func:`read_checkpoint` checks that every weight is finite;
+* ``meta_checksum``: the SHA-256 of everything else (:func:`meta_checksum`: the spec, the recipe,
+  the step, the history, ...), so that a changed learning rate or step is refused too rather than
+  trained with. Files written before it existed have none and are read as before.
 
 Reading a checkpoint needs only this module: the inference side of the package (the
 pretrained model, ``evaluate``, ``sample``, the explorer) never imports the training loop.
@@ -131,7 +134,7 @@ def _tensors(ckpt: dict, keys: tuple[str, ...] | None = ("G", "D", "int8_scales"
             for i, v in enumerate(x):
                 walk(f"{prefix}/{i}", v)
 
-    for key in sorted((k for k in ckpt if k != "checksum"), key=str) if keys is None else keys:
+    for key in sorted((k for k in ckpt if k not in _CHECKSUMS), key=str) if keys is None else keys:
         if key in ckpt:
             walk(key, ckpt[key])
     return found
@@ -148,16 +151,55 @@ def tensor_checksum(ckpt: dict) -> str:
     return h.hexdigest()
 
 
+_CHECKSUMS = ("checksum", "meta_checksum")
+
+
+def _plain(x: object, out: list[str]) -> None:
+    """A canonical text of the plain (non-tensor) data in ``x``: the type and exact value of every leaf, dict
+    keys sorted; tensors stand as ``T`` (their bytes are :func:`tensor_checksum`'s)."""
+    if isinstance(x, Tensor):
+        out.append("T")
+    elif isinstance(x, dict):
+        out.append("{")
+        for k in sorted(x, key=repr):
+            out.append(f"{k!r}:")
+            _plain(x[k], out)
+            out.append(",")
+        out.append("}")
+    elif isinstance(x, (list, tuple)):
+        out.append("[" if isinstance(x, list) else "(")
+        for v in x:
+            _plain(v, out)
+            out.append(",")
+        out.append("]" if isinstance(x, list) else ")")
+    else:  # int, float (repr is exact), str, bool, None, torch.dtype, ...
+        out.append(f"{type(x).__name__}={x!r}")
+
+
+def meta_checksum(ckpt: dict) -> str:
+    """SHA-256 over every entry of ``ckpt`` but its tensors and checksums (:func:`_plain`): the spec, the
+    recipe (``config``), the step, the history, the data's description. Stored as ``meta_checksum``."""
+    out: list[str] = []
+    _plain({k: v for k, v in ckpt.items() if k not in _CHECKSUMS}, out)
+    return hashlib.sha256("".join(out).encode()).hexdigest()
+
+
 def with_checksum(ckpt: dict) -> dict:
-    """``ckpt`` with its ``checksum`` (:func:`tensor_checksum`) added."""
-    return {**ckpt, "checksum": tensor_checksum(ckpt)}
+    """``ckpt`` with its ``checksum`` (:func:`tensor_checksum`) and ``meta_checksum`` (:func:`meta_checksum`)."""
+    ckpt = {k: v for k, v in ckpt.items() if k not in _CHECKSUMS}
+    return {**ckpt, "checksum": tensor_checksum(ckpt), "meta_checksum": meta_checksum(ckpt)}
 
 
 def verify_contents(ckpt: dict, path: str | Path = "checkpoint") -> None:
-    """Raise :class:`CheckpointError` if the tensors of ``ckpt`` do not match its ``checksum``, or (a file
-    written before checksums) if any floating-point weight is NaN or infinite."""
+    """Raise :class:`CheckpointError` if the tensors of ``ckpt`` do not match its ``checksum`` or the rest
+    (recipe, step, history, ...) its ``meta_checksum``, or (a file written before checksums) if any
+    floating-point weight is NaN or infinite."""
     stored = ckpt.get("checksum")
     fix = "the file was damaged after it was written; use an earlier checkpoint or a fresh copy, or retrain"
+    meta = ckpt.get("meta_checksum")
+    if meta is not None and meta != meta_checksum(ckpt):
+        raise CheckpointError(f"{path} is corrupt: its recipe, step or history (the entries besides the weights) "
+                              f"do not match the checksum stored with them; {fix}.")
     if stored is not None:
         if stored != tensor_checksum(ckpt):
             raise CheckpointError(f"{path} is corrupt: its tensors do not match the checksum stored with them; {fix}.")

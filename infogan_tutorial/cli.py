@@ -12,6 +12,7 @@ import re
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 from collections.abc import Iterator
 from typing import Callable
@@ -25,6 +26,7 @@ from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
 from .checkpoints import load_networks, networks_from_checkpoint, not_regular_file, read_checkpoint
 from .compute import PRECISIONS, plan_compute
+from .config import MAX_SEED, MAX_STEPS
 from .devices import select_device
 from .training import TrainConfig, TrainState, create_state, fit, resume_state
 
@@ -49,13 +51,11 @@ def _number(kind: type, low: float | None = None, strict: bool = False,
 
 
 POSITIVE_INT, COUNT = _number(int, 1), _number(int, 0)  # >= 1; >= 0
-MAX_STEPS = 10**9
-"""The longest run ``train`` takes (--steps): far beyond any real InfoGAN run (the paper's MNIST run is ~5e4)."""
 STEPS = _number(int, 1, high=MAX_STEPS)
 DEFAULT_CHECKPOINT_SPAN = 1000
 """The default --checkpoint-every: a quarter of the run, but at least every this many steps."""
 BATCH = _number(int, 2)  # batch norm needs two images per batch
-SEED = _number(int, 0, high=2**63 - 1)  # what torch.manual_seed takes
+SEED = _number(int, 0, high=MAX_SEED)
 ROWS = _number(int, 1, high=100)  # a figure, not a data set
 THREADS = _number(int, 1, high=1024)
 POSITIVE, NON_NEGATIVE = _number(float, 0, strict=True), _number(float, 0)
@@ -292,7 +292,8 @@ def train(args: argparse.Namespace) -> None:
     with owned(args.out), _data_errors_in_flags():
         data = load_dataset(dataset, split="train", data_dir=data_dir)
         test = (load_idx_folder(eval_dir, split="auto") if eval_dir
-                else load_dataset(eval_source(dataset), split="test", data_dir=data_dir, verbose=False))
+                else load_dataset(eval_source(dataset), split="test", verbose=False,
+                                  data_dir=data_dir if SOURCES[eval_source(dataset)].data_dir != "ignored" else None))
         if device.type != "cuda" and args.precision not in (None, "auto", "fp32") and not (
                 device.type == "cpu" and args.precision == "bf16"):
             print(f"Note: --precision {args.precision} applies on a CUDA GPU; on {device.type} training is fp32.")
@@ -431,8 +432,10 @@ def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset
             f"from step {state.step} to {state.config.steps} ({state.config.steps - state.step} steps left)")
     print(f"Training on {device} {span} at batch {state.config.batch_size} "
           f"({state.plan.why}); writing to {args.out}.")
-    fit(state, data.images, args.out, progress=not args.quiet, resume_hint=False,
-        callback=scorer(test, args.out / "eval.jsonl", args.eval_every, state.step) if args.eval_every else None)
+    with warnings.catch_warnings():  # a finished run resumed for its report: the line above says so
+        warnings.filterwarnings("ignore", "fit: the state is already at step", UserWarning)
+        fit(state, data.images, args.out, progress=not args.quiet, resume_hint=False,
+            callback=scorer(test, args.out / "eval.jsonl", args.eval_every, state.step) if args.eval_every else None)
     _write_json(args.out / "history.json", state.history)
     result = categorical_accuracy(state.D, test.images, test.labels)
     bound = estimate_info_bound(state.G, state.D, state.spec, n=1000, generator=torch.Generator().manual_seed(0))
@@ -533,6 +536,7 @@ def evaluate(args: argparse.Namespace) -> None:
     with _data_errors_in_flags():
         if args.data_dir is None and trained_on in SOURCES and eval_source(trained_on) != "sample":  # its own kind
             saved_dir = (ckpt.get("data") or {}).get("data_dir")
+            saved_dir = saved_dir if SOURCES[eval_source(trained_on)].data_dir != "ignored" else None
             data = load_dataset(eval_source(trained_on), split="test",
                                 data_dir=Path(saved_dir) if saved_dir else None, verbose=False)
         else:
@@ -590,8 +594,30 @@ def sample(args: argparse.Namespace) -> None:
     print(f"Wrote {args.out}.")
 
 
+def _negative_values_joined(argv: list[str]) -> list[str]:
+    """``--lr-d -1e-3`` as ``--lr-d=-1e-3``: argparse reads a value that starts with "-" as an option unless it
+    looks like a plain decimal (-0.001), so a negative number in exponent form would be "expected one argument"
+    instead of the option's own message."""
+    out: list[str] = []
+    for arg in argv:
+        prev = out[-1] if out else ""
+        if prev.startswith("--") and "=" not in prev and arg.startswith("-") and _is_number(arg):
+            out[-1] = f"{prev}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_negative_values_joined(sys.argv[1:] if argv is None else list(argv)))
     try:
         {"train": train, "evaluate": evaluate, "sample": sample}[args.command](args)
     except InfoGANError as e:

@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from .compute import PRECISIONS
 from .errors import CheckpointError, SpecError
 
+MAX_STEPS = 10**9
+"""The longest run a config takes (``steps``, ``--steps``): far beyond any real InfoGAN run (the paper's MNIST
+run is ~5e4)."""
+MAX_SEED = 2**63 - 1
+"""The largest ``seed`` (``--seed``): what ``torch.manual_seed`` takes."""
 _INTS = ("steps", "batch_size", "seed", "log_every", "checkpoint_every")
 _FLOATS = ("lr_g", "lr_d", "beta1", "lambda_cat", "lambda_cont", "lambda_real", "lambda_invariant")
 
@@ -88,6 +93,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "log_every"):
             if getattr(self, name) < 1:
                 raise SpecError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
+        if self.steps > MAX_STEPS:
+            raise SpecError(f"TrainConfig.steps must be at most {MAX_STEPS:,}, got {self.steps:,}.")
         if self.batch_size < 2:
             raise SpecError(f"TrainConfig.batch_size must be at least 2 (batch norm in training needs two images per "
                             f"batch), got {self.batch_size}.")
@@ -101,8 +108,8 @@ class TrainConfig:
             raise SpecError("TrainConfig.lambda_cat, lambda_cont, lambda_real and lambda_invariant must be >= 0.")
         if self.fixed_std is not None and not self.fixed_std > 0:
             raise SpecError(f"TrainConfig.fixed_std must be positive (or None), got {self.fixed_std}.")
-        if self.seed < 0:
-            raise SpecError(f"TrainConfig.seed must be >= 0, got {self.seed}.")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise SpecError(f"TrainConfig.seed must be in 0..{MAX_SEED} (2**63 - 1), got {self.seed}.")
         if self.precision not in PRECISIONS:
             raise SpecError(f"TrainConfig.precision must be one of {list(PRECISIONS)}, got {self.precision!r}.")
         if self.checkpoint_every < 0:

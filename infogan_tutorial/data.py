@@ -455,6 +455,11 @@ def load_dataset(source: str = "auto", split: str = "train",
     for name, value in (("data_dir", data_dir), ("root", root)):
         if value is not None and not isinstance(value, (str, os.PathLike)):
             raise DataError(f"{name} must be a path (a str or pathlib.Path), got {type(value).__name__} {value!r}.")
+    if data_dir is not None and SOURCES[source].data_dir == "ignored":
+        readers = ", ".join(repr(s.name) for s in SOURCES.values() if s.data_dir != "ignored")
+        raise DataError(f"load_dataset({source!r}) does not read data_dir ({data_dir}): {SOURCES[source].help}. "
+                        f"To load that folder, use load_dataset('idx', data_dir=...) (sources that read data_dir: "
+                        f"{readers}), or drop data_dir.")
     root_path = Path(root if root is not None else DEFAULT_ROOT).expanduser()
     ds = SOURCES[source].load(split, Path(data_dir) if data_dir is not None else None, root_path)
     if verbose:
@@ -466,7 +471,7 @@ class ShuffledBatches:
     """Shuffled mini-batches whose content depends only on ``(seed, step)``.
 
     Epoch ``e`` visits the images in the order
-    ``torch.randperm(N, generator=torch.Generator().manual_seed(seed * 1_000_003 + e))``;
+    ``torch.randperm(N, generator=torch.Generator().manual_seed((seed * 1_000_003 + e) mod 2**63))``;
     the last incomplete batch is dropped. Images stay on their device; the order is
     computed on the CPU and moved to that device once per epoch.
     """
@@ -486,7 +491,7 @@ class ShuffledBatches:
 
     def order(self, epoch: int) -> torch.Tensor:
         """Return the (CPU) permutation of image indices used in ``epoch``."""
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        generator = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)  # a seed torch takes
         return torch.randperm(int(self.images.shape[0]), generator=generator)
 
     def batch(self, step: int) -> torch.Tensor:

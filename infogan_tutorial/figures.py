@@ -173,7 +173,7 @@ def image_grid(images: Tensor, nrow: int) -> np.ndarray:
 def plot_images(images: Tensor, nrow: int = 10, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Show a grid of images (N, 1, 28, 28) in [-1, 1] without ticks (see :func:`image_grid`)."""
     nrow = count(nrow, "plot_images: nrow")
-    ax = ax or plt.subplots(figsize=(nrow * 0.6, math.ceil(len(images) / nrow) * 0.6))[1]
+    ax = _axes(ax, figsize=(nrow * 0.6, math.ceil(len(images) / nrow) * 0.6))
     ax.imshow(image_grid(images, nrow), cmap="gray", vmin=0, vmax=1)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -205,12 +205,36 @@ def generate(G: Generator, codes: Codes) -> Tensor:
         parts[name] = value
     device = _device_of(G)
     with eval_mode(G):
-        return G(Codes(*(parts[name].to(device) for name in ("z", "categorical", "continuous")))).cpu()
+        try:
+            images = G(Codes(*(parts[name].to(device) for name in ("z", "categorical", "continuous"))))
+        except (TypeError, AttributeError) as e:
+            raise SpecError(f"generate: G({type(G).__name__}) could not take the codes ({type(e).__name__}: {e}). G "
+                            "is called with a Codes batch and returns images (N, 1, 28, 28): a module of your own "
+                            "builds its input with spec.to_input(codes), as the package's Generator does.") from e
+    n = len(parts["z"])
+    if not isinstance(images, Tensor) or tuple(images.shape) != (n, 1, 28, 28):
+        got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
+        raise SpecError(f"generate: G returned {got} for {n} codes; it must return images of shape ({n}, 1, 28, 28).")
+    return images.cpu()
+
+
+def _axes(ax: object, figsize: tuple[float, float]) -> Axes:
+    """``ax`` if it is a matplotlib Axes, a new figure's Axes of ``figsize`` for None, else a SpecError."""
+    if ax is None:
+        return plt.subplots(figsize=figsize)[1]
+    if not isinstance(ax, Axes):
+        raise SpecError(f"ax must be a matplotlib Axes (e.g. plt.subplots()[1]) or None for a new figure, got "
+                        f"{type(ax).__name__} {ax!r:.60}.")
+    return ax
 
 
 def _device_of(net: torch.nn.Module) -> torch.device:
     first = next(net.parameters(), None)
     return first.device if first is not None else torch.device("cpu")
+
+
+MAX_GRID = 10_000
+"""The most images one traversal grid draws (:func:`traverse`: rows * steps)."""
 
 
 def traversal_values(spec: LatentSpec, code: str, steps: int = 10,
@@ -254,6 +278,9 @@ def traverse(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: i
     """
     check_network(G, "G", "traverse")
     rows, steps = count(rows, "traverse: rows"), count(steps, "traverse: steps")
+    if rows * steps > MAX_GRID:
+        raise SpecError(f"traverse: rows * steps = {rows * steps:,} images; a grid holds at most {MAX_GRID:,} "
+                        "(the paper's are 10 x 10). Ask for fewer rows or steps.")
     check_generator(generator, "traverse", _device_of(G))
     if not isinstance(code, str):
         raise SpecError(f"traverse: code must be a name such as 'c1' or 'z0', got {code!r}.")
@@ -273,7 +300,7 @@ def traverse(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: i
 def draw_traversal(traversal: Traversal, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Draw a :class:`Traversal`, columns labelled with the code's value and rows numbered."""
     cols, rows = traversal.values, traversal.rows
-    ax = ax or plt.subplots(figsize=(len(cols) * 0.55 + 1, rows * 0.55 + 0.8))[1]
+    ax = _axes(ax, figsize=(len(cols) * 0.55 + 1, rows * 0.55 + 0.8))
     ax.imshow(image_grid(traversal.images, len(cols)), cmap="gray", vmin=0, vmax=1)
     cell = 28 + PAD
     ax.set_xticks([PAD + 14 + j * cell for j in range(len(cols))])
@@ -306,7 +333,7 @@ def plot_traversal(G: Generator, spec: LatentSpec, code: str, rows: int = 10, st
 def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentSpec,
                      ax: Axes | None = None, key: str = "info_cat") -> Axes:
     """L_I over training for each named run, with H(c) of the categorical codes marked."""
-    ax = ax or plt.subplots(figsize=(6, 3.5))[1]
+    ax = _axes(ax, figsize=(6, 3.5))
     for label, h in histories.items():
         ax.plot(h["step"], h[key], label=label)
     entropy = spec.categorical_entropy()
@@ -326,7 +353,7 @@ def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentS
 
 def plot_losses(history: dict[str, list[float]], ax: Axes | None = None) -> Axes:
     """D's and G's losses over training."""
-    ax = ax or plt.subplots(figsize=(6, 3.5))[1]
+    ax = _axes(ax, figsize=(6, 3.5))
     ax.plot(history["step"], history["loss_d"],
             label="D loss (with $-\\lambda\\,\\mathbb{E}[\\log Q]$ and any terms beyond the paper)")
     ax.plot(history["step"], history["loss_g"], label="G loss")
@@ -345,7 +372,7 @@ def plot_confusion(result: ClusterAccuracy, ax: Axes | None = None, title: str |
 
     ``class_names`` names the labels on the axes (e.g. Fashion-MNIST's classes); default 0..9.
     """
-    ax = ax or plt.subplots(figsize=(5, 4.5))[1]
+    ax = _axes(ax, figsize=(5, 4.5))
     m = result.confusion
     ax.imshow(m, cmap="Blues")
     for i in range(m.shape[0]):

@@ -22,6 +22,10 @@ from torch import Tensor
 from .errors import SpecError
 
 
+MAX_WIDTH = 100_000
+"""The widest noise, categorical code or set of continuous codes a :class:`LatentSpec` takes."""
+
+
 @dataclass(frozen=True)
 class Codes:
     """One batch of generator inputs.
@@ -77,6 +81,12 @@ class LatentSpec:
         if isinstance(self.noise_dim, bool) or not isinstance(self.noise_dim, int) or self.noise_dim < 0:
             raise SpecError(f"noise_dim must be a non-negative int, got {self.noise_dim!r}; "
                             "use e.g. LatentSpec(noise_dim=62).")
+        if self.noise_dim > MAX_WIDTH or any(k > MAX_WIDTH for k in self.categorical) or (
+                isinstance(self.n_continuous, int) and self.n_continuous > MAX_WIDTH):
+            raise SpecError(f"noise_dim, each categorical code's categories and n_continuous must be at most "
+                            f"{MAX_WIDTH:,} (G's first layer would not fit in memory); got noise_dim={self.noise_dim}, "
+                            f"categorical={self.categorical}, n_continuous={self.n_continuous}. The paper's MNIST "
+                            "spec is LatentSpec(noise_dim=62, categorical=(10,), n_continuous=2).")
         if any(k < 2 for k in self.categorical):
             raise SpecError(f"every categorical code needs at least 2 categories, got {self.categorical}; "
                             "use e.g. categorical=(10,), or categorical=() for none.")

@@ -205,4 +205,8 @@ def check_network(net: object, kind: str, where: str) -> nn.Module:
     if kind == "G" and is_d:
         raise SpecError(f"{where} needs the generator G, got the discriminator D ({type(inner).__name__}); pass G, "
                         "e.g. the second value of load_networks(path) or load_pretrained().G.")
+    if any(p.is_meta for p in inner.parameters()):
+        raise SpecError(f"{where}: the weights of {kind} are on the meta device (shapes without values), so it "
+                        "cannot compute anything; give it real weights first: net.to_empty(device='cpu') and then "
+                        "load_state_dict(...), or load_networks(path).")
     return net

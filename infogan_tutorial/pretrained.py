@@ -24,7 +24,7 @@ import torch
 from .errors import CheckpointError
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator
-from .checkpoints import networks_from_checkpoint, read_checkpoint
+from .checkpoints import networks_from_checkpoint, not_regular_file, read_checkpoint
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "data" / "pretrained"
 MODEL_NAME = "infogan-mnist.pt"
@@ -44,6 +44,10 @@ class Pretrained:
 
 
 def _need(path: Path) -> Path:
+    kind = "a folder" if path.is_dir() else not_regular_file(path)
+    if kind:
+        raise CheckpointError(f"{path} is {kind}, not the shipped file. Pass the folder that holds {path.name} "
+                              "(the repository's data/pretrained), or restore it: git checkout -- data/pretrained.")
     if not path.is_file():
         raise CheckpointError(f"{path} is missing. The pretrained model ships with the repository (data/pretrained), "
                               "not with a pip-installed copy of the package: clone the repository, or train your own "
@@ -66,7 +70,16 @@ def load_pretrained(device: torch.device | str = "cpu", folder: Path = PRETRAINE
 
 def gan_control_history(folder: Path = PRETRAINED_DIR) -> dict[str, list[float]]:
     """The plain-GAN control's training history (the same keys as ``TrainState.history``)."""
-    return json.loads(_need(Path(folder) / GAN_HISTORY_NAME).read_text())
+    path = _need(Path(folder) / GAN_HISTORY_NAME)
+    try:
+        history = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path} is damaged ({type(e).__name__}: {e}). Restore it: git checkout -- "
+                              "data/pretrained, or download the repository again.") from e
+    if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+        raise CheckpointError(f"{path} is not a training history (a JSON object of lists). Restore it: git "
+                              "checkout -- data/pretrained.")
+    return history
 
 
 def check_listed_sum(path: Path) -> None:

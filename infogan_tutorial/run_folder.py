@@ -76,6 +76,9 @@ def check_output_file(path: Path, option: str, example: str = "model.pt", suffix
     if path.is_file() and is_training_checkpoint(path):
         raise SpecError(f"{option} {path} is a resumable training checkpoint (writing there would destroy it); "
                         "choose another path.")
+    if suffix is not None and path.name.lower() == suffix:
+        raise SpecError(f"{option} {path} names only the extension {suffix}, not a file; give a file name, e.g. "
+                        f"{path.with_name(Path(example).name) if path.parent != Path('.') else example}.")
     if suffix is not None and path.suffix.lower() != suffix:
         raise SpecError(f"{option} {path}: this command writes a {suffix} file; give a name ending in {suffix}, "
                         f"e.g. {path.with_suffix(suffix).name}.")

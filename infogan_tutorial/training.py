@@ -110,18 +110,28 @@ def autocast(state: TrainState) -> contextlib.AbstractContextManager:
     return torch.autocast(state.device.type, dtype=state.plan.dtype, cache_enabled=not state.plan.cuda_graph)
 
 
+def _no_host_reads(real: Tensor) -> bool:
+    """Whether the step is traced by torch.compile, captured into a CUDA graph or warmed up for one (PyTorch's
+    sync debug mode): no reading values back to the host there."""
+    return torch.compiler.is_compiling() or (real.is_cuda and (torch.cuda.is_current_stream_capturing()
+                                                               or torch.cuda.get_sync_debug_mode() != 0))
+
+
 def train_step(state: TrainState, real: Tensor) -> Tensor:
     """One D step and one G step on a batch of real images (N, 1, 28, 28) on the state's device.
 
     Returns the step's statistics as one tensor on the device (in the order of ``STAT_NAMES``),
     so the caller decides when to synchronise with the host. It does not count the step:
-    :func:`fit` (or your own loop) increments ``state.step``. Chapter 6 writes the same step as
-    ``my_step``; here ``amp`` is the plan's autocast and :func:`descend` the plan's gradient scaler.
+    :func:`fit` (or your own loop) increments ``state.step``. At step 0 it checks the batch's values
+    (:func:`~infogan_tutorial.data.check_images`: [-1, 1], not [0, 1]) once, the one host synchronisation.
+    Chapter 6 writes the same step as ``my_step``; here ``amp`` is the plan's autocast and :func:`descend` the plan's gradient scaler.
     """
     spec, cfg, G, D = state.spec, state.config, state.G, state.D
     if real.dim() != 4 or real.shape[0] < 2:  # shapes only: no host synchronisation in the step
         raise SpecError(f"train_step needs a batch of at least 2 images of shape (N, 1, 28, 28) (batch norm in "
                         f"training), got {tuple(real.shape)}.")
+    if state.step == 0 and not _no_host_reads(real):  # a run's first batch: on the scale G draws, [-1, 1]?
+        check_images(real, "train_step")
     lambdas = (cfg.lambda_cat, cfg.lambda_cont)
     amp = autocast(state)
     G.train()
@@ -270,6 +280,10 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     from tqdm.auto import tqdm
 
     cfg = state.config
+    if state.step >= cfg.steps:
+        warnings.warn(f"fit: the state is already at step {state.step} of its config's {cfg.steps}, so there is "
+                      "nothing to train. To go on, raise the step count: state.config = dataclasses.replace("
+                      "state.config, steps=...), or resume_state(path, steps=...).", stacklevel=2)
     images = check_images(images, "fit")  # float32 (N, 1, 28, 28) in [-1, 1], or a SpecError naming the fix
     if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise SpecError(f"out_dir {out_dir} is a file; fit writes out_dir/checkpoint.pt, so give a folder.")

@@ -115,7 +115,9 @@ def test_train_step_reads_no_tensor_back_into_python(images, monkeypatch):
     from infogan_tutorial import training
 
     state = create_state(LatentSpec(), TrainConfig(batch_size=32, lambda_real=1.0, lambda_invariant=1.0), "cpu")
-    train_step(state, images[:32])  # Adam creates its moments
+    train_step(state, images[:32])  # Adam creates its moments; step 0 also checks the batch's values, once
+    assert python_reads_in_train_step(state, images[:32], monkeypatch) != []  # that check reads
+    state.step = 1
     assert python_reads_in_train_step(state, images[:32], monkeypatch) == []
     loss = training.discriminator_loss
 
