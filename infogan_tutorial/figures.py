@@ -84,6 +84,8 @@ def _describe_lines(ax: Axes) -> str:
             continue
         if np.ptp(y) == 0 and len(y) <= 2:
             parts.append(f"{plain(label)}: a level line at {y[0]:.3g}")
+        elif np.ptp(x) == 0 and len(x) <= 2:  # axvline: its y runs over the panel's height, not the data
+            parts.append(f"{plain(label)}: a vertical line at {x[0]:.3g}")
         else:
             parts.append(f"{plain(label)}: from {y[0]:.3g} at {x[0]:.3g} to {y[-1]:.3g} at {x[-1]:.3g} "
                          f"(lowest {np.nanmin(y):.3g}, highest {np.nanmax(y):.3g})")

@@ -58,3 +58,16 @@ def test_figures_describe_themselves_and_their_png_carries_it():
     ax.imshow(np.zeros((2, 2)))
     assert figure_description(fig) == ""  # an undescribed picture has no words: the book's build reports it
     plt.close(fig)
+
+
+def test_a_vertical_reference_line_is_described_by_its_position():
+    import matplotlib.pyplot as plt
+
+    from infogan_tutorial.figures import figure_description
+
+    fig, ax = plt.subplots()
+    ax.plot([0.0, 0.5, 1.0], [-0.5, 0.2, 1.1], label="L_I")
+    ax.axvline(0.3, ls=":", label="true ε = 0.3")
+    text = figure_description(fig)
+    plt.close(fig)
+    assert "true ε = 0.3: a vertical line at 0.3" in text and "at 0.3 to 1" not in text
