@@ -23,15 +23,16 @@ from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import generator_loss, info_loss, info_lower_bound, invariant_information
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
 from .probes import gradient_flow
-from .foundations import _sure_q, _sure_q_case, gaussian_ll
+from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------
 
 def _per_code(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: str = "own", squared_error: bool = False,
-              reduce: str = "mean") -> Tensor:
+              reduce: str = "mean", sigma_first: bool = False) -> Tensor:
     """E[log Q(c_j | x)] + ln(high - low) for each continuous code j, with switches for typical mistakes."""
-    ll = gaussian_ll(codes.continuous, q.mean, q.log_std, log_std_term=not squared_error, const_term=not squared_error)
+    ll = _sigma_first_ll(codes.continuous, q.mean, q.log_std) if sigma_first else gaussian_ll(
+        codes.continuous, q.mean, q.log_std, log_std_term=not squared_error, const_term=not squared_error)
     log_q = ll.mean(0) if reduce == "mean" else ll.sum(0)
     low, high = spec.continuous_range
     h = {"own": math.log(high - low), "none": 0.0, "all": spec.continuous_entropy()}[entropy]
@@ -54,7 +55,9 @@ def _per_code_info_exercise() -> Exercise:
              Case("a very sure Q (log_std = -6, some means off by 0.5) on codes on (-1, 1), 3 images",
                   _sure_q_case(LatentSpec(noise_dim=4, n_continuous=3), 3, 65)),
              q_case("one image, one code on (-3, -1)",
-                     LatentSpec(noise_dim=4, categorical=(), n_continuous=1, continuous_range=(-3.0, -1.0)), 1, 66)]
+                     LatentSpec(noise_dim=4, categorical=(), n_continuous=1, continuous_range=(-3.0, -1.0)), 1, 66),
+             huge_sigma_case("a huge sigma (log_std = 100, where sigma = exp(100) overflows float32, and 30) for "
+                             "three continuous codes, 4 images", LatentSpec(n_continuous=3), 4, 67)]
     mistakes = [
         Mistake("the codes are added up into one number: return one value per continuous code, shape "
                 "(n_continuous,), so you can see which code carries information.",
@@ -69,6 +72,8 @@ def _per_code_info_exercise() -> Exercise:
         Mistake("it sums over the batch instead of averaging over the images.", partial(_per_code, reduce="sum")),
         Mistake("the width of the range is taken as |low| + |high|: that equals high - low only when the range "
                 "contains 0. Use high - low.", _abs_width_per_code),
+        Mistake(_SIGMA_FIRST + " (the package's gaussian_log_likelihood computes it so).",
+                partial(_per_code, sigma_first=True)),
     ]
     return Exercise(_per_code, cases, mistakes, arg_names=("q", "codes", "spec"), gradients="required",
                     grad_args=("q",))
