@@ -442,7 +442,8 @@ def _traversal_probe(fn: Callable[..., Any], args: tuple) -> Any:
                 raise SideEffect(
                     f"the returned Codes.{part} shares its memory with {theirs[0]} (it is {theirs[0]} itself or a "
                     "view of it, e.g. from expand(), a reshape of one, or indexing with a slice): writing into the "
-                    "grid would then change base. Return new tensors (repeat_interleave, or .clone()).")
+                    "grid would then change base, and the statement asks for new tensors that share no memory with "
+                    "base. Return copies (repeat_interleave, or .clone()).")
     return got
 
 
