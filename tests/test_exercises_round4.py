@@ -109,3 +109,47 @@ def test_a_traversal_that_is_a_view_of_base_is_refused_as_the_statement_says(cap
     result = ex.check_traversal_codes(trav_expand_z_reshape)
     assert not result.passed and "one-step" in result.message, result.message
     assert "shares its memory with base.z" in result.message and "statement asks for new tensors" in result.message
+
+
+# -- 3. a thread stuck in C, and the notebook's own alarm ----------------------------------------------------
+
+def _per_class(confusion):
+    c = np.asarray(confusion, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.diag(c) / c.sum(axis=1)
+
+
+def _leaves_a_sleeping_thread(confusion):
+    threading.Thread(target=time.sleep, args=(20,), daemon=True).start()
+    return _per_class(confusion)
+
+
+def test_a_thread_left_sleeping_in_c_does_not_slow_the_next_check(capsys):
+    """Found by the blind round: the next check waited 585 s for a time.sleep(600) (CPython 3.11 flags the stop
+    request for the whole interpreter, and every profiled call spun on it until the thread woke)."""
+    result = ex.check_per_class_accuracy(_leaves_a_sleeping_thread)
+    assert not result.passed and "left a thread running" in result.message
+    start = time.monotonic()
+    assert ex.check_per_class_accuracy(_per_class).passed
+    assert time.monotonic() - start < 8
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="no SIGALRM on this system")
+def test_the_notebooks_own_alarm_and_handler_survive_a_check(capsys):
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(time.monotonic()))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 60)
+        assert ex.check_per_class_accuracy(_per_class).passed
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert signal.getsignal(signal.SIGALRM) is not previous and 0 < left <= 60  # still armed, own handler
+        signal.setitimer(signal.ITIMER_REAL, 0.05)  # runs out during the student's call: fires right after it
+
+        def slow(confusion):
+            time.sleep(0.2)
+            return _per_class(confusion)
+
+        assert ex.check_per_class_accuracy(slow).passed and fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
