@@ -153,3 +153,56 @@ def test_the_notebooks_own_alarm_and_handler_survive_a_check(capsys):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# -- 4. messages that misled ---------------------------------------------------------------------------------
+
+def _g(adversarial):
+    def answer(fake_logit, q, codes, spec, lambda_cat, lambda_cont):
+        lq = log_q(q, codes, spec)
+        return adversarial(fake_logit) - lambda_cat * lq.categorical - lambda_cont * lq.continuous
+    return answer
+
+
+def control_head_left_in_eval(D, fake, codes, spec):
+    D.q_head.eval()
+    return info_loss(D.q_from_features(D.features(fake).detach()), codes, spec)
+
+
+def control_head_in_eval_restored(D, fake, codes, spec):
+    D.q_head.eval()
+    q = D.q_from_features(D.features(fake).detach())
+    D.q_head.train()
+    return info_loss(q, codes, spec)
+
+
+def control_float(D, fake, codes, spec):
+    return float(info_loss(D.q_from_features(D.features(fake).detach()), codes, spec))
+
+
+def test_log1p_of_exp_is_named_as_what_it_computes(capsys):
+    result = ex.check_generator_objective(_g(lambda fl: torch.log1p(torch.exp(-fl)).mean()))
+    assert not result.passed and "log(1 + exp(-fake_logit))" in result.message, result.message
+
+
+@pytest.mark.parametrize("answer, said", [
+    (control_head_left_in_eval, "it leaves D.q_head in eval mode"),
+    (control_head_in_eval_restored, "Q's head ran in eval mode"),
+    (control_float, "it returned a float, but the answer is a torch tensor"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_the_control_says_what_the_answer_did(answer, said, capsys):
+    result = ex.check_control_info_loss(answer)
+    assert not result.passed and said in result.message and "value differs" not in result.message, result.message
+
+
+def test_the_checker_prints_no_warning_of_its_own_before_its_verdict(capsys):
+    def gauss_edits_c(c, mean, log_std):
+        c.sub_(mean)  # c becomes a non-leaf: reading its .grad warned
+        return _gll(c + mean, mean, log_std)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = ex.check_gaussian_log_likelihood(gauss_edits_c)
+    assert not result.passed and "changed its inputs in place" in result.message, result.message
+    assert not [w for w in caught if "exercises" in w.filename], [str(w.message) for w in caught]
+    assert sys.getprofile() is None

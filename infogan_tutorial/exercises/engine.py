@@ -331,7 +331,8 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
                    "caller's back; compute the value in the function itself, without threads.")
     elif global_change:
         problem = f"{name}: on {case.name}: {global_change}."
-    elif problem is None and (grew := next((n for n, t, g in grads if not _same_grad(g, t.grad)), None)):
+    elif problem is None and (grew := next((n for n, t, g in grads if t.is_leaf and not _same_grad(g, t.grad)),
+                                           None)):  # an input no longer a leaf was changed in place: said below
         problem = (f"{name}: on {case.name}: it calls backward() itself ({grew}.grad changed during the call): "
                    "a loss function only computes and returns the loss. The training step calls backward(); "
                    "a second call would add the gradient twice.")

@@ -21,6 +21,7 @@ from ..latent_codes import Codes, LatentSpec
 from ..mutual_information import mutual_information
 from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import generator_loss, info_loss, info_lower_bound, invariant_information
+from .compare import difference
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
 from .probes import gradient_flow
 from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
@@ -137,10 +138,12 @@ def _generator_objective_exercise() -> Exercise:
         Mistake("the value is off by exactly lambda * H(c): it subtracts lambda L_I = lambda (E[log Q] + H(c)). "
                 "H(c) is a constant, so the gradient is the same, but the loss the book logs (train_step) "
                 "leaves H(c) out: use -lambda E[log Q(c|x)].", partial(_generator_objective, with_entropy=True)),
-        Mistake("it takes the log of the probability D = sigmoid(fake_logit) (or of 1 - sigmoid(-fake_logit)): "
-                "for a logit of -200 that probability is 0 in float32, its log is -inf and the gradient is lost. "
-                "Use F.softplus(-fake_logit), the same quantity computed stably.", lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean()
-                + info_loss(q, codes, spec, lc, lk)),
+        Mistake("it computes -log D(G(z,c)) in a form that overflows for a logit of -200: as the log of the "
+                "probability D = sigmoid(fake_logit) (or of 1 - sigmoid(-fake_logit)), which is 0 in float32 there, "
+                "so its log is -inf; or as log(1 + exp(-fake_logit)), where exp(200) is inf. In exact arithmetic "
+                "each equals softplus(-fake_logit), but in float32 the value is inf and the gradient is lost: use "
+                "F.softplus(-fake_logit), which computes it stably.",
+                lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean() + info_loss(q, codes, spec, lc, lk)),
         Mistake("it feeds sigmoid(fake_logit) to F.binary_cross_entropy, which clamps each log at -100: for a "
                 "logit of -200 the loss is capped and its gradient is 0. Use F.binary_cross_entropy_with_logits "
                 "or F.softplus(-fake_logit).", lambda fl, q, codes, spec, lc, lk: F.binary_cross_entropy(
@@ -189,7 +192,7 @@ def _small_discriminator(spec: LatentSpec, seed: int) -> Discriminator:
 def _flow_diagnosis(got: Any, args: tuple) -> str | None:
     """Say where the gradient went, or that the value differs from info_loss, when no known mistake matched."""
     if not (isinstance(got, tuple) and len(got) == 2):
-        return "it should return one number, the loss info_loss(q, codes, spec) (a 0-d tensor)."
+        return difference(got, torch.zeros(())) or "it should return the loss info_loss(q, codes, spec), a 0-d tensor."
     reached = [part for part, flag in zip(("G's images", "D's shared body", "Q's head", "D's real/fake head"),
                                           got[1].tolist()) if flag]
     if reached != ["Q's head"]:
@@ -200,12 +203,17 @@ def _flow_diagnosis(got: Any, args: tuple) -> str | None:
 
 
 def _control_loss(D: Discriminator, fake: Tensor, codes: Codes, spec: LatentSpec, *,
-                  detach_features: bool = True, detach_images: bool = False, no_grad: bool = False) -> Tensor:
+                  detach_features: bool = True, detach_images: bool = False, no_grad: bool = False,
+                  eval_head: bool = False) -> Tensor:
     """Q's loss in the plain-GAN control: Q's head fitted on detached features of G's images."""
     x = fake.detach() if detach_images else fake
     h = D.features(x)
     h = h.detach() if detach_features else h
+    if eval_head:
+        D.q_head.eval()
     q = D.q_from_features(h)
+    if eval_head:
+        D.q_head.train()
     if no_grad:
         q = QOutput([t.detach() for t in q.logits], q.mean.detach(), q.log_std.detach())
     return info_loss(q, codes, spec)
@@ -238,6 +246,9 @@ def _control_info_loss_exercise() -> Exercise:
         Mistake("no gradient reaches Q's head (everything was detached or computed under torch.no_grad()): "
                 "the control's Q could never learn to read c. Detach only the features, then apply Q's head.",
                 partial(_control_loss, no_grad=True)),
+        Mistake("Q's head ran in eval mode (its batch norm then uses its running statistics instead of the batch's): "
+                "use D and its parts in the mode they come in, without train() or eval().",
+                partial(_control_loss, eval_head=True)),
     ]
     return Exercise(_control_loss, cases, mistakes, gradient_flow, _flow_diagnosis,
                     arg_names=("D", "fake", "codes", "spec"))
