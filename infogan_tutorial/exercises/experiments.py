@@ -23,9 +23,9 @@ from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import generator_loss, info_loss, info_lower_bound, invariant_information
 from .compare import difference
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
-from .probes import gradient_flow
 from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
+from .probes import gradient_flow
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------
 
@@ -204,16 +204,17 @@ def _flow_diagnosis(got: Any, args: tuple) -> str | None:
 
 def _control_loss(D: Discriminator, fake: Tensor, codes: Codes, spec: LatentSpec, *,
                   detach_features: bool = True, detach_images: bool = False, no_grad: bool = False,
-                  eval_head: bool = False) -> Tensor:
+                  eval_part: str = "") -> Tensor:
     """Q's loss in the plain-GAN control: Q's head fitted on detached features of G's images."""
+    part = {"": None, "head": D.q_head, "all": D}[eval_part]
+    if part is not None:
+        part.eval()
     x = fake.detach() if detach_images else fake
     h = D.features(x)
     h = h.detach() if detach_features else h
-    if eval_head:
-        D.q_head.eval()
     q = D.q_from_features(h)
-    if eval_head:
-        D.q_head.train()
+    if part is not None:
+        part.train()
     if no_grad:
         q = QOutput([t.detach() for t in q.logits], q.mean.detach(), q.log_std.detach())
     return info_loss(q, codes, spec)
@@ -248,7 +249,9 @@ def _control_info_loss_exercise() -> Exercise:
                 partial(_control_loss, no_grad=True)),
         Mistake("Q's head ran in eval mode (its batch norm then uses its running statistics instead of the batch's): "
                 "use D and its parts in the mode they come in, without train() or eval().",
-                partial(_control_loss, eval_head=True)),
+                partial(_control_loss, eval_part="head")),
+        Mistake("D ran in eval mode (its batch norms then use their running statistics instead of the batch's): use "
+                "D in the mode it comes in, without train() or eval().", partial(_control_loss, eval_part="all")),
     ]
     return Exercise(_control_loss, cases, mistakes, gradient_flow, _flow_diagnosis,
                     arg_names=("D", "fake", "codes", "spec"))
