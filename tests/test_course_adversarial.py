@@ -139,8 +139,13 @@ def entropy_log_of_n_times_range(spec):
 def _log_q_parts(q, codes):
     cat = sum(F.log_softmax(lg, 1).gather(1, codes.categorical[:, i:i + 1]).squeeze(1)
               for i, lg in enumerate(q.logits)) if q.logits else torch.zeros(len(codes))
-    cont = Normal(q.mean, q.log_std.exp()).log_prob(codes.continuous).sum(1)
+    cont = _gauss(codes.continuous, q.mean, q.log_std).sum(1)
     return cat, cont
+
+
+def _gauss(c, mean, log_std):
+    """log N(c; mean, exp(log_std)^2) from log_std itself, never forming sigma (finite for log_std = 100)."""
+    return -0.5 * math.log(2 * math.pi) - log_std - 0.5 * ((c - mean) * torch.exp(-log_std)) ** 2
 
 
 def _h(spec):
@@ -159,16 +164,32 @@ def bound_per_image(q, codes, spec):
         for i, lg in enumerate(q.logits):
             total = total + torch.log_softmax(lg[n], 0)[codes.categorical[n, i]]
         for j in range(spec.n_continuous):
+            total = total + _gauss(codes.continuous[n, j], q.mean[n, j], q.log_std[n, j])
+    return total / len(codes) + _h(spec)
+
+
+def bound_per_image_sigma(q, codes, spec):  # wrong since issue 25: forms sigma = exp(100) = inf (statement: never)
+    total = 0.0
+    for n in range(len(codes)):
+        for i, lg in enumerate(q.logits):
+            total = total + torch.log_softmax(lg[n], 0)[codes.categorical[n, i]]
+        for j in range(spec.n_continuous):
             sigma = torch.exp(q.log_std[n, j])
             total = total - 0.5 * math.log(2 * math.pi) - torch.log(sigma) \
                 - 0.5 * ((codes.continuous[n, j] - q.mean[n, j]) / sigma) ** 2
     return total / len(codes) + _h(spec)
 
 
+def bound_distribution(q, codes, spec):  # wrong since issue 25: Normal(mean, log_std.exp()) forms sigma = inf
+    cat = _log_q_parts(q, codes)[0]
+    cont = Normal(q.mean, q.log_std.exp()).log_prob(codes.continuous).sum(1)
+    return (cat + cont).mean() + _h(spec)
+
+
 def bound_codes_through_numpy(q, codes, spec):
     cont_codes = torch.as_tensor(codes.continuous.detach().numpy().copy())
     cat = sum(F.log_softmax(lg, 1)[torch.arange(len(codes)), codes.categorical[:, i]] for i, lg in enumerate(q.logits))
-    cont = Normal(q.mean, q.log_std.exp()).log_prob(cont_codes).sum(1)
+    cont = _gauss(cont_codes, q.mean, q.log_std).sum(1)
     return (cat + cont).mean() + _h(spec)
 
 
@@ -194,7 +215,7 @@ def bound_sum_continuous(q, codes, spec):
 
 def bound_detached_mean(q, codes, spec):
     cat, _ = _log_q_parts(q, codes)
-    cont = Normal(q.mean.detach(), q.log_std.exp()).log_prob(codes.continuous).sum(1)
+    cont = _gauss(codes.continuous, q.mean.detach(), q.log_std).sum(1)
     return (cat + cont).mean() + _h(spec)
 
 
@@ -351,9 +372,14 @@ def match_percent(clusters, labels):
 
 
 # -- per_code_info(q, codes, spec) -----------------------------------------------------------------
-def per_code_distribution(q, codes, spec):
+def per_code_distribution(q, codes, spec):  # wrong since issue 25: Normal(mean, log_std.exp()) forms sigma = inf
     low, high = spec.continuous_range
     return Normal(q.mean, q.log_std.exp()).log_prob(codes.continuous).mean(0) + math.log(high - low)
+
+
+def per_code_log_std_direct(q, codes, spec):
+    low, high = spec.continuous_range
+    return _gauss(codes.continuous, q.mean, q.log_std).mean(0) + math.log(high - low)
 
 
 def per_code_loop(q, codes, spec):
@@ -390,7 +416,7 @@ def per_code_std_not_log(q, codes, spec):
 
 def per_code_clamps_input(q, codes, spec):
     q.log_std.data.clamp_(-0.2, 0.2)
-    return per_code_distribution(q, codes, spec)
+    return per_code_log_std_direct(q, codes, spec)
 
 
 # -- generator_objective(fake_logit, q, codes, spec, lambda_cat, lambda_cont) ----------------------
@@ -582,7 +608,7 @@ RIGHT = {
     ex.check_mutual_info_bound: [bound_direct, bound_per_image, bound_codes_through_numpy],
     ex.check_traversal_codes: [trav_loop, trav_index],
     ex.check_matched_accuracy: [match_minimise_negative, match_histogram, match_brute_force_small],
-    ex.check_per_code_info: [per_code_distribution, per_code_loop],
+    ex.check_per_code_info: [per_code_log_std_direct, per_code_loop],
     ex.check_generator_objective: [g_manual, g_logsigmoid, g_codes_detached],
     ex.check_control_info_loss: [control_no_grad_body, control_both_detached],
     ex.check_per_class_accuracy: [per_class_loop, per_class_diagonal],
@@ -597,13 +623,15 @@ WRONG = {
     ex.check_code_entropy: [entropy_sum_of_k, entropy_ten_way, entropy_package, entropy_with_noise,
                             entropy_log_of_n_times_range],
     ex.check_mutual_info_bound: [bound_mean_over_codes, bound_first_code_only, bound_categorical_entropy_only,
-                                 bound_sum_continuous, bound_detached_mean, bound_package, bound_in_place],
+                                 bound_sum_continuous, bound_detached_mean, bound_package, bound_in_place,
+                                 bound_per_image_sigma, bound_distribution],  # these two form sigma = exp(100) = inf
     ex.check_traversal_codes: [trav_float_categories, trav_int32_categories, trav_edits_base, trav_package,
                                trav_off_by_one, trav_reversed, trav_fresh_noise],
     ex.check_matched_accuracy: [match_greedy, match_balanced, match_minimised, match_package, match_label_majority,
                                 match_percent],
     ex.check_per_code_info: [per_code_over_codes, per_code_total_entropy, per_code_unit_range, per_code_sum_batch,
-                             per_code_std_not_log, per_code_clamps_input],
+                             per_code_std_not_log, per_code_clamps_input,
+                             per_code_distribution],  # forms sigma = exp(100) = inf: the statement says never
     ex.check_generator_objective: [g_detached_logit, g_bce_zero_target, g_mean_over_codes, g_item_info,
                                    g_one_lambda, g_sum_adversarial],
     ex.check_control_info_loss: [control_frozen_body, control_eval_mode, control_images_detached_only,

@@ -605,6 +605,13 @@ WRONG_25 = [  # (checker, a wrong answer a student wrote from the statement alon
     (ex.check_generator_objective, _generator(lambda fl: -torch.log(1 - torch.sigmoid(-fl)).mean()),
      "softplus(-fake_logit)"),
     (ex.check_generator_objective, _generator(lambda fl: -torch.log(torch.sigmoid(fl) + 1e-8).mean()), "logits -200"),
+    # right until issue 25; now the statements of ex4 and ex7 say, like ex2's, never to form sigma = exp(log_std)
+    (ex.check_per_code_info, lambda q, codes, spec: torch.distributions.Normal(q.mean, q.log_std.exp())
+     .log_prob(codes.continuous).mean(0) + math.log(spec.continuous_range[1] - spec.continuous_range[0]),
+     "log_std = 100"),
+    (ex.check_mutual_info_bound, lambda q, codes, spec: _lq_parts(q, codes)[0] + (
+        torch.distributions.Normal(q.mean, q.log_std.exp()).log_prob(codes.continuous).sum(1).mean()
+        if spec.n_continuous else 0) + sum(_spec_entropy(spec)), "Never form sigma"),
     (ex.check_per_class_accuracy, lambda m: (np.diag(m) / m.sum(1)).tolist(), "answer is a NumPy array"),
     (ex.check_per_class_accuracy, lambda m: np.diag(m) / m.sum(1, dtype=m.dtype), "uint8"),
     (ex.check_invariant_information, lambda p, q: [float(_iic_xlogy(p, q))], "it returned a list"),
@@ -657,8 +664,8 @@ RIGHT_25 = [  # correct alternatives that must pass
     (ex.check_matched_accuracy, lambda c, lab: _matched(c, lab, k=int(max(c.max(), lab.max())) + 1)),
     (ex.check_matched_accuracy, _matched_by_unique),
     (ex.check_matched_accuracy, lambda c, lab: _matched(lab, c)),
-    (ex.check_per_code_info, lambda q, codes, spec: torch.distributions.Normal(q.mean, q.log_std.exp())
-     .log_prob(codes.continuous).mean(0) + math.log(spec.continuous_range[1] - spec.continuous_range[0])),
+    (ex.check_per_code_info, lambda q, codes, spec: _gll(codes.continuous, q.mean, q.log_std).mean(0)
+     + math.log(spec.continuous_range[1] - spec.continuous_range[0])),
     (ex.check_generator_objective, _generator(lambda fl: -F.logsigmoid(fl).mean())),
     (ex.check_generator_objective, _generator(lambda fl: F.binary_cross_entropy_with_logits(fl, torch.ones_like(fl)))),
     (ex.check_control_info_loss, _control_under_no_grad),

@@ -10,9 +10,15 @@ notebook keeps running; an autograder calls ``result.raise_if_failed()``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import ctypes
 import os
+import signal
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
 
@@ -239,6 +245,53 @@ def _hint(what: str, arg: Any) -> str:
     return "leave them as they are and build new objects (e.g. new tensors with .clone())."
 
 
+@contextlib.contextmanager
+def _notebook_alarm_kept() -> Iterator[None]:
+    """Keep the notebook's own SIGALRM handler and pending alarm (``signal.alarm``, ``setitimer``) across a call.
+
+    The time limit borrows the alarm on the main thread and switches it off at the end; afterwards the notebook's
+    handler is put back and its alarm re-armed with the time it had left (at once if that ran out meanwhile)."""
+    if not (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()):
+        yield
+        return
+    handler = signal.getsignal(signal.SIGALRM)
+    delay, interval = signal.getitimer(signal.ITIMER_REAL)
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        if handler is not None and signal.getsignal(signal.SIGALRM) is not handler:
+            signal.signal(signal.SIGALRM, handler)
+        if delay > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - start), 1e-6), interval)
+
+
+class _FlagCleared(BaseException):
+    """Raised in the checker's own thread, and caught there, to clear CPython 3.11's pending-exception flag."""
+
+
+def _clear_async_flag(stuck: set[int]) -> None:
+    """Let the kernel run at full speed while a thread the answer left sits in one long call into C.
+
+    ``stop_threads`` asks such a thread to exit with an asynchronous exception, which it takes only once its call
+    (``time.sleep(600)``) returns. CPython 3.11 flags a pending one for the whole interpreter, and until it is
+    taken every Python call made under a profile or trace function (the checker's call watch, a debugger,
+    coverage) spins on that flag: the next check waited for the sleep to end. The stuck thread keeps its
+    exception and still exits when its call returns; the flag is cleared by one such exception raised and
+    caught here, in the checker's own thread."""
+    set_async = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
+    if not stuck or sys.version_info[:2] != (3, 11) or set_async is None:
+        return
+    me = ctypes.c_ulong(threading.get_ident())
+    try:
+        set_async(me, ctypes.py_object(_FlagCleared))
+        for _ in range(1000):  # the exception is raised at the next check of the flag (a loop's jump back)
+            time.sleep(0)
+    except _FlagCleared:
+        return
+    set_async(me, None)  # not raised (not expected): take it back rather than raise it later
+
+
 def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tuple, name: str,
          answer_key_ok: bool) -> tuple[Any, str | None]:
     """Call the student's function on one case under the time limit and the call watch: (result, problem)."""
@@ -247,7 +300,7 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
     got, problem = None, None
     with CallWatch(exercise.forbidden, answer_key=not answer_key_ok) as watch:
         try:
-            with time_limit(TIME_LIMIT):
+            with _notebook_alarm_kept(), time_limit(TIME_LIMIT):
                 got = exercise.probe(student, args)
         except SideEffect as e:
             problem = f"{name}: on {case.name}: {e}"
@@ -266,7 +319,7 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
     if left_running:
         described = thread_names(left_running)
         stop_threads(left_running)
-        settle(threads)  # let them stop before the inputs are compared again
+        _clear_async_flag(settle(threads))  # let them stop before the inputs are compared again
     global_change = torch_state_change(state)
     restore_torch_state(state)
     if watch.violation:
@@ -278,7 +331,8 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
                    "caller's back; compute the value in the function itself, without threads.")
     elif global_change:
         problem = f"{name}: on {case.name}: {global_change}."
-    elif problem is None and (grew := next((n for n, t, g in grads if not _same_grad(g, t.grad)), None)):
+    elif problem is None and (grew := next((n for n, t, g in grads if t.is_leaf and not _same_grad(g, t.grad)),
+                                           None)):  # an input no longer a leaf was changed in place: said below
         problem = (f"{name}: on {case.name}: it calls backward() itself ({grew}.grad changed during the call): "
                    "a loss function only computes and returns the loss. The training step calls backward(); "
                    "a second call would add the gradient twice.")

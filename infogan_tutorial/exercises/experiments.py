@@ -21,17 +21,19 @@ from ..latent_codes import Codes, LatentSpec
 from ..mutual_information import mutual_information
 from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import generator_loss, info_loss, info_lower_bound, invariant_information
+from .compare import difference
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
-from .probes import gradient_flow
-from .foundations import _sure_q, _sure_q_case, gaussian_ll
+from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
+from .probes import gradient_flow
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------
 
 def _per_code(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: str = "own", squared_error: bool = False,
-              reduce: str = "mean") -> Tensor:
+              reduce: str = "mean", sigma_first: bool = False) -> Tensor:
     """E[log Q(c_j | x)] + ln(high - low) for each continuous code j, with switches for typical mistakes."""
-    ll = gaussian_ll(codes.continuous, q.mean, q.log_std, log_std_term=not squared_error, const_term=not squared_error)
+    ll = _sigma_first_ll(codes.continuous, q.mean, q.log_std) if sigma_first else gaussian_ll(
+        codes.continuous, q.mean, q.log_std, log_std_term=not squared_error, const_term=not squared_error)
     log_q = ll.mean(0) if reduce == "mean" else ll.sum(0)
     low, high = spec.continuous_range
     h = {"own": math.log(high - low), "none": 0.0, "all": spec.continuous_entropy()}[entropy]
@@ -54,7 +56,9 @@ def _per_code_info_exercise() -> Exercise:
              Case("a very sure Q (log_std = -6, some means off by 0.5) on codes on (-1, 1), 3 images",
                   _sure_q_case(LatentSpec(noise_dim=4, n_continuous=3), 3, 65)),
              q_case("one image, one code on (-3, -1)",
-                     LatentSpec(noise_dim=4, categorical=(), n_continuous=1, continuous_range=(-3.0, -1.0)), 1, 66)]
+                     LatentSpec(noise_dim=4, categorical=(), n_continuous=1, continuous_range=(-3.0, -1.0)), 1, 66),
+             huge_sigma_case("a huge sigma (log_std = 100, where sigma = exp(100) overflows float32, and 30) for "
+                             "three continuous codes, 4 images", LatentSpec(n_continuous=3), 4, 67)]
     mistakes = [
         Mistake("the codes are added up into one number: return one value per continuous code, shape "
                 "(n_continuous,), so you can see which code carries information.",
@@ -69,6 +73,8 @@ def _per_code_info_exercise() -> Exercise:
         Mistake("it sums over the batch instead of averaging over the images.", partial(_per_code, reduce="sum")),
         Mistake("the width of the range is taken as |low| + |high|: that equals high - low only when the range "
                 "contains 0. Use high - low.", _abs_width_per_code),
+        Mistake(_SIGMA_FIRST + " (the package's gaussian_log_likelihood computes it so).",
+                partial(_per_code, sigma_first=True)),
     ]
     return Exercise(_per_code, cases, mistakes, arg_names=("q", "codes", "spec"), gradients="required",
                     grad_args=("q",))
@@ -132,10 +138,12 @@ def _generator_objective_exercise() -> Exercise:
         Mistake("the value is off by exactly lambda * H(c): it subtracts lambda L_I = lambda (E[log Q] + H(c)). "
                 "H(c) is a constant, so the gradient is the same, but the loss the book logs (train_step) "
                 "leaves H(c) out: use -lambda E[log Q(c|x)].", partial(_generator_objective, with_entropy=True)),
-        Mistake("it takes the log of the probability D = sigmoid(fake_logit) (or of 1 - sigmoid(-fake_logit)): "
-                "for a logit of -200 that probability is 0 in float32, its log is -inf and the gradient is lost. "
-                "Use F.softplus(-fake_logit), the same quantity computed stably.", lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean()
-                + info_loss(q, codes, spec, lc, lk)),
+        Mistake("it computes -log D(G(z,c)) in a form that overflows for a logit of -200: as the log of the "
+                "probability D = sigmoid(fake_logit) (or of 1 - sigmoid(-fake_logit)), which is 0 in float32 there, "
+                "so its log is -inf; or as log(1 + exp(-fake_logit)), where exp(200) is inf. In exact arithmetic "
+                "each equals softplus(-fake_logit), but in float32 the value is inf and the gradient is lost: use "
+                "F.softplus(-fake_logit), which computes it stably.",
+                lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean() + info_loss(q, codes, spec, lc, lk)),
         Mistake("it feeds sigmoid(fake_logit) to F.binary_cross_entropy, which clamps each log at -100: for a "
                 "logit of -200 the loss is capped and its gradient is 0. Use F.binary_cross_entropy_with_logits "
                 "or F.softplus(-fake_logit).", lambda fl, q, codes, spec, lc, lk: F.binary_cross_entropy(
@@ -184,7 +192,7 @@ def _small_discriminator(spec: LatentSpec, seed: int) -> Discriminator:
 def _flow_diagnosis(got: Any, args: tuple) -> str | None:
     """Say where the gradient went, or that the value differs from info_loss, when no known mistake matched."""
     if not (isinstance(got, tuple) and len(got) == 2):
-        return "it should return one number, the loss info_loss(q, codes, spec) (a 0-d tensor)."
+        return difference(got, torch.zeros(())) or "it should return the loss info_loss(q, codes, spec), a 0-d tensor."
     reached = [part for part, flag in zip(("G's images", "D's shared body", "Q's head", "D's real/fake head"),
                                           got[1].tolist()) if flag]
     if reached != ["Q's head"]:
@@ -195,12 +203,18 @@ def _flow_diagnosis(got: Any, args: tuple) -> str | None:
 
 
 def _control_loss(D: Discriminator, fake: Tensor, codes: Codes, spec: LatentSpec, *,
-                  detach_features: bool = True, detach_images: bool = False, no_grad: bool = False) -> Tensor:
+                  detach_features: bool = True, detach_images: bool = False, no_grad: bool = False,
+                  eval_part: str = "") -> Tensor:
     """Q's loss in the plain-GAN control: Q's head fitted on detached features of G's images."""
+    part = {"": None, "head": D.q_head, "all": D}[eval_part]
+    if part is not None:
+        part.eval()
     x = fake.detach() if detach_images else fake
     h = D.features(x)
     h = h.detach() if detach_features else h
     q = D.q_from_features(h)
+    if part is not None:
+        part.train()
     if no_grad:
         q = QOutput([t.detach() for t in q.logits], q.mean.detach(), q.log_std.detach())
     return info_loss(q, codes, spec)
@@ -233,6 +247,11 @@ def _control_info_loss_exercise() -> Exercise:
         Mistake("no gradient reaches Q's head (everything was detached or computed under torch.no_grad()): "
                 "the control's Q could never learn to read c. Detach only the features, then apply Q's head.",
                 partial(_control_loss, no_grad=True)),
+        Mistake("Q's head ran in eval mode (its batch norm then uses its running statistics instead of the batch's): "
+                "use D and its parts in the mode they come in, without train() or eval().",
+                partial(_control_loss, eval_part="head")),
+        Mistake("D ran in eval mode (its batch norms then use their running statistics instead of the batch's): use "
+                "D in the mode it comes in, without train() or eval().", partial(_control_loss, eval_part="all")),
     ]
     return Exercise(_control_loss, cases, mistakes, gradient_flow, _flow_diagnosis,
                     arg_names=("D", "fake", "codes", "spec"))

@@ -290,15 +290,15 @@ def check_code_entropy(fn: Callable[[LatentSpec], float], *, graded: bool = Fals
 
 def _info_bound(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: bool = True, sign: float = 1.0,
                 reduce: str = "mean", softmax_first: bool = False, squared_error: bool = False,
-                continuous: bool = True) -> Tensor:
+                continuous: bool = True, sigma_first: bool = False) -> Tensor:
     """L_I = E[log Q(c | x)] + H(c) over all codes, with switches that produce typical mistakes."""
     per_example = torch.zeros(len(codes))
     for i, logits in enumerate(q.logits):
         per_example = per_example - _categorical_loss(logits, codes.categorical[:, i],
                                                       softmax_first=softmax_first, reduce="none")
     if continuous and spec.n_continuous:
-        ll = gaussian_ll(codes.continuous, q.mean, q.log_std, log_std_term=not squared_error,
-                          const_term=not squared_error)
+        ll = _sigma_first_ll(codes.continuous, q.mean, q.log_std) if sigma_first else gaussian_ll(
+            codes.continuous, q.mean, q.log_std, log_std_term=not squared_error, const_term=not squared_error)
         per_example = per_example + ll.sum(1)
     log_q = per_example.mean() if reduce == "mean" else per_example.sum()
     h = _entropy(spec, continuous=continuous) if entropy else 0.0
@@ -323,6 +323,24 @@ def _sure_q_case(spec: LatentSpec, n: int, seed: int) -> Callable[[], tuple]:
     return make
 
 
+def huge_sigma_q(spec: LatentSpec, n: int, seed: int) -> QOutput:
+    """Q's output with log_std = 100 (sigma = exp(100) overflows float32) and 30 in turn, the rest as usual."""
+    q = q_output(spec, n, seed)
+    log_std = torch.where(torch.arange(q.log_std.numel()).reshape(q.log_std.shape) % 2 == 0, 100.0, 30.0)
+    return QOutput(q.logits, q.mean, log_std)
+
+
+def huge_sigma_case(name: str, spec: LatentSpec, n: int, seed: int) -> Case:
+    """A case of arguments (q, codes, spec) where Q's log_std is 100 and 30 (see :func:`huge_sigma_q`)."""
+    return Case(name, lambda: (huge_sigma_q(spec, n, seed), spec.sample(n, seeded_rng(seed + 1)), spec))
+
+
+_SIGMA_FIRST = ("it computes sigma = exp(log_std) and divides by it or takes its log (torch.distributions.Normal("
+                "mean, log_std.exp()) does both): for log_std = 100, exp(100) overflows float32 to inf, so the "
+                "result is -inf or its gradient nan. Never form sigma: log(sigma) is log_std itself, and (c - mean) "
+                "/ sigma is (c - mean) * exp(-log_std)")
+
+
 def _mutual_info_bound_exercise() -> Exercise:
     cases = [q_case("the paper's spec, 6 images", PAPER_SPEC, 6, 31),
              q_case("two categorical codes (10, 3) and one continuous code, 5 images",
@@ -336,7 +354,9 @@ def _mutual_info_bound_exercise() -> Exercise:
                   _sure_q_case(LatentSpec(noise_dim=4, categorical=(10,), n_continuous=2,
                                           continuous_range=(0.25, 0.75)), 3, 35)),
              Case("one image, two continuous codes and no categorical code",
-                  lambda: (q_output(_NO_CAT, 1, 36), _NO_CAT.sample(1, seeded_rng(37)), _NO_CAT))]
+                  lambda: (q_output(_NO_CAT, 1, 36), _NO_CAT.sample(1, seeded_rng(37)), _NO_CAT)),
+             huge_sigma_case("a huge sigma (log_std = 100, where sigma = exp(100) overflows float32, and 30) for the "
+                             "paper's spec, 4 images", PAPER_SPEC, 4, 38)]
     mistakes = [
         Mistake("H(c) is missing: this is E[log Q(c|x)] alone. The bound adds the entropy of the codes, "
                 "L_I = E[log Q(c|x)] + H(c) (your code_entropy(spec)).", partial(_info_bound, entropy=False)),
@@ -351,6 +371,7 @@ def _mutual_info_bound_exercise() -> Exercise:
                 "-log(sigma) and -ln(2 pi)/2 terms are missing).", partial(_info_bound, squared_error=True)),
         Mistake("only the categorical codes are counted: add the continuous codes' log-likelihood "
                 "and their entropy too.", partial(_info_bound, continuous=False)),
+        Mistake(_SIGMA_FIRST + ", as in your gaussian_log_likelihood.", partial(_info_bound, sigma_first=True)),
     ]
     forbidden = {info_lower_bound: "the package's info_lower_bound", log_q: "the package's log_q",
                  info_loss: "the package's info_loss", gaussian_log_likelihood: "the package's gaussian_log_likelihood",
@@ -421,7 +442,8 @@ def _traversal_probe(fn: Callable[..., Any], args: tuple) -> Any:
                 raise SideEffect(
                     f"the returned Codes.{part} shares its memory with {theirs[0]} (it is {theirs[0]} itself or a "
                     "view of it, e.g. from expand(), a reshape of one, or indexing with a slice): writing into the "
-                    "grid would then change base. Return new tensors (repeat_interleave, or .clone()).")
+                    "grid would then change base, and the statement asks for new tensors that share no memory with "
+                    "base. Return copies (repeat_interleave, or .clone()).")
     return got
 
 

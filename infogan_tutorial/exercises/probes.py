@@ -33,16 +33,30 @@ def grad_side_effect(before: list, after: list) -> str | None:
     return None
 
 
+def mode_side_effect(D: Discriminator, modes: list[tuple[str, bool]]) -> str | None:
+    """Which part of D the answer left switched between train and eval mode, or None."""
+    now = dict(D.named_modules())
+    for name, training in modes:
+        if name in now and now[name].training != training:
+            part = "D" if not name else f"D.{name}"
+            was, left = ("train", "eval") if training else ("eval", "train")
+            return (f"it leaves {part} in {left} mode (it came in {was} mode): calling {left}() on D or a part of "
+                    "it changes every later use of D in the notebook (batch norm switches between the batch's "
+                    "statistics and its running ones). Use D and its parts in the mode they come in, without "
+                    "train() or eval().")
+    return None
+
+
 def gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
     """Run fn(D, fake, codes, spec), backpropagate, and record the loss and which parts got a gradient.
 
     D's parameters and ``fake`` come with gradients already stored (as after another loss's backward());
     an answer that zeroes them or calls backward() itself is refused (:class:`SideEffect`)."""
     D, fake, codes, spec = args
-    before = stored_grads(D, fake)
+    before, modes = stored_grads(D, fake), [(n, m.training) for n, m in D.named_modules()]
     out = fn(D, fake, codes, spec)
     after = stored_grads(D, fake)
-    effect = grad_side_effect(before, after)
+    effect = grad_side_effect(before, after) or mode_side_effect(D, modes)
     if effect:
         raise SideEffect(effect)
     if not isinstance(out, Tensor) or out.dim() != 0:
