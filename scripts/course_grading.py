@@ -141,12 +141,19 @@ def _qualified(fn: Any) -> tuple[str, str]:
 def find_notebook(folder: Path, name: str) -> tuple[Path | None, str | None]:
     """The submitted notebook and a note when it is not the released name, or (None, why)."""
     exact = folder / f"{name}.ipynb"
-    if exact.is_file():
-        return exact, None
     found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+
+    def others(graded: Path) -> str:
+        rest = [p.name for p in found if p != graded]
+        return (f"; also in the folder and not graded: {', '.join(rest)} (only {graded.name} counts: hand in "
+                "your work in that notebook)") if rest else ""
+
+    if exact.is_file():
+        return exact, (others(exact).removeprefix("; ") or None)
     close = [p for p in found if p.stem.startswith(name)] or (found if len(found) == 1 else [])
     if len(close) == 1:
-        return close[0], f"graded {close[0].name} (the notebook was renamed; expected {name}.ipynb)"
+        return close[0], (f"graded {close[0].name} (the notebook was renamed; expected {name}.ipynb)"
+                          + others(close[0]))
     if not found:
         return None, f"no notebook in {folder} (expected {name}.ipynb)"
     return None, f"several notebooks and none named {name}.ipynb: {', '.join(p.name for p in found)}"

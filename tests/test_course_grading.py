@@ -100,8 +100,16 @@ def test_the_notebook_is_found_renamed_or_reported(tmp_path):
     path, note = cg.find_notebook(tmp_path, name)
     assert path.name == f"{name} (1).ipynb" and "renamed" in note
     (tmp_path / "scratch.ipynb").write_text("{}")
-    assert cg.find_notebook(tmp_path, name)[0].name == f"{name} (1).ipynb"
+    path, note = cg.find_notebook(tmp_path, name)
+    assert path.name == f"{name} (1).ipynb" and "not graded: scratch.ipynb" in note
     (tmp_path / f"{name}.ipynb").write_text("{}")
+    path, note = cg.find_notebook(tmp_path, name)  # an extra notebook is reported, never ignored in silence
+    assert path == tmp_path / f"{name}.ipynb"
+    assert note.startswith("also in the folder and not graded: ") and "scratch.ipynb" in note and "(1)" in note
+    for extra in tmp_path.glob("[!0]*.ipynb"):
+        extra.unlink()
+    for extra in tmp_path.glob("* (1).ipynb"):
+        extra.unlink()
     assert cg.find_notebook(tmp_path, name) == (tmp_path / f"{name}.ipynb", None)
 
 
