@@ -91,7 +91,7 @@ def release(course: Path) -> None:
 def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, check_time: float,
           only_students: list[str] | None = None, only_assignments: list[str] | None = None,
           unsandboxed: bool = False, partial: bool = False, due: dict | None = None,
-          late_per_day: float = 0.0) -> Path:
+          late_per_day: float | None = None) -> Path:
     """Grade every submission in a sandbox (``course_grading.py``): COURSE/results/, feedback/, grades.csv.
 
     One submission's failure (a crash, a hang, a renamed notebook, edited metadata, a broken file)
@@ -102,9 +102,10 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
         sys.exit(f"no submissions folder {submissions}")
     students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
     results, feedback = course / "results", course / "feedback"
-    for folder in (results, feedback):  # a student whose submissions are gone has no row any more
-        for gone in (p for p in folder.glob("*") if p.is_dir() and p.name not in students):
-            shutil.rmtree(gone)
+    gone = sorted(p.name for p in results.glob("*") if p.is_dir() and p.name not in students)
+    if gone:  # kept, never dropped in silence: a folder moved away by mistake costs no grade
+        print(f"KEPT the earlier results of {', '.join(gone)}: no folder in {submissions} any more. Their rows stay "
+              f"in grades.csv; to drop them, delete {results}/<student> and {feedback}/<student>.", flush=True)
     if only_students:
         unknown = sorted(set(only_students) - set(students))
         if unknown:
@@ -113,9 +114,12 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
     if not students:
         sys.exit(f"no submissions in {submissions}: expected {submissions}/<student>/<assignment>/<notebook>.ipynb")
     assignments = only_assignments or list(ASSIGNMENTS)
-    if not only_students and not only_assignments:  # a whole round: nothing stale survives it
+    if not only_students and not only_assignments:  # a whole round: nothing stale of a graded student survives
         for folder in (results, feedback):
-            shutil.rmtree(folder, ignore_errors=True)
+            for student in students:
+                shutil.rmtree(folder / student, ignore_errors=True)
+    deadlines = _deadlines(course, [a for a in ASSIGNMENTS if a in (only_assignments or ASSIGNMENTS)], due or {},
+                           late_per_day)
     if not cg.jail_available() and not unsandboxed:
         sys.exit("this machine does not let a user make namespaces (`unshare --user --mount --pid --net` fails), so "
                  "a submission's code could read and write whatever this user can (the course folder, other "
@@ -150,8 +154,9 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
                             partial=partial)}
                         if note:
                             result["notes"].insert(0, note)
-                        if assignment in (due or {}):
-                            cg.late_penalty(folder, result, due[assignment], late_per_day)
+                        if assignment in deadlines:
+                            when, per_day = deadlines[assignment]
+                            cg.late_penalty(folder, result, when, per_day)
                         result["reason"] = "; ".join(result["notes"])
                     except Exception as e:  # noqa: BLE001 - one broken submission never stops the round
                         result = {"status": "error", "max_score": top,
@@ -170,9 +175,49 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
             summary.append(line)
             print(f"{line}  ({time.monotonic() - start:.0f} s)", flush=True)
     grades, lms = cg.write_grades(course, list(ASSIGNMENTS))
+    summary += [f"{student:20} (kept: no folder in {submissions}; earlier results stay in grades.csv)"
+                for student in gone]
     (course / "summary.txt").write_text("\n".join(summary) + "\n")
     print(f"feedback: {feedback}\ngrades:   {grades} (one row per student: {lms})\nsummary:  {course / 'summary.txt'}")
     return grades
+
+
+def _deadlines(course: Path, assignments: list[str], due: dict, late_per_day: float | None) -> dict:
+    """assignment -> (due, share per day late) for this round, from --due/--late-penalty and COURSE/deadlines.json.
+
+    A deadline given once is recorded there and applies to every later grade of that assignment, so a regrade
+    (of one student, say) never drops a late penalty in silence; each one used is printed, with how to change it.
+    """
+    import datetime as dt
+    path = course / "deadlines.json"
+    recorded = json.loads(path.read_text()) if path.is_file() else {}
+    for assignment, when in due.items():
+        if when is None:
+            recorded.pop(assignment, None)
+            print(f"due date of {assignment}: none (removed from {path})", flush=True)
+            continue
+        penalty = late_per_day if late_per_day is not None else recorded.get(assignment, {}).get("late_penalty", 0.0)
+        recorded[assignment] = {"due": when.isoformat(), "late_penalty": penalty}
+    if late_per_day is not None and not due:
+        if not any(a in recorded for a in assignments):
+            sys.exit(f"--late-penalty needs a deadline: add --due {assignments[0]}=WHEN (no due date is recorded in "
+                     f"{path} for {', '.join(assignments)})")
+        for assignment in assignments:
+            if assignment in recorded:
+                recorded[assignment]["late_penalty"] = late_per_day
+    if recorded or path.is_file():
+        path.write_text(json.dumps(recorded, indent=1) + "\n")
+    found = {}
+    for assignment in assignments:
+        if assignment not in recorded:
+            continue
+        entry = recorded[assignment]
+        found[assignment] = (dt.datetime.fromisoformat(entry["due"]), float(entry["late_penalty"]))
+        given = "given now" if assignment in due else f"recorded in {path} by an earlier grade"
+        print(f"due date of {assignment}: {entry['due']}, {float(entry['late_penalty']):g} of the maximum score off "
+              f"per started day late ({given}; change it with --due {assignment}=WHEN --late-penalty FRACTION, or "
+              f"grade without it with --due {assignment}=none)", flush=True)
+    return found
 
 
 def publish(course: Path, out: Path, repo: str, branch: str) -> None:
@@ -230,6 +275,8 @@ def due_date(text: str) -> tuple[str, object]:
     assignment, _, when = text.partition("=")
     if assignment not in ASSIGNMENTS:
         raise argparse.ArgumentTypeError(f"unknown assignment {assignment!r} (one of {', '.join(ASSIGNMENTS)})")
+    if when.lower() == "none":  # drop a recorded deadline
+        return assignment, None
     try:
         moment = dt.datetime.fromisoformat(when)
     except ValueError as e:
@@ -292,9 +339,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="grade: partial credit, each test's points times the share of its cases answered right")
     p.add_argument("--due", action="append", type=due_date, metavar="ASSIGNMENT=WHEN",
                    help="grade: the deadline of an assignment, e.g. foundations=2026-03-01T23:59+01:00 (UTC "
-                        "without an offset), read against nbgrader's timestamp.txt of each submission")
-    p.add_argument("--late-penalty", type=float, default=0.0, metavar="FRACTION",
-                   help="grade: the share of the maximum score taken off per started day late (default 0)")
+                        "without an offset), read against nbgrader's timestamp.txt of each submission; recorded "
+                        "in COURSE/deadlines.json for later grades (ASSIGNMENT=none removes it)")
+    p.add_argument("--late-penalty", type=float, default=None, metavar="FRACTION",
+                   help="grade: the share of the maximum score taken off per started day late (default: the one "
+                        "recorded in COURSE/deadlines.json, else 0)")
     p.add_argument("--unsandboxed", action="store_true",
                    help="grade even where namespaces are not available (the code of a submission can then read "
                         "and write what this user can)")

@@ -6,15 +6,21 @@ For each submission (``SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb``):
    and reported) and each answer cell is taken by the function it defines (edited nbgrader metadata
    does not matter); nothing else of the student's notebook runs: the import cells come from the
    course's own source notebook;
-2. ``course_sandbox.py`` runs those cells and calls each answer on the arguments of every case,
-   visible and hidden, in a fresh folder that holds only them and a copy of the package without the
-   checkers' answer key; with Linux namespaces (``unshare``) it sees no other file (no course
+2. ``course_sandbox.py`` runs those cells and calls each answer on the arguments of its visible cases,
+   then (once the grader has taken those results) of its hidden cases, in a fresh folder that holds
+   only them and a copy of the package without the checkers' answer key and without the functions
+   the exercises forbid (``_remove``: their bodies raise, so switching the in-process call watch off
+   gains nothing; an exercise that called one another exercise forbids is graded again in a sandbox
+   that lacks only its own); with Linux namespaces (``unshare``) it sees no other file (no course
    folder, no book, no other student, no hidden-test source), has no network, and cannot see or
    signal the grader; ``--timeout`` seconds per cell or exercise and ``--memory`` MiB of address space;
 3. the values it returns (plain tensors and containers, loaded with ``torch.load(weights_only=True)``)
    are compared here, in the grader's own process, with the package's references, with the checkers'
    own comparison and explanations. The student's process never holds an expected value, a checker
-   or the comparison, so patching them there changes nothing.
+   or the comparison, so patching them there changes nothing. Feedback shows the student's own error
+   messages for the visible cases only (paths of the grader's Python replaced); for a hidden case it
+   says, in the grader's words, what kind of problem it was (an exception's built-in type and the line
+   of the answer cell), never text the student's code wrote while it held hidden arguments.
 
 A process that dies (``os._exit``, a segfault, out of memory) or hangs costs only the cell or exercise
 it was running: the grader starts a new sandbox for the rest. ``$INFOGAN_GRADE_NO_JAIL`` (tests only)
@@ -135,12 +141,19 @@ def _qualified(fn: Any) -> tuple[str, str]:
 def find_notebook(folder: Path, name: str) -> tuple[Path | None, str | None]:
     """The submitted notebook and a note when it is not the released name, or (None, why)."""
     exact = folder / f"{name}.ipynb"
-    if exact.is_file():
-        return exact, None
     found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+
+    def others(graded: Path) -> str:
+        rest = [p.name for p in found if p != graded]
+        return (f"; also in the folder and not graded: {', '.join(rest)} (only {graded.name} counts: hand in "
+                "your work in that notebook)") if rest else ""
+
+    if exact.is_file():
+        return exact, (others(exact).removeprefix("; ") or None)
     close = [p for p in found if p.stem.startswith(name)] or (found if len(found) == 1 else [])
     if len(close) == 1:
-        return close[0], f"graded {close[0].name} (the notebook was renamed; expected {name}.ipynb)"
+        return close[0], (f"graded {close[0].name} (the notebook was renamed; expected {name}.ipynb)"
+                          + others(close[0]))
     if not found:
         return None, f"no notebook in {folder} (expected {name}.ipynb)"
     return None, f"several notebooks and none named {name}.ipynb: {', '.join(p.name for p in found)}"
@@ -188,11 +201,25 @@ def jail_available() -> bool:
     return _JAIL
 
 
-def _package_copy(dest: Path) -> None:
+REMOVED_MODULE = '''"""Which of the functions this copy of the package lacks were called (see course_grading._remove)."""
+
+HITS = []
+
+
+def hit(key, why):
+    HITS.append(key)
+    return RuntimeError(why)
+'''
+
+
+def _package_copy(dest: Path, removed: Any = (), graded: dict | None = None) -> None:
+    """The package as the sandbox sees it: no checkers' answer key, and each of ``removed``
+    ((module, qualname, how messages name it)) replaced by a function that raises (``_remove``)."""
     import infogan_tutorial
     src = Path(infogan_tutorial.__file__).parent
     shutil.copytree(src, dest / "infogan_tutorial",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *ANSWER_KEY))
+    (dest / "infogan_tutorial" / "_removed.py").write_text(REMOVED_MODULE)
     (dest / "infogan_tutorial" / "exercises" / "__init__.py").write_text(
         '"""The checkers are not here: the course\'s grader runs them on what your functions return."""\n\n'
         "from .engine import Case, CheckResult, Exercise, ExerciseFailed, Mistake  # noqa: F401\n\n\n"
@@ -200,6 +227,54 @@ def _package_copy(dest: Path) -> None:
         "    if name.startswith('check_'):\n"
         "        return lambda *args, **kwargs: None\n"
         "    raise AttributeError(name)\n")
+    _remove(dest, removed, graded)
+
+
+def _find_def(body: list, path: list[str]) -> Any:
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == path[0]:
+            if len(path) == 1:
+                return node if not isinstance(node, ast.ClassDef) else None
+            return _find_def(node.body, path[1:])
+    return None
+
+
+def _remove(dest: Path, removed: Any, graded: dict | None) -> None:
+    """Replace the body of each removed function, in the package copy's source, by a ``raise`` that says why.
+
+    The original is then nowhere in the sandbox (not on disk, not in memory), so no trick inside the
+    student's process (switching the call watch off, ``vars()``, ``gc``, importing the file afresh)
+    can call it. A package function that calls a removed one fails the same way."""
+    graded = graded or {}
+    by_file: dict[Path, list] = {}
+    for module, qualname, label in removed:
+        parts = module.split(".")
+        path = dest.joinpath(*parts).with_suffix(".py")
+        if not path.is_file():
+            path = dest.joinpath(*parts, "__init__.py")
+        by_file.setdefault(path, []).append((module, qualname, label))
+    for path, names in by_file.items():
+        source = path.read_text(encoding="utf8")
+        tree = ast.parse(source)
+        lines = source.splitlines(keepends=True)
+        edits = []
+        for module, qualname, label in names:
+            node = _find_def(tree.body, qualname.split(".")) if path.is_file() else None
+            if node is None:
+                raise RuntimeError(f"cannot remove {module}.{qualname} from the sandbox's copy of the package: no "
+                                   f"`def` of it in {path.name}. An exercise's forbidden functions must be plain "
+                                   "functions or methods defined in the package (infogan_tutorial/exercises).")
+            edits.append((node, label, f"{module}:{qualname}"))
+        for node, label, key in sorted(edits, key=lambda e: -e[0].body[0].lineno):
+            first = node.body[0]
+            start = first.lineno - 1
+            prefix = lines[start].encode("utf8")[:first.col_offset].decode("utf8")
+            why = (f"{label} is not available while {graded.get(label, 'this exercise')} is graded: the exercise "
+                   "asks you to write it yourself, so the grader's copy of the package does not have it (nor a "
+                   "package function that calls it).")
+            lines[start:node.end_lineno] = [
+                f"{prefix}raise __import__('infogan_tutorial._removed', fromlist=['hit']).hit({key!r}, {why!r})\n"]
+        path.write_text("".join(lines), encoding="utf8")
 
 
 def _limits(memory_mb: int) -> Any:
@@ -214,79 +289,170 @@ def _limits(memory_mb: int) -> Any:
 
 @dataclass
 class Run:
-    outputs: dict  # label -> what the sandbox returned for that exercise
-    died: dict  # label (cell or exercise) -> why the process ended there
+    visible: dict  # label -> what the sandbox returned for the visible cases (taken before it had any hidden one)
+    hidden: dict  # label -> what it returned for the hidden cases (values and the kind of each problem are used)
+    died: dict  # (label, "visible" or "hidden") -> why the process ended there
     log: str
     jailed: bool
+    sandboxes: int = 0
+
+
+def groups_of(specs: list[dict]) -> list[list[dict]]:
+    """The exercises that forbid the same functions (a rerun's sandbox lacks exactly these)."""
+    found: dict[tuple, list[dict]] = {}
+    for spec in specs:
+        found.setdefault(_removed_set(spec), []).append(spec)
+    return list(found.values())
+
+
+def _removed_set(spec: dict) -> tuple:
+    return tuple(sorted(tuple(f) for f in spec["forbidden"]))
 
 
 def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], timeout: float,
-                memory_mb: int, check_time: float) -> Run:
-    """Run the answers in sandboxes until every exercise has a result or has been blamed for a crash."""
-    outputs, died, logs, bad_cells = {}, {}, [], set()
-    jailed = jail_available()
+                memory_mb: int, check_time: float, hidden: dict | None = None) -> Run:
+    """Run the answers in sandboxes until every exercise has a result or has been blamed for a crash.
+
+    First one sandbox whose package copy lacks every function that any of these exercises forbids (so no
+    trick in the student's process can call one). An exercise whose run called a function it may use but
+    another exercise forbids (its stub records the call) is then run again in a sandbox that lacks only
+    its own forbidden functions. (Whatever an answer can do in the first sandbox it can do in its own, so
+    the first sandbox's result never gives more than the answer's own sandbox would.) A sandbox that dies
+    is started again without the cell or exercise that killed it. ``hidden``: label -> the hidden cases'
+    (name, arguments), given to a sandbox only once the grader holds its visible results."""
+    hidden = hidden or {}
+    run = Run({}, {}, {}, "", jail_available())
+    logs: list[str] = []
+    bad_cells: set[str] = set()  # an answer cell that killed one sandbox is left out of every later one
+    forbidding: dict[str, list[str]] = {}
+    for spec in specs:
+        for *_, label in spec["forbidden"]:
+            forbidding.setdefault(label, []).append(spec["function"])
+    graded = {label: " and ".join(names) for label, names in forbidding.items()}
     with tempfile.TemporaryDirectory(prefix="infogan-grading-") as tmp:
-        base = Path(tmp)
-        for attempt in range(len(specs) + len(answers) + 1):
-            job = base / f"job{attempt}"
-            (job / "work").mkdir(parents=True)
-            _package_copy(job / "pkg")
-            shutil.copy2(SANDBOX, job / "course_sandbox.py")
-            import torch
-            skip = set(died) | set(outputs)
-            torch.save({"setup": setup, "answers": [(k, v) for k, v in answers.items() if k not in bad_cells],
-                        "exercises": [s for s in specs if s["label"] not in skip]}, job / "job.pt")
-            inside = Path("/job") if jailed else job
-            env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(inside / "work"), "LANG": "C.UTF-8",
-                   "PYTHONPATH": str(inside / "pkg"), "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
-                   "INFOGAN_CHECK_TIME_LIMIT": str(check_time), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
-                   "INFOGAN_PROFILE": os.environ.get("INFOGAN_PROFILE", "smoke"), "MPLCONFIGDIR": str(inside / "work")}
-            if jailed:
-                keep = sorted({str(Path(sys.prefix)), str(Path(sys.base_prefix)),
-                               str(Path(sys.executable).resolve().parent.parent)})
-                import infogan_tutorial
-                installed = str(Path(infogan_tutorial.__file__).resolve().parent)
-                cmd = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net",
-                       "--kill-child", sys.executable, str(job / "course_sandbox.py"), "jail", str(job), *keep,
-                       "--hide", installed]
-            else:
-                cmd = [sys.executable, str(job / "course_sandbox.py"), "run", str(job)]
-            with open(job / "log", "wb") as log:
-                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        env=env, cwd=job / "work", preexec_fn=_limits(memory_mb))  # noqa: PLW1509
-                seen, last = 0, time.monotonic()
-                # each step (a cell, a case) gets `timeout` s; the whole run at most one per step (the
-                # progress file is the student's to write, so it cannot keep the sandbox alive for ever)
-                deadline = last + timeout * (len(answers) + sum(len(s["cases"]) for s in specs) + 2)
-                while proc.poll() is None:
-                    time.sleep(0.1)
-                    lines = _progress(job)
-                    if len(lines) != seen:
-                        seen, last = len(lines), time.monotonic()
-                    if time.monotonic() - last > timeout or time.monotonic() > deadline:
-                        _kill(proc)
-                        break
-                code = proc.wait()
+        def sandboxes(name: str, group: list[dict]) -> None:
+            removed = list(dict.fromkeys(tuple(f) for s in group for f in s["forbidden"]))
+            for attempt in range(len(group) * 2 + len(answers) + 1):
+                todo = [s for s in group if (s["label"], "hidden") not in run.died and s["label"] not in run.hidden]
+                if not todo:
+                    break
+                run.sandboxes += 1
+                _one_sandbox(Path(tmp) / f"{name}-job{attempt}", run, logs, bad_cells, setup, answers, todo,
+                             hidden, removed, graded, timeout, memory_mb, check_time)
+
+        sandboxes("all", specs)
+        again = []
+        for spec in specs:
+            allowed = {f"{module}:{qualname}" for module, qualname, _ in spec["forbidden"]}
+            hits = {str(h) for part in (run.visible, run.hidden) for h in _hits(part.get(spec["label"]))}
+            if hits - allowed:
+                again.append(spec)
+                for part in (run.visible, run.hidden):
+                    part.pop(spec["label"], None)
+                for part in ("visible", "hidden"):
+                    run.died.pop((spec["label"], part), None)
+        for g, group in enumerate(groups_of(again)):
+            sandboxes(f"again{g}", group)
+    run.log = "\n".join(logs)
+    return run
+
+
+def _hits(result: Any) -> list:
+    """The removed functions a sandbox's result says the answer called (see ``REMOVED_MODULE``)."""
+    hits = result.get("hits") if isinstance(result, dict) else None
+    return list(hits)[:1000] if isinstance(hits, (list, tuple)) else []
+
+
+def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setup: list[str], answers: dict,
+                 todo: list[dict], hidden: dict, removed: list, graded: dict, timeout: float, memory_mb: int,
+                 check_time: float) -> None:
+    import torch
+    (job / "work").mkdir(parents=True)
+    _package_copy(job / "pkg", removed, graded)
+    shutil.copy2(SANDBOX, job / "course_sandbox.py")
+    exercises = [{**s, "visible": None if (s["label"] in run.visible or (s["label"], "visible") in run.died)
+                  else s["cases"]} for s in todo]
+    torch.save({"setup": setup, "answers": [(k, v) for k, v in answers.items() if k not in bad_cells],
+                "exercises": exercises}, job / "job.pt")
+    jailed = run.jailed
+    inside = Path("/job") if jailed else job
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(inside / "work"), "LANG": "C.UTF-8",
+           "PYTHONPATH": str(inside / "pkg"), "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
+           "INFOGAN_CHECK_TIME_LIMIT": str(check_time), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
+           "INFOGAN_PROFILE": os.environ.get("INFOGAN_PROFILE", "smoke"), "MPLCONFIGDIR": str(inside / "work")}
+    if jailed:
+        keep = sorted({str(Path(sys.prefix)), str(Path(sys.base_prefix)),
+                       str(Path(sys.executable).resolve().parent.parent)})
+        import infogan_tutorial
+        installed = str(Path(infogan_tutorial.__file__).resolve().parent)
+        cmd = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net",
+               "--kill-child", sys.executable, str(job / "course_sandbox.py"), "jail", str(job), *keep,
+               "--hide", installed]
+    else:
+        cmd = [sys.executable, str(job / "course_sandbox.py"), "run", str(job)]
+    labels = [s["label"] for s in todo]
+
+    def take_visible() -> None:  # once: after it, the sandbox may hold hidden arguments
+        for s in exercises:
+            path = job / "out" / f"{s['label']}.pt"
+            if s["visible"] is not None and path.is_file():
+                run.visible[s["label"]] = _load(path)
+
+    given = False
+    with open(job / "log", "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, cwd=job / "work", preexec_fn=_limits(memory_mb))  # noqa: PLW1509
+        seen, last = 0, time.monotonic()
+        # each step (a cell, a case) gets `timeout` s; the whole run at most one per step (the
+        # progress file is the student's to write, so it cannot keep the sandbox alive for ever)
+        steps = len(answers) + sum(len(s["cases"]) + len(hidden.get(s["label"], ())) for s in todo)
+        deadline = last + timeout * (steps + 2)
+        while proc.poll() is None:
+            time.sleep(0.05)
             lines = _progress(job)
-            for path in (job / "out").glob("*.pt") if (job / "out").is_dir() else []:
-                outputs[path.stem] = _load(path)
-            logs.append((job / "log").read_text(errors="replace")[-4000:])
-            if lines and lines[-1] == "finished":
+            if len(lines) != seen:
+                seen, last = len(lines), time.monotonic()
+            if not given and "visible done" in lines:
+                take_visible()
+                given = True
+                cases = {label: hidden[label] for label in labels if label in hidden}
+                torch.save(cases, job / "hidden.tmp")
+                os.replace(job / "hidden.tmp", job / "hidden.pt")
+            if time.monotonic() - last > timeout or time.monotonic() > deadline:
+                _kill(proc)
                 break
-            running = _running(lines)
-            if running is None and any(line.startswith(("cell ", "exercise ")) for line in lines):
-                for spec in specs:  # ended between two steps (a thread of the student's?): blame what is left
-                    if spec["label"] not in outputs:
-                        died[spec["label"]] = _why(code, timeout, lines, "between two steps")
-                break
-            if running is None:  # the sandbox could not start, before any of the student's code ran
-                raise RuntimeError(f"the sandbox did not start ({_why(code, timeout, lines, 'starting')}): "
-                                   + logs[-1][-1500:])
-            if running[0] == "cell":
-                bad_cells.add(running[1])
-            died[running[1]] = _why(code, timeout, lines, f"{'running your answer cell' if running[0] == 'cell' else 'checking'} "
-                                                           f"{running[1]}")
-    return Run(outputs, died, "\n".join(logs), jailed)
+        code = proc.wait()
+    if not given:
+        take_visible()
+    for label in labels:
+        path = job / "out" / f"{label}.hidden.pt"
+        if given and path.is_file():
+            run.hidden[label] = _load(path)
+    lines = _progress(job)
+    logs.append((job / "log").read_text(errors="replace")[-4000:])
+    if lines and lines[-1] == "finished":
+        for label in labels:
+            for part in ("visible", "hidden"):
+                if label not in getattr(run, part):
+                    run.died.setdefault((label, part), "the grading process gave no result for it")
+        return
+    running = _running(lines)
+    if running is None and any(line.startswith(("cell ", "exercise ", "hidden ")) for line in lines):
+        for label in labels:  # ended between two steps (a thread of the student's?): blame what is left
+            for part in ("visible", "hidden"):
+                if label not in getattr(run, part):
+                    run.died.setdefault((label, part), _why(code, timeout, lines, "between two steps"))
+        return
+    if running is None:  # the sandbox could not start, before any of the student's code ran
+        raise RuntimeError(f"the sandbox did not start ({_why(code, timeout, lines, 'starting')}): "
+                           + logs[-1][-1500:])
+    kind, label = running
+    if kind == "cell":
+        bad_cells.add(label)
+    what = {"cell": "running your answer cell", "exercise": "checking", "hidden": "checking the hidden cases of"}[kind]
+    why = _why(code, timeout, lines, f"{what} {label}")
+    for part in ("visible", "hidden") if kind != "hidden" else ("hidden",):
+        run.died[(label, part)] = why
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -304,11 +470,11 @@ def _progress(job: Path) -> list[str]:
 
 
 def _running(lines: list[str]) -> tuple[str, str] | None:
-    """('cell' or 'exercise', label) that started and did not finish, from the progress lines."""
+    """('cell', 'exercise' or 'hidden', label) that started and did not finish, from the progress lines."""
     for line in reversed(lines):
         if line.startswith("done "):
             return None
-        if line.startswith(("cell ", "exercise ")):
+        if line.startswith(("cell ", "exercise ", "hidden ")):
             kind, label = line.split(" ", 1)
             return kind, label
     return None
@@ -330,9 +496,10 @@ def _load(path: Path) -> Any:
     if path.stat().st_size > 256 * 1024 * 1024:
         return {"refused": "its results were larger than 256 MB", "cases": []}
     try:
-        return torch.load(path, weights_only=True)
+        result = torch.load(path, weights_only=True)
     except Exception as e:  # noqa: BLE001 - what a student's process wrote is not trusted
         return {"refused": f"its results could not be read ({type(e).__name__})", "cases": []}
+    return result if isinstance(result, dict) else {"refused": "its results could not be read", "cases": []}
 
 
 # -- the comparison, in the grader's process --------------------------------------------------------
@@ -385,19 +552,72 @@ def _probed(exercise: Any, got: Any, case: Any) -> Any:
     return exercise.probe(lambda *args: got, case.make())
 
 
-def verdict(item: Item, part: str, result: dict | None, died: str | None, only: int | None = None) -> tuple[bool, str]:
+HIDDEN_PROBLEMS = (
+    ("is not implemented yet", "it is not implemented yet"),
+    ("did not finish within", "it did not finish in time (a loop that never ends?)"),
+    ("which this exercise asks you not to use", "it calls a function this exercise asks you not to use"),
+    ("checker's own answer key", "it calls the checker's own answer key"),
+    ("changed its inputs in place", "it changed its inputs in place"),
+    ("left a thread running", "it left a thread running after it returned"),
+    ("random number generator", "it changed the global random number generator"),
+    ("calls backward()", "it calls backward() itself"),
+    ("gradient could not be computed", "its result's gradient could not be computed"),
+    ("for the rest of the notebook", "it changes torch's, Python's or NumPy's global settings"),
+)
+"""What feedback says of a problem on a hidden case: the kind of problem, in the grader's words. The sandbox's own
+message is not shown: the student's code wrote it while it held the hidden case's arguments."""
+
+
+def _hidden_problem(name: str, case: Any, problem: str, source: str) -> str:
+    """The grader's description of a problem the sandbox reported on a hidden case."""
+    import builtins
+    found = re.match(rf"{re.escape(name)} raised ([A-Za-z_]\w*) on {re.escape(case.name)}(?: \(line (\d+)[:)])?",
+                     problem)
+    if found:
+        kind = found.group(1)
+        if not isinstance(getattr(builtins, kind, None), type) or not issubclass(getattr(builtins, kind),
+                                                                                 BaseException):
+            kind = "an exception"
+        where = ""
+        lines = source.splitlines()
+        if found.group(2) and 1 <= int(found.group(2)) <= len(lines):  # the line as the grader has it
+            where = f" at line {found.group(2)} of its cell ({lines[int(found.group(2)) - 1].strip()[:120]})"
+        return (f"{name} raised {kind} on a hidden case ({case.name}){where}; the error's own message is not "
+                "shown for hidden cases: try your function on inputs like these.")
+    what = next((said for phrase, said in HIDDEN_PROBLEMS if phrase in problem), "it failed")
+    return f"{name}: on a hidden case ({case.name}): {what}."
+
+
+def _scrub(message: str, extra: tuple[str, ...] = ()) -> str:
+    """A message from the sandbox, with the grader's paths (its Python, this repository, the sandbox's folder)
+    replaced: with namespaces the sandbox sees nothing else of the grader's machine."""
+    places = {str(Path(sys.prefix)): "<python>", str(Path(sys.base_prefix)): "<python>",
+              str(Path(sys.executable).resolve().parent.parent): "<python>", str(ROOT): "<grader>",
+              tempfile.gettempdir() + "/infogan-grading-": "<sandbox>/", "/job/": "<sandbox>/",
+              **{p: "<grader>" for p in extra}}
+    for path in sorted(places, key=len, reverse=True):
+        if len(path) > 1:
+            message = message.replace(path, places[path])
+    return message
+
+
+def verdict(item: Item, part: str, result: dict | None, died: str | None, only: int | None = None,
+            source: str = "", visible: dict | None = None) -> tuple[bool, str]:
     """(passed, message) for the visible or hidden cases of one exercise (``only``: that case alone), from the
-    sandbox's result."""
+    sandbox's result for those cases. A message about a hidden case is the grader's own text (``source``: the
+    answer cell, for the line of an error; ``visible``: the visible cases' result, whose refusal it repeats)."""
     from infogan_tutorial.exercises.compare import difference, same
     from infogan_tutorial.exercises.engine import _explain, _gradients, _prepare
     name, exercise = item.function, item.exercise
     if result is None:
         return False, f"{name} could not be checked: {died or 'the grading process gave no result'}."
     if result.get("refused"):
-        return False, str(result["refused"])
+        if part == "hidden":
+            said = (visible or {}).get("refused")
+            return False, _scrub(str(said))[:2000] if said else f"{name} could not be checked on the hidden cases."
+        return False, _scrub(str(result["refused"]))[:2000]
     cases = item.cases[part]
-    offset = 0 if part == "visible" else len(item.cases["visible"])
-    records = list(result.get("cases", []))[offset:offset + len(cases)]
+    records = list(result.get("cases", []))
     if len(records) != len(cases):
         return False, f"{name} could not be checked: the grading process gave no result for some cases."
 
@@ -415,13 +635,18 @@ def verdict(item: Item, part: str, result: dict | None, died: str | None, only: 
             return False, f"{name} could not be checked on {case.name}."
         if record.get("problem"):
             problem = str(record["problem"])[:2000]
+            if part == "hidden":
+                return False, _hidden_problem(name, case, problem, source)
             if " raised NameError " in problem:
                 problem += (" (Only the answer cells are graded: an import or a helper it needs must be in the "
                             "function's own cell.)")
-            return False, problem
+            return False, _scrub(problem)
         got = got_of(record)
         if isinstance(got, _Unsupported):
-            return False, f"{name}: on {case.name}: it returned {got}, which is not an answer to this exercise."
+            if part == "hidden":
+                return False, f"{name}: on a hidden case ({case.name}): it returned a value that is not an answer."
+            return False, _scrub(f"{name}: on {case.name}: it returned {got}, which is not an answer to this "
+                                 "exercise.")
         got = _probed(exercise, got, case)
         args = case.make()
         leaves = _prepare(exercise, args)
@@ -444,7 +669,8 @@ def verdict(item: Item, part: str, result: dict | None, died: str | None, only: 
 
 
 def specs_of(items: list[Item], answers: dict[str, str]) -> list[dict]:
-    """What the sandbox needs per exercise: the function, the case arguments, the watch; no expected value."""
+    """What the sandbox needs per exercise: the function, the visible cases' arguments, the watch; no expected
+    value. The hidden cases' arguments: ``hidden_of``, given to the sandbox only after its visible results."""
     specs = []
     for item in items:
         ex = item.exercise
@@ -453,8 +679,12 @@ def specs_of(items: list[Item], answers: dict[str, str]) -> list[dict]:
                       "probe": probe, "arg_names": tuple(ex.arg_names), "gradients": ex.gradients,
                       "grad_args": tuple(ex.grad_args),
                       "forbidden": [(*_qualified(f), label) for f, label in ex.forbidden.items()],
-                      "cases": [(c.name, c.make()) for part in ("visible", "hidden") for c in item.cases[part]]})
+                      "cases": [(c.name, c.make()) for c in item.cases["visible"]]})
     return specs
+
+
+def hidden_of(items: list[Item]) -> dict[str, list]:
+    return {item.label: [(c.name, c.make()) for c in item.cases["hidden"]] for item in items}
 
 
 SUSPICIOUS = frozenset({
@@ -497,32 +727,33 @@ def _calls(source: str, name: str) -> bool:
     return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in ast.walk(tree))
 
 
-def _fraction(item: Item, part: str, result: dict | None, died: str | None) -> float:
+def _fraction(item: Item, part: str, result: dict | None, died: str | None, **kw: Any) -> float:
     """The share of the part's cases the answer gets right, each case judged alone (partial credit)."""
     n = len(item.cases[part])
-    return sum(verdict(item, part, result, died, only=i)[0] for i in range(n)) / n if n else 0.0
+    return sum(verdict(item, part, result, died, only=i, **kw)[0] for i in range(n)) / n if n else 0.0
 
 
 def grade_notebook(nb: dict, items: list[Item], setup: list[str], *, timeout: float, memory_mb: int,
                    check_time: float, partial: bool = False) -> dict:
     """Grade one submitted notebook: {"score", "max_score", "exercises": [...], "notes": [...], "sandbox"}."""
     answers, notes = answers_of(nb, items)
-    run = run_sandbox(setup, answers, specs_of(items, answers), timeout, memory_mb, check_time)
+    run = run_sandbox(setup, answers, specs_of(items, answers), timeout, memory_mb, check_time, hidden_of(items))
     rows, failed = [], set()
     for item in items:
-        died = run.died.get(item.label)
-        if died and item.label in run.outputs:
-            died = None
-        if died:
-            notes.append(f"{item.function}: {died}")
         tests = []
         for part, points in zip(("visible", "hidden"), item.points):
+            result = getattr(run, part).get(item.label)
+            died = None if result is not None else run.died.get((item.label, part))
+            if died and f"{item.function}: {died}" not in notes:
+                notes.append(f"{item.function}: {died}")
+            kw = {"source": answers.get(item.label, ""), "visible": run.visible.get(item.label)}
             share = 0.0
             try:
-                passed, message = verdict(item, part, run.outputs.get(item.label), died)
-                share = 1.0 if passed else _fraction(item, part, run.outputs.get(item.label), died) if partial else 0.0
+                passed, message = verdict(item, part, result, died, **kw)
+                share = 1.0 if passed else _fraction(item, part, result, died, **kw) if partial else 0.0
             except Exception as e:  # noqa: BLE001 - a result the grader cannot compare is a wrong answer
-                passed, message = False, f"{item.function}: its result could not be compared ({type(e).__name__}: {e})"
+                passed, message = False, (f"{item.function}: its result could not be compared ({type(e).__name__}"
+                                          + ("" if part == "hidden" else f": {_scrub(str(e))[:300]}") + ")")
             if partial and not passed:
                 message += f" (right on {share:.0%} of these cases)"
             tests.append({"part": part, "passed": passed, "points": round(points * share, 3), "max": points,
@@ -537,7 +768,8 @@ def grade_notebook(nb: dict, items: list[Item], setup: list[str], *, timeout: fl
     score = sum(t["points"] for r in rows for t in r["tests"])
     return {"score": score, "max_score": sum(sum(i.points) for i in items), "exercises": rows, "notes": notes,
             "review": review_flags(answers),
-            "sandbox": "namespaces" if run.jailed else "none (no user namespaces here)", "log": run.log}
+            "sandbox": "namespaces" if run.jailed else "none (no user namespaces here)", "sandboxes": run.sandboxes,
+            "log": run.log}
 
 
 # -- feedback and grades ----------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """The half of grading that runs a student's code: inside the sandbox, never trusted by the grader.
 
 ``course_grading.py`` copies this file, a copy of the package without the checkers' answer key
-(``exercises/foundations.py``, ``experiments.py``, ``inputs.py``) and ``job.pt`` (the answer cells'
-source, the import cells of the released notebook and the arguments of every case, visible and
-hidden; no expected value, no hidden-test source) into a fresh folder and runs
+(``exercises/foundations.py``, ``experiments.py``, ``inputs.py``) and without the functions the graded
+exercises forbid (their bodies replaced by a ``raise``), and ``job.pt`` (the answer cells' source, the
+import cells of the released notebook and the arguments of the *visible* cases; no expected value, no
+hidden-test source) into a fresh folder and runs
 
     python course_sandbox.py jail JOB KEEP... --hide PATH...
                                     # in new user, mount, pid and network namespaces: a new root with
@@ -12,9 +13,12 @@ hidden; no expected value, no hidden-test source) into a fresh folder and runs
     python course_sandbox.py run JOB            # where namespaces are not available
 
 ``run`` executes the import cells, then each answer cell, then calls each answer function on its
-cases (under the checkers' own watch: time, forbidden calls, edits of the inputs, the global RNG)
-and writes what it returned to ``JOB/out/<exercise>.pt`` as plain tensors and containers, which
-the grader loads with ``torch.load(weights_only=True)`` and compares with its own references.
+visible cases (under the checkers' own watch: time, forbidden calls, edits of the inputs, the global
+RNG) and writes what it returned to ``JOB/out/<exercise>.pt`` as plain tensors and containers, which
+the grader loads with ``torch.load(weights_only=True)`` and compares with its own references. Then it
+marks ``visible done`` and waits for ``JOB/hidden.pt``, which the grader writes only once it has taken
+the visible results: the arguments of the hidden cases never exist in the process whose messages the
+student reads in full. Their results go to ``JOB/out/<exercise>.hidden.pt``.
 Everything written here is the student's claim: a student who forges it only states answers,
 which the grader checks. ``JOB/progress`` says which cell or exercise is running, so that the
 grader can name the one that killed the process and carry on without it.
@@ -27,6 +31,7 @@ import linecache
 import os
 import subprocess
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -145,8 +150,8 @@ def _resolve(module: str, qualname: str):
     return obj
 
 
-def _exercise(job: Path, spec: dict, ns: dict, cell_error: str | None) -> dict:
-    """Call the student's function on every case of one exercise: {"refused": str|None, "cases": [...]}."""
+def _exercise(job: Path, spec: dict, cases: list, ns: dict, cell_error: str | None, phase: str) -> dict:
+    """Call the student's function on the cases of one exercise: {"refused": str|None, "cases": [...]}."""
     import torch
 
     from infogan_tutorial.exercises.engine import Case, Exercise, _gradients, _prepare, _run
@@ -171,8 +176,8 @@ def _exercise(job: Path, spec: dict, ns: dict, cell_error: str | None) -> dict:
     exercise = Exercise(reference=_call, cases=[], probe=PROBES[spec["probe"]], arg_names=spec["arg_names"],
                         forbidden=forbidden, gradients=spec["gradients"], grad_args=spec["grad_args"])
     records = []
-    for i, (case_name, args) in enumerate(spec["cases"]):
-        _mark(job, f"case {spec['label']} {i}")
+    for i, (case_name, args) in enumerate(cases):
+        _mark(job, f"case {phase} {spec['label']} {i}")
         case = Case(case_name, lambda args=args: args)
         leaves = _prepare(exercise, args)
         got, problem = _run(fn, exercise, case, args, name, answer_key_ok=False)
@@ -211,23 +216,39 @@ def run(job: Path) -> None:
 
     for i, source in enumerate(spec["setup"]):
         execute(f"setup-{i}", source)
+    from infogan_tutorial import _removed  # which removed functions (course_grading._remove) were called
     for label, source in spec["answers"]:
         _mark(job, f"cell {label}")
         error = execute(label, source)
         if error:
             errors[label] = error
         _mark(job, f"done cell {label}")
-    for ex in spec["exercises"]:
-        _mark(job, f"exercise {ex['label']}")
+    cell_hits = list(_removed.HITS)  # a cell that calls one: every exercise may depend on that cell
+
+    def check(ex: dict, cases: list, phase: str, out: Path) -> None:
+        _mark(job, f"{phase} {ex['label']}")
+        _removed.HITS[:] = []
         try:
-            result = _exercise(job, ex, ns, errors.get(ex["label"]))
+            result = _exercise(job, ex, cases, ns, errors.get(ex["label"]), phase)
         except BaseException as e:  # noqa: BLE001
             result = {"refused": f"{ex['function']} could not be checked: {type(e).__name__}: {str(e)[:300]}",
                       "cases": []}
-        torch.save(result, job / "out" / f"{ex['label']}.pt")
-        _mark(job, f"done exercise {ex['label']}")
-    _mark(job, "finished")
+        result["hits"] = list(dict.fromkeys(str(h) for h in cell_hits + list(_removed.HITS)))
+        torch.save(result, out)
+        _mark(job, f"done {phase} {ex['label']}")
 
+    for ex in spec["exercises"]:
+        if ex["visible"] is not None:
+            check(ex, ex["visible"], "exercise", job / "out" / f"{ex['label']}.pt")
+    _mark(job, "visible done")
+    hidden = job / "hidden.pt"
+    while not hidden.exists():  # the grader writes it once it has the visible results (its deadline bounds this)
+        time.sleep(0.02)
+    cases = torch.load(hidden, weights_only=False)
+    for ex in spec["exercises"]:
+        if ex["label"] in cases:
+            check(ex, cases[ex["label"]], "hidden", job / "out" / f"{ex['label']}.hidden.pt")
+    _mark(job, "finished")
 
 if __name__ == "__main__":
     job_dir = Path(sys.argv[2])

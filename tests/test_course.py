@@ -231,15 +231,18 @@ def test_feedback_holds_no_hidden_test(graded):
     assert "_check(" not in blank and "_Case(" not in blank
 
 
-def test_regrade_one_student_and_no_stale_rows(graded):
-    shutil.rmtree(graded / "submitted" / "frame")  # withdrawn
+def test_regrade_one_student_keeps_a_moved_folders_rows_and_says_so(graded):
+    shutil.move(graded / "submitted" / "frame", graded / "frame-moved")  # moved away, by mistake or withdrawn
     out = course("grade", graded, "--submissions", graded / "submitted", "--student", "blank",
                  "--assignment", "experiments", "--unsandboxed")
-    assert "blank" in out and "reference" not in out
+    assert "blank" in out and "reference  " not in out
+    assert "KEPT the earlier results of frame" in out and "delete" in out  # and how to drop them
     rows = rows_of(graded)
-    assert not any(s == "frame" for s, _ in rows)
+    assert rows[("frame", ASSIGNMENT)]["raw_score"] == "0"  # kept, not dropped in silence
+    assert "frame" in (graded / "summary.txt").read_text()
     assert rows[("reference", ASSIGNMENT)]["raw_score"] == "12" and rows[("blank", "experiments")]["status"] == "missing"
     course("grade", graded, "--submissions", graded / "submitted", "--student", "nobody", ok=False)
+    shutil.move(graded / "frame-moved", graded / "submitted" / "frame")
 
 
 def test_without_namespaces_grade_needs_unsandboxed_then_partial_credit_and_a_late_penalty(graded):
@@ -308,3 +311,23 @@ def test_init_refuses_to_install_from_this_repository(tmp_path):
     nb = json.loads((tmp_path / "c" / "source" / ASSIGNMENT / f"{NAME}.ipynb").read_text())
     install = "".join(nb["cells"][next(i for i, c in enumerate(nb["cells"]) if c["id"] == "install")]["source"])
     assert "git+https://github.com/org/students@spring" in install
+
+
+def test_a_regrade_without_due_keeps_the_recorded_late_penalty(graded):
+    """--due is recorded in COURSE/deadlines.json: a later regrade without it keeps the penalty, and says so."""
+    args = ("grade", graded, "--submissions", graded / "submitted", "--student", "reference", "--assignment",
+            ASSIGNMENT, "--unsandboxed")
+    stamp = graded / "submitted" / "reference" / ASSIGNMENT / "timestamp.txt"
+    stamp.write_text("2026-03-03 09:00:00.000000 UTC")  # two started days late
+    course(*args, "--due", f"{ASSIGNMENT}=2026-03-01T23:59", "--late-penalty", "0.25")
+    assert rows_of(graded)[("reference", ASSIGNMENT)]["raw_score"] == "6"
+    out = course(*args)  # no --due: the recorded one applies, loudly
+    assert rows_of(graded)[("reference", ASSIGNMENT)]["raw_score"] == "6"
+    assert "recorded in" in out and "deadlines.json" in out and f"--due {ASSIGNMENT}=none" in out
+    course(*args, "--due", f"{ASSIGNMENT}=none")
+    assert rows_of(graded)[("reference", ASSIGNMENT)]["raw_score"] == "12"
+    stamp.unlink()
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "course.py"), *map(str, args), "--late-penalty",
+                          "0.1"], capture_output=True, text=True, check=False,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert bad.returncode != 0 and "needs a deadline" in bad.stderr and "--due" in bad.stderr

@@ -29,12 +29,13 @@ def items():
 
 
 def results(item, values):
-    """A sandbox's result for ``item`` whose function returned ``values`` (visible cases, then hidden)."""
+    """A sandbox's result for the cases of one part (visible or hidden) of ``item``, on which its function returned
+    ``values``."""
     return {"refused": None, "cases": [{"problem": None, "got": _encode(v), "grads": None} for v in values]}
 
 
-def right(item):
-    return [item.exercise.reference(*c.make()) for part in ("visible", "hidden") for c in item.cases[part]]
+def right(item, part="visible"):
+    return [item.exercise.reference(*c.make()) for c in item.cases[part]]
 
 
 def test_every_exercise_has_visible_and_hidden_cases(items):
@@ -45,13 +46,13 @@ def test_every_exercise_has_visible_and_hidden_cases(items):
 
 def test_right_values_pass_and_one_wrong_case_fails_with_the_checkers_message(items):
     item = items["code_entropy"]
-    values = right(item)
+    values, hidden = right(item), right(item, "hidden")
     assert cg.verdict(item, "visible", results(item, values), None)[0]
-    assert cg.verdict(item, "hidden", results(item, values), None)[0]
+    assert cg.verdict(item, "hidden", results(item, hidden), None)[0]
     values[0] = values[0] + 1.0
     passed, message = cg.verdict(item, "visible", results(item, values), None)
     assert not passed and "wrong value" in message
-    assert cg.verdict(item, "hidden", results(item, values), None)[0]  # the hidden cases are judged apart
+    assert cg.verdict(item, "hidden", results(item, hidden), None)[0]  # the hidden cases are judged apart
 
 
 def test_partial_credit_is_the_share_of_cases_answered_right(items):
@@ -68,7 +69,7 @@ def test_the_grader_rebuilds_values_but_never_runs_code_from_a_sandbox(items, tm
     odd = {"__dataclass__": "os:system", "fields": {}}
     assert isinstance(cg.decode(odd), cg._Unsupported)
     passed, message = cg.verdict(item, "visible", {"refused": None, "cases": [
-        {"problem": None, "got": odd, "grads": None}] * 10}, None)
+        {"problem": None, "got": odd, "grads": None}] * len(item.cases["visible"])}, None)
     assert not passed and "os.system" in message
 
     class Boom:
@@ -99,8 +100,16 @@ def test_the_notebook_is_found_renamed_or_reported(tmp_path):
     path, note = cg.find_notebook(tmp_path, name)
     assert path.name == f"{name} (1).ipynb" and "renamed" in note
     (tmp_path / "scratch.ipynb").write_text("{}")
-    assert cg.find_notebook(tmp_path, name)[0].name == f"{name} (1).ipynb"
+    path, note = cg.find_notebook(tmp_path, name)
+    assert path.name == f"{name} (1).ipynb" and "not graded: scratch.ipynb" in note
     (tmp_path / f"{name}.ipynb").write_text("{}")
+    path, note = cg.find_notebook(tmp_path, name)  # an extra notebook is reported, never ignored in silence
+    assert path == tmp_path / f"{name}.ipynb"
+    assert note.startswith("also in the folder and not graded: ") and "scratch.ipynb" in note and "(1)" in note
+    for extra in tmp_path.glob("[!0]*.ipynb"):
+        extra.unlink()
+    for extra in tmp_path.glob("* (1).ipynb"):
+        extra.unlink()
     assert cg.find_notebook(tmp_path, name) == (tmp_path / f"{name}.ipynb", None)
 
 
@@ -146,16 +155,15 @@ def test_a_name_from_another_cell_is_explained(items):
     item = items["code_entropy"]
     record = {"problem": "code_entropy raised NameError on a case (line 2: helper(spec)): name 'helper' is not defined",
               "got": None, "grads": None}
-    passed, message = cg.verdict(item, "visible", {"refused": None, "cases": [record] * 20}, None)
+    passed, message = cg.verdict(item, "visible", {"refused": None, "cases": [record] * len(item.cases["visible"])}, None)
     assert not passed and "function's own cell" in message
 
 
 def test_a_wrong_hidden_case_does_not_show_its_expected_value(items):
     """Feedback names the hidden case but never what the answer should have been (a student would copy it)."""
     item = items["categorical_info_loss"]
-    values = right(item)
-    n_visible = len(item.cases["visible"])
-    values[n_visible] = values[n_visible] + 0.25  # right on every visible case, wrong on the first hidden one
+    values = right(item, "hidden")
+    values[0] = values[0] + 0.25  # wrong on the first hidden case
     want = item.exercise.reference(*item.cases["hidden"][0].make())
     passed, message = cg.verdict(item, "hidden", results(item, values), None)
     assert not passed and "hidden case" in message and "expected" not in message and "got" not in message
@@ -183,3 +191,138 @@ def test_the_jail_starts_when_python_lives_under_tmp(tmp_path):
         assert "jailed" in (job / "progress").read_text()  # the run stage may stop later: no job was given
     finally:
         kept.rmdir()
+
+
+# -- whole submissions through the sandbox (issue 24) ---------------------------------------------
+
+BOOK9 = json.loads((ROOT / "book" / "09_exercises_experiments.ipynb").read_text())
+UNTRACE = '''def _q():  # the forbidden-call watch off, with nothing a reviewer's name list would catch
+    for mod in (vars(torch)["s" + "ys"], vars(torch)["thr" + "eading"]):
+        for nm in ("set" + "trace", "set" + "profile"):
+            vars(mod)[nm](None)
+'''
+CLEAR = '''_g = __import__("g" + "c")
+def _q():  # the sandbox's list of forbidden calls emptied, found through gc
+    for o in vars(_g)["get_" + "objects"]():
+        if type(o) is dict and "forbidden" in o:
+            o["forbidden"] = []
+'''
+CHEATS = {  # label -> an answer that switches the watch off and calls the package's own function
+    "ex-gaussian-log-likelihood": UNTRACE + '''from infogan_tutorial import objectives as _o
+def gaussian_log_likelihood(c, mean, log_std):
+    _q()
+    return vars(_o)["gaussian_log_likelihood"](c, mean, log_std)
+''',
+    "ex-code-entropy": UNTRACE + '''def code_entropy(spec):
+    _q()
+    return float(type(spec).entropy(spec))
+''',
+    "ex-info-bound": CLEAR + '''from infogan_tutorial import objectives as _o2
+def mutual_info_bound(q, codes, spec):
+    _q()
+    return vars(_o2)["info_lower_bound"](q, codes, spec).total
+''',
+    "ex-hungarian": UNTRACE + '''import importlib.util as _u
+from infogan_tutorial import evaluation as _e
+def matched_accuracy(clusters, labels):
+    _q()
+    spec = _u.spec_from_file_location("infogan_tutorial._fresh", _e.__file__)  # a fresh import of its file
+    fresh = _u.module_from_spec(spec)
+    vars(torch)["s" + "ys"].modules[spec.name] = fresh
+    spec.loader.exec_module(fresh)
+    return float(fresh.hungarian_accuracy(clusters, labels).accuracy)
+''',
+}
+CHEATS9 = {
+    "ex-lambda": UNTRACE + '''from infogan_tutorial import objectives as _o3
+def generator_objective(fake_logit, q, codes, spec, lambda_cat, lambda_cont):
+    _q()
+    return vars(_o3)["generator_loss"](fake_logit) + vars(_o3)["info_loss"](q, codes, spec, lambda_cat, lambda_cont)
+''',
+    "ex-invariant": UNTRACE + '''from infogan_tutorial import mutual_information as _mi
+def invariant_information(p, p_moved):
+    _q()
+    joint = p.T @ p_moved / p.shape[0]
+    return vars(_mi)["mutual_information"]((joint + joint.T) / 2)
+''',
+    # these may use what other exercises forbid: the package's gaussian_log_likelihood and info_loss
+    "ex-third-code": '''def per_code_info(q, codes, spec):
+    low, high = spec.continuous_range
+    return gaussian_log_likelihood(codes.continuous, q.mean, q.log_std).mean(dim=0) + math.log(high - low)
+''',
+    "ex-control": '''def control_info_loss(D, fake, codes, spec):
+    return info_loss(D.q_from_features(D.features(fake).detach()), codes, spec)
+''',
+}
+
+
+def chapter(book):
+    source = source_notebook(book, "infogan_tutorial")
+    found = cg.exercises_of(source)
+    cg.load_exercises(found)
+    return found, cg.setup_cells(source)
+
+
+def notebook(answers):
+    """A submission whose answer cells (nbgrader's ids) hold ``answers`` (label -> source)."""
+    return {"cells": [{"cell_type": "code", "metadata": {"nbgrader": {"grade_id": f"{label}-answer", "solution": True}},
+                       "source": source, "outputs": [], "execution_count": None} for label, source in answers.items()]}
+
+
+def grade(book, answers):
+    found, setup = chapter(book)
+    result = cg.grade_notebook(notebook(answers), found, setup, timeout=120, memory_mb=6144, check_time=20)
+    return {row["label"]: row["tests"] for row in result["exercises"]}, result
+
+
+def test_switching_the_watch_off_and_calling_the_package_scores_zero():
+    """The package copy an exercise is graded with has no body for the functions it forbids: no trick in the
+    student's process (settrace/setprofile off via torch.sys and vars, the watch's list emptied through gc, a
+    fresh import of the package's file) reaches them."""
+    rows, _ = grade(BOOK, CHEATS)
+    for label in CHEATS:
+        assert [t["points"] for t in rows[label]] == [0, 0], (label, rows[label])
+        assert "is not available while" in rows[label][0]["message"], rows[label][0]["message"]
+        assert "RuntimeError" in rows[label][1]["message"] and "hidden case" in rows[label][1]["message"]
+
+
+def test_an_exercise_keeps_what_only_another_exercise_forbids():
+    """generator_objective and invariant_information may not call the package; per_code_info may use its
+    gaussian_log_likelihood and control_info_loss its info_loss, which other exercises forbid."""
+    rows, result = grade(BOOK9, CHEATS9)
+    for label in ("ex-lambda", "ex-invariant"):
+        assert [t["points"] for t in rows[label]] == [0, 0], (label, rows[label])
+        assert "is not available while" in rows[label][0]["message"]
+    for label in ("ex-third-code", "ex-control"):
+        assert all(t["passed"] for t in rows[label]), (label, rows[label])
+    assert result["sandboxes"] == 2  # one for all, then control_info_loss again with info_loss in its copy
+
+
+LEAK = '''import glob as _glob
+import torch as _t
+def _seen():  # the hidden cases' arguments, wherever the sandbox keeps them
+    found = []
+    for path in _glob.glob("/job/*.pt") + _glob.glob("../*.pt"):
+        try:
+            found.append(repr(_t.load(path, weights_only=False)))
+        except Exception as e:
+            found.append(type(e).__name__)
+    return "hidden-range-seen" if "(-0.2, 0." + "1)" in " ".join(found) else "nothing"  # not in this source
+_before = _seen()
+def code_entropy(spec):
+    raise ValueError(f"LEAK {_before} {_seen()} {spec.continuous_range} {_t.__file__}")
+'''
+
+
+def test_feedback_shows_no_hidden_argument_and_no_path_of_the_grader():
+    """A function's own error message is shown for the visible cases (their arguments are in the notebook), but
+    the sandbox that runs them holds no hidden argument yet; on a hidden case only the kind of error is shown."""
+    rows, _ = grade(BOOK, {"ex-code-entropy": LEAK})
+    visible, hidden = rows["ex-code-entropy"]
+    assert "LEAK nothing nothing (-1.0, 1.0) <python>/lib" in visible["message"]  # its own message, paths replaced
+    assert sys.prefix not in visible["message"]
+    line = next(i for i, text in enumerate(LEAK.splitlines(), 1) if "raise ValueError" in text)
+    assert "raised ValueError on a hidden case" in hidden["message"] and f"line {line} " in hidden["message"]
+    assert "hidden-range-seen" not in visible["message"] and "-0.2" not in visible["message"]
+    for said in ("LEAK nothing", "LEAK hidden", "site-packages"):  # its source line, not what it raised
+        assert said not in hidden["message"], hidden["message"]  # (its case's name, the grader's text, is shown)

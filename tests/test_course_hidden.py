@@ -63,3 +63,41 @@ def test_a_mistake_the_visible_cases_miss_is_caught_by_the_hidden_ones(spaces, c
     assert ex.check_code_entropy(ns["code_entropy"]).passed
     with pytest.raises(ex.ExerciseFailed):
         exec((HIDDEN / "ex-code-entropy.py").read_text(), ns)
+
+
+SUBTLE = {  # wrong answers the visible checks refuse; the hidden cases must refuse them too (issue 24)
+    "ex-categorical-info-loss": ("08_", (  # no max-shift: overflows
+        "def categorical_info_loss(logits, c):\n"
+        "    log_norm = logits.exp().sum(dim=1).log()\n"
+        "    return -(logits.gather(1, c[:, None]).squeeze(1) - log_norm).mean()\n")),
+    "ex-code-entropy": ("08_", (  # forgets the categorical codes when there is no continuous one
+        "def code_entropy(spec):\n"
+        "    low, high = spec.continuous_range\n"
+        "    if not spec.n_continuous:\n"
+        "        return 0.0\n"
+        "    return sum(math.log(k) for k in spec.categorical) + spec.n_continuous * math.log(high - low)\n")),
+    "ex-lambda": ("09_", (
+        "def generator_objective(fake_logit, q, codes, spec, lambda_cat, lambda_cont):\n"
+        "    adversarial = -torch.log(torch.sigmoid(fake_logit)).mean()  # underflows\n"
+        "    lq = log_q(q, codes, spec)\n"
+        "    return adversarial - lambda_cat * lq.categorical - lambda_cont * lq.continuous\n")),
+    "ex-invariant": ("09_", (  # 0 log 0 = nan
+        "def invariant_information(p, p_moved):\n"
+        "    joint = p.T @ p_moved / p.shape[0]\n"
+        "    joint = (joint + joint.T) / 2\n"
+        "    rows, cols = joint.sum(dim=1), joint.sum(dim=0)\n"
+        "    return (joint * (joint.log() - rows.log()[:, None] - cols.log()[None, :])).sum()\n")),
+}
+
+
+@pytest.mark.parametrize("label", sorted(SUBTLE))
+def test_a_form_the_visible_check_refuses_is_refused_by_the_hidden_cases_too(label, spaces, capsys):
+    """Overflow, no continuous code, 0 log 0: what the notebook's check catches, grading catches as well."""
+    chapter, answer = SUBTLE[label]
+    path = next(p for p in BOOKS if p.name.startswith(chapter))
+    ns = dict(spaces[(path, True)])
+    exec(answer, ns)
+    name = answer.split("(", 1)[0].removeprefix("def ")
+    assert not getattr(ex, f"check_{name}")(ns[name]).passed  # the visible check refuses it
+    with pytest.raises(ex.ExerciseFailed):
+        exec((HIDDEN / f"{label}.py").read_text(), ns)

@@ -11,7 +11,17 @@ def _case(seed, n, k, sharpness):
     return make
 
 
+def _sure(categories, moved, k):
+    """One-hot p and p_moved: P has zero entries (0 log 0 counts as 0)."""
+    def make():
+        eye = _torch.eye(k)
+        return eye[_torch.tensor(categories)], eye[_torch.tensor(moved)]
+    return make
+
+
 _check(invariant_information, graded=True, cases=[
     _Case("hidden: 3 images, 12 categories", _case(991, 3, 12, 4.0)),
     _Case("hidden: 50 images, 2 categories", _case(992, 50, 2, 1.0)),
+    _Case("hidden: 7 sure images, 5 categories, one never used",
+          _sure([0, 1, 2, 3, 0, 1, 2], [0, 1, 3, 3, 0, 2, 2], 5)),
 ])

@@ -290,7 +290,8 @@ def restore_torch_state(state: tuple) -> None:
     torch.set_grad_enabled(state[0])
     torch.set_default_dtype(state[1])
     torch.autograd.set_detect_anomaly(state[2])
-    torch.use_deterministic_algorithms(state[3])
+    if torch.are_deterministic_algorithms_enabled() != state[3]:  # the call imports torch._inductor (1-2 s)
+        torch.use_deterministic_algorithms(state[3])
     warnings.filters[:] = state[4]
     getattr(warnings, "_filters_mutated", lambda: None)()  # what warnings.simplefilter calls after a change
     np.set_printoptions(**state[5])
