@@ -10,6 +10,7 @@ import torch
 
 import fake_gpu
 from infogan_tutorial import cli, compute
+from infogan_tutorial.checkpoints import with_checksum
 from infogan_tutorial.cli import main
 from infogan_tutorial.compute import DeviceFacts, plan_compute
 from infogan_tutorial.errors import SpecError
@@ -209,7 +210,7 @@ def test_resume_decides_the_graph_anew_for_its_device(images, tmp_path):
     for name in ("opt_g", "opt_d"):
         for group in ckpt[name]["param_groups"]:
             group["capturable"] = True
-    torch.save(ckpt, tmp_path / "graph.pt")
+    torch.save(with_checksum(ckpt), tmp_path / "graph.pt")  # as that run would have written it
     resumed = resume_state(tmp_path / "graph.pt", steps=4)  # default device: where it was saved from (here cpu)
     assert resumed.config.cuda_graph is None and not resumed.plan.cuda_graph and resumed.device.type == "cpu"
     assert not any(g["capturable"] for opt in (resumed.opt_g, resumed.opt_d) for g in opt.param_groups)
