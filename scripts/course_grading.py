@@ -568,6 +568,16 @@ HIDDEN_PROBLEMS = (
 message is not shown: the student's code wrote it while it held the hidden case's arguments."""
 
 
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?(?![\w.])|\b(one|two|three|four|five|six|"
+                     r"seven|eight|nine|ten|eleven|twelve)\b", re.IGNORECASE)
+
+
+def _hidden_name(case: Any) -> str:
+    """A hidden case's name as feedback shows it: its kind, every number masked ("codes (…, …) and … codes on
+    (…, …)"), so that feedback over several submissions cannot rebuild the case's arguments."""
+    return _NUMBER.sub("…", case.name)
+
+
 def _hidden_problem(name: str, case: Any, problem: str, source: str) -> str:
     """The grader's description of a problem the sandbox reported on a hidden case."""
     import builtins
@@ -582,10 +592,10 @@ def _hidden_problem(name: str, case: Any, problem: str, source: str) -> str:
         lines = source.splitlines()
         if found.group(2) and 1 <= int(found.group(2)) <= len(lines):  # the line as the grader has it
             where = f" at line {found.group(2)} of its cell ({lines[int(found.group(2)) - 1].strip()[:120]})"
-        return (f"{name} raised {kind} on a hidden case ({case.name}){where}; the error's own message is not "
+        return (f"{name} raised {kind} on a hidden case ({_hidden_name(case)}){where}; the error's own message is not "
                 "shown for hidden cases: try your function on inputs like these.")
     what = next((said for phrase, said in HIDDEN_PROBLEMS if phrase in problem), "it failed")
-    return f"{name}: on a hidden case ({case.name}): {what}."
+    return f"{name}: on a hidden case ({_hidden_name(case)}): {what}."
 
 
 def _scrub(message: str, extra: tuple[str, ...] = ()) -> str:
@@ -644,7 +654,7 @@ def verdict(item: Item, part: str, result: dict | None, died: str | None, only: 
         got = got_of(record)
         if isinstance(got, _Unsupported):
             if part == "hidden":
-                return False, f"{name}: on a hidden case ({case.name}): it returned a value that is not an answer."
+                return False, f"{name}: on a hidden case ({_hidden_name(case)}): it returned a value that is not an answer."
             return False, _scrub(f"{name}: on {case.name}: it returned {got}, which is not an answer to this "
                                  "exercise.")
         got = _probed(exercise, got, case)
@@ -657,12 +667,12 @@ def verdict(item: Item, part: str, result: dict | None, died: str | None, only: 
                 return [(c, probed(r, c)) for j, (c, r) in enumerate(zip(cases, records))
                         if j != current and isinstance(r, dict) and not r.get("problem")]
             if part == "hidden":  # what the answer should have been stays with the grader
-                return False, f"{name}: wrong on a hidden case ({case.name}); what it should give stays hidden."
+                return False, f"{name}: wrong on a hidden case ({_hidden_name(case)}); what it should give stays hidden."
             return False, f"{name}: {_explain(got, case.make(), exercise, case, want, elsewhere)}"
         grads = record.get("grads")
         problem = difference(got, want) or _gradient_problem(exercise, grads, leaves, want_grads)
         if problem and part == "hidden":
-            return False, f"{name}: wrong on a hidden case ({case.name}): its type, shape or gradient differs."
+            return False, f"{name}: wrong on a hidden case ({_hidden_name(case)}): its type, shape or gradient differs."
         if problem:
             return False, f"{name}: on {case.name}: {problem}"
     return True, f"{name} is correct on all {len(cases)} {'hidden ' if part == 'hidden' else ''}test cases."

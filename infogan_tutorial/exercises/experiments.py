@@ -18,9 +18,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..latent_codes import Codes, LatentSpec
-from ..mutual_information import mutual_information
+from .. import mutual_information as mi
 from ..networks import Discriminator, QOutput, init_weights
-from ..objectives import generator_loss, info_loss, info_lower_bound, invariant_information
+from ..objectives import (discriminator_loss, generator_loss, info_loss, info_lower_bound, info_term,
+                          invariant_information)
 from .compare import difference
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
 from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
@@ -164,7 +165,8 @@ def _generator_objective_exercise() -> Exercise:
         return generator_loss(fake_logit) + info_loss(q, codes, spec, lambda_cat, lambda_cont)
 
     forbidden = {info_loss: "the package's info_loss", generator_loss: "the package's generator_loss",
-                 info_lower_bound: "the package's info_lower_bound"}
+                 info_lower_bound: "the package's info_lower_bound", info_term: "the package's info_term",
+                 discriminator_loss: "the package's discriminator_loss"}
     return Exercise(reference, cases, mistakes, gradients="required", grad_args=("fake_logit", "q"),
                     arg_names=("fake_logit", "q", "codes", "spec", "lambda_cat", "lambda_cont"), forbidden=forbidden)
 
@@ -403,7 +405,9 @@ def _invariant_information_exercise() -> Exercise:
     ]
     return Exercise(_invariant_info, cases, mistakes, _number_or_tensor, arg_names=("p", "p_moved"),
                     forbidden={invariant_information: "the package's objectives.invariant_information",
-                               mutual_information: "the package's mutual_information"})
+                               **{getattr(mi, name): f"the package's mutual_information.{name}" for name in (
+                                   "mutual_information", "entropy", "conditional_entropy", "marginals",
+                                   "posterior", "expected_log_q", "info_bound", "bound_gap")}})
 
 
 def check_invariant_information(fn: Callable[[Tensor, Tensor], Tensor], *, graded: bool = False,
