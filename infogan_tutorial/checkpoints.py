@@ -43,6 +43,10 @@ from .quantize import dequantize_int4, dequantize_rows
 
 CHECKPOINT_FORMAT = 1
 """The version of the layout above; :func:`read_checkpoint` refuses any other."""
+KNOWN_ENTRIES = frozenset({"format", "spec", "config", "step", "history", "data", "unlogged", "G", "D", "opt_g",
+                           "opt_d", "scaler", "code_rng", "code_rng_device", "int8_scales", "int4", "checksum",
+                           "meta_checksum"})
+"""Every entry a checkpoint of this format may hold; :func:`read_checkpoint` refuses a file with any other."""
 
 
 def atomic_save(obj: object, path: str | Path) -> None:
@@ -53,6 +57,8 @@ def atomic_save(obj: object, path: str | Path) -> None:
     """
     path = Path(path)
     check_replaceable(path)
+    if path.is_dir():
+        raise CheckpointError(f"could not write {path}: it is a folder; give a file name, e.g. {path / 'model.pt'}.")
     if path.is_symlink():  # write through the link: the link stays, its target gets the new content
         path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -242,6 +248,8 @@ def read_checkpoint(path: str | Path) -> dict:
     Raises :class:`CheckpointError` for a missing, unreadable or foreign file, for a ``format`` this
     version of the package does not know, and for contents damaged in place (:func:`verify_contents`).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise CheckpointError(f"a checkpoint path must be a str or pathlib.Path, got {type(path).__name__} {path!r}.")
     path = Path(path)
     if path.is_dir():
         found = sorted(p for p in path.glob("*.pt") if p.is_file())
@@ -267,6 +275,11 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path} has checkpoint format {version!r}, but this version of infogan_tutorial "
                               f"reads format {CHECKPOINT_FORMAT} only; upgrade the package (or use the version "
                               "that wrote it).")
+    unknown = sorted(set(map(str, ckpt)) - KNOWN_ENTRIES)
+    if unknown:
+        raise CheckpointError(f"{path} is damaged: it holds {', '.join(map(repr, unknown))}, which no version of "
+                              "infogan_tutorial writes (a changed byte in an entry's name reads as a file without "
+                              "that entry); use an earlier checkpoint or a fresh copy, or retrain.")
     if not all(isinstance(ckpt[net], dict) for net in ("G", "D")):
         raise CheckpointError(f"{path} is damaged: its G or D is not a dict of tensors; use an earlier checkpoint.")
     verify_contents(ckpt, path)

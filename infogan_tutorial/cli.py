@@ -231,7 +231,7 @@ def _resume(args: argparse.Namespace, checkpoint: Path, device: torch.device, st
         overrides["checkpoint_every"] = args.checkpoint_every
     state = resume_state(checkpoint, device, **overrides)
     if state.step >= state.config.steps:
-        if steps is None:
+        if steps is None or steps == state.step:  # the same command again, after an interrupt at the end
             print(f"{checkpoint} is complete (step {state.step} of {state.config.steps}); writing its report "
                   "(pass --steps larger than that to train further).")
             return state
@@ -273,6 +273,10 @@ def train(args: argparse.Namespace) -> None:
                           protect=[args.out, *(args.out / name for name in RUN_FILES)])
     if not args.resume and checkpoint.exists():
         raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
+    others = [name for name in RUN_FILES if name not in ("checkpoint.pt", ".lock") and (args.out / name).exists()]
+    if not args.resume and others:
+        raise SpecError(f"{args.out} holds {', '.join(others)} of another run (or your own files) but no checkpoint; a "
+                        "new run would overwrite them. Choose another --out, or move those files away first.")
     if args.no_info:
         dropped = [o for o, v in (("--lambda-real", args.lambda_real), ("--lambda-invariant", args.lambda_invariant))
                    if v]
@@ -435,7 +439,8 @@ def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset
     with warnings.catch_warnings():  # a finished run resumed for its report: the line above says so
         warnings.filterwarnings("ignore", "fit: the state is already at step", UserWarning)
         fit(state, data.images, args.out, progress=not args.quiet, resume_hint=False,
-            callback=scorer(test, args.out / "eval.jsonl", args.eval_every, state.step) if args.eval_every else None)
+            callback=scorer(test, args.out / "eval.jsonl", args.eval_every, _last_scored_step(args.out / "eval.jsonl"))
+            if args.eval_every else None)
     _write_json(args.out / "history.json", state.history)
     result = categorical_accuracy(state.D, test.images, test.labels)
     bound = estimate_info_bound(state.G, state.D, state.spec, n=1000, generator=torch.Generator().manual_seed(0))
@@ -496,12 +501,25 @@ def _write_figures(args: argparse.Namespace, state: TrainState) -> None:
     print(f"Figures in {figs}.")
 
 
+def _last_scored_step(path: Path) -> int:
+    """The step of the last score in ``eval.jsonl`` (0 if none): a resumed run scores from there on, as the
+    uninterrupted run would have (a run interrupted between two scores has not scored the next one yet)."""
+    steps = [0]
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                steps.append(int(json.loads(line)["step"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return max(steps)
+
+
 def scorer(test: Dataset, path: Path, every: int, start: int = 0) -> Callable[[TrainState], None]:
     """A ``fit`` callback that scores c1 on ``test`` about every ``every`` steps and appends a JSON line to ``path``.
 
     ``fit`` calls back only when it reads the losses (every ``log_every`` steps), so a score is
-    taken at the first such step at or after each multiple of ``every`` past ``start`` (a resumed
-    run's step, whose scores are in ``path`` already). Each line holds ``train_seconds``: the wall
+    taken at the first such step at or after each multiple of ``every`` past ``start`` (for a resumed
+    run, the step of the last score in ``path``). Each line holds ``train_seconds``: the wall
     time since this callback was made, less the time spent scoring (so, for a fresh run, the
     time spent training, start-up and warm-up included).
     """

@@ -132,6 +132,8 @@ class TrainConfig:
         """The config stored in a checkpoint, including those written before ``precision`` replaced the
         two fields ``amp`` (bool) and ``amp_dtype`` (``auto``, ``bf16``, ``fp16``), and plain-GAN configs
         (``info=False``) that carried a ``lambda_real`` or ``lambda_invariant`` they never used."""
+        if not isinstance(saved, dict):
+            raise SpecError(f"TrainConfig.from_dict needs a dict (a checkpoint's config), got {type(saved).__name__}.")
         saved = dict(saved)
         amp, amp_dtype = saved.pop("amp", None), saved.pop("amp_dtype", None)
         if amp is not None or amp_dtype is not None:

@@ -229,7 +229,7 @@ def load_idx_folder(folder: str | os.PathLike[str], split: str = "auto") -> Data
             labels_path = _find(d, f"{prefix}-labels-idx1-ubyte")
             if images_path and labels_path:
                 images, labels = read_idx(images_path), read_idx(labels_path)
-                source = f"IDX files {prefix}-* ({images.shape[0]:,} images from {d})"
+                source = f"IDX files {images_path.name} and {labels_path.name} ({images.shape[0]:,} images from {d})"
                 return _to_dataset(images, labels, source, f"{images_path} + {labels_path}")
     searched = ", ".join(str(d) for d in dirs)
     raise DataError(f"no MNIST-style IDX files for split {split!r}: looked for {wanted} in "

@@ -33,7 +33,7 @@ def select_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     try:
         device = torch.device(name)
-    except RuntimeError as e:
+    except (RuntimeError, TypeError) as e:
         raise SpecError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:0 or mps.") from e
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SpecError(f"device {name!r} was asked for, but CUDA is not available here; use --device cpu or auto.")

@@ -31,6 +31,9 @@ def export_model(source: TrainState | str | Path, path: str | Path,
     if not isinstance(source, (TrainState, str, Path)):
         raise SpecError(f"export_model: source must be a TrainState or a checkpoint path, got "
                         f"{type(source).__name__} (for networks, save a state: create_state/resume_state).")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise SpecError(f"export_model: dtype must be a floating-point torch.dtype such as torch.float16, got "
+                        f"{dtype!r}.")
     if int8 and int4:
         raise SpecError("export_model: choose int8 or int4, not both.")
     if not dtype.is_floating_point:

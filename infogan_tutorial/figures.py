@@ -230,6 +230,21 @@ def _axes(ax: object, figsize: tuple[float, float]) -> Axes:
     return ax
 
 
+def _history(history: object, keys: tuple[str, ...], where: str) -> dict:
+    """``history`` if it maps each of ``keys`` to a sequence of numbers of one length, else a SpecError."""
+    if not isinstance(history, dict):
+        raise SpecError(f"{where} needs a training history, a dict such as state.history or load_pretrained().history, "
+                        f"got {type(history).__name__}.")
+    missing = [k for k in keys if k not in history]
+    if missing:
+        raise SpecError(f"{where}: the history has no {', '.join(missing)} (it has {sorted(history) or 'nothing'}); "
+                        "pass state.history or a history read from a run's history.json.")
+    lengths = {k: len(history[k]) if isinstance(history[k], (list, tuple, np.ndarray, Tensor)) else None for k in keys}
+    if None in lengths.values() or len(set(lengths.values())) != 1:
+        raise SpecError(f"{where}: the history's {', '.join(keys)} must be lists of one length, got lengths {lengths}.")
+    return history
+
+
 def _device_of(net: torch.nn.Module) -> torch.device:
     first = next(net.parameters(), None)
     return first.device if first is not None else torch.device("cpu")
@@ -335,6 +350,10 @@ def plot_traversal(G: Generator, spec: LatentSpec, code: str, rows: int = 10, st
 def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentSpec,
                      ax: Axes | None = None, key: str = "info_cat") -> Axes:
     """L_I over training for each named run, with H(c) of the categorical codes marked."""
+    if not isinstance(histories, dict):
+        raise SpecError(f"plot_info_curves needs a dict of run name -> history, got {type(histories).__name__}.")
+    for label, h in histories.items():
+        _history(h, ("step", key), f"plot_info_curves ({label!r})")
     ax = _axes(ax, figsize=(6, 3.5))
     for label, h in histories.items():
         ax.plot(h["step"], h[key], label=label)
@@ -355,6 +374,7 @@ def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentS
 
 def plot_losses(history: dict[str, list[float]], ax: Axes | None = None) -> Axes:
     """D's and G's losses over training."""
+    _history(history, ("step", "loss_d", "loss_g"), "plot_losses")
     ax = _axes(ax, figsize=(6, 3.5))
     ax.plot(history["step"], history["loss_d"],
             label="D loss (with $-\\lambda\\,\\mathbb{E}[\\log Q]$ and any terms beyond the paper)")
@@ -374,6 +394,9 @@ def plot_confusion(result: ClusterAccuracy, ax: Axes | None = None, title: str |
 
     ``class_names`` names the labels on the axes (e.g. Fashion-MNIST's classes); default 0..9.
     """
+    if not isinstance(result, ClusterAccuracy):
+        raise SpecError(f"plot_confusion needs the result of categorical_accuracy(D, images, labels), got "
+                        f"{type(result).__name__}.")
     ax = _axes(ax, figsize=(5, 4.5))
     m = result.confusion
     ax.imshow(m, cmap="Blues")

@@ -22,6 +22,8 @@ from torch import Tensor
 from .errors import SpecError
 
 
+MAX_SAMPLE = 10_000_000
+"""The most codes one :meth:`LatentSpec.sample` draws."""
 MAX_WIDTH = 100_000
 """The widest noise, categorical code or set of continuous codes a :class:`LatentSpec` takes."""
 
@@ -139,6 +141,13 @@ class LatentSpec:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
             raise SpecError(f"cannot sample {n!r} codes; ask for a whole number n >= 1.")
         n = int(n)
+        if n > MAX_SAMPLE:
+            raise SpecError(f"cannot sample {n:,} codes at once (at most {MAX_SAMPLE:,}, which already fill "
+                            "gigabytes); "
+                            "draw them in batches.")
+        if device is not None:
+            from .devices import usable_device
+            device = usable_device(device)
         check_generator(generator, "sample")
         gen_device = generator.device if generator is not None else torch.device("cpu")
         z = torch.randn(n, self.noise_dim, generator=generator, device=gen_device)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def load_pretrained(device: torch.device | str = "cpu", folder: Path = PRETRAINE
 
     The file must match its line in ``folder/SHA256SUMS`` where there is one (and, as every checkpoint, the
     checksum of its tensors): a damaged copy raises :class:`CheckpointError`."""
+    if not isinstance(folder, (str, os.PathLike)):
+        raise CheckpointError(f"load_pretrained: folder must be a path (str or pathlib.Path), got "
+                              f"{type(folder).__name__} {folder!r}; the first argument is the device.")
     path = _need(Path(folder) / MODEL_NAME)
     check_listed_sum(path)
     ckpt = read_checkpoint(path)

@@ -73,6 +73,12 @@ def check_output_file(path: Path, option: str, example: str = "model.pt", suffix
     if any(path.resolve() == other.resolve() for other in protect):
         raise SpecError(f"{option} {path} is one of the run's own files or its folder (writing there would destroy "
                         f"it); give it another name, e.g. {path.with_name(example) if path.parent != path else example}.")
+    sums = path.parent / "SHA256SUMS"
+    if path.is_file() and sums.is_file() and any(line.split()[1:] == [path.name] for line in
+                                                 sums.read_text(errors="replace").splitlines()):
+        raise SpecError(f"{option} {path} is a file listed in {sums} (a shipped file, such as the pretrained "
+                        f"model); writing there would destroy it. Choose another path, e.g. "
+                        f"{path.with_name(Path(example).name)}.")
     if path.is_file() and is_training_checkpoint(path):
         raise SpecError(f"{option} {path} is a resumable training checkpoint (writing there would destroy it); "
                         "choose another path.")

@@ -124,9 +124,16 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
     so the caller decides when to synchronise with the host. It does not count the step:
     :func:`fit` (or your own loop) increments ``state.step``. At step 0 it checks the batch's values
     (:func:`~infogan_tutorial.data.check_images`: [-1, 1], not [0, 1]) once, the one host synchronisation.
-    Chapter 6 writes the same step as ``my_step``; here ``amp`` is the plan's autocast and :func:`descend` the plan's gradient scaler.
+    Chapter 6 writes the same step as ``my_step``; here ``amp`` is the plan's autocast and :func:`descend`
+    the plan's gradient scaler.
     """
     spec, cfg, G, D = state.spec, state.config, state.G, state.D
+    if not isinstance(real, Tensor) or not real.is_floating_point():
+        what = f"a tensor of {real.dtype}" if isinstance(real, Tensor) else type(real).__name__
+        raise SpecError(f"train_step needs the batch as a float tensor (N, 1, 28, 28) in [-1, 1], got {what}; "
+                        "convert it first, e.g. torch.as_tensor(x).float() (uint8 pixels: x.float() / 127.5 - 1).")
+    if real.dtype != torch.float32:  # float16/float64 as check_images takes them
+        real = real.float()
     if real.dim() != 4 or real.shape[0] < 2:  # shapes only: no host synchronisation in the step
         raise SpecError(f"train_step needs a batch of at least 2 images of shape (N, 1, 28, 28) (batch norm in "
                         f"training), got {tuple(real.shape)}.")
@@ -279,6 +286,11 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     """
     from tqdm.auto import tqdm
 
+    if not isinstance(state, TrainState):
+        raise SpecError(f"fit needs a TrainState (create_state or resume_state) first and the images second, got "
+                        f"{type(state).__name__}.")
+    if callback is not None and not callable(callback):
+        raise SpecError(f"fit: callback must be a function of the state (or None), got {type(callback).__name__}.")
     cfg = state.config
     if state.step >= cfg.steps:
         warnings.warn(f"fit: the state is already at step {state.step} of its config's {cfg.steps}, so there is "
@@ -356,10 +368,13 @@ def _check_finite(state: TrainState, unread: Tensor, path: Path | None) -> None:
 
 
 def _diverged(state: TrainState, path: Path | None, what: str) -> None:
-    kept = (f"{path} keeps the last good checkpoint (step {read_checkpoint(path)['step']})"
-            if path is not None and path.exists() else "no checkpoint was written")
+    saved = path is not None and path.exists()
+    kept = (f"{path} keeps the last good checkpoint (step {read_checkpoint(path)['step']})" if saved
+            else "no checkpoint was written")
+    fp32 = "" if state.plan.dtype is None else ", or train in fp32"
+    again = "start again, or resume from that checkpoint" if saved else "start again"
     raise TrainingDiverged(f"training diverged before step {state.step} ({what}); {kept}. Lower the learning "
-                           "rates or the lambdas, or train in fp32, and start again (or resume from that checkpoint).")
+                           f"rates or the lambdas{fp32}, and {again}.")
 
 
 # -- checkpoints of a training state -----------------------------------------------------

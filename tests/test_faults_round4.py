@@ -164,3 +164,117 @@ def test_sizes_that_would_exhaust_memory_are_refused(nets):
 def test_an_out_that_is_only_the_extension_is_named(tmp_path, capsys):
     assert main(["sample", "--checkpoint", "missing.pt", "--out", str(tmp_path / ".png")]) == 2
     assert "names only the extension" in capsys.readouterr().err
+
+
+# --- the third tester's round ---------------------------------------------------------------------------------
+
+def test_a_new_run_does_not_write_over_another_run_s_files(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "history.json").write_text('{"mine": 1}')
+    assert main([*SMOKE, "--steps", "1", "--out", str(out)]) == 2
+    assert "holds history.json" in capsys.readouterr().err and (out / "history.json").read_text() == '{"mine": 1}'
+
+
+def test_export_refuses_a_file_listed_in_sha256sums(run, tmp_path, capsys):
+    shipped = tmp_path / "infogan-mnist.pt"
+    from infogan_tutorial.export import export_model
+    export_model(run / "checkpoint.pt", shipped)
+    from infogan_tutorial.pretrained import sha256
+    (tmp_path / "SHA256SUMS").write_text(f"{sha256(shipped)}  infogan-mnist.pt\n")
+    before = shipped.read_bytes()
+    copy = tmp_path / "run"
+    import shutil
+    shutil.copytree(run, copy)
+    capsys.readouterr()
+    assert main(["train", "--out", str(copy), "--resume", "--steps", "3", "--device", "cpu", "--quiet",
+                 "--no-figures", "--export", str(shipped)]) == 2
+    assert "listed in" in capsys.readouterr().err and shipped.read_bytes() == before
+
+
+def test_a_resumed_run_scores_where_the_uninterrupted_one_did(tmp_path, monkeypatch):
+    from infogan_tutorial.cli import _last_scored_step
+    path = tmp_path / "eval.jsonl"
+    assert _last_scored_step(path) == 0
+    path.write_text('{"step": 6, "accuracy": 0.1}\n{"step": 12, "accuracy": 0.2}\nnot json\n')
+    assert _last_scored_step(path) == 12
+
+
+def test_an_interrupted_run_resumes_with_its_scores_as_the_uninterrupted_run(tmp_path, monkeypatch, capsys):
+    import json
+    args = [*SMOKE, "--steps", "8", "--checkpoint-every", "2", "--eval-every", "4"]
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+    from infogan_tutorial import objectives, training
+    calls, loss = [0], objectives.generator_loss
+
+    def interrupted(logit):
+        calls[0] += 1
+        if calls[0] == 4:
+            raise KeyboardInterrupt
+        return loss(logit)
+
+    with monkeypatch.context() as m:
+        m.setattr(training, "generator_loss", interrupted)
+        assert main([*args, "--out", str(tmp_path / "cut")]) == 130
+    assert main([*args, "--out", str(tmp_path / "cut"), "--resume"]) == 0
+
+    def steps(name):
+        return [json.loads(line)["step"] for line in (tmp_path / name / "eval.jsonl").read_text().splitlines()]
+    assert steps("cut") == steps("whole") and len(steps("whole")) >= 2
+
+
+def test_the_divergence_message_offers_only_what_exists(tmp_path):
+    from infogan_tutorial.errors import TrainingDiverged
+    state = create_state(LatentSpec(), TrainConfig(steps=2, batch_size=4, lambda_cont=1e308), "cpu")
+    with pytest.raises(TrainingDiverged) as e:
+        fit(state, torch.rand(8, 1, 28, 28) * 2 - 1, progress=False)
+    assert "no checkpoint was written" in str(e.value)
+    assert "resume from that checkpoint" not in str(e.value) and "train in fp32" not in str(e.value)
+
+
+def test_saving_to_a_folder_asks_for_a_file_name(tmp_path):
+    from infogan_tutorial.checkpoints import atomic_save
+    with pytest.raises(CheckpointError, match="it is a folder; give a file name"):
+        atomic_save({"a": 1}, tmp_path)
+
+
+def test_train_step_takes_float64_and_names_numpy(nets):
+    state = create_state(LatentSpec(), TrainConfig(steps=1, batch_size=4), "cpu")
+    train_step(state, (torch.rand(4, 1, 28, 28) * 2 - 1).double())
+    with pytest.raises(SpecError, match="got ndarray"):
+        train_step(state, (torch.rand(4, 1, 28, 28) * 2 - 1).numpy())
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: LatentSpec().sample(10**10), SpecError, "at most 10,000,000"),
+    (lambda: LatentSpec().sample(2, device="meta"), SpecError, "cannot load a model onto device 'meta'"),
+    (lambda: __import__("infogan_tutorial.devices", fromlist=["x"]).select_device(None), SpecError, "unknown device"),
+    (lambda: figures.plot_confusion("x"), SpecError, "result of categorical_accuracy"),
+    (lambda: figures.plot_losses({}), SpecError, "has no step, loss_d, loss_g"),
+    (lambda: figures.plot_losses([1, 2]), SpecError, "needs a training history"),
+    (lambda: figures.plot_info_curves({"a": {"step": [1, 2], "info_cat": [1]}}, LatentSpec()), SpecError,
+     "lists of one length"),
+    (lambda: fit("state", torch.zeros(1)), SpecError, "needs a TrainState"),
+    (lambda: read_checkpoint(5), CheckpointError, "must be a str or pathlib.Path"),
+    (lambda: load_pretrained("cpu", 5), CheckpointError, "the first argument is the device"),
+    (lambda: TrainConfig.from_dict([1, 2]), SpecError, "needs a dict"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_api_calls_of_the_wrong_kind_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_fit_refuses_a_callback_that_is_not_a_function():
+    state = create_state(LatentSpec(), TrainConfig(steps=1, batch_size=4), "cpu")
+    with pytest.raises(SpecError, match="callback must be a function"):
+        fit(state, torch.rand(8, 1, 28, 28) * 2 - 1, progress=False, callback=5)
+    assert state.step == 0
+
+
+def test_a_checksum_entry_whose_name_was_damaged_is_refused(run, tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes((run / "checkpoint.pt").read_bytes())
+    _replace_in_place(path, b"meta_checksum", b"meta_checksuX")
+    _replace_in_place(path, struct.pack(">d", 0.000375), struct.pack(">d", 0.375))
+    with pytest.raises(CheckpointError, match="'meta_checksuX', which no version"):
+        read_checkpoint(path)

@@ -19,6 +19,7 @@ import contextlib
 import ctypes
 import dataclasses
 import math
+import os
 import random
 import signal
 import sys
@@ -254,47 +255,122 @@ def restore_rng(state: tuple) -> None:
     random.setstate(state[2])
 
 
+def _patchable(name: str, value: object) -> bool:
+    """Whether an attribute counts: not a submodule (an import adds those) nor a dunder (``__warningregistry__``)."""
+    return not name.startswith("__") and not isinstance(value, types.ModuleType)
+
+
+def _attributes(module: object) -> dict:
+    """The attributes of ``module`` (a module or class) by identity: a patch (``F.softmax = ...``) shows."""
+    return {k: v for k, v in vars(module).items() if _patchable(k, v)}
+
+
+def _set_attributes(module: object, saved: dict) -> None:
+    for name in [n for n, v in vars(module).items() if n not in saved and _patchable(n, v)]:
+        try:
+            delattr(module, name)
+        except (AttributeError, TypeError):
+            pass
+    for name, value in saved.items():
+        if vars(module).get(name, _MISSING) is not value:
+            try:
+                setattr(module, name, value)
+            except (AttributeError, TypeError):
+                pass
+
+
+_MISSING = object()
+_PATCHABLE = (torch, torch.nn.functional, torch.Tensor, torch.nn.Module, np, math)
+
+
+def _print_options() -> dict:
+    from torch._tensor_str import PRINT_OPTS
+    return dict(vars(PRINT_OPTS))
+
+
+def _set_print_options(saved: dict) -> None:
+    from torch._tensor_str import PRINT_OPTS
+    for name, value in saved.items():
+        setattr(PRINT_OPTS, name, value)
+
+
+_KEEP = "leave it as it is"
+GLOBAL_STATE: tuple[tuple[Callable[[], Any], Callable[[Any], None], str], ...] = (
+    (torch.is_grad_enabled, torch.set_grad_enabled,
+     "it leaves gradient computation switched off (torch.set_grad_enabled(False), or torch.no_grad() entered "
+     "without a `with` block), so every later line of the notebook builds no graph: use `with torch.no_grad():`, "
+     "which switches it back on at the end of the block"),
+    (torch.get_default_dtype, torch.set_default_dtype,
+     "it changes torch's default dtype (torch.set_default_dtype), for every tensor the notebook creates later: "
+     "leave it as it is, and convert one tensor with .double() if you need to"),
+    (torch.is_anomaly_enabled, torch.autograd.set_detect_anomaly,
+     "it switches autograd's anomaly detection (torch.autograd.set_detect_anomaly) for the rest of the notebook, "
+     "which slows every later backward() many times over: " + _KEEP),
+    (torch.are_deterministic_algorithms_enabled,
+     lambda v: torch.use_deterministic_algorithms(v) if torch.are_deterministic_algorithms_enabled() != v else None,
+     "it switches torch.use_deterministic_algorithms for the rest of the notebook: " + _KEEP),
+    (lambda: list(warnings.filters),
+     lambda v: (warnings.filters.__setitem__(slice(None), v), getattr(warnings, "_filters_mutated", lambda: None)()),
+     "it changes Python's warning filters (warnings.simplefilter or filterwarnings without a `with "
+     "warnings.catch_warnings():` block) for the rest of the notebook: use that block, or leave them as they are"),
+    (np.get_printoptions, lambda v: np.set_printoptions(**v),
+     "it changes NumPy's print options (np.set_printoptions) for the rest of the notebook: use `with "
+     "np.printoptions(...):` if you need them, or leave them as they are"),
+    (np.geterr, lambda v: np.seterr(**v),
+     "it changes NumPy's floating-point error handling (np.seterr) for the rest of the notebook: use `with "
+     "np.errstate(...):` if you need it, or leave it as it is"),
+    (_print_options, _set_print_options,
+     "it changes torch's print options (torch.set_printoptions) for the rest of the notebook: " + _KEEP),
+    (torch.get_num_threads, torch.set_num_threads,
+     "it changes torch's number of threads (torch.set_num_threads) for the rest of the notebook: " + _KEEP),
+    (torch.get_float32_matmul_precision, torch.set_float32_matmul_precision,
+     "it changes torch's float32 matrix-multiply precision (torch.set_float32_matmul_precision) for the rest of "
+     "the notebook: " + _KEEP),
+    (lambda: torch.backends.cudnn.benchmark, lambda v: setattr(torch.backends.cudnn, "benchmark", v),
+     "it changes torch.backends.cudnn.benchmark for the rest of the notebook: " + _KEEP),
+    (os.getcwd, os.chdir,
+     "it changes the working folder (os.chdir) for the rest of the notebook, so later cells read and write "
+     "elsewhere: " + _KEEP),
+    (lambda: dict(os.environ), lambda v: (os.environ.clear(), os.environ.update(v)),
+     "it changes environment variables (os.environ) for the rest of the notebook: " + _KEEP),
+    *((lambda m=m: _attributes(m), lambda v, m=m: _set_attributes(m, v),
+       f"it replaces or adds attributes of {getattr(m, '__name__', m)} (a monkey-patch) for the rest of the "
+       "notebook: compute with your own names instead") for m in _PATCHABLE),
+)
+"""What an answer could switch for the rest of the kernel: (read it, set it back, what the message says)."""
+
+
 def torch_state() -> tuple:
-    """What an answer could switch for the rest of the kernel: gradient mode, the default dtype, anomaly
-    detection, deterministic algorithms, Python's warning filters and NumPy's print options."""
-    return (torch.is_grad_enabled(), torch.get_default_dtype(), torch.is_anomaly_enabled(),
-            torch.are_deterministic_algorithms_enabled(), list(warnings.filters), np.get_printoptions())
+    """The global state of :data:`GLOBAL_STATE`, read now."""
+    return tuple(get() for get, _, _ in GLOBAL_STATE)
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(a[k] is b[k] or _equal(a[k], b[k]) for k in a)
+    return _equal(a, b)
+
+
+def _equal(a: object, b: object) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - e.g. arrays: compare by identity only
+        return a is b
 
 
 def torch_state_change(before: tuple) -> str | None:
-    """How torch's global state differs from ``before`` (a phrase), or None."""
-    grad, dtype, anomaly, deterministic, filters, printing = torch_state()
-    if grad != before[0]:
-        return ("it leaves gradient computation switched off (torch.set_grad_enabled(False), or torch.no_grad() "
-                "entered without a `with` block), so every later line of the notebook builds no graph: use "
-                "`with torch.no_grad():`, which switches it back on at the end of the block")
-    if dtype != before[1]:
-        return (f"it changes torch's default dtype to {dtype} (torch.set_default_dtype), for every tensor the "
-                "notebook creates later: leave it as it is, and convert one tensor with .double() if you need to")
-    if anomaly != before[2]:
-        return ("it switches autograd's anomaly detection (torch.autograd.set_detect_anomaly) for the rest of the "
-                "notebook, which slows every later backward() many times over: leave it as it is")
-    if deterministic != before[3]:
-        return ("it switches torch.use_deterministic_algorithms for the rest of the notebook: leave it as it is")
-    if filters != before[4]:
-        return ("it changes Python's warning filters (warnings.simplefilter or filterwarnings without a "
-                "`with warnings.catch_warnings():` block) for the rest of the notebook: use that block, or leave "
-                "them as they are")
-    if printing != before[5]:
-        return ("it changes NumPy's print options (np.set_printoptions) for the rest of the notebook: use "
-                "`with np.printoptions(...):` if you need them, or leave them as they are")
+    """How the global state differs from ``before`` (a phrase), or None."""
+    for (get, _, message), was in zip(GLOBAL_STATE, before):
+        if not _same(get(), was):
+            return message
     return None
 
 
 def restore_torch_state(state: tuple) -> None:
-    torch.set_grad_enabled(state[0])
-    torch.set_default_dtype(state[1])
-    torch.autograd.set_detect_anomaly(state[2])
-    if torch.are_deterministic_algorithms_enabled() != state[3]:  # the call imports torch._inductor (1-2 s)
-        torch.use_deterministic_algorithms(state[3])
-    warnings.filters[:] = state[4]
-    getattr(warnings, "_filters_mutated", lambda: None)()  # what warnings.simplefilter calls after a change
-    np.set_printoptions(**state[5])
+    """Set the global state of :data:`GLOBAL_STATE` back to ``state``."""
+    for (get, put, _), was in zip(GLOBAL_STATE, state):
+        if not _same(get(), was):
+            put(was)
 
 
 def live_threads() -> set[int]:

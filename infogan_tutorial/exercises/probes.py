@@ -61,14 +61,19 @@ def gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
         raise SideEffect(effect)
     if not isinstance(out, Tensor) or out.dim() != 0:
         return out
+    connected: set[int] = set()  # tensors the loss's graph reaches, even with a gradient of 0 (h.detach() + 0 * h)
     if out.requires_grad:
+        leaves = [t for t in (fake, *D.body.parameters(), *D.d_head.parameters()) if t.requires_grad]
+        found = torch.autograd.grad(out, leaves, allow_unused=True, retain_graph=True)
+        connected = {id(t) for t, g in zip(leaves, found) if g is not None}
         out.backward()
 
     stored = dict(before)
 
     def grew(name: str, t: Tensor) -> bool:
         old = stored[name]
-        return t.grad is not None and bool((t.grad - (0 if old is None else old)).abs().sum() > 0)
+        changed = t.grad is not None and bool((t.grad - (0 if old is None else old)).abs().sum() > 0)
+        return id(t) in connected or changed
 
     def reached(module: Any, prefix: str) -> bool:
         return any(grew(f"D.{prefix}.{n}", p) for n, p in module.named_parameters())

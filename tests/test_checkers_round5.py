@@ -1,0 +1,88 @@
+"""Wrong answers a third blind student wrote that the checkers passed (issue 25), each refused now.
+
+Global state an answer changes for the rest of the notebook (threads, NumPy's error handling, the working
+folder, environment variables, torch's print options, monkey-patches of torch, F, NumPy), and a control
+loss whose graph still reaches G's images or D's body with a gradient of 0.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import pytest
+
+import infogan_tutorial.exercises as ex
+from infogan_tutorial.objectives import info_loss
+
+
+def _threads(logits, c):
+    torch.set_num_threads(1)
+    return F.cross_entropy(logits, c)
+
+
+def _seterr(logits, c):
+    np.seterr(all="ignore")
+    return F.cross_entropy(logits, c)
+
+
+def _chdir(logits, c):
+    os.chdir("/")
+    return F.cross_entropy(logits, c)
+
+
+def _environ(logits, c):
+    os.environ["OMP_NUM_THREADS"] = "1"
+    return F.cross_entropy(logits, c)
+
+
+def _printoptions(logits, c):
+    torch.set_printoptions(precision=2)
+    return F.cross_entropy(logits, c)
+
+
+def _patch_softmax(logits, c):
+    F.softmax = lambda x, dim=None, **k: torch.zeros_like(x)
+    return F.cross_entropy(logits, c)
+
+
+def _right_with_a_submodule_import(logits, c):
+    import torch.distributions as dist  # importing a submodule adds an attribute to torch: not a patch
+    return -dist.Categorical(logits=logits).log_prob(c).mean()
+
+
+@pytest.mark.parametrize("answer, said", [
+    (_threads, "number of threads"), (_seterr, "np.seterr"), (_chdir, "working folder"),
+    (_environ, "environment variables"), (_printoptions, "torch's print options"),
+    (_patch_softmax, "monkey-patch"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_global_state_left_changed_is_refused_and_put_back(answer, said):
+    threads, err, cwd, env = torch.get_num_threads(), np.geterr(), os.getcwd(), dict(os.environ)
+    softmax = F.softmax
+    result = ex.check_categorical_info_loss(answer)
+    assert not result.passed and said in result.message, result.message
+    assert (torch.get_num_threads(), np.geterr(), os.getcwd(), dict(os.environ)) == (threads, err, cwd, env)
+    assert F.softmax is softmax and torch._tensor_str.PRINT_OPTS.precision == 4
+
+
+def test_a_right_answer_that_imports_a_submodule_passes():
+    assert ex.check_categorical_info_loss(_right_with_a_submodule_import).passed
+
+
+def _zero_times_h(D, fake, codes, spec):
+    h = D.features(fake)
+    return info_loss(D.q_from_features(h.detach() + 0 * h), codes, spec)
+
+
+def _zeroing_hook(D, fake, codes, spec):
+    h = D.features(fake)
+    h.register_hook(lambda g: torch.zeros_like(g))
+    return info_loss(D.q_from_features(h), codes, spec)
+
+
+@pytest.mark.parametrize("answer", [_zero_times_h, _zeroing_hook], ids=lambda f: f.__name__)
+def test_a_control_whose_graph_reaches_g_with_zeros_is_refused(answer):
+    result = ex.check_control_info_loss(answer)
+    assert not result.passed, result.message
