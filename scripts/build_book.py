@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--colab-repo", help="student build: Colab buttons open this repository's (released) notebooks")
     p.add_argument("--colab-branch", default="main", help="the branch of --colab-repo (default main)")
     args, extra = p.parse_known_args(argv)
+    if args.colab_repo is not None and not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+/?", args.colab_repo):
+        p.error(f"--colab-repo {args.colab_repo}: Colab opens notebooks from GitHub repositories only; give "
+                "https://github.com/ORG/REPO (the students' repository), or drop --colab-repo for a book without "
+                "Colab buttons.")
+    if args.colab_repo is not None and not args.student:
+        p.error("--colab-repo belongs to the student build; add --student.")
     audience = "student" if args.student else "instructor"
     config_path = ROOT / "_config.yml"
     with tempfile.TemporaryDirectory(prefix="book-config-") as tmp:
