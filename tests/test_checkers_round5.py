@@ -86,3 +86,30 @@ def _zeroing_hook(D, fake, codes, spec):
 def test_a_control_whose_graph_reaches_g_with_zeros_is_refused(answer):
     result = ex.check_control_info_loss(answer)
     assert not result.passed, result.message
+
+
+def test_the_float64_log_sigmoid_that_overflows_past_the_old_extreme_case_is_refused():
+    from infogan_tutorial.objectives import log_q
+
+    def objective(fake_logit, q, codes, spec, lambda_cat, lambda_cont):
+        lq = log_q(q, codes, spec)
+        adv = -torch.log(torch.sigmoid(fake_logit.double())).mean().to(fake_logit.dtype)
+        return adv - lambda_cat * lq.categorical - lambda_cont * lq.continuous
+
+    result = ex.check_generator_objective(objective)
+    assert not result.passed and "-1000" in result.message, result.message
+
+
+def test_a_float64_log_sum_exp_without_the_max_shift_is_refused():
+    from infogan_tutorial.objectives import log_q
+
+    def bound(q, codes, spec):
+        cat = torch.zeros((), dtype=torch.float64)
+        for k, logits in enumerate(q.logits):
+            d = logits.double()
+            picked = d.gather(1, codes.categorical[:, k:k + 1]).squeeze(1)
+            cat = cat + (picked - torch.log(torch.exp(d).sum(1))).mean()
+        cont = log_q(q, codes, spec).continuous
+        return (cat.float() + spec.categorical_entropy()) + (cont + spec.entropy() - spec.categorical_entropy())
+
+    assert not ex.check_mutual_info_bound(bound).passed

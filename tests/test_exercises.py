@@ -604,7 +604,7 @@ WRONG_25 = [  # (checker, a wrong answer a student wrote from the statement alon
      "softplus(-fake_logit)"),
     (ex.check_generator_objective, _generator(lambda fl: -torch.log(1 - torch.sigmoid(-fl)).mean()),
      "softplus(-fake_logit)"),
-    (ex.check_generator_objective, _generator(lambda fl: -torch.log(torch.sigmoid(fl) + 1e-8).mean()), "logits -200"),
+    (ex.check_generator_objective, _generator(lambda fl: -torch.log(torch.sigmoid(fl) + 1e-8).mean()), "logits -1000"),
     # right until issue 25; now the statements of ex4 and ex7 say, like ex2's, never to form sigma = exp(log_std)
     (ex.check_per_code_info, lambda q, codes, spec: torch.distributions.Normal(q.mean, q.log_std.exp())
      .log_prob(codes.continuous).mean(0) + math.log(spec.continuous_range[1] - spec.continuous_range[0]),

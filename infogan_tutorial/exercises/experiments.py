@@ -113,7 +113,7 @@ def _generator_objective_exercise() -> Exercise:
     def extreme() -> tuple:
         n = 5
         codes = PAPER_SPEC.sample(n, seeded_rng(77))
-        return (torch.tensor([-200.0, -30.0, 0.5, 30.0, 200.0]), _sure_q(q_output(PAPER_SPEC, n, 76), codes),
+        return (torch.tensor([-1000.0, -30.0, 0.5, 30.0, 1000.0]), _sure_q(q_output(PAPER_SPEC, n, 76), codes),
                 codes, PAPER_SPEC, 1.0, 0.1)
 
     cases = [Case("lambda_cat = 2, lambda_cont = 0.5", case(2.0, 0.5, 72)),
@@ -121,7 +121,7 @@ def _generator_objective_exercise() -> Exercise:
              Case("lambda_cat = lambda_cont = 0 (a plain GAN's G loss)", case(0.0, 0.0, 73)),
              Case("two categorical codes (10, 4), three continuous codes, lambda_cat = 0.7, lambda_cont = 1.5",
                   case(0.7, 1.5, 74, spec=LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=3))),
-             Case("D's logits -200, -30, 0.5, 30, 200 (D sure the images are fake, or real) and a very sure Q "
+             Case("D's logits -1000, -30, 0.5, 30, 1000 (D sure the images are fake, or real) and a very sure Q "
                   "(logits hundreds apart, log_std = -6), lambda = 1, 0.1",
                   extreme)]
     mistakes = [

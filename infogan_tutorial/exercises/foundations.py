@@ -309,9 +309,10 @@ _NO_CAT = LatentSpec(noise_dim=4, categorical=(), n_continuous=2)
 
 
 def _sure_q(q: QOutput, codes: Codes) -> QOutput:
-    """A very sure Q: logits hundreds apart, sigma = exp(-6), means off by 0.01 or by 0.5 (a far miss)."""
+    """A very sure Q: logits hundreds apart (past 709, where even float64's exp overflows), sigma = exp(-6),
+    means off by 0.01 or by 0.5 (a far miss)."""
     miss = torch.where(torch.arange(q.mean.numel()).reshape(q.mean.shape) % 2 == 0, 0.01, 0.5)
-    return QOutput([150 * t for t in q.logits], codes.continuous + miss * q.mean.sign(),
+    return QOutput([400 * t for t in q.logits], codes.continuous + miss * q.mean.sign(),
                    torch.full_like(q.log_std, -6.0))
 
 
