@@ -113,3 +113,15 @@ def test_a_float64_log_sum_exp_without_the_max_shift_is_refused():
         return (cat.float() + spec.categorical_entropy()) + (cont + spec.entropy() - spec.categorical_entropy())
 
     assert not ex.check_mutual_info_bound(bound).passed
+
+
+@pytest.mark.parametrize("wrap, said", [(lambda r: np.array(list(r), dtype=object), "of object values"),
+                                        (np.ma.masked_invalid, "masked array")])
+def test_per_class_accuracy_must_be_a_plain_array_of_numbers(wrap, said):
+    def answer(confusion):
+        confusion = np.asarray(confusion, dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return wrap(np.diag(confusion) / confusion.sum(1))
+
+    result = ex.check_per_class_accuracy(answer)
+    assert not result.passed and said in result.message, result.message

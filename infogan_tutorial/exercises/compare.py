@@ -97,6 +97,12 @@ def _type_difference(got: Any, want: Any, where: str) -> str | None:
         return (f"it returned {_type_name(got)}{where}, but the answer is a torch tensor: keep the computation "
                 "in torch, without .item(), float() or NumPy, so the result stays a tensor.")
     if isinstance(want, np.ndarray):
+        if isinstance(got, np.ma.MaskedArray):
+            return (f"it returned a masked array{where}, but the answer is a plain NumPy array: return "
+                    "np.asarray(...) with nan where a value is undefined, not a mask.")
+        if isinstance(got, np.ndarray) and got.dtype.kind not in "biufc":
+            return (f"it returned a NumPy array of {got.dtype} values{where}, but the answer holds numbers: build "
+                    "it from numbers (np.asarray(..., dtype=float)), not from Python objects.")
         if isinstance(got, np.ndarray):
             return None
         if isinstance(got, Tensor):
