@@ -125,3 +125,39 @@ def test_per_class_accuracy_must_be_a_plain_array_of_numbers(wrap, said):
 
     result = ex.check_per_class_accuracy(answer)
     assert not result.passed and said in result.message, result.message
+
+
+def _reset_stats(D, fake, codes, spec):
+    for m in D.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+    return info_loss(D.q_from_features(D.features(fake).detach()), codes, spec)
+
+
+def _momentum_one(D, fake, codes, spec):
+    for m in D.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.momentum = 1.0
+    return info_loss(D.q_from_features(D.features(fake).detach()), codes, spec)
+
+
+def _two_passes(D, fake, codes, spec):
+    D.features(fake)
+    return info_loss(D.q_from_features(D.features(fake).detach()), codes, spec)
+
+
+def _right_with_no_grad(D, fake, codes, spec):
+    with torch.no_grad():
+        h = D.features(fake)
+    return info_loss(D.q_from_features(h), codes, spec)
+
+
+@pytest.mark.parametrize("answer, said", [(_reset_stats, "running statistics"), (_momentum_one, "momentum"),
+                                          (_two_passes, "running statistics")], ids=lambda v: getattr(v, "__name__", ""))
+def test_a_control_that_changes_d_s_batch_norms_is_refused(answer, said):
+    result = ex.check_control_info_loss(answer)
+    assert not result.passed and said in result.message, result.message
+
+
+def test_a_right_control_passes():
+    assert ex.check_control_info_loss(_right_with_no_grad).passed

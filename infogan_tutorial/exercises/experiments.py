@@ -188,6 +188,8 @@ def _small_discriminator(spec: LatentSpec, seed: int) -> Discriminator:
         init_weights(d)
     big = max((m for m in d.body if isinstance(m, torch.nn.Linear)), key=lambda m: m.weight.numel())
     big.weight.requires_grad_(False)
+    with torch.no_grad():  # running statistics as in training, not the initial ones (a reset then shows)
+        d.q_from_features(d.features(torch.tanh(torch.randn(8, 1, 28, 28, generator=seeded_rng(seed + 7)))))
     return d
 
 

@@ -4,6 +4,7 @@ measured. They hold no answer: the references stay in ``foundations.py`` and ``e
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable
 
 import torch
@@ -33,6 +34,40 @@ def grad_side_effect(before: list, after: list) -> str | None:
     return None
 
 
+def norm_statistics(D: Discriminator) -> list[tuple[Tensor, ...]]:
+    """Each batch norm of D: its settings and copies of its running statistics."""
+    return [(m.momentum, m.eps, m.track_running_stats, *(b.detach().clone() for b in m.buffers()))
+            for m in D.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def _after_one_pass(D: Discriminator, fake: Tensor) -> list[tuple[Tensor, ...]]:
+    """D's batch-norm statistics after one pass of the batch through its body and Q's head (what the answer's
+    single forward pass in the mode D came in does)."""
+    twin = copy.deepcopy(D)
+    with torch.no_grad():
+        twin.q_from_features(twin.features(fake.detach()))
+    return norm_statistics(twin)
+
+
+def _same_norm(x: tuple, y: tuple) -> bool:
+    return x[:3] == y[:3] and all(torch.allclose(s.double(), t.double(), rtol=1e-5, atol=1e-7)
+                                  for s, t in zip(x[3:], y[3:]))
+
+
+def statistics_side_effect(D: Discriminator, before: list, expected: list) -> str | None:
+    """What the answer did to D's batch norms beyond one forward pass, or None (a batch norm left unchanged
+    counts as None too: a part run in eval mode is named by the exercise's own mistakes)."""
+    now = norm_statistics(D)
+    if any(x[:3] != y[:3] for x, y in zip(now, before)):
+        return ("it changes a setting of D's batch norms (momentum, eps or track_running_stats) for the rest of "
+                "the notebook: use D as it comes.")
+    if all(_same_norm(x, b) or _same_norm(x, e) for x, b, e in zip(now, before, expected)):
+        return None  # each batch norm ran once, or not at all (a part in eval mode: the mistakes name it)
+    return ("it changes the running statistics of D's batch norms otherwise than one pass of the batch through "
+            "D does (a second forward pass, reset_running_stats(), ...): compute D.features(fake) once, and "
+            "leave D's batch norms as they are.")
+
+
 def mode_side_effect(D: Discriminator, modes: list[tuple[str, bool]]) -> str | None:
     """Which part of D the answer left switched between train and eval mode, or None."""
     now = dict(D.named_modules())
@@ -54,9 +89,11 @@ def gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
     an answer that zeroes them or calls backward() itself is refused (:class:`SideEffect`)."""
     D, fake, codes, spec = args
     before, modes = stored_grads(D, fake), [(n, m.training) for n, m in D.named_modules()]
+    statistics, expected = norm_statistics(D), _after_one_pass(D, fake)
     out = fn(D, fake, codes, spec)
     after = stored_grads(D, fake)
-    effect = grad_side_effect(before, after) or mode_side_effect(D, modes)
+    effect = grad_side_effect(before, after) or mode_side_effect(D, modes) or \
+        statistics_side_effect(D, statistics, expected)
     if effect:
         raise SideEffect(effect)
     if not isinstance(out, Tensor) or out.dim() != 0:
