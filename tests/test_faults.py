@@ -111,8 +111,10 @@ def test_resume_keeps_the_runs_data_and_steps_and_refuses_other_data(tmp_path, c
     assert ckpt["data"]["dataset"] == "sample" and "MNIST sample" in ckpt["data"]["source"]
     assert train(tmp_path, "--resume", "--dataset", "fashion-sample", "--steps", "3") == 2
     assert "--resume continues it on the same data" in capsys.readouterr().err
-    assert train(tmp_path, "--resume", "--steps", "2") == 2  # the run's own 2, which are done
+    assert train(tmp_path, "--resume", "--steps", "1") == 2  # fewer than the run has done
     assert "at step 2 already" in capsys.readouterr().err
+    assert train(tmp_path, "--resume", "--steps", "2") == 0  # the same command again: the report (tester 3)
+    assert "is complete (step 2 of 2); writing its report" in capsys.readouterr().out
     assert train(tmp_path, "--resume") == 0  # no --steps: a complete run only writes its report (issue 26)
     assert "is complete (step 2 of 2); writing its report" in capsys.readouterr().out
     assert train(tmp_path, "--resume", "--steps", "3") == 0
