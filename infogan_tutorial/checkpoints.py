@@ -183,7 +183,7 @@ def _plain(x: object, out: list[str]) -> None:
 
 
 def meta_checksum(ckpt: dict) -> str:
-    """SHA-256 over every entry of ``ckpt`` but its tensors and checksums (:func:`_plain`): the spec, the
+    """SHA-256 over every entry of ``ckpt`` but its tensors and checksums (``_plain``): the spec, the
     recipe (``config``), the step, the history, the data's description. Stored as ``meta_checksum``."""
     out: list[str] = []
     _plain({k: v for k, v in ckpt.items() if k not in _CHECKSUMS}, out)
