@@ -12,16 +12,44 @@
   run computes on its device (precision, CUDA graph).
 """
 
-from .errors import CheckpointError, DataError, InfoGANError, SpecError, TrainingDiverged
-from .latent_codes import Codes, LatentSpec
-from .networks import Discriminator, Generator, QOutput, build_networks
-from .objectives import InfoBound, info_loss, info_lower_bound
-from .training import TrainConfig, TrainState, create_state, fit, resume_state, train_step
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time the names load on first use (see __getattr__)
+    from .errors import CheckpointError, DataError, InfoGANError, SpecError, TrainingDiverged
+    from .latent_codes import Codes, LatentSpec
+    from .networks import Discriminator, Generator, QOutput, build_networks
+    from .objectives import InfoBound, info_loss, info_lower_bound
+    from .training import TrainConfig, TrainState, create_state, fit, resume_state, train_step
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CheckpointError", "Codes", "DataError", "Discriminator", "Generator", "InfoBound", "InfoGANError",
-    "LatentSpec", "QOutput", "SpecError", "TrainConfig", "TrainState", "build_networks", "create_state",
-    "TrainingDiverged", "fit", "info_loss", "info_lower_bound", "resume_state", "train_step",
-]
+_HOME = {  # each name of the package's top level and the module that defines it
+    **dict.fromkeys(["CheckpointError", "DataError", "InfoGANError", "SpecError", "TrainingDiverged"], "errors"),
+    **dict.fromkeys(["Codes", "LatentSpec"], "latent_codes"),
+    **dict.fromkeys(["Discriminator", "Generator", "QOutput", "build_networks"], "networks"),
+    **dict.fromkeys(["InfoBound", "info_loss", "info_lower_bound"], "objectives"),
+    **dict.fromkeys(["TrainConfig", "TrainState", "create_state", "fit", "resume_state", "train_step"], "training"),
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> object:
+    """Import a top-level name (or a submodule, ``infogan_tutorial.data``) when it is first used, so that
+    ``import infogan_tutorial`` and ``python -m infogan_tutorial --help`` do not wait for torch, and a Ctrl-C
+    while torch loads reaches the command line's own message."""
+    if name in _HOME:
+        value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))

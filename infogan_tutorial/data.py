@@ -18,6 +18,7 @@ import contextlib
 import gzip
 import io
 import math
+import numbers
 import os
 import socket
 import zlib
@@ -165,6 +166,9 @@ def check_images(images: object, where: str, background: bool = True) -> torch.T
         raise SpecError(f"{where} needs images of shape (N, 1, 28, 28), got {tuple(images.shape)}{hint}.")
     if images.shape[0] == 0:
         raise SpecError(f"{where} got no images (shape {tuple(images.shape)}); pass at least one.")
+    if images.is_meta:
+        raise SpecError(f"{where}: the images are on the meta device (a shape without values); pass real pixels, "
+                        "e.g. load_dataset(...).images.")
     images = images.float()
     lo, hi = (float(v) for v in torch.aminmax(images))
     if not (math.isfinite(lo) and math.isfinite(hi)):
@@ -496,9 +500,10 @@ class ShuffledBatches:
 
     def batch(self, step: int) -> torch.Tensor:
         """Return the images of global step ``step`` (0-based, counting across epochs)."""
-        if step < 0:
-            raise DataError(f"step must be >= 0, got {step}.")
-        epoch, i = divmod(int(step), self.steps_per_epoch)
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+            raise DataError(f"step must be a whole number >= 0, got {step!r}.")
+        step = int(step)
+        epoch, i = divmod(step, self.steps_per_epoch)
         if epoch != self._epoch:
             self._order = self.order(epoch).to(self.images.device)
             self._epoch = epoch
@@ -507,7 +512,8 @@ class ShuffledBatches:
 
 
 def random_affine(images: torch.Tensor, generator: torch.Generator | None = None, degrees: float = 20.0,
-                  shift: float = 3.0, scale: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
+                  shift: float = 3.0, scale: tuple[float, float] = (0.9, 1.1),
+                  check_range: bool = True) -> torch.Tensor:
     """Each image (N, 1, 28, 28) in ``[-1, 1]`` rotated, scaled and shifted at random, on its device.
 
     The rotation angle is uniform in [-degrees, degrees], the translation uniform in
@@ -515,12 +521,37 @@ def random_affine(images: torch.Tensor, generator: torch.Generator | None = None
     stays -1 (black). Small moves like these keep a digit's identity, which is what
     :func:`~infogan_tutorial.objectives.invariant_information` asks Q's categories to
     respect. ``generator`` lives on the images' device.
+
+    ``check_range`` reads the images' smallest and largest value back to the host once and refuses
+    NaN, values outside [-1, 1] and images with no background below 0 ([0, 1] or 0..255 pixels) with a
+    :class:`~infogan_tutorial.errors.DataError`; the training step, which checks its batches at step 0 and
+    may run inside a CUDA graph, passes ``False``.
     """
+    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
+        raise DataError("random_affine needs a float tensor of images (N, 1, H, W) in [-1, 1], got "
+                        f"{getattr(images, 'dtype', type(images).__name__)}; scale uint8 pixels with "
+                        "x.float() / 127.5 - 1.")
     if images.dim() != 4 or images.shape[1] != 1:
         raise DataError(f"random_affine expects images of shape (N, 1, H, W), got {tuple(images.shape)}.")
-    if degrees < 0 or shift < 0 or not 0 < scale[0] <= scale[1]:
-        raise DataError(f"random_affine needs degrees >= 0, shift >= 0 and 0 < scale[0] <= scale[1], got "
-                        f"{degrees}, {shift} and {scale}.")
+    try:
+        values = (degrees, shift, *scale)
+        numbers_ok = len(scale) == 2 and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                             and math.isfinite(v) for v in values)
+    except TypeError:  # scale is no sequence
+        numbers_ok = False
+    if not numbers_ok or degrees < 0 or shift < 0 or not 0 < scale[0] <= scale[1]:
+        raise DataError(f"random_affine needs finite degrees >= 0, shift >= 0 and a pair 0 < scale[0] <= scale[1], "
+                        f"got {degrees!r}, {shift!r} and {scale!r}.")
+    if check_range and images.numel() and images.device.type != "meta":
+        lo, hi = (float(v) for v in torch.aminmax(images.float()))
+        if not (math.isfinite(lo) and math.isfinite(hi)) or lo < -1 - SCALE_TOLERANCE or hi > 1 + SCALE_TOLERANCE \
+                or lo >= 0:
+            raise DataError(f"random_affine needs finite images in [-1, 1] with a background of -1 (it pads with -1), "
+                            f"got values in [{lo:.4g}, {hi:.4g}]; "
+                            + ("they hold NaN or infinite values: pass finite pixels." if not math.isfinite(lo + hi)
+                               else "use x / 127.5 - 1 for 0..255 pixels." if lo >= 0 and hi > 1
+                               else "use x * 2 - 1 for [0, 1] pixels." if lo >= 0
+                               else "rescale them to [-1, 1] as load_dataset does."))
     n, device = images.shape[0], images.device
     u = torch.rand(n, 4, generator=generator, device=device)
     angle = (2 * u[:, 0] - 1) * degrees * torch.pi / 180

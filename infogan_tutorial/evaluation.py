@@ -53,6 +53,9 @@ class ClusterAccuracy:
 
 
 def _whole_numbers(values: Tensor | np.ndarray, name: str) -> np.ndarray:
+    if isinstance(values, Tensor) and values.is_meta:
+        raise SpecError(f"{name} are on the meta device (a shape without values); pass real ids, e.g. a dataset's "
+                        "labels.")
     array = np.asarray(values.detach().cpu() if isinstance(values, Tensor) else values)
     if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise SpecError(f"{name} must hold integer ids, got dtype {array.dtype}.")

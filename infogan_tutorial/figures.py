@@ -204,6 +204,12 @@ def generate(G: Generator, codes: Codes) -> Tensor:
         if not isinstance(value, Tensor):
             raise SpecError(f"generate: Codes.{name} must be a tensor (or a NumPy array), got {type(value).__name__}; "
                             "draw codes with spec.sample(n) or build them with torch.tensor(...).")
+        if value.is_meta:
+            raise SpecError(f"generate: Codes.{name} is on the meta device (a shape without values); build the codes "
+                            "on the CPU or G's device, e.g. spec.sample(n).")
+        if value.is_floating_point() and value.numel() and not bool(torch.isfinite(value).all()):
+            raise SpecError(f"generate: Codes.{name} holds NaN or infinite values; G's image for them would be NaN. "
+                            "Pass finite codes (spec.sample(n) draws them).")
         parts[name] = value
     device = _device_of(G)
     with eval_mode(G):
