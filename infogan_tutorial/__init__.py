@@ -27,15 +27,19 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
 
 __version__ = "0.1.0"
 
-_HOME = {  # each name of the package's top level and the module that defines it
-    **dict.fromkeys(["CheckpointError", "DataError", "InfoGANError", "SpecError", "TrainingDiverged"], "errors"),
-    **dict.fromkeys(["Codes", "LatentSpec"], "latent_codes"),
-    **dict.fromkeys(["Discriminator", "Generator", "QOutput", "build_networks"], "networks"),
-    **dict.fromkeys(["InfoBound", "info_loss", "info_lower_bound"], "objectives"),
-    **dict.fromkeys(["TrainConfig", "TrainState", "create_state", "fit", "resume_state", "train_step"], "training"),
-}
+_HOME = {name: module for module, names in {  # each top-level name and the module that defines it
+    "errors": ("CheckpointError", "DataError", "InfoGANError", "SpecError", "TrainingDiverged"),
+    "latent_codes": ("Codes", "LatentSpec"),
+    "networks": ("Discriminator", "Generator", "QOutput", "build_networks"),
+    "objectives": ("InfoBound", "info_loss", "info_lower_bound"),
+    "training": ("TrainConfig", "TrainState", "create_state", "fit", "resume_state", "train_step"),
+}.items() for name in names}
 
-__all__ = sorted(_HOME)
+__all__ = [
+    "CheckpointError", "Codes", "DataError", "Discriminator", "Generator", "InfoBound", "InfoGANError",
+    "LatentSpec", "QOutput", "SpecError", "TrainConfig", "TrainState", "TrainingDiverged", "build_networks",
+    "create_state", "fit", "info_loss", "info_lower_bound", "resume_state", "train_step",
+]
 
 
 def __getattr__(name: str) -> object:
