@@ -43,6 +43,11 @@ def _printoptions(logits, c):
     return F.cross_entropy(logits, c)
 
 
+def _flush_denormal(logits, c):
+    torch.set_flush_denormal(True)
+    return F.cross_entropy(logits, c)
+
+
 def _patch_softmax(logits, c):
     F.softmax = lambda x, dim=None, **k: torch.zeros_like(x)
     return F.cross_entropy(logits, c)
@@ -56,15 +61,18 @@ def _right_with_a_submodule_import(logits, c):
 @pytest.mark.parametrize("answer, said", [
     (_threads, "number of threads"), (_seterr, "np.seterr"), (_chdir, "working folder"),
     (_environ, "environment variables"), (_printoptions, "torch's print options"),
-    (_patch_softmax, "monkey-patch"),
+    (_patch_softmax, "monkey-patch"), (_flush_denormal, "torch.set_flush_denormal"),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_global_state_left_changed_is_refused_and_put_back(answer, said):
+    if answer is _flush_denormal and not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush denormals (torch.set_flush_denormal returns False)")
     threads, err, cwd, env = torch.get_num_threads(), np.geterr(), os.getcwd(), dict(os.environ)
     softmax = F.softmax
     result = ex.check_categorical_info_loss(answer)
     assert not result.passed and said in result.message, result.message
     assert (torch.get_num_threads(), np.geterr(), os.getcwd(), dict(os.environ)) == (threads, err, cwd, env)
     assert F.softmax is softmax and torch._tensor_str.PRINT_OPTS.precision == 4
+    assert torch.tensor(1e-310, dtype=torch.float64).mul(1.0).item() != 0.0  # denormals kept again
 
 
 def test_a_right_answer_that_imports_a_submodule_passes():

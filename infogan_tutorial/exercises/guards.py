@@ -295,6 +295,12 @@ def _set_print_options(saved: dict) -> None:
 
 
 _KEEP = "leave it as it is"
+
+
+def _flushes_denormals() -> bool:
+    """Whether torch flushes denormal floats to zero now (torch.set_flush_denormal has no getter)."""
+    return torch.tensor(1e-310, dtype=torch.float64).mul(1.0).item() == 0.0
+
 GLOBAL_STATE: tuple[tuple[Callable[[], Any], Callable[[Any], None], str], ...] = (
     (torch.is_grad_enabled, torch.set_grad_enabled,
      "it leaves gradient computation switched off (torch.set_grad_enabled(False), or torch.no_grad() entered "
@@ -328,6 +334,9 @@ GLOBAL_STATE: tuple[tuple[Callable[[], Any], Callable[[Any], None], str], ...] =
      "the notebook: " + _KEEP),
     (lambda: torch.backends.cudnn.benchmark, lambda v: setattr(torch.backends.cudnn, "benchmark", v),
      "it changes torch.backends.cudnn.benchmark for the rest of the notebook: " + _KEEP),
+    (_flushes_denormals, torch.set_flush_denormal,
+     "it switches torch's flushing of denormal numbers to zero (torch.set_flush_denormal) for the rest of the "
+     "notebook, which changes tiny values in every later computation: " + _KEEP),
     (os.getcwd, os.chdir,
      "it changes the working folder (os.chdir) for the rest of the notebook, so later cells read and write "
      "elsewhere: " + _KEEP),
