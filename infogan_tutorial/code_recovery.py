@@ -5,8 +5,9 @@ best guess is the prior, so Q(c_1 | x) is right 1 time in K and the bound
 
     L_I = E_{c ~ P(c), x = G(z, c)} [log Q(c | x)] + H(c)
 
-stays near 0. A generator that encodes c (InfoGAN's) lets a Q learn to read it back:
-the accuracy rises towards 1 and L_I towards H(c) (ln 10 for one 10-way code).
+stays near 0 for a categorical code (a blind Q's guess of a continuous code scores below 0: about
+-0.35 for c2 and c3 together, chapter 4). A generator that encodes c (InfoGAN's) lets a Q learn to
+read it back: the accuracy rises towards 1 and L_I of c1 towards H(c1) = ln 10.
 
 :func:`recover_codes` makes that measurement after training. G is frozen; a fresh Q, with
 the architecture of the package's Q (a :class:`~infogan_tutorial.networks.Discriminator`'s
@@ -119,8 +120,9 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
         G: any module mapping a :class:`Codes` batch to images (N, 1, 28, 28) in [-1, 1]; it is
             run in eval mode without gradients, and its parameters and mode are left as they were.
         spec: the code layout; defaults to ``G.spec``.
-        steps, batch_size: Q's training: Adam (learning rate ``lr``, beta1 0.5) on
-            -E[log Q(c | x)] summed over all codes.
+        steps: Q's training steps: Adam (learning rate ``lr``, beta1 0.5) on -E[log Q(c | x)] summed over
+            all codes.
+        batch_size: fresh images x = G(z, c) per training step of Q.
         seed: seeds Q's initial weights and the codes drawn for training and scoring.
         device: where to run; defaults to the device of G's parameters (cpu if it has none).
         n_eval: fresh samples on which the result is measured (Q in eval mode).

@@ -11,9 +11,9 @@ The rules, with the reasons:
 
 * Off CUDA: fp32, eagerly (a graph needs CUDA). Asking for a graph there explicitly
   (``cuda_graph=True``) is refused; ``None`` simply means none. On the CPU, ``bf16`` asked for by
-  name trains under bf16 autocast (native on CPUs with AVX-512 BF16 or AMX, about 1.6 times faster
-  there; emulated, and slower, elsewhere); ``auto`` stays fp32 on the CPU until bf16's accuracy
-  there has been measured over seeds.
+  name trains under bf16 autocast (native on CPUs with AVX-512 BF16 or AMX, and faster there;
+  emulated, and slower, elsewhere); ``auto`` stays fp32 on the CPU until bf16's accuracy there has
+  been measured over seeds.
 * On a GPU with native bf16 (A100, L4, H100): ``auto`` is bf16, and the step is recorded as a
   CUDA graph where this PyTorch can record one.
 * On a GPU without it (Colab's T4): ``auto`` is fp32 *with* the graph where one records (fp16's

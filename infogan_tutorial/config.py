@@ -18,8 +18,8 @@ from .compute import PRECISIONS
 from .errors import CheckpointError, SpecError
 
 MAX_STEPS = 10**9
-"""The longest run a config takes (``steps``, ``--steps``): far beyond any real InfoGAN run (the paper's MNIST
-run is ~5e4)."""
+"""The longest run a config takes (``steps``, ``--steps``): far beyond any real InfoGAN run (the longest run this book
+stores has 6,000 steps)."""
 MAX_SEED = 2**63 - 1
 """The largest ``seed`` (``--seed``): what ``torch.manual_seed`` takes."""
 _INTS = ("steps", "batch_size", "seed", "log_every", "checkpoint_every")

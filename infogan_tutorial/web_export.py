@@ -5,11 +5,11 @@ JavaScript (``book/_static/explorer/explorer.js``), so a reader turns c1, c2, c3
 Python. This module writes what that script reads, into ``book/_static/explorer/``:
 
 * ``generator.bin``: G's four layers with every batch norm folded into a per-unit scale and
-  shift (BN(Wx) = s * (Wx) + t in eval mode). The two large weight matrices (FC 1024 -> 6272
+  shift (BN(Wx) = s * (Wx) + t in eval mode). G's two large weight tensors (FC 1024 -> 6272
   and the 128 -> 64 up-convolution) are stored in 4 bits with one fp16 scale per 64 weights,
   which is how ``data/pretrained/infogan-mnist.pt`` stores them, so the values the page
   computes with are exactly the fp32 weights Python restores (:func:`encode_tensor` checks
-  this); the small tensors are stored as fp16 where that is exact, else fp32. About 3.6 MB.
+  this); the small tensors are stored as fp16 where that is exact, else fp32. About 3.7 MB (3,694,082 bytes for the shipped model).
 * ``generator.json``: the layout of that file (names, shapes, offsets), its SHA-256 and the
   model's, the spec, and the digit each category of c1 draws: the Hungarian matching of Q's
   c1 to the labels of the bundled held-out sample (:func:`category_labels`), with its
