@@ -55,19 +55,31 @@ case "${1:-}" in
         axe_for_tests
         setup
         export INFOGAN_PROFILE=smoke
-        # the package's tests; every chapter under nbval as on Colab (INFOGAN_NO_SYSTEM_DATA=1 hides Debian's
-        # Fashion-MNIST: chapters 9 and 10 take the download-else-bundled-sample path), once with torch answering
-        # as a T4 and once as an H100 (tests/fake_gpu.py; the tensors stay on the CPU), so a cell that breaks
-        # only on a CUDA machine fails here; then the whole book, -W, as on a machine without a GPU
-        .venv/bin/python -m pytest -q tests
+        # Two streams share the machine, one core each (OMP_NUM_THREADS=1; CI has two): the package's tests,
+        # and the chapters: every chapter under nbval as on Colab (INFOGAN_NO_SYSTEM_DATA=1 hides Debian's
+        # Fashion-MNIST: chapters 9 and 10 take the download-else-bundled-sample path), once with torch
+        # answering as a T4 and once as an H100 (tests/fake_gpu.py; the tensors stay on the CPU), so a cell
+        # that breaks only on a CUDA machine fails here; then the whole book, -W, as on a machine without a GPU.
+        export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+        mkdir -p _build
+        .venv/bin/python -m pytest -q tests > _build/tests.log 2>&1 &
+        tests=$!
+        chapters_ok=1
         for gpu in t4 h100; do
             echo "== chapters under nbval, torch answering as a fake $gpu"
             INFOGAN_NO_SYSTEM_DATA=1 INFOGAN_FAKE_GPU=$gpu INFOGAN_DEVICE=cpu PYTHONPATH="$PWD/tests/fake_gpu_kernel" \
-                .venv/bin/python -m pytest -q --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg book
+                .venv/bin/python -m pytest -q --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg book \
+                || chapters_ok=0
         done
-        .venv/bin/jupyter-book build . -W -n --keep-going --path-output _build/smoke
+        echo "== the book, -W"
+        .venv/bin/jupyter-book build . -W -n --keep-going --path-output _build/ci-book || chapters_ok=0
+        tests_ok=1
+        wait "$tests" || tests_ok=0
+        echo "== the package's tests"
+        cat _build/tests.log
+        [ "$tests_ok" = 1 ] && [ "$chapters_ok" = 1 ] || { echo "FAILED: see above" >&2; exit 1; }
         # the live explorer in that build; axe-core on every page, light and dark; no page wider than a phone
-        INFOGAN_BOOK_HTML=_build/smoke/_build/html .venv/bin/python -m pytest -q tests/test_web_explorer.py \
+        INFOGAN_BOOK_HTML=_build/ci-book/_build/html .venv/bin/python -m pytest -q tests/test_web_explorer.py \
             tests/test_site.py -k "built_chapter or built_site"
         ;;
     train)

@@ -267,7 +267,7 @@ def test_small_explorer_opens_on_its_button(browser, page, pretrained):
 
 
 BUILT = [Path(p) for p in os.environ.get("INFOGAN_BOOK_HTML", "").split(os.pathsep) if p] + [
-    ROOT / "_build" / "html", ROOT / "_build" / "smoke" / "_build" / "html"]
+    ROOT / "_build" / "html"]
 
 
 def test_controls_draw_once_per_frame_and_the_seed_box_shows_the_drawn_seed(browser, page):
