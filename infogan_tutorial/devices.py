@@ -31,33 +31,23 @@ def select_device(name: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError) as e:
-        raise SpecError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:0 or mps.") from e
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SpecError(f"device {name!r} was asked for, but CUDA is not available here; use --device cpu or auto.")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise SpecError(f"device {name!r} was asked for, but this machine has {torch.cuda.device_count()} CUDA "
-                        f"device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}; use cuda or cuda:0.")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise SpecError(f"device {name!r} was asked for, but MPS is not available here; use --device cpu or auto.")
-    return device
+    return usable_device(name, fix="--device cpu or auto")
 
 
-def usable_device(device: torch.device | str) -> torch.device:
-    """``device`` as a :class:`torch.device` that exists here, else a :class:`SpecError` naming the choices."""
+def usable_device(device: torch.device | str, fix: str = "device='cpu'") -> torch.device:
+    """``device`` as a :class:`torch.device` that exists here, else a :class:`SpecError` naming the choices;
+    ``fix`` is the advice for a device this machine lacks (the command line says ``--device cpu or auto``)."""
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as e:
-        raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
+        raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps (the command line also takes auto).") from e
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise SpecError(f"device {str(device)!r} was asked for, but CUDA is not available here; use device='cpu'.")
+        raise SpecError(f"device {str(device)!r} was asked for, but CUDA is not available here; use {fix}.")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise SpecError(f"device {str(device)!r} does not exist: this machine has {torch.cuda.device_count()} CUDA "
-                        "device(s); use cuda:0.")
+                        f"device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}; use cuda or cuda:0.")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise SpecError(f"device {str(device)!r} was asked for, but MPS is not available here; use device='cpu'.")
+        raise SpecError(f"device {str(device)!r} was asked for, but MPS is not available here; use {fix}.")
     if device.type not in ("cpu", "cuda", "mps"):
-        raise SpecError(f"cannot load a model onto device {device.type!r}; use cpu, cuda or mps.")
+        raise SpecError(f"cannot use device {device.type!r} here; use cpu, cuda or mps.")
     return device
