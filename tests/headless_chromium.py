@@ -193,7 +193,7 @@ EXPLORER_PAGE = """<!doctype html>
 <body style="max-width: 900px; margin: 1em auto; font-family: sans-serif">
 <div class="infogan-explorer" id="small" data-size="small" data-load="click">
 <img class="infogan-explorer-static" src="explorer/explorer-static.png" alt="the ten categories of c1"></div>
-<div class="infogan-explorer" id="full" data-load="click"><p>static figure</p></div>
+<div class="infogan-explorer" id="full" data-load="click"><p class="infogan-explorer-nojs">it needs JavaScript</p></div>
 </body></html>
 """
 

@@ -304,11 +304,16 @@ def test_explorer_names_its_images_announces_and_keeps_the_focus(browser, page):
     browser.navigate(page + "index.html")  # both explorers closed again
     status = "document.querySelector('#full [role=status]')"
     assert browser.evaluate(f"{status} !== null")
+    assert browser.evaluate("document.querySelector('#full .infogan-explorer-nojs')") is None  # JavaScript runs
+    browser.evaluate(f"window.loadingRegion = {status}")
     browser.evaluate("(b => { b.focus(); b.click(); })(document.querySelector('#full .infogan-explorer-open'))")
     assert "Loading" in browser.evaluate(f"{status}.textContent")
     browser.wait_for("document.querySelector('#full').dataset.state === 'live'")
     assert browser.evaluate("document.activeElement.dataset.control") == "c1"
     assert "ready" in browser.evaluate(f"{status}.textContent")
+    # one live region, in the page before its message changed: screen readers announce "ready" too
+    assert browser.evaluate(f"{status} === window.loadingRegion && document.querySelectorAll('#full [role=status]').length === 1")
+    assert browser.evaluate("document.querySelector('#full [data-control=c1]').getAttribute('aria-label')") == "c1 (category)"
     browser.evaluate("document.querySelector('#full').infoganExplorer.idle()")
     names = browser.evaluate("Array.from(document.querySelectorAll('#full canvas')).map(c => c.getAttribute('aria-label'))")
     assert names[0].startswith("The image G draws for c1 = ") and "strip of 9 images" in names[1]

@@ -245,7 +245,7 @@
     var m = G.manifest, small = root.dataset.size === "small", zoom = small ? 4 : 6;
     var digit = m.categories.digit, order = digit.map(function (d, k) { return k; });
     order.sort(function (a, b) { return digit[a] - digit[b]; });
-    var c1 = el("select", {"data-control": "c1", "aria-label": "c1"}, order.map(function (k) {
+    var c1 = el("select", {"data-control": "c1", "aria-label": "c1 (category)"}, order.map(function (k) {
       return el("option", {value: k}, ["digit " + digit[k] + "  (c1 = " + k + ")"]);
     }));
     var c2 = slider("c2", m), c3 = slider("c3", m);
@@ -254,7 +254,8 @@
     var again = el("button", {type: "button", "data-control": "new-noise"}, ["new noise"]);
     var image = el("canvas", {"data-view": "image", role: "img"});
     var strip = el("canvas", {"data-view": "strip", role: "img", "aria-label": "A strip of images drawn by G (being drawn)"});
-    var v2 = el("output"), v3 = el("output"), caption = el("div", {class: "infogan-explorer-caption"});
+    // the sliders announce their own values: the printed copies beside them stay silent
+    var v2 = el("output", {"aria-hidden": "true"}), v3 = el("output", {"aria-hidden": "true"}), caption = el("div", {class: "infogan-explorer-caption"});
     var timing = el("div", {class: "infogan-explorer-timing", "data-view": "timing"});
     var controls = el("div", {class: "infogan-explorer-controls"}, [
       el("label", {}, ["c1 (category) ", c1]),
@@ -265,9 +266,14 @@
         "Categories ordered by the digit each draws (matched on " + m.categories.n + " held-out digits, " +
         (100 * m.categories.accuracy).toFixed(1) + "% agreement)."]),
       timing]);
-    var announce = el("div", {class: "infogan-explorer-status", role: "status"});
-    root.replaceChildren(el("div", {class: "infogan-explorer-live"}, [image, controls]),
-                         el("div", {class: "infogan-explorer-strip"}, [strip, caption]), announce);
+    // the status region that announced the loading stays in the page, so that its next message is announced
+    // too (a live region inserted with its text already in it is often not read out)
+    var announce = root.querySelector(":scope > .infogan-explorer-status") ||
+                   el("div", {class: "infogan-explorer-status", role: "status"});
+    Array.from(root.childNodes).forEach(function (n) { if (n !== announce) root.removeChild(n); });
+    root.prepend(el("div", {class: "infogan-explorer-live"}, [image, controls]),
+                 el("div", {class: "infogan-explorer-strip"}, [strip, caption]));
+    if (announce.parentNode !== root) root.append(announce);
     var moved = "c2", stripKey = null, z = null, zSeed = null, frame = 0, job = null, drawnSeed = 0, pause = 0;
     var state = {G: G, renders: 0, strips: 0, frames: 0, lastMs: 0};
 
@@ -377,9 +383,11 @@
   function setup(root) {
     var button = el("button", {type: "button", class: "infogan-explorer-open"},
                     [root.dataset.label || "Open the live explorer (3.7 MB)"]);
-    var status = el("span", {class: "infogan-explorer-status", role: "status"});
-    var bar = el("div", {class: "infogan-explorer-bar"}, [button, " ", status]);
+    var status = el("div", {class: "infogan-explorer-status", role: "status"});
+    var bar = el("div", {class: "infogan-explorer-bar"}, [button]);
+    root.querySelectorAll(".infogan-explorer-nojs").forEach(function (n) { n.remove(); });  // "it needs JavaScript"
     root.prepend(bar);
+    bar.after(status);
     root.dataset.state = "closed";
     function open() {
       if (root.dataset.state !== "closed") return;
@@ -395,7 +403,8 @@
       }).catch(function (err) {
         root.dataset.state = "closed";
         button.removeAttribute("aria-disabled");
-        status.textContent = "Could not load the explorer (" + err.message + "); the figure stays.";
+        status.textContent = "Could not load the explorer (" + err.message + "); press the button to try again" +
+          (root.querySelector("img.infogan-explorer-static") ? " (the figure stays meanwhile)." : ".");
       });
     }
     button.addEventListener("click", open);
