@@ -84,7 +84,8 @@ def temporary_name(path: Path) -> Path:
 
 def check_replaceable(path: str | Path, option: str | None = None) -> None:
     """Refuse a ``path`` that exists and is not a regular file (a device, a FIFO, a socket): an atomic write
-    renames a new file over it, which would replace, e.g., ``/dev/null`` itself. A symbolic link is judged
+    renames a new file over it, which would replace, e.g., ``/dev/null`` itself; and a read-only regular file
+    (no write permission for anyone), which the rename would replace too. A symbolic link is judged
     by what it points to (and the write replaces the link, not its target)."""
     path = Path(path)
     try:
@@ -99,6 +100,9 @@ def check_replaceable(path: str | Path, option: str | None = None) -> None:
                 else "not a regular file")
         raise CheckpointError(f"{option + ' ' if option else ''}{path} is {kind}, not a regular file; writing there "
                               "would replace it. Give the path of a regular file.")
+    if stat.S_ISREG(mode) and not mode & 0o222:  # a rename replaces even a read-only file: honour its mode
+        raise CheckpointError(f"{option + ' ' if option else ''}{path} is read-only (mode {stat.S_IMODE(mode):o}), so "
+                              "it is kept; make it writable (chmod u+w) to replace it, or choose another path.")
 
 
 def pid_alive(pid: int) -> bool:

@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     quant.add_argument("--int4", action="store_true",
                        help="with --export: store the large weight matrices in 4 bits (about a quarter of fp16)")
     t.add_argument("--eval-every", type=COUNT, default=0,
-                   help="score c1 on --eval-dir every this many steps, into OUT/eval.jsonl (default 0: at the end)")
+                   help="score c1 on --eval-dir every this many steps, into OUT/eval.jsonl (default 0: at the end); a new "
+                        "run reads its losses at a divisor of this, so the scores fall on its multiples")
     t.add_argument("--eval-dir", type=Path,
                    help="folder of labelled MNIST-style IDX files to score c1 on, its t10k files if present "
                         "(default: the bundled held-out sample; Fashion-MNIST's test split for --dataset fashion-*)")
@@ -332,8 +333,11 @@ def train(args: argparse.Namespace) -> None:
                 config = dataclasses.replace(config, checkpoint_every=args.checkpoint_every)
             elif config.checkpoint_every > DEFAULT_CHECKPOINT_SPAN:  # a long run still saves now and then
                 config = dataclasses.replace(config, checkpoint_every=DEFAULT_CHECKPOINT_SPAN)
-            if args.eval_every and args.eval_every < config.log_every:  # scores come at reads of the losses
-                config = dataclasses.replace(config, log_every=args.eval_every)
+            if args.eval_every and args.eval_every % config.log_every:  # scores come at reads of the losses:
+                # read them at the largest divisor of --eval-every up to the profile's interval, so each score is
+                # taken exactly at a multiple of --eval-every
+                reads = max(d for d in range(1, min(config.log_every, args.eval_every) + 1) if args.eval_every % d == 0)
+                config = dataclasses.replace(config, log_every=reads)
             state = create_state(LatentSpec(), config, device)
         if state.data is not None and state.data["source"] != data.source:
             raise SpecError(f"this run trained on {state.data['source']}, but {data.source} was loaded now; "
@@ -439,7 +443,7 @@ def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset
     with warnings.catch_warnings():  # a finished run resumed for its report: the line above says so
         warnings.filterwarnings("ignore", "fit: the state is already at step", UserWarning)
         fit(state, data.images, args.out, progress=not args.quiet, resume_hint=False,
-            callback=scorer(test, args.out / "eval.jsonl", args.eval_every, _last_scored_step(args.out / "eval.jsonl"))
+            callback=scorer(test, args.out / "eval.jsonl", args.eval_every, *_last_score(args.out / "eval.jsonl"))
             if args.eval_every else None)
     _write_json(args.out / "history.json", state.history)
     result = categorical_accuracy(state.D, test.images, test.labels)
@@ -501,27 +505,32 @@ def _write_figures(args: argparse.Namespace, state: TrainState) -> None:
     print(f"Figures in {figs}.")
 
 
-def _last_scored_step(path: Path) -> int:
-    """The step of the last score in ``eval.jsonl`` (0 if none): a resumed run scores from there on, as the
-    uninterrupted run would have (a run interrupted between two scores has not scored the next one yet)."""
-    steps = [0]
+def _last_score(path: Path) -> tuple[int, float]:
+    """The step and ``train_seconds`` of the last score in ``eval.jsonl`` ((0, 0.0) if none): a resumed run scores
+    from there on, as the uninterrupted run would have (a run interrupted between two scores has not scored the
+    next one yet), and counts its training time on from there."""
+    last = (0, 0.0)
     if path.is_file():
         for line in path.read_text().splitlines():
             try:
-                steps.append(int(json.loads(line)["step"]))
-            except (ValueError, KeyError, TypeError):
+                entry = json.loads(line)
+                step, seconds = int(entry["step"]), float(entry.get("train_seconds", 0.0))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue
-    return max(steps)
+            if step >= last[0]:
+                last = (step, seconds if math.isfinite(seconds) else 0.0)
+    return last
 
 
-def scorer(test: Dataset, path: Path, every: int, start: int = 0) -> Callable[[TrainState], None]:
+def scorer(test: Dataset, path: Path, every: int, start: int = 0, seconds: float = 0.0) -> Callable[[TrainState], None]:
     """A ``fit`` callback that scores c1 on ``test`` about every ``every`` steps and appends a JSON line to ``path``.
 
     ``fit`` calls back only when it reads the losses (every ``log_every`` steps), so a score is
     taken at the first such step at or after each multiple of ``every`` past ``start`` (for a resumed
-    run, the step of the last score in ``path``). Each line holds ``train_seconds``: the wall
-    time since this callback was made, less the time spent scoring (so, for a fresh run, the
-    time spent training, start-up and warm-up included).
+    run, the step of the last score in ``path``). Each line holds ``train_seconds``: ``seconds`` plus the
+    wall time since this callback was made, less the time spent scoring (so, for a fresh run, the time
+    spent training, start-up and warm-up included; a resumed run passes its last score's, and goes on
+    from there, without the minutes between that score and the interrupt).
     """
     done = set(range(start // every + 1))
     clock = {"made": time.perf_counter(), "scoring": 0.0}
@@ -537,7 +546,7 @@ def scorer(test: Dataset, path: Path, every: int, start: int = 0) -> Callable[[T
         result = categorical_accuracy(state.D, test.images, test.labels)
         line = {"step": state.step, "accuracy": result.accuracy, "n": result.n, "eval_data": test.source,
                 "info_cat": state.history["info_cat"][-1],
-                "train_seconds": round(begin - clock["made"] - clock["scoring"], 3)}
+                "train_seconds": round(seconds + begin - clock["made"] - clock["scoring"], 3)}
         with open(path, "a") as f:
             f.write(_json_line(line) + "\n")
         print(f"step {state.step}: c1 accuracy {result.accuracy:.1%} on {test.source}", flush=True)
@@ -665,6 +674,19 @@ def _interrupted_train(args: argparse.Namespace) -> str:
     if step is None:
         return (f"Interrupted; stopped before a checkpoint was saved in {args.out}; nothing to resume. Start the run "
                 "again to train.")
-    device = "" if args.device == "auto" else f" --device {shlex.quote(args.device)}"
     return (f"Interrupted; {checkpoint} holds step {step}. Continue it with: python -m infogan_tutorial "
-            f"train --out {shlex.quote(str(args.out))} --resume{device}")
+            f"train --out {shlex.quote(str(args.out))} --resume{_session_options(args)}")
+
+
+def _session_options(args: argparse.Namespace) -> str:
+    """The options of this command that the checkpoint does not record (where to run, what to write and score,
+    how often to save, the threads), so that the resume command carries them as the interrupted command did."""
+    options = [] if args.device == "auto" else ["--device", args.device]
+    for flag, value in (("--steps", args.steps), ("--epochs", args.epochs), ("--eval-every", args.eval_every or None),
+                        ("--checkpoint-every", args.checkpoint_every), ("--threads", args.threads),
+                        ("--export", args.export)):
+        if value is not None:
+            options += [flag, str(value)]
+    options += [flag for flag, on in (("--int8", args.int8), ("--int4", args.int4), ("--no-figures", args.no_figures),
+                                      ("--quiet", args.quiet)) if on]
+    return "".join(" " + shlex.quote(o) for o in options)

@@ -101,6 +101,8 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """
     from .checkpoints import not_regular_file
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise DataError(f"read_idx needs the path of an IDX file (a str or Path), got {type(path).__name__}.")
     path = Path(path)
     kind = not_regular_file(path)
     if kind:  # reading a FIFO would block, a device such as /dev/zero never end
@@ -153,13 +155,20 @@ def check_images(images: object, where: str, background: bool = True) -> torch.T
     from .errors import SpecError
 
     if isinstance(images, np.ndarray):
+        if not (np.issubdtype(images.dtype, np.number) or images.dtype == np.bool_):
+            raise SpecError(f"{where} needs the images as numbers, a float array (N, 1, 28, 28) in [-1, 1], got a "
+                            f"NumPy array of {images.dtype}; build it with np.asarray(x, dtype=np.float32).")
         images = torch.from_numpy(np.ascontiguousarray(images))
     if not isinstance(images, torch.Tensor):
         raise SpecError(f"{where} needs the images as a float tensor (N, 1, 28, 28) in [-1, 1], got "
                         f"{type(images).__name__}; use load_dataset(...).images.")
     if not images.is_floating_point():
+        fix = ("scale uint8 pixels with x.float() / 127.5 - 1" if images.dtype == torch.uint8
+               else "take the real part or magnitude first" if images.is_complex()
+               else "map it to a background of -1 and ink of 1, e.g. x.float() * 2 - 1" if images.dtype == torch.bool
+               else "convert it, e.g. x.float(), on the scale [-1, 1]")
         raise SpecError(f"{where} needs the images as a float tensor (N, 1, 28, 28) in [-1, 1], got a tensor of "
-                        f"{images.dtype}; scale uint8 pixels with x.float() / 127.5 - 1.")
+                        f"{images.dtype}; {fix}.")
     if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
         hint = " (add the channel with images.unsqueeze(1))" if tuple(images.shape[-2:]) == (28, 28) \
             and images.dim() == 3 else ""

@@ -34,10 +34,11 @@ def export_model(source: TrainState | str | Path, path: str | Path,
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise SpecError(f"export_model: dtype must be a floating-point torch.dtype such as torch.float16, got "
                         f"{dtype!r}.")
+    for name, value in (("int8", int8), ("int4", int4)):
+        if not isinstance(value, bool):
+            raise SpecError(f"export_model: {name} must be True or False, got {value!r}.")
     if int8 and int4:
         raise SpecError("export_model: choose int8 or int4, not both.")
-    if not dtype.is_floating_point:
-        raise SpecError(f"export_model: dtype must be a floating-point type (torch.float16 by default), got {dtype}.")
     if Path(path).is_file() and is_training_checkpoint(path):
         raise CheckpointError(f"export_model: {path} is a resumable training checkpoint; writing the compact model "
                               "there would destroy it. Choose another path.")

@@ -210,6 +210,8 @@ def generate(G: Generator, codes: Codes) -> Tensor:
         if value.is_floating_point() and value.numel() and not bool(torch.isfinite(value).all()):
             raise SpecError(f"generate: Codes.{name} holds NaN or infinite values; G's image for them would be NaN. "
                             "Pass finite codes (spec.sample(n) draws them).")
+        if name != "categorical" and value.is_floating_point():
+            value = value.float()  # G computes in float32, as generate's images are
         parts[name] = value
     device = _device_of(G)
     with eval_mode(G):
@@ -305,6 +307,12 @@ def traverse(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: i
         raise SpecError(f"traverse: rows * steps = {rows * steps:,} images; a grid holds at most {MAX_GRID:,} "
                         "(the paper's are 10 x 10). Ask for fewer rows or steps.")
     check_generator(generator, "traverse", _device_of(G))
+    if not isinstance(spec, LatentSpec):
+        raise SpecError(f"traverse needs the code layout as a LatentSpec (e.g. G.spec), got {type(spec).__name__}.")
+    own = getattr(G, "spec", None)
+    if isinstance(own, LatentSpec) and own != spec:
+        raise SpecError(f"traverse: the spec passed ({spec}) is not G's own ({own}); G would be fed codes of another "
+                        "layout. Pass G.spec.")
     if not isinstance(code, str):
         raise SpecError(f"traverse: code must be a name such as 'c1' or 'z0', got {code!r}.")
     if code.startswith("z"):

@@ -70,8 +70,9 @@ class LatentSpec:
             raise SpecError(f"categorical and continuous_range must be sequences, e.g. categorical=(10,) and "
                             f"continuous_range=(-1.0, 1.0); got {self.categorical!r} and "
                             f"{self.continuous_range!r}.") from e
-        if any(isinstance(k, bool) or not float(k).is_integer() for k in categorical if isinstance(k, (int, float))) \
-                or not all(isinstance(k, (int, float)) for k in categorical):
+        if any(isinstance(k, bool) or not float(k).is_integer() for k in categorical
+               if isinstance(k, (numbers.Integral, numbers.Real))) \
+                or not all(isinstance(k, (numbers.Integral, numbers.Real)) for k in categorical):
             raise SpecError(f"categorical must hold whole numbers of categories, got {self.categorical!r}; "
                             "use e.g. categorical=(10,).")
         if len(continuous_range) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v)

@@ -34,16 +34,33 @@ DTYPE = torch.float64
 
 
 def _as_tensor(p: Tensor | Sequence) -> Tensor:
-    """A float64 tensor (lists are read as float64 directly, so no float32 rounding creeps in)."""
-    return p.to(DTYPE) if isinstance(p, Tensor) else torch.as_tensor(p, dtype=DTYPE)
+    """A float64 tensor of finite numbers (lists are read as float64 directly, so no float32 rounding creeps in),
+    or a :class:`SpecError`."""
+    if isinstance(p, (str, bytes)):
+        raise SpecError(f"a distribution must be numbers (a tensor, an array or a list), got the text {p!r}.")
+    try:
+        p = p.to(DTYPE) if isinstance(p, Tensor) else torch.as_tensor(p, dtype=DTYPE)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise SpecError(f"a distribution must be numbers (a tensor, an array or a list), got {type(p).__name__} "
+                        f"({e}).") from None
+    if not bool(torch.isfinite(p).all()):
+        raise SpecError("a distribution must hold finite numbers; this one holds NaN or infinity.")
+    return p
+
+
+def _check_distribution(p: Tensor, what: str) -> None:
+    """Refuse negative entries (named) and a total other than 1."""
+    if bool((p < 0).any()):
+        raise SpecError(f"{what} must be non-negative, got {float(p.min()):.6g} among its entries.")
+    if abs(float(p.sum()) - 1.0) > 1e-6:
+        raise SpecError(f"{what} must sum to 1, got sum {float(p.sum()):.6g}.")
 
 
 def _check_joint(joint: Tensor | Sequence) -> Tensor:
     p = _as_tensor(joint)
     if p.dim() != 2:
         raise SpecError(f"a joint P(c, x) must be a (K, M) table, got shape {tuple(p.shape)}.")
-    if bool((p < 0).any()) or abs(float(p.sum()) - 1.0) > 1e-6:
-        raise SpecError(f"a joint must be non-negative and sum to 1, got sum {float(p.sum()):.6g}.")
+    _check_distribution(p, "a joint")
     return p
 
 
@@ -57,8 +74,7 @@ def _xlogx(p: Tensor) -> Tensor:
 def entropy(p: Tensor | Sequence) -> Tensor:
     """H(p) = -sum p log p of a distribution of any shape (a joint gives the joint entropy)."""
     p = _as_tensor(p)
-    if bool((p < 0).any()) or abs(float(p.sum()) - 1.0) > 1e-6:
-        raise SpecError(f"a distribution must be non-negative and sum to 1, got sum {float(p.sum()):.6g}.")
+    _check_distribution(p, "a distribution")
     return 0.0 - _xlogx(p).sum()  # 0.0 - (...) turns a certain code's -0.0 into 0.0
 
 

@@ -24,19 +24,45 @@ from .latent_codes import Codes, LatentSpec
 from .networks import QOutput
 
 
+def _check_logits(logits: object, what: str) -> None:
+    """A tensor with at least one logit (a mean over none is NaN), or a :class:`SpecError`; no host read."""
+    if not isinstance(logits, Tensor):
+        raise SpecError(f"{what} must be a tensor of D's logits, got {type(logits).__name__}.")
+    if logits.numel() == 0:
+        raise SpecError(f"{what} is empty (shape {tuple(logits.shape)}); the loss is a mean over a batch, so pass at "
+                        "least one logit.")
+
+
 def discriminator_loss(real_logit: Tensor, fake_logit: Tensor) -> Tensor:
     """-V(D, G) for D: -E[log D(x)] - E[log(1 - D(G(z, c)))], from logits."""
+    _check_logits(real_logit, "discriminator_loss: real_logit")
+    _check_logits(fake_logit, "discriminator_loss: fake_logit")
     return F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()
 
 
 def generator_loss(fake_logit: Tensor) -> Tensor:
     """G's non-saturating adversarial loss -E[log D(G(z, c))] (Goodfellow et al., 2014)."""
+    _check_logits(fake_logit, "generator_loss: fake_logit")
     return F.softplus(-fake_logit).mean()
 
 
 def gaussian_log_likelihood(c: Tensor, mean: Tensor, log_std: Tensor) -> Tensor:
-    """log N(c; mean, exp(log_std)^2), elementwise."""
-    return -0.5 * math.log(2 * math.pi) - log_std - 0.5 * ((c - mean) * torch.exp(-log_std)) ** 2
+    """log N(c; mean, exp(log_std)^2), elementwise (the three broadcast together).
+
+    1 / sigma = exp(-log_std) is held at the dtype's largest number, so a sigma too small for it (log_std below
+    about -88 in float32) still gives -log_std - log sqrt(2 pi) where c equals the mean, not 0 * inf = NaN.
+    """
+    if not all(isinstance(t, Tensor) for t in (c, mean, log_std)):
+        raise SpecError("gaussian_log_likelihood needs tensors c, mean and log_std, got "
+                        f"{', '.join(type(t).__name__ for t in (c, mean, log_std))}; convert with torch.as_tensor.")
+    try:
+        torch.broadcast_shapes(c.shape, mean.shape, log_std.shape)
+    except RuntimeError:
+        raise SpecError(f"gaussian_log_likelihood: c {tuple(c.shape)}, mean {tuple(mean.shape)} and log_std "
+                        f"{tuple(log_std.shape)} do not broadcast together; give them one shape, e.g. (N, L).") from None
+    scale = torch.exp(-log_std)
+    scale = scale.clamp(max=torch.finfo(scale.dtype).max)  # the identity on every finite 1 / sigma
+    return -0.5 * math.log(2 * math.pi) - log_std - 0.5 * ((c - mean) * scale) ** 2
 
 
 @dataclass

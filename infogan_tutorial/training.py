@@ -127,7 +127,13 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
     Chapter 6 writes the same step as ``my_step``; here ``amp`` is the plan's autocast and :func:`descend`
     the plan's gradient scaler.
     """
+    if not isinstance(state, TrainState):
+        raise SpecError(f"train_step needs a TrainState first (create_state or resume_state) and the batch second, "
+                        f"got {type(state).__name__}.")
     spec, cfg, G, D = state.spec, state.config, state.G, state.D
+    if isinstance(real, Tensor) and real.device.type != state.device.type:  # no host read: the tensor's metadata
+        raise SpecError(f"train_step: the batch is on {real.device}, the networks on {state.device}; move the images "
+                        f"there first (images.to(state.device)), as fit does.")
     if not isinstance(real, Tensor) or not real.is_floating_point():
         what = f"a tensor of {real.dtype}" if isinstance(real, Tensor) else type(real).__name__
         raise SpecError(f"train_step needs the batch as a float tensor (N, 1, 28, 28) in [-1, 1], got {what}; "
@@ -304,6 +310,8 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     images = images.to(state.device)
     batches = ShuffledBatches(images, cfg.batch_size, cfg.seed)
     path = Path(out_dir) / "checkpoint.pt" if out_dir is not None else None
+    if path is not None and path.exists():
+        _check_continues(state, path)
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not progress, desc="InfoGAN" if cfg.info else "GAN")
     step = step if step is not None else make_step(state)
     acc, count = torch.zeros(len(STAT_NAMES), device=state.device), 0  # summed on the device
@@ -342,6 +350,20 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     if path is not None:
         _save(state, path, acc, count)
     return state.history
+
+
+def _check_continues(state: TrainState, path: Path) -> None:
+    """Refuse to write over ``path`` unless ``state`` continues the run it holds (resumed from it, at its step or
+    later): a fresh state would replace another run's checkpoint, and the folder would mix two runs' files."""
+    try:
+        saved = read_checkpoint(path).get("step")
+    except (CheckpointError, OSError):
+        saved = None
+    if not isinstance(saved, int) or saved > state.step:  # a fresh state is at step 0
+        held = f"a run at step {saved}" if isinstance(saved, int) else "a file that is no readable checkpoint"
+        raise SpecError(f"fit: {path} holds {held}, and this state (step {state.step}) does not continue it; "
+                        f"writing there would replace it. Continue that run with resume_state({str(path)!r}), "
+                        "or give another out_dir.")
 
 
 def _save(state: TrainState, path: Path, acc: Tensor, count: int) -> None:

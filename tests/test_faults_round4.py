@@ -193,11 +193,12 @@ def test_export_refuses_a_file_listed_in_sha256sums(run, tmp_path, capsys):
 
 
 def test_a_resumed_run_scores_where_the_uninterrupted_one_did(tmp_path, monkeypatch):
-    from infogan_tutorial.cli import _last_scored_step
+    from infogan_tutorial.cli import _last_score
     path = tmp_path / "eval.jsonl"
-    assert _last_scored_step(path) == 0
-    path.write_text('{"step": 6, "accuracy": 0.1}\n{"step": 12, "accuracy": 0.2}\nnot json\n')
-    assert _last_scored_step(path) == 12
+    assert _last_score(path) == (0, 0.0)
+    path.write_text('{"step": 6, "accuracy": 0.1, "train_seconds": 4.5}\n'
+                    '{"step": 12, "accuracy": 0.2, "train_seconds": 9.25}\nnot json\n')
+    assert _last_score(path) == (12, 9.25)  # a resumed run's train_seconds go on from 9.25
 
 
 def test_an_interrupted_run_resumes_with_its_scores_as_the_uninterrupted_run(tmp_path, monkeypatch, capsys):

@@ -116,3 +116,120 @@ def test_categorical_accuracy_refuses_meta_tensors_by_name(nets) -> None:
         categorical_accuracy(D, torch.empty(4, 1, 28, 28, device="meta"), labels)
     with pytest.raises(SpecError, match="labels are on the meta device"):
         categorical_accuracy(D, digits(), labels.to("meta"))
+
+
+# -- the fourth tester's findings --------------------------------------------------------------------------------
+
+
+def test_fit_does_not_write_a_fresh_state_over_another_runs_checkpoint(tmp_path) -> None:
+    from infogan_tutorial.training import TrainConfig, create_state, fit, resume_state
+
+    images = digits(8)
+    first = create_state(LatentSpec(), TrainConfig(steps=2, batch_size=4, log_every=1, seed=1), "cpu")
+    fit(first, images, out_dir=tmp_path, progress=False)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    fresh = create_state(LatentSpec(), TrainConfig(steps=1, batch_size=4, log_every=1), "cpu")
+    with pytest.raises(SpecError, match=r"holds a run at step 2, and this state \(step 0\) does not continue it"):
+        fit(fresh, images, out_dir=tmp_path, progress=False)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+    again = resume_state(tmp_path / "checkpoint.pt", "cpu", steps=3)  # its own continuation is welcome
+    fit(again, images, out_dir=tmp_path, progress=False)
+    assert resume_state(tmp_path / "checkpoint.pt", "cpu").step == 3
+
+
+def test_eval_every_scores_at_its_multiples_and_a_resume_counts_time_on(tmp_path, capsys) -> None:
+    import json
+
+    from infogan_tutorial.cli import main
+
+    smoke = ["train", "--profile", "smoke", "--dataset", "sample", "--batch-size", "8", "--quiet", "--no-figures",
+             "--device", "cpu", "--steps", "10", "--eval-every", "5", "--seed", "1"]
+    assert main([*smoke, "--out", str(tmp_path / "a")]) == 0
+    lines = [json.loads(line) for line in (tmp_path / "a" / "eval.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [5, 10]  # the smoke profile reads its losses every 3 steps
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "eval.jsonl").write_text('{"step": 5, "accuracy": 0.1, "train_seconds": 1000.0}\n')
+    from infogan_tutorial.cli import _last_score
+    assert _last_score(tmp_path / "b" / "eval.jsonl") == (5, 1000.0)
+
+
+def test_the_interrupt_hint_carries_the_options_the_checkpoint_does_not_record(tmp_path) -> None:
+    from infogan_tutorial.cli import _session_options, build_parser
+
+    args = build_parser().parse_args(["train", "--out", str(tmp_path), "--eval-every", "5", "--no-figures",
+                                      "--device", "cpu", "--checkpoint-every", "2", "--quiet"])
+    assert _session_options(args) == " --device cpu --eval-every 5 --checkpoint-every 2 --no-figures --quiet"
+
+
+def test_traverse_refuses_a_spec_that_is_not_gs(nets) -> None:
+    from infogan_tutorial.figures import traverse
+
+    _, G, _ = nets
+    with pytest.raises(SpecError, match="is not G's own"):
+        traverse(G, LatentSpec(categorical=(5,)), "c1", rows=1, steps=2)
+
+
+def test_small_numbers_and_empty_batches_give_a_number_or_an_error_never_nan() -> None:
+    from infogan_tutorial.mutual_information import entropy
+    from infogan_tutorial.objectives import discriminator_loss, gaussian_log_likelihood, generator_loss
+
+    value = gaussian_log_likelihood(torch.zeros(3), torch.zeros(3), torch.full((3,), -100.0))
+    torch.testing.assert_close(value, torch.full((3,), 100 - 0.5 * np.log(2 * np.pi)))
+    assert torch.isneginf(gaussian_log_likelihood(torch.ones(1), torch.zeros(1), torch.full((1,), -100.0))).all()
+    with pytest.raises(SpecError, match="do not broadcast together"):
+        gaussian_log_likelihood(torch.zeros(3), torch.zeros(2), torch.zeros(3))
+    with pytest.raises(SpecError, match="needs tensors"):
+        gaussian_log_likelihood(np.zeros(3), torch.zeros(3), torch.zeros(3))
+    with pytest.raises(SpecError, match="is empty"):
+        discriminator_loss(torch.tensor([]), torch.tensor([]))
+    with pytest.raises(SpecError, match="is empty"):
+        generator_loss(torch.zeros(0))
+    with pytest.raises(SpecError, match="NaN or infinity"):
+        entropy([float("nan"), 1.0])
+    with pytest.raises(SpecError, match="the text 'ab'"):
+        entropy("ab")
+    with pytest.raises(SpecError, match="must be non-negative, got -0.5"):
+        entropy([-0.5, 1.5])
+
+
+def test_wrong_types_are_refused_by_name(nets, tmp_path) -> None:
+    from infogan_tutorial.data import check_images, read_idx
+    from infogan_tutorial.export import export_model
+    from infogan_tutorial.latent_codes import Codes
+    from infogan_tutorial.training import TrainConfig, create_state, train_step
+
+    spec, G, _ = nets
+    state = create_state(spec, TrainConfig(steps=1, batch_size=4), "cpu")
+    with pytest.raises(SpecError, match="int8 must be True or False, got 'yes'"):
+        export_model(state, tmp_path / "m.pt", int8="yes")  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="needs the images as numbers"):
+        check_images(np.array([[1]], dtype=object), "x")
+    with pytest.raises(SpecError, match="take the real part"):
+        check_images(torch.zeros(2, 1, 28, 28, dtype=torch.complex64), "x")
+    with pytest.raises(SpecError, match=r"x.float\(\) \* 2 - 1"):
+        check_images(torch.zeros(2, 1, 28, 28, dtype=torch.bool), "x")
+    with pytest.raises(SpecError, match="needs a TrainState first"):
+        train_step(None, digits())  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="the batch is on meta, the networks on cpu"):
+        train_step(state, digits().to("meta"))
+    with pytest.raises(DataError, match="needs the path of an IDX file"):
+        read_idx(5)  # type: ignore[arg-type]
+    assert LatentSpec(categorical=(np.int64(10),)).categorical == (10,)
+    codes = spec.sample(2, torch.Generator().manual_seed(0))
+    as64 = generate(G, Codes(codes.z.double(), codes.categorical, codes.continuous.double()))
+    assert torch.equal(as64, generate(G, codes))
+
+
+def test_a_read_only_output_is_kept(tmp_path) -> None:
+    import os
+    import stat
+
+    from infogan_tutorial.checkpoints import atomic_save
+    from infogan_tutorial.errors import CheckpointError
+
+    target = tmp_path / "kept.pt"
+    target.write_bytes(b"mine")
+    target.chmod(0o444)
+    with pytest.raises(CheckpointError, match="is read-only .* so it is kept"):
+        atomic_save({"x": 1}, target)
+    assert target.read_bytes() == b"mine" and stat.S_IMODE(os.stat(target).st_mode) == 0o444
