@@ -50,8 +50,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOX = Path(__file__).with_name("course_sandbox.py")
 ANSWER_KEY = ("foundations.py", "experiments.py", "inputs.py")  # left out of the sandbox's package copy
-SANDBOX_PROBES = {"infogan_tutorial.exercises.probes.gradient_flow": "gradient_flow"}
-"""Probes that need the student's live result (its autograd graph): the sandbox runs its own copy. Every
+SANDBOX_PROBES = {"infogan_tutorial.exercises.probes.gradient_flow": "gradient_flow",
+                  "infogan_tutorial.exercises.probes.traversal_shares_no_memory": "traversal_shares_no_memory"}
+"""Probes that need the student's live result (its autograd graph, the memory it shares with its inputs): the
+sandbox runs its own copy. Every
 other probe calls the function once and reads its result, so the sandbox returns ``fn(*args)`` and the
 grader applies the exercise's probe to that value."""
 DEF = re.compile(r"^def (\w+)\(", re.MULTILINE)
@@ -552,20 +554,12 @@ def _probed(exercise: Any, got: Any, case: Any) -> Any:
     return exercise.probe(lambda *args: got, case.make())
 
 
-HIDDEN_PROBLEMS = (
-    ("is not implemented yet", "it is not implemented yet"),
-    ("did not finish within", "it did not finish in time (a loop that never ends?)"),
-    ("which this exercise asks you not to use", "it calls a function this exercise asks you not to use"),
-    ("checker's own answer key", "it calls the checker's own answer key"),
-    ("changed its inputs in place", "it changed its inputs in place"),
-    ("left a thread running", "it left a thread running after it returned"),
-    ("random number generator", "it changed the global random number generator"),
-    ("calls backward()", "it calls backward() itself"),
-    ("gradient could not be computed", "its result's gradient could not be computed"),
-    ("for the rest of the notebook", "it changes torch's, Python's or NumPy's global settings"),
-)
-"""What feedback says of a problem on a hidden case: the kind of problem, in the grader's words. The sandbox's own
-message is not shown: the student's code wrote it while it held the hidden case's arguments."""
+HIDDEN_FAILED = ("what went wrong stays hidden: an error, a wrong value, type, shape or gradient, a loop that does "
+                 "not end and a broken rule all read alike here, so that feedback cannot carry a hidden case's inputs "
+                 "out. Your function passes the visible cases; try it on inputs like these one's")
+"""What feedback says of any problem on a hidden case. One text for every kind: the student's code chooses which
+problem it has (it can raise, hang or return a wrong value depending on the inputs it holds), so a message per kind,
+an exception's type or the line it was raised on would let a submission spell out the hidden arguments."""
 
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?(?![\w.])|\b(one|two|three|four|five|six|"
@@ -578,24 +572,9 @@ def _hidden_name(case: Any) -> str:
     return _NUMBER.sub("…", case.name)
 
 
-def _hidden_problem(name: str, case: Any, problem: str, source: str) -> str:
-    """The grader's description of a problem the sandbox reported on a hidden case."""
-    import builtins
-    found = re.match(rf"{re.escape(name)} raised ([A-Za-z_]\w*) on {re.escape(case.name)}(?: \(line (\d+)[:)])?",
-                     problem)
-    if found:
-        kind = found.group(1)
-        if not isinstance(getattr(builtins, kind, None), type) or not issubclass(getattr(builtins, kind),
-                                                                                 BaseException):
-            kind = "an exception"
-        where = ""
-        lines = source.splitlines()
-        if found.group(2) and 1 <= int(found.group(2)) <= len(lines):  # the line as the grader has it
-            where = f" at line {found.group(2)} of its cell ({lines[int(found.group(2)) - 1].strip()[:120]})"
-        return (f"{name} raised {kind} on a hidden case ({_hidden_name(case)}){where}; the error's own message is not "
-                "shown for hidden cases: try your function on inputs like these.")
-    what = next((said for phrase, said in HIDDEN_PROBLEMS if phrase in problem), "it failed")
-    return f"{name}: on a hidden case ({_hidden_name(case)}): {what}."
+def _hidden_failed(name: str, case: Any) -> str:
+    """The grader's one message for a problem on a hidden case (see :data:`HIDDEN_FAILED`)."""
+    return f"{name} fails a hidden case ({_hidden_name(case)}); {HIDDEN_FAILED}."
 
 
 def _scrub(message: str, extra: tuple[str, ...] = ()) -> str:
@@ -612,14 +591,16 @@ def _scrub(message: str, extra: tuple[str, ...] = ()) -> str:
 
 
 def verdict(item: Item, part: str, result: dict | None, died: str | None, only: int | None = None,
-            source: str = "", visible: dict | None = None) -> tuple[bool, str]:
+            visible: dict | None = None) -> tuple[bool, str]:
     """(passed, message) for the visible or hidden cases of one exercise (``only``: that case alone), from the
-    sandbox's result for those cases. A message about a hidden case is the grader's own text (``source``: the
-    answer cell, for the line of an error; ``visible``: the visible cases' result, whose refusal it repeats)."""
+    sandbox's result for those cases. A message about a hidden case is the grader's one text,
+    :data:`HIDDEN_FAILED` (``visible``: the visible cases' result, whose refusal it repeats)."""
     from infogan_tutorial.exercises.compare import difference, same
     from infogan_tutorial.exercises.engine import _explain, _gradients, _prepare
     name, exercise = item.function, item.exercise
     if result is None:
+        if part == "hidden":  # how it died (a hang, an exit) is the student's choice too
+            return False, f"{name} fails the hidden cases; {HIDDEN_FAILED}."
         return False, f"{name} could not be checked: {died or 'the grading process gave no result'}."
     if result.get("refused"):
         if part == "hidden":
@@ -646,7 +627,7 @@ def verdict(item: Item, part: str, result: dict | None, died: str | None, only: 
         if record.get("problem"):
             problem = str(record["problem"])[:2000]
             if part == "hidden":
-                return False, _hidden_problem(name, case, problem, source)
+                return False, _hidden_failed(name, case)
             if " raised NameError " in problem:
                 problem += (" (Only the answer cells are graded: an import or a helper it needs must be in the "
                             "function's own cell.)")
@@ -654,7 +635,7 @@ def verdict(item: Item, part: str, result: dict | None, died: str | None, only: 
         got = got_of(record)
         if isinstance(got, _Unsupported):
             if part == "hidden":
-                return False, f"{name}: on a hidden case ({_hidden_name(case)}): it returned a value that is not an answer."
+                return False, _hidden_failed(name, case)
             return False, _scrub(f"{name}: on {case.name}: it returned {got}, which is not an answer to this "
                                  "exercise.")
         got = _probed(exercise, got, case)
@@ -667,12 +648,12 @@ def verdict(item: Item, part: str, result: dict | None, died: str | None, only: 
                 return [(c, probed(r, c)) for j, (c, r) in enumerate(zip(cases, records))
                         if j != current and isinstance(r, dict) and not r.get("problem")]
             if part == "hidden":  # what the answer should have been stays with the grader
-                return False, f"{name}: wrong on a hidden case ({_hidden_name(case)}); what it should give stays hidden."
+                return False, _hidden_failed(name, case)
             return False, f"{name}: {_explain(got, case.make(), exercise, case, want, elsewhere)}"
         grads = record.get("grads")
         problem = difference(got, want) or _gradient_problem(exercise, grads, leaves, want_grads)
         if problem and part == "hidden":
-            return False, f"{name}: wrong on a hidden case ({_hidden_name(case)}): its type, shape or gradient differs."
+            return False, _hidden_failed(name, case)
         if problem:
             return False, f"{name}: on {case.name}: {problem}"
     return True, f"{name} is correct on all {len(cases)} {'hidden ' if part == 'hidden' else ''}test cases."
@@ -754,9 +735,9 @@ def grade_notebook(nb: dict, items: list[Item], setup: list[str], *, timeout: fl
         for part, points in zip(("visible", "hidden"), item.points):
             result = getattr(run, part).get(item.label)
             died = None if result is not None else run.died.get((item.label, part))
-            if died and f"{item.function}: {died}" not in notes:
+            if died and part == "visible" and f"{item.function}: {died}" not in notes:
                 notes.append(f"{item.function}: {died}")
-            kw = {"source": answers.get(item.label, ""), "visible": run.visible.get(item.label)}
+            kw = {"visible": run.visible.get(item.label)}
             share = 0.0
             try:
                 passed, message = verdict(item, part, result, died, **kw)
@@ -827,7 +808,8 @@ def late_penalty(folder: Path, result: dict, due: Any, per_day: float) -> None:
     deduction = min(result["score"], per_day * days * result["max_score"])
     result["score"] = round(result["score"] - deduction, 3)
     result["late"] = {"submitted": when.isoformat(), "due": due.isoformat(), "days": days, "deduction": deduction}
-    result["notes"].append(f"handed in {days} day(s) late ({when:%Y-%m-%d %H:%M} UTC, due {due:%Y-%m-%d %H:%M} UTC): "
+    due_utc = due.astimezone(dt.timezone.utc)  # a deadline given with an offset is shown in UTC, as the stamp is
+    result["notes"].append(f"handed in {days} day(s) late ({when:%Y-%m-%d %H:%M} UTC, due {due_utc:%Y-%m-%d %H:%M} UTC): "
                            f"-{deduction:g} points")
 
 
@@ -837,6 +819,7 @@ def write_grades(course: Path, assignments: list[str]) -> tuple[Path, Path]:
     for path in sorted((course / "results").glob("*/*.json")):
         results[(path.parent.name, path.stem)] = json.loads(path.read_text())
     students = sorted({s for s, _ in results})
+    maxima = {a: max((r.get("max_score", 0) for (_, b), r in results.items() if b == a), default=0) for a in assignments}
     long_path, lms_path = course / "grades.csv", course / "grades_lms.csv"
     with long_path.open("w", newline="") as f:
         w = csv.writer(f)
@@ -856,6 +839,6 @@ def write_grades(course: Path, assignments: list[str]) -> tuple[Path, Path]:
             scores = [results.get((student, a)) for a in assignments]
             cells = ["" if r is None or r["status"] != "graded" else f"{r['score']:g}" for r in scores]
             total = sum(r["score"] for r in scores if r and r["status"] == "graded")
-            top = sum(r.get("max_score", 0) for r in scores if r)
+            top = sum(maxima.values())  # every assignment counts, also one this student has no row for yet
             w.writerow([student, *cells, f"{total:g}", f"{top:g}"])
     return long_path, lms_path

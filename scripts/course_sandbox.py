@@ -139,7 +139,13 @@ def _gradient_flow(fn, args):
     return gradient_flow(fn, args)
 
 
-PROBES = {"call": _call, "gradient_flow": _gradient_flow}
+def _traversal_shares_no_memory(fn, args):
+    """The traversal exercise's probe: a grid that is a view of ``base`` is refused here, where it still is one."""
+    from infogan_tutorial.exercises.probes import traversal_shares_no_memory
+    return traversal_shares_no_memory(fn, args)
+
+
+PROBES = {"call": _call, "gradient_flow": _gradient_flow, "traversal_shares_no_memory": _traversal_shares_no_memory}
 
 
 def _resolve(module: str, qualname: str):

@@ -191,6 +191,7 @@ def test_grades_reference_full_blank_zero_mistakes_partial(graded):
     assert experiments["blank"]["status"] == "missing" and experiments["blank"]["raw_score"] == ""  # not a 0
     lms = {r["student_id"]: r for r in csv.DictReader((graded / "grades_lms.csv").open())}
     assert lms["reference"]["total"] == "22" and lms["blank"]["experiments"] == "" and len(lms) == 7
+    assert {r["max_total"] for r in lms.values()} == {"22"}  # every student out of both assignments
 
 
 def test_cheats_score_zero(graded):

@@ -91,6 +91,12 @@ def test_late_penalty_per_started_day_from_nbgraders_timestamp(tmp_path):
     (tmp_path / "timestamp.txt").write_text("2026-03-01 22:00:00.000000 UTC")
     cg.late_penalty(tmp_path, on_time, due, 0.1)
     assert on_time["score"] == 10 and "late" not in on_time
+    # a deadline given with an offset (23:59 at +01:00) is 22:59 UTC, and the note says so
+    paris = dt.datetime(2026, 3, 1, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    (tmp_path / "timestamp.txt").write_text("2026-03-01 23:30:00.000000 UTC")
+    late = {"score": 10.0, "max_score": 12.0, "notes": []}
+    cg.late_penalty(tmp_path, late, paris, 0.1)
+    assert "due 2026-03-01 22:59 UTC" in late["notes"][0] and late["late"]["days"] == 1
 
 
 def test_the_notebook_is_found_renamed_or_reported(tmp_path):
@@ -283,7 +289,7 @@ def test_switching_the_watch_off_and_calling_the_package_scores_zero():
     for label in CHEATS:
         assert [t["points"] for t in rows[label]] == [0, 0], (label, rows[label])
         assert "is not available while" in rows[label][0]["message"], rows[label][0]["message"]
-        assert "RuntimeError" in rows[label][1]["message"] and "hidden case" in rows[label][1]["message"]
+        assert "fails a hidden case" in rows[label][1]["message"] and "RuntimeError" not in rows[label][1]["message"]
 
 
 def test_an_exercise_keeps_what_only_another_exercise_forbids():
@@ -316,13 +322,38 @@ def code_entropy(spec):
 
 def test_feedback_shows_no_hidden_argument_and_no_path_of_the_grader():
     """A function's own error message is shown for the visible cases (their arguments are in the notebook), but
-    the sandbox that runs them holds no hidden argument yet; on a hidden case only the kind of error is shown."""
+    the sandbox that runs them holds no hidden argument yet; on a hidden case the grader's one text is shown, with
+    neither the error's type nor its line (a submission could pick either from the hidden inputs)."""
     rows, _ = grade(BOOK, {"ex-code-entropy": LEAK})
     visible, hidden = rows["ex-code-entropy"]
     assert "LEAK nothing nothing (-1.0, 1.0) <python>/lib" in visible["message"]  # its own message, paths replaced
     assert sys.prefix not in visible["message"]
     line = next(i for i, text in enumerate(LEAK.splitlines(), 1) if "raise ValueError" in text)
-    assert "raised ValueError on a hidden case" in hidden["message"] and f"line {line} " in hidden["message"]
+    assert hidden["message"].startswith("code_entropy fails a hidden case (") and cg.HIDDEN_FAILED in hidden["message"]
+    assert "ValueError" not in hidden["message"] and f"line {line}" not in hidden["message"]
     assert "hidden-range-seen" not in visible["message"] and "-0.2" not in visible["message"]
     for said in ("LEAK nothing", "LEAK hidden", "site-packages"):  # its source line, not what it raised
         assert said not in hidden["message"], hidden["message"]  # (its case's name, the grader's text, is shown)
+
+
+VIEW = '''def traversal_codes(spec, base, code, values):
+    rows, steps = len(base), len(values)
+    z = base.z[:, None].expand(rows, steps, -1).reshape(rows * steps, -1)  # a view of base.z when steps == 1
+    cat = base.categorical.repeat_interleave(steps, dim=0)
+    cont = base.continuous.repeat_interleave(steps, dim=0)
+    varied = values.repeat(rows)
+    i = spec.code_index(code)
+    if i < spec.n_categorical:
+        cat[:, i] = varied.to(cat.dtype)
+    else:
+        cont[:, i - spec.n_categorical] = varied.to(cont.dtype)
+    return Codes(z, cat, cont)
+'''
+
+
+def test_a_grid_that_shares_memory_with_base_is_refused_in_grading_as_in_the_notebook():
+    """The memory a result shares with its inputs is judged in the sandbox, where the result still is a view (the
+    third cheating instructor's s04 got 2/2 from the grader and 0 from the notebook's check)."""
+    rows, _ = grade(BOOK, {"ex-traversal": VIEW})
+    visible = rows["ex-traversal"][0]
+    assert not visible["passed"] and "shares its memory with base.z" in visible["message"], visible

@@ -18,10 +18,12 @@ from torch import Tensor
 
 from ..evaluation import categorical_accuracy, hungarian_accuracy
 from ..latent_codes import Codes, LatentSpec
+from ..mutual_information import entropy as mi_entropy, uniform as mi_uniform
 from ..networks import QOutput
 from ..objectives import gaussian_log_likelihood, info_loss, info_lower_bound, log_q
-from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, with_cases
+from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
+from .probes import traversal_shares_no_memory
 
 # -- exercise: the categorical information loss ------------------------------------------
 
@@ -120,7 +122,7 @@ def _categorical_info_loss_exercise() -> Exercise:
                 lambda logits, c: -(F.log_softmax(logits, 1) * F.one_hot(c, logits.shape[1])).mean()),
     ]
     return Exercise(_categorical_loss, cases, mistakes, arg_names=("logits", "c"), gradients="required",
-                    grad_args=("logits",))
+                    grad_args=("logits",), forbidden={log_q: "the package's log_q", info_loss: "the package's info_loss"})
 
 
 def check_categorical_info_loss(fn: Callable[[Tensor, Tensor], Tensor], *, graded: bool = False,
@@ -276,7 +278,8 @@ def _code_entropy_exercise() -> Exercise:
                 partial(_entropy, base=10.0)),
     ]
     forbidden = {LatentSpec.entropy: "spec.entropy()", LatentSpec.categorical_entropy: "spec.categorical_entropy()",
-                 LatentSpec.continuous_entropy: "spec.continuous_entropy()"}
+                 LatentSpec.continuous_entropy: "spec.continuous_entropy()",
+                 mi_entropy: "the package's mutual_information.entropy", mi_uniform: "the package's mutual_information.uniform"}
     return Exercise(_entropy, cases, mistakes, arg_names=("spec",), forbidden=forbidden)
 
 
@@ -429,25 +432,6 @@ def _traversal_diagnosis(got: Any, args: tuple) -> str | None:
     return None
 
 
-def _traversal_probe(fn: Callable[..., Any], args: tuple) -> Any:
-    """The grid ``fn`` returns, refused where a field shares memory with ``base`` (a view of it)."""
-    got = fn(*args)
-    base = args[1]
-    if isinstance(got, Codes):
-        for part in ("z", "categorical", "continuous"):
-            mine = getattr(got, part)
-            theirs = [f"base.{p}" for p in ("z", "categorical", "continuous") if isinstance(mine, Tensor)
-                      and mine.numel() and getattr(base, p).numel() and mine.untyped_storage().data_ptr()
-                      == getattr(base, p).untyped_storage().data_ptr()]
-            if theirs:
-                raise SideEffect(
-                    f"the returned Codes.{part} shares its memory with {theirs[0]} (it is {theirs[0]} itself or a "
-                    "view of it, e.g. from expand(), a reshape of one, or indexing with a slice): writing into the "
-                    "grid would then change base, and the statement asks for new tensors that share no memory with "
-                    "base. Return copies (repeat_interleave, or .clone()).")
-    return got
-
-
 def _traversal_codes_exercise() -> Exercise:
     def case(spec: LatentSpec, rows: int, code: str, values: Tensor, seed: int) -> Callable[[], tuple]:
         return lambda: (spec, spec.sample(rows, seeded_rng(seed)), code, values.clone())
@@ -485,7 +469,7 @@ def _traversal_codes_exercise() -> Exercise:
                 "one categorical code c2 is continuous[:, 0] (use spec.code_index(code) - spec.n_categorical).",
                 partial(_traversal, ignore_categorical_count=True)),
     ]
-    return Exercise(reference, cases, mistakes, probe=_traversal_probe, diagnose=_traversal_diagnosis,
+    return Exercise(reference, cases, mistakes, probe=traversal_shares_no_memory, diagnose=_traversal_diagnosis,
                     arg_names=("spec", "base", "code", "values"),
                     forbidden={LatentSpec.traversal: "spec.traversal", LatentSpec.noise_traversal: "spec.noise_traversal"})
 

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from ..latent_codes import Codes
 from ..networks import Discriminator
 from .engine import SideEffect
 
@@ -117,3 +118,23 @@ def gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
 
     flags = (grew("fake", fake), reached(D.body, "body"), reached(D.q_head, "q_head"), reached(D.d_head, "d_head"))
     return out.detach(), torch.tensor(flags, dtype=torch.float64)
+
+
+def traversal_shares_no_memory(fn: Callable[..., Any], args: tuple) -> Any:
+    """The grid ``fn`` returns, refused where a field shares memory with ``base`` (a view of it); run where the
+    answer runs (a result sent back from the graded sandbox no longer shares anything)."""
+    got = fn(*args)
+    base = args[1]
+    if isinstance(got, Codes):
+        for part in ("z", "categorical", "continuous"):
+            mine = getattr(got, part)
+            theirs = [f"base.{p}" for p in ("z", "categorical", "continuous") if isinstance(mine, Tensor)
+                      and mine.numel() and getattr(base, p).numel() and mine.untyped_storage().data_ptr()
+                      == getattr(base, p).untyped_storage().data_ptr()]
+            if theirs:
+                raise SideEffect(
+                    f"the returned Codes.{part} shares its memory with {theirs[0]} (it is {theirs[0]} itself or a "
+                    "view of it, e.g. from expand(), a reshape of one, or indexing with a slice): writing into the "
+                    "grid would then change base, and the statement asks for new tensors that share no memory with "
+                    "base. Return copies (repeat_interleave, or .clone()).")
+    return got
