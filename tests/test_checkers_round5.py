@@ -19,7 +19,7 @@ from infogan_tutorial.objectives import info_loss
 
 
 def _threads(logits, c):
-    torch.set_num_threads(1)
+    torch.set_num_threads(torch.get_num_threads() + 1)  # a change wherever it runs (CI sets OMP_NUM_THREADS=1)
     return F.cross_entropy(logits, c)
 
 
@@ -34,7 +34,7 @@ def _chdir(logits, c):
 
 
 def _environ(logits, c):
-    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = str(torch.get_num_threads() + 7)  # a change, whatever CI's environment holds
     return F.cross_entropy(logits, c)
 
 
