@@ -169,3 +169,77 @@ def test_a_control_that_changes_d_s_batch_norms_is_refused(answer, said):
 
 def test_a_right_control_passes():
     assert ex.check_control_info_loss(_right_with_no_grad).passed
+
+
+# -- the fourth blind student's passes (issue 25) ----------------------------------------------------------------
+
+
+def _entropy_of_distinct_k(spec):
+    import math
+    low, high = spec.continuous_range
+    return sum(math.log(k) for k in set(spec.categorical)) + spec.n_continuous * math.log(high - low)
+
+
+def _entropy_patching_the_spec(spec):
+    import math
+
+    from infogan_tutorial.latent_codes import LatentSpec
+    LatentSpec.entropy = lambda self: 0.0
+    low, high = spec.continuous_range
+    return sum(math.log(k) for k in spec.categorical) + spec.n_continuous * math.log(high - low)
+
+
+def _matched_dropping_large_labels(clusters, labels):
+    from scipy.optimize import linear_sum_assignment
+    k = int(clusters.max()) + 1
+    counts = np.zeros((k, k))
+    for a, b in zip(clusters, labels):
+        if b < k:
+            counts[a, b] += 1
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / len(labels))
+
+
+def _rewired_features(D, fake, codes, spec):
+    original = D.features
+    D.features = lambda x: original(x).detach()
+    return info_loss(D.q_from_features(D.features(fake)), codes, spec)
+
+
+def _seterr_then_divide(confusion):
+    np.seterr(all="ignore")
+    m = np.asarray(confusion, dtype=np.float64)
+    from scipy.optimize import linear_sum_assignment
+    rows, cols = linear_sum_assignment(m, maximize=True)
+    return m[rows, cols] / m.sum(axis=1)
+
+
+def _recursion_limit(logits, c):
+    import sys
+    sys.setrecursionlimit(sys.getrecursionlimit() + 123)  # (the student's 50 would stop pytest's own deep stack)
+    return F.cross_entropy(logits, c)
+
+
+def _in_place_after_use(logits, c):
+    out = F.cross_entropy(logits, c)
+    c.add_(0)  # autograd saved c: backward() now fails
+    return out
+
+
+@pytest.mark.parametrize("check, answer, said", [
+    ("check_code_entropy", _entropy_of_distinct_k, "two 10-way codes"),
+    ("check_code_entropy", _entropy_patching_the_spec, "attributes of LatentSpec"),
+    ("check_matched_accuracy", _matched_dropping_large_labels, "labels 8 and 9"),
+    ("check_control_info_loss", _rewired_features, "it sets D.features"),
+    ("check_per_class_accuracy", _seterr_then_divide, "np.seterr"),
+    ("check_categorical_info_loss", _recursion_limit, "recursion limit"),
+    ("check_categorical_info_loss", _in_place_after_use, "gradient could not be computed"),
+], ids=lambda v: getattr(v, "__name__", str(v)[:20]))
+def test_the_fourth_blind_students_passes_are_refused(check, answer, said):
+    import sys
+
+    from infogan_tutorial.latent_codes import LatentSpec
+    entropy, limit, err = LatentSpec.entropy, sys.getrecursionlimit(), np.geterr()
+    result = getattr(ex, check)(answer)
+    assert not result.passed and said in result.message, result.message
+    assert LatentSpec.entropy is entropy and sys.getrecursionlimit() == limit and np.geterr() == err

@@ -189,7 +189,13 @@ def _gradients(out: Any, leaves: list[tuple[str, Tensor]]) -> list[Tensor] | Non
 
 
 def _gradient_problem(exercise: Exercise, got: Any, leaves: list, want_grads: list[Tensor] | None) -> str | None:
-    return gradient_problem(exercise, _gradients(got, leaves), leaves, want_grads)
+    try:
+        got_grads = _gradients(got, leaves)
+    except RuntimeError as e:  # e.g. a tensor its graph needs was changed in place after use
+        said = str(e).splitlines()[0].split(" Hint:")[0][:300]
+        return (f"its result's gradient could not be computed ({type(e).__name__}: {said}): "
+                "a loss must let backward() run; do not change a tensor in place after computing with it.")
+    return gradient_problem(exercise, got_grads, leaves, want_grads)
 
 
 def gradient_problem(exercise: Exercise, got_grads: list[Tensor] | None, leaves: list,

@@ -23,7 +23,7 @@ from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import (discriminator_loss, generator_loss, info_loss, info_lower_bound, info_term,
                           invariant_information)
 from .compare import difference
-from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
+from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, with_cases
 from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 from .probes import gradient_flow
@@ -284,9 +284,15 @@ def _rematched_per_class(confusion: np.ndarray) -> np.ndarray:
 
 
 def _quiet_division(fn: Callable[..., Any], args: tuple) -> Any:
-    """The result of ``fn``, without NumPy's warning for the 0 / 0 of an empty class (nan is the answer there)."""
+    """The result of ``fn``, without NumPy's warning for the 0 / 0 of an empty class (nan is the answer there); an
+    answer that calls np.seterr is refused here, since leaving the block would hide its change."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return fn(*args)
+        inside = np.geterr()
+        out = fn(*args)
+        if np.geterr() != inside:
+            raise SideEffect("it changes NumPy's floating-point error handling (np.seterr) for the rest of the "
+                             "notebook: use `with np.errstate(...):` if you need it, or leave it as it is.")
+    return out
 
 
 def _per_class_accuracy_exercise() -> Exercise:

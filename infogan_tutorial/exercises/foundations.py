@@ -251,7 +251,9 @@ def _code_entropy_exercise() -> Exercise:
              ("no categorical code and two codes on (-4, -1.5), a negative range",
               LatentSpec(noise_dim=8, categorical=(), n_continuous=2, continuous_range=(-4.0, -1.5))),
              ("a 2-way code and one code on (2, 2.25) (the answer is ln 2 + ln 0.25 = -0.693)",
-              LatentSpec(noise_dim=8, categorical=(2,), n_continuous=1, continuous_range=(2.0, 2.25)))]
+              LatentSpec(noise_dim=8, categorical=(2,), n_continuous=1, continuous_range=(2.0, 2.25))),
+             ("two 10-way codes (the same K twice) and one code on (-1, 1)",
+              LatentSpec(noise_dim=8, categorical=(10, 10), n_continuous=1))]
     cases = [Case(name, lambda s=s: (s,)) for name, s in specs]
     mistakes = [
         Mistake("log base 2 (bits) instead of the natural log (nats): the book measures H(c) in nats, "
@@ -584,7 +586,9 @@ def _matched_accuracy_exercise() -> Exercise:
                   lambda: (np.repeat([4, 1, 0], 1000), np.repeat([1, 0, 2], [1200, 900, 900]))),
              Case("a single item (the answer is 1.0)", lambda: (np.array([6]), np.array([2]))),
              Case("int32 arrays, 10 categories but only 2 labels",
-                  lambda: (np.arange(12, dtype=np.int32) % 10, np.array([0, 1] * 6, dtype=np.int32)))]
+                  lambda: (np.arange(12, dtype=np.int32) % 10, np.array([0, 1] * 6, dtype=np.int32))),
+             Case("2 categories (0, 1) and labels 8 and 9, larger than any category (the answer is 1.0)",
+                  lambda: (np.array([0, 0, 1, 1]), np.array([8, 8, 9, 9])))]
     mistakes = [
         Mistake("no matching: it compares category numbers with labels directly. Q's category 3 need not "
                 "mean digit 3; match categories to labels first (scipy.optimize.linear_sum_assignment).",

@@ -280,7 +280,16 @@ def _set_attributes(module: object, saved: dict) -> None:
 
 
 _MISSING = object()
-_PATCHABLE = (torch, torch.nn.functional, torch.Tensor, torch.nn.Module, np, math)
+
+
+def _package_parts() -> tuple:
+    """The package's modules and classes a later cell of the notebook calls (``objectives.log_q = ...`` or
+    ``LatentSpec.entropy = ...`` would change what it computes)."""
+    from .. import evaluation, latent_codes, mutual_information, networks, objectives, training
+    return (evaluation, latent_codes, mutual_information, networks, objectives, training,
+            latent_codes.LatentSpec, latent_codes.Codes, networks.Generator, networks.Discriminator, networks.QOutput)
+
+_PATCHABLE = (torch, torch.nn.functional, torch.Tensor, torch.nn.Module, np, math, *_package_parts())
 
 
 def _print_options() -> dict:
@@ -337,6 +346,8 @@ GLOBAL_STATE: tuple[tuple[Callable[[], Any], Callable[[Any], None], str], ...] =
     (_flushes_denormals, torch.set_flush_denormal,
      "it switches torch's flushing of denormal numbers to zero (torch.set_flush_denormal) for the rest of the "
      "notebook, which changes tiny values in every later computation: " + _KEEP),
+    (sys.getrecursionlimit, sys.setrecursionlimit,
+     "it changes Python's recursion limit (sys.setrecursionlimit) for the rest of the notebook: " + _KEEP),
     (os.getcwd, os.chdir,
      "it changes the working folder (os.chdir) for the rest of the notebook, so later cells read and write "
      "elsewhere: " + _KEEP),

@@ -69,6 +69,25 @@ def statistics_side_effect(D: Discriminator, before: list, expected: list) -> st
             "leave D's batch norms as they are.")
 
 
+def attribute_side_effect(D: Discriminator, before: list[tuple[str, dict]]) -> str | None:
+    """Which part of D the answer gave a new or replaced plain attribute (``D.features = lambda x: ...``), or None."""
+    now = dict(D.named_modules())
+    for name, attributes in before:
+        module = now.get(name)
+        if module is None:
+            continue
+        changed = sorted(k for k, v in vars(module).items() if attributes.get(k, _GONE) is not v)
+        if changed:
+            part = "D" if not name else f"D.{name}"
+            return (f"it sets {part}.{changed[0]} (it replaces or adds an attribute of D), which rewires D for the "
+                    "rest of the notebook: every later use of D, training included, would run the answer's "
+                    "version. Compute with D as it comes, e.g. D.features(fake).detach().")
+    return None
+
+
+_GONE = object()
+
+
 def mode_side_effect(D: Discriminator, modes: list[tuple[str, bool]]) -> str | None:
     """Which part of D the answer left switched between train and eval mode, or None."""
     now = dict(D.named_modules())
@@ -90,11 +109,12 @@ def gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
     an answer that zeroes them or calls backward() itself is refused (:class:`SideEffect`)."""
     D, fake, codes, spec = args
     before, modes = stored_grads(D, fake), [(n, m.training) for n, m in D.named_modules()]
+    attributes = [(n, dict(vars(m))) for n, m in D.named_modules()]
     statistics, expected = norm_statistics(D), _after_one_pass(D, fake)
     out = fn(D, fake, codes, spec)
     after = stored_grads(D, fake)
-    effect = grad_side_effect(before, after) or mode_side_effect(D, modes) or \
-        statistics_side_effect(D, statistics, expected)
+    effect = grad_side_effect(before, after) or mode_side_effect(D, modes) or attribute_side_effect(D, attributes) \
+        or statistics_side_effect(D, statistics, expected)
     if effect:
         raise SideEffect(effect)
     if not isinstance(out, Tensor) or out.dim() != 0:
