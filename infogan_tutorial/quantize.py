@@ -16,8 +16,8 @@ INT4_GROUP = 64
 """4-bit weights share one scale per this many consecutive weights."""
 
 QUANTIZE_MIN_SIZE = 100_000
-"""Only weight tensors with at least this many numbers are quantised: in the paper's networks the two 1024 x 6272
-layers and three of 131,072 numbers (G's 128 -> 64 up-convolution, D's 64 -> 128 convolution, Q's FC 1024 -> 128)."""
+"""Only weight tensors with at least this many numbers are quantised (in the paper's networks the two 1024 x 6272
+layers, and three of 131,072 numbers, G's 128 -> 64 up-convolution, D's 64 -> 128 convolution and Q's FC 1024 -> 128)."""
 
 
 def quantizable(weight: Tensor, group: int = 1) -> bool:
