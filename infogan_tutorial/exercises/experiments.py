@@ -25,6 +25,7 @@ from ..objectives import (discriminator_loss, generator_loss, info_loss, info_lo
 from .compare import difference
 from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, with_cases
 from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
+from .guards import torch_state, torch_state_change
 from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
 from .probes import gradient_flow
 
@@ -284,14 +285,14 @@ def _rematched_per_class(confusion: np.ndarray) -> np.ndarray:
 
 
 def _quiet_division(fn: Callable[..., Any], args: tuple) -> Any:
-    """The result of ``fn``, without NumPy's warning for the 0 / 0 of an empty class (nan is the answer there); an
-    answer that calls np.seterr is refused here, since leaving the block would hide its change."""
+    """The result of ``fn``, without NumPy's warning for the 0 / 0 of an empty class (nan is the answer there); the
+    global state is compared inside the block, since leaving it would hide an answer's np.seterr."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        inside = np.geterr()
+        inside = torch_state()
         out = fn(*args)
-        if np.geterr() != inside:
-            raise SideEffect("it changes NumPy's floating-point error handling (np.seterr) for the rest of the "
-                             "notebook: use `with np.errstate(...):` if you need it, or leave it as it is.")
+        change = torch_state_change(inside)
+        if change:
+            raise SideEffect(change)
     return out
 
 
