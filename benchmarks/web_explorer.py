@@ -1,6 +1,6 @@
 """The live explorer in headless Chromium: page weight, load time and time per image.
 
-    python benchmarks/web_explorer.py                            # the book's plain-JavaScript generator
+    python benchmarks/web_explorer.py                            # the book's generator (explorer.js)
     python benchmarks/web_explorer.py --ort --screens DIR        # also onnxruntime-web; screenshots into DIR
 
 Serves ``book/_static/explorer/`` on 127.0.0.1 in a page like the book's, opens the explorer
@@ -8,8 +8,10 @@ in headless Chromium (from apt) and prints:
 
 * bytes transferred from the click to the first image (the page itself not counted), and the
   time from the click to the first image;
-* the time G takes per image (median and 95th percentile of 100 images after a warm-up); with
-  Node on the PATH, also the CPU time per image of the same script (wall-clock times grow when
+* the time G takes per image (median and 95th percentile of 100 images after a warm-up), on the
+  page's kernel (WebAssembly SIMD where the browser has it) and, interleaved, on the plain
+  JavaScript loop that stands in where it does not; with Node on the PATH, also the CPU time per
+  image of both (wall-clock times grow when
   other processes share the cores, CPU time much less);
 * slider-to-paint: a mouse drag across the c2 slider (60 moves, one every 16 ms, sent through the
   DevTools protocol as a hand would, without waiting for the page), from each move's timestamp
@@ -53,15 +55,18 @@ ISOLATED = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-
 
 
 def js_timings(browser: Chromium) -> dict:
-    """Per-image times of the page's G, and of a slider move up to the painted canvas."""
-    return browser.evaluate("""(() => {
+    """Per-image times of the page's G (its kernel: WebAssembly SIMD where the browser has it) and of the
+    same G on the plain JavaScript loop, interleaved."""
+    return browser.evaluate("""(async () => {
       const root = document.querySelector('#full'), G = root.infoganExplorer.G, z = InfoGANExplorer.seededNoise(7, 62);
+      const url = performance.getEntriesByType('resource').map(e => e.name).find(n => n.endsWith('generator.bin'));
+      const js = new InfoGANExplorer.WebGenerator(G.manifest, await (await fetch(url)).arrayBuffer(), {simd: false});
       const q = (t, p) => t.slice().sort((a, b) => a - b)[Math.floor(p * (t.length - 1))];
-      for (let i = 0; i < 20; i++) G.render(i % 10, 0, 0, z);
-      const g = [];
-      for (let i = 0; i < 100; i++) { const t0 = performance.now(); G.render(i % 10, (i % 41) / 10 - 2, 0.3, z);
-                                      g.push(performance.now() - t0); }
-      return {g_median: q(g, 0.5), g_p95: q(g, 0.95)};
+      for (let i = 0; i < 20; i++) { G.render(i % 10, 0, 0, z); js.render(i % 10, 0, 0, z); }
+      const g = [], j = [];
+      for (let i = 0; i < 100; i++) for (const [net, t] of [[G, g], [js, j]]) {
+        const t0 = performance.now(); net.render(i % 10, (i % 41) / 10 - 2, 0.3, z); t.push(performance.now() - t0); }
+      return {kernel: G.kernel, g_median: q(g, 0.5), g_p95: q(g, 0.95), js_median: q(j, 0.5), js_p95: q(j, 0.95)};
     })()""")
 
 
@@ -138,20 +143,21 @@ def set_controls(browser: Chromium, root: str, **values: object) -> None:
     browser.evaluate(f"document.querySelector('{root}').infoganExplorer.idle()")
 
 
-def plain_js(browser: Chromium, base: str, model, screens: Path | None) -> None:
+def page_explorer(browser: Chromium, base: str, model, screens: Path | None) -> None:
     browser.navigate(base + "index.html")
     t0 = browser.evaluate("performance.now()")
     browser.evaluate("document.querySelector('#full .infogan-explorer-open').click()")
     browser.wait_for("document.querySelector('#full').dataset.state === 'live'")
     load_ms = browser.evaluate("document.querySelector('#full').infoganExplorer.loadMs")
     sizes = transferred(browser, t0)
-    print(f"plain JS: {sum(sizes.values()) / 1e6:.2f} MB transferred on opening ({sizes}); "
+    print(f"page: {sum(sizes.values()) / 1e6:.2f} MB transferred on opening ({sizes}); "
           f"first image {load_ms:.0f} ms after the click")
     t = js_timings(browser)
-    print(f"plain JS: G {t['g_median']:.1f} ms per image (p95 {t['g_p95']:.1f})")
+    print(f"page: G {t['g_median']:.1f} ms per image (p95 {t['g_p95']:.1f}) on {t['kernel']}; on the plain "
+          f"JavaScript loop, interleaved: {t['js_median']:.1f} ms (p95 {t['js_p95']:.1f})")
     for rate in (1, 4):
         d = drag_to_paint(browser, "#full", rate)
-        print(f"plain JS, CPU slowed {rate}x: slider to painted frame over a drag of {d['n']} mouse moves: "
+        print(f"page, CPU slowed {rate}x: slider to painted frame over a drag of {d['n']} mouse moves: "
               f"median {d['median']:.0f} ms, p95 {d['p95']:.0f} ms, worst {d['max']:.0f} ms")
     settings = [(0, -2.0, 0.0, 0), (5, 1.3, -1.1, 1234), (8, 0.0, 2.0, 99)]
     worst = 0.0
@@ -161,7 +167,7 @@ def plain_js(browser: Chromium, base: str, model, screens: Path | None) -> None:
         worst = max(worst, float(np.abs(got - render_web(model.G, model.spec, c1, c2, c3, seed).numpy()).max()))
         if screens:
             browser.screenshot(screens / f"explorer-{i + 1}-c1-{c1}-c2-{c2}-c3-{c3}-seed-{seed}.png", "#full")
-    print(f"plain JS: worst pixel difference from PyTorch over {len(settings)} settings: {worst:.4f}")
+    print(f"page: worst pixel difference from PyTorch over {len(settings)} settings: {worst:.4f}")
     if screens:
         browser.evaluate("document.querySelector('#small .infogan-explorer-open').click()")
         browser.wait_for("document.querySelector('#small').dataset.state === 'live'")
@@ -234,14 +240,18 @@ global.window = {}; global.location = {href: 'http://x/'};
 global.document = {currentScript: {src: 'http://x/e.js'}, readyState: 'complete', querySelectorAll: () => []};
 require(dir + '/explorer.js');
 const E = window.InfoGANExplorer, buf = fs.readFileSync(dir + '/generator.bin');
-const G = new E.WebGenerator(JSON.parse(fs.readFileSync(dir + '/generator.json')),
-                             buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-const z = E.seededNoise(7, G.noiseDim);
-for (let i = 0; i < 30; i++) G.render(i % 10, 0, 0, z);
-const n = 200, c0 = process.cpuUsage();
-for (let i = 0; i < n; i++) G.render(i % 10, (i % 41) / 10 - 2, 0.3, z);
-const c = process.cpuUsage(c0);
-console.log(((c.user + c.system) / 1000 / n).toFixed(2));
+const manifest = JSON.parse(fs.readFileSync(dir + '/generator.json'));
+const weights = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+const z = E.seededNoise(7, 62), out = [];
+for (const options of [{}, {simd: false}]) {
+  const G = new E.WebGenerator(manifest, weights, options);
+  for (let i = 0; i < 30; i++) G.render(i % 10, 0, 0, z);
+  const n = 200, c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) G.render(i % 10, (i % 41) / 10 - 2, 0.3, z);
+  const c = process.cpuUsage(c0);
+  out.push(((c.user + c.system) / 1000 / n).toFixed(2) + ' ms on ' + G.kernel);
+}
+console.log(out.join(', '));
 """
 
 
@@ -273,10 +283,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cpu = node_cpu_ms(Path(tmp))
         if cpu:
-            print(f"plain JS under Node: {cpu} ms of CPU time per image (one thread)")
+            print(f"G under Node, CPU time per image (one thread): {cpu}")
         write_explorer_page(tmp, ASSET_DIR)
         with serve(tmp) as base, Chromium(binary) as browser:
-            plain_js(browser, base, model, args.screens)
+            page_explorer(browser, base, model, args.screens)
         if args.ort:
             onnxruntime_web(binary, model, Path(tmp))
 

@@ -239,6 +239,26 @@ def test_every_control_draws_pytorch_s_image(browser, page, pretrained, manifest
     assert check("after new noise")["seed"] != 424242
 
 
+def test_g_runs_in_webassembly_simd_and_its_javascript_twin_draws_the_same(browser, page, pretrained):
+    """The page's G adds up its columns in WebAssembly SIMD; without SIMD the same loop runs in JavaScript."""
+    opened(browser, "#full")
+    got = browser.evaluate("""(async () => {
+      const G = document.querySelector('#full').infoganExplorer.G;
+      const url = performance.getEntriesByType('resource').map(e => e.name).find(n => n.endsWith('generator.bin'));
+      const js = new InfoGANExplorer.WebGenerator(G.manifest, await (await fetch(url)).arrayBuffer(), {simd: false});
+      const z = InfoGANExplorer.seededNoise(11, G.noiseDim), images = [];
+      for (const [c1, c2, c3] of [[0, 0, 0], [3, -2, 1.5], [9, 2, -2]])
+        images.push([c1, c2, c3, Array.from(G.render(c1, c2, c3, z)), Array.from(js.render(c1, c2, c3, z))]);
+      return {kernels: [G.kernel, js.kernel], images};
+    })()""")
+    assert got["kernels"] == ["WebAssembly SIMD", "JavaScript"]
+    for c1, c2, c3, simd, plain in got["images"]:
+        simd, plain = np.array(simd).reshape(28, 28), np.array(plain).reshape(28, 28)
+        assert np.abs(simd - plain).max() <= 1e-5, (c1, c2, c3)
+        want = web_export.render_web(pretrained.G, pretrained.spec, c1, c2, c3, 11).numpy()
+        assert_close(simd, want, f"WebAssembly SIMD at {(c1, c2, c3)}")
+
+
 def test_traversal_strip_follows_the_code_moved_last(browser, page, pretrained):
     opened(browser, "#full")
     move(browser, "#full", "c2", 0.4)

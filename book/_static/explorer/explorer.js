@@ -1,9 +1,11 @@
 /* The latent explorer of "InfoGAN, step by step", live in the page.
  *
- * G(z, c) of the pretrained model runs here in plain JavaScript: four layers, read from
- * generator.bin as written by infogan_tutorial/web_export.py (batch norms folded into a scale
- * and shift per unit; the two large matrices in 4 bits with an fp16 scale per 64 weights,
- * exactly the weights Python restores). z comes from a seed through mulberry32 and Box-Muller,
+ * G(z, c) of the pretrained model runs here, in the page: four layers, read from generator.bin as
+ * written by infogan_tutorial/web_export.py (batch norms folded into a scale and shift per unit; the
+ * two large matrices in 4 bits with an fp16 scale per 64 weights, exactly the weights Python
+ * restores). Each layer adds up columns of its weights scaled by its nonzero inputs, in a small
+ * WebAssembly SIMD loop written out below (about 2 ms an image on one core), or in the same loop in
+ * plain JavaScript where the browser lacks WebAssembly SIMD (about four times slower). z comes from a seed through mulberry32 and Box-Muller,
  * which infogan_tutorial.web_export.seeded_noise reproduces, so render_web(G, spec, c1, c2, c3,
  * seed) in Python draws the same image.
  *
@@ -78,32 +80,111 @@
     return out;
   }
 
+  // -- the two large layers' inner loop, in WebAssembly SIMD where the browser has it -------
+  // axpy4(dst, n, ids, ws, count, q): for k = 0, 4, ..., count - 4 and o = 0, 4, ..., n - 4 (bytes),
+  //   heap[dst + o] += ws[k] * heap[ids[k] + q + o] + ... + ws[k + 3] * heap[ids[k + 3] + q + o]
+  // where ids (byte addresses) and ws (weights) are arrays in the heap too: four columns of a matrix,
+  // scaled and added into dst. The module is written out here, byte by byte (no build step); the
+  // plain JavaScript twin below does the same where WebAssembly SIMD is missing.
+  function simdModule() {
+    function leb(n) { var out = []; do { var b = n & 0x7f; n >>>= 7; out.push(n ? b | 0x80 : b); } while (n); return out; }
+    function section(id, bytes) { return [id].concat(leb(bytes.length), bytes); }
+    function name(s) { return leb(s.length).concat(Array.from(s, function (ch) { return ch.charCodeAt(0); })); }
+    function get(i) { return [0x20, i]; }
+    function set(i) { return [0x21, i]; }
+    function i32(n) { return [0x41, n]; }  // constants 0 to 63 only (one byte of signed LEB128)
+    var I32 = 0x7f, V128 = 0x7b, ADD = 0x6a, GE_U = 0x4f, SHL = 0x74, LOAD_I32 = 0x28;
+    var LOAD_F32 = 0x2a, SPLAT = [0xfd, 0x13], VLOAD = [0xfd, 0x00, 4, 0], VSTORE = [0xfd, 0x0b, 4, 0];
+    var VADD = [0xfd, 0xe4, 0x01], VMUL = [0xfd, 0xe6, 0x01], BLOCK_LOOP = [0x02, 0x40, 0x03, 0x40];
+    var END2 = [0x0b, 0x0b], EXIT_IF = [0x0d, 1], REPEAT = [0x0c, 0];
+    var DST = 0, N = 1, IDS = 2, WS = 3, COUNT = 4, Q = 5, K = 6, O = 7, P = 8, COL = [9, 10, 11, 12], W = [13, 14, 15, 16];
+    var body = [].concat(BLOCK_LOOP, get(K), get(COUNT), GE_U, EXIT_IF,      // for k < count, by 4
+      get(IDS), get(K), i32(2), SHL, ADD, set(P));
+    COL.forEach(function (l, i) { body = body.concat(get(P), [LOAD_I32, 2, 4 * i], get(Q), ADD, set(l)); });  // ids[k+i] + q
+    body = body.concat(get(WS), get(K), i32(2), SHL, ADD, set(P));
+    W.forEach(function (l, i) { body = body.concat(get(P), [LOAD_F32, 2, 4 * i], SPLAT, set(l)); });  // ws[k+i] x 4
+    body = body.concat(i32(0), set(O), BLOCK_LOOP, get(O), get(N), GE_U, EXIT_IF,   //   for o < n, by 16 bytes
+      get(DST), get(O), ADD, get(DST), get(O), ADD, VLOAD);
+    COL.forEach(function (l, i) { body = body.concat(get(l), get(O), ADD, VLOAD, get(W[i]), VMUL, VADD); });
+    body = body.concat(VSTORE, get(O), i32(16), ADD, set(O), REPEAT, END2,
+      get(K), i32(4), ADD, set(K), REPEAT, END2, [0x0b]);
+    var code = [2, 7, I32, 4, V128].concat(body);  // locals: k o p col0..3 (i32), w0..3 (v128)
+    return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0].concat(
+      section(1, [1, 0x60, 6, I32, I32, I32, I32, I32, I32, 0]),  // (i32 x 6) -> ()
+      section(2, [1].concat(name("m"), name("heap"), [0x02, 0x00, 1])),  // imports the heap (memory)
+      section(3, [1, 0]),
+      section(7, [1].concat(name("axpy4"), [0x00, 0])),
+      section(10, [1].concat(leb(code.length), code))));
+  }
+
+  function jsAxpy4(heap) {  // the same loop in plain JavaScript (sums in double precision, stored as float32)
+    var f = new Float32Array(heap), at = new Int32Array(heap);
+    return function (dst, n, ids, ws, count, q) {
+      dst >>= 2; n >>= 2; ids >>= 2; ws >>= 2;
+      for (var k = 0; k < count; k += 4) {
+        var a = (at[ids + k] + q) >> 2, b = (at[ids + k + 1] + q) >> 2, c = (at[ids + k + 2] + q) >> 2,
+            e = (at[ids + k + 3] + q) >> 2, va = f[ws + k], vb = f[ws + k + 1], vc = f[ws + k + 2], ve = f[ws + k + 3];
+        for (var o = 0; o < n; o++) f[dst + o] += va * f[a + o] + vb * f[b + o] + vc * f[c + o] + ve * f[e + o];
+      }
+    };
+  }
+
+  // A heap of `bytes` bytes and axpy4 over it: WebAssembly SIMD when the browser validates the module
+  // (and `simd` is not false), else plain JavaScript. kernel says which.
+  function heapAndKernel(bytes, simd) {
+    if (simd !== false && typeof WebAssembly === "object") {
+      try {
+        var module = simdModule();
+        if (WebAssembly.validate(module)) {
+          var memory = new WebAssembly.Memory({initial: Math.ceil(bytes / 65536)});
+          var instance = new WebAssembly.Instance(new WebAssembly.Module(module), {m: {heap: memory}});
+          return {heap: memory.buffer, axpy4: instance.exports.axpy4, kernel: "WebAssembly SIMD"};
+        }
+      } catch (err) { /* no SIMD (or no memory for it): the JavaScript loop below */ }
+    }
+    var heap = new ArrayBuffer(bytes);
+    return {heap: heap, axpy4: jsAxpy4(heap), kernel: "JavaScript"};
+  }
+
   // -- G, layer by layer ----------------------------------------------------------------------
-  function WebGenerator(manifest, buffer) {
-    var t = manifest.tensors, spec = manifest.spec;
+  function WebGenerator(manifest, buffer, options) {
+    var t = manifest.tensors, spec = manifest.spec, i, o, j, c, q;
     function get(name) { return decode(buffer, t[name]); }
     this.manifest = manifest;
     this.noiseDim = spec.noise_dim;
     this.k = spec.categorical[0];
     this.nCont = spec.n_continuous;
     this.inputDim = spec.noise_dim + spec.categorical.reduce(function (p, d) { return p + d; }, 0) + spec.n_continuous;
-    this.w1 = get("fc1.weight"); this.s1 = get("fc1.scale"); this.t1 = get("fc1.shift");
+    this.s1 = get("fc1.scale"); this.t1 = get("fc1.shift");
     this.h1 = this.s1.length;
-    var w2 = get("fc2.weight"), n2 = t["fc2.weight"].shape[0];
-    this.w2t = new Float32Array(w2.length);  // transposed: column j of W2 is contiguous
-    for (var o = 0; o < n2; o++) for (var j = 0; j < this.h1; j++) this.w2t[j * n2 + o] = w2[o * this.h1 + j];
-    this.n2 = n2; this.s2 = get("fc2.scale"); this.t2 = get("fc2.shift");
-    var w3 = get("deconv1.weight"), sh = t["deconv1.weight"].shape;  // (in, out, 4, 4)
-    this.cin = sh[0]; this.cmid = sh[1];
-    this.w3 = new Float32Array(w3.length);  // as [in][ky][kx][out]
-    for (var i = 0; i < sh[0]; i++) for (var c = 0; c < sh[1]; c++) for (var q = 0; q < 16; q++)
-      this.w3[(i * 16 + q) * sh[1] + c] = w3[(i * sh[1] + c) * 16 + q];
-    this.s3 = get("deconv1.scale"); this.t3 = get("deconv1.shift");
-    var w4 = get("deconv2.weight");  // (mid, 1, 4, 4) -> [ky][kx][mid]
-    this.w4 = new Float32Array(w4.length);
-    for (c = 0; c < this.cmid; c++) for (q = 0; q < 16; q++) this.w4[q * this.cmid + c] = w4[c * 16 + q];
-    this.b4 = get("deconv2.bias")[0];
+    var d = this.inputDim, n1 = this.h1, n2 = t["fc2.weight"].shape[0], sh = t["deconv1.weight"].shape;  // (in, out, 4, 4)
+    this.n2 = n2; this.cin = sh[0]; this.cmid = sh[1];
     this.side = Math.sqrt(n2 / this.cin);  // 7
+    var mid = 2 * this.side, cm = this.cmid, most = Math.max(d, n1, this.cin, cm) + 4;
+    // The heap: each layer's weights with the columns that one input scales laid out contiguously (W1
+    // and W2 transposed, deconv1's as [in][ky][kx][out], deconv2's as [in][ky][kx]), the layers'
+    // outputs (channels last; for deconv2 the 16 taps of each input pixel), and the list of columns
+    // (ids, ws) that axpy4 reads.
+    var sizes = {w1t: d * n1, w2t: n1 * n2, w3: this.cin * 16 * cm, w4: cm * 16, h1: n1, h2: n2,
+                 h3: mid * mid * cm, taps: mid * mid * 16, ids: most, ws: most}, at = 0;
+    this.at = {};
+    for (var part in sizes) { this.at[part] = at; at += 16 * Math.ceil(sizes[part] * 4 / 16); }
+    var simd = !(options && options.simd === false) && n1 % 4 === 0 && n2 % 4 === 0 && cm % 4 === 0;  // whole vectors
+    var hk = heapAndKernel(at, simd), heap = hk.heap, self = this;
+    this.axpy4 = hk.axpy4; this.kernel = hk.kernel;
+    function view(part, Type) { return new (Type || Float32Array)(heap, self.at[part], sizes[part]); }
+    function transpose(w, rows, cols, out) { for (var r = 0; r < rows; r++) for (var k = 0; k < cols; k++) out[k * rows + r] = w[r * cols + k]; }
+    transpose(get("fc1.weight"), n1, d, view("w1t"));
+    transpose(get("fc2.weight"), n2, n1, view("w2t"));
+    this.s2 = get("fc2.scale"); this.t2 = get("fc2.shift");
+    var w3 = get("deconv1.weight"), w3h = view("w3");
+    for (i = 0; i < sh[0]; i++) for (c = 0; c < cm; c++) for (q = 0; q < 16; q++)
+      w3h[(i * 16 + q) * cm + c] = w3[(i * cm + c) * 16 + q];
+    this.s3 = get("deconv1.scale"); this.t3 = get("deconv1.shift");
+    view("w4").set(get("deconv2.weight"));  // (mid, 1, 4, 4): already [in][ky][kx]
+    this.b4 = get("deconv2.bias")[0];
+    this.h1v = view("h1"); this.h2v = view("h2"); this.h3v = view("h3"); this.tapsv = view("taps");
+    this.ids = view("ids", Int32Array); this.ws = view("ws");
   }
 
   // The input [z, one_hot(c1), c2, c3] (any further codes at 0), as spec.to_input builds it.
@@ -116,70 +197,61 @@
     return x;
   };
 
+  // columns(h, base, stride, count): the nonzero entries of h as columns of the matrix at `base` (column j
+  // at base + j * stride bytes), padded with zero columns to a multiple of four; returns how many
+  WebGenerator.prototype.columns = function (h, base, stride, count) {
+    var ids = this.ids, ws = this.ws, n = 0;
+    for (var j = 0; j < count; j++) if (h[j] !== 0) { ids[n] = base + j * stride; ws[n++] = h[j]; }
+    while (n % 4) { ids[n] = base; ws[n++] = 0; }
+    return n;
+  };
+
   // One image: a Float32Array of 28 * 28 pixels in [0, 1] (1 = white).
   WebGenerator.prototype.forward = function (x) {
-    var i, j, o, v, n1 = this.h1, d = this.inputDim, n2 = this.n2;
-    var h1 = new Float32Array(n1);
-    for (o = 0; o < n1; o++) {
-      var acc = 0, row = o * d;
-      for (j = 0; j < d; j++) acc += this.w1[row + j] * x[j];
-      v = this.s1[o] * acc + this.t1[o];
-      h1[o] = v > 0 ? v : 0;
-    }
-    // FC 1024 -> 6272 over the units relu let through (about a third), four columns of W2 at a time
-    var h2 = new Float32Array(n2), w2t = this.w2t, cols = [], vals = [];
-    for (j = 0; j < n1; j++) if (h1[j] !== 0) { cols.push(j * n2); vals.push(h1[j]); }
-    while (cols.length % 4) { cols.push(0); vals.push(0); }
-    for (var k = 0; k < cols.length; k += 4) {
-      var a = cols[k], b = cols[k + 1], c = cols[k + 2], e = cols[k + 3];
-      var va = vals[k], vb = vals[k + 1], vc = vals[k + 2], ve = vals[k + 3];
-      for (o = 0; o < n2; o++) h2[o] += va * w2t[a + o] + vb * w2t[b + o] + vc * w2t[c + o] + ve * w2t[e + o];
-    }
+    var o, v, p, n, n1 = this.h1, n2 = this.n2, at = this.at, ax = this.axpy4;
+    // FC (z, c) -> 1024, then the folded batch norm and relu
+    var h1 = this.h1v.fill(0);
+    n = this.columns(x, at.w1t, 4 * n1, this.inputDim);
+    ax(at.h1, 4 * n1, at.ids, at.ws, n, 0);
+    for (o = 0; o < n1; o++) { v = this.s1[o] * h1[o] + this.t1[o]; h1[o] = v > 0 ? v : 0; }
+    // FC 1024 -> 6272 over the units relu let through (about a third)
+    var h2 = this.h2v.fill(0);
+    n = this.columns(h1, at.w2t, 4 * n2, n1);
+    ax(at.h2, 4 * n2, at.ids, at.ws, n, 0);
     for (o = 0; o < n2; o++) { v = this.s2[o] * h2[o] + this.t2[o]; h2[o] = v > 0 ? v : 0; }
-    // up-convolution 4x4, stride 2, padding 1: (cin, 7, 7) -> (cmid, 14, 14), channels last; for each input
-    // pixel, its nonzero channels four at a time
-    var side = this.side, mid = 2 * side, cm = this.cmid, cin = this.cin, h3 = new Float32Array(mid * mid * cm);
-    var w3 = this.w3, ids = new Int32Array(cin + 4), ws = new Float32Array(cin + 4);
-    for (var iy = 0; iy < side; iy++) for (var ix = 0; ix < side; ix++) {
-      var n = 0;
-      for (i = 0; i < cin; i++) {
-        v = h2[(i * side + iy) * side + ix];
-        if (v !== 0) { ids[n] = i * 16 * cm; ws[n++] = v; }
-      }
-      while (n % 4) { ids[n] = 0; ws[n++] = 0; }
-      for (var ky = 0; ky < 4; ky++) {
-        var y = 2 * iy - 1 + ky;
+    // up-convolution 4x4, stride 2, padding 1: (cin, 7, 7) -> (cmid, 14, 14), channels last; each input
+    // pixel's nonzero channels, added into each of the (up to 16) output pixels it reaches
+    var side = this.side, mid = 2 * side, cm = this.cmid, cin = this.cin, h3 = this.h3v.fill(0);
+    var pixel = new Float32Array(cin), iy, ix, ky, kx, y, xx;
+    for (iy = 0; iy < side; iy++) for (ix = 0; ix < side; ix++) {
+      for (var i = 0; i < cin; i++) pixel[i] = h2[(i * side + iy) * side + ix];
+      n = this.columns(pixel, at.w3, 4 * 16 * cm, cin);
+      for (ky = 0; ky < 4; ky++) {
+        y = 2 * iy - 1 + ky;
         if (y < 0 || y >= mid) continue;
-        for (var kx = 0; kx < 4; kx++) {
-          var xx = 2 * ix - 1 + kx;
-          if (xx < 0 || xx >= mid) continue;
-          var out = (y * mid + xx) * cm, q = (ky * 4 + kx) * cm;
-          for (k = 0; k < n; k += 4) {
-            a = ids[k] + q; b = ids[k + 1] + q; c = ids[k + 2] + q; e = ids[k + 3] + q;
-            va = ws[k]; vb = ws[k + 1]; vc = ws[k + 2]; ve = ws[k + 3];
-            for (o = 0; o < cm; o++) h3[out + o] += va * w3[a + o] + vb * w3[b + o] + vc * w3[c + o] + ve * w3[e + o];
-          }
+        for (kx = 0; kx < 4; kx++) {
+          xx = 2 * ix - 1 + kx;
+          if (xx >= 0 && xx < mid) ax(at.h3 + 4 * (y * mid + xx) * cm, 4 * cm, at.ids, at.ws, n, 4 * (ky * 4 + kx) * cm);
         }
       }
     }
-    for (var p = 0; p < mid * mid; p++) for (o = 0; o < cm; o++) {
+    for (p = 0; p < mid * mid; p++) for (o = 0; o < cm; o++) {
       v = this.s3[o] * h3[p * cm + o] + this.t3[o];
       h3[p * cm + o] = v > 0 ? v : 0;
     }
-    // up-convolution to one channel: (cmid, 14, 14) -> (1, 28, 28), then tanh, then [0, 1]
-    var big = 2 * mid, img = new Float32Array(big * big).fill(this.b4), w4 = this.w4;
-    for (iy = 0; iy < mid; iy++) for (ix = 0; ix < mid; ix++) {
-      var inp = (iy * mid + ix) * cm;
-      for (ky = 0; ky < 4; ky++) {
-        y = 2 * iy - 1 + ky;
-        if (y < 0 || y >= big) continue;
-        for (kx = 0; kx < 4; kx++) {
-          xx = 2 * ix - 1 + kx;
-          if (xx < 0 || xx >= big) continue;
-          var s = 0, wk2 = (ky * 4 + kx) * cm;
-          for (o = 0; o < cm; o++) s += h3[inp + o] * w4[wk2 + o];
-          img[y * big + xx] += s;
-        }
+    // up-convolution to one channel: (cmid, 14, 14) -> (1, 28, 28): each input pixel's 16 taps, then
+    // each tap added into the output pixel it reaches; then tanh, then [0, 1]
+    var big = 2 * mid, img = new Float32Array(big * big).fill(this.b4), taps = this.tapsv.fill(0);
+    for (p = 0; p < mid * mid; p++) {
+      n = this.columns(h3.subarray(p * cm, (p + 1) * cm), at.w4, 4 * 16, cm);
+      ax(at.taps + 4 * 16 * p, 4 * 16, at.ids, at.ws, n, 0);
+    }
+    for (iy = 0; iy < mid; iy++) for (ix = 0; ix < mid; ix++) for (ky = 0; ky < 4; ky++) {
+      y = 2 * iy - 1 + ky;
+      if (y < 0 || y >= big) continue;
+      for (kx = 0; kx < 4; kx++) {
+        xx = 2 * ix - 1 + kx;
+        if (xx >= 0 && xx < big) img[y * big + xx] += taps[(iy * mid + ix) * 16 + ky * 4 + kx];
       }
     }
     for (p = 0; p < img.length; p++) img[p] = Math.min(1, Math.max(0, (Math.tanh(img[p]) + 1) / 2));
@@ -216,13 +288,14 @@
     var width = n * w + (n - 1) * gap;  // resizing a canvas reallocates it: only when the size changes
     if (canvas.width !== width) canvas.width = width;
     if (canvas.height !== w) canvas.height = w;
-    var ctx = canvas.getContext("2d"), data = ctx.createImageData(canvas.width, canvas.height), px = data.data;
-    px.fill(255);
+    var ctx = canvas.getContext("2d"), data = ctx.createImageData(width, w);
+    var px = new Uint32Array(data.data.buffer), grey = new Uint32Array(256), rgba = new Uint8Array(grey.buffer);
+    for (var g = 0; g < 256; g++) { rgba.fill(g, 4 * g, 4 * g + 3); rgba[4 * g + 3] = 255; }  // grey g as one pixel
+    px.fill(grey[255]);
     images.forEach(function (img, k) {
-      for (var y = 0; y < w; y++) for (var x = 0; x < w; x++) {
-        var g = Math.round(img[((y / zoom) | 0) * 28 + ((x / zoom) | 0)] * 255);
-        var at = (y * canvas.width + k * (w + gap) + x) * 4;
-        px[at] = px[at + 1] = px[at + 2] = g;
+      for (var y = 0; y < w; y++) {
+        var row = ((y / zoom) | 0) * 28, at = y * width + k * (w + gap);
+        for (var x = 0; x < w; x++) px[at + x] = grey[Math.round(img[row + ((x / zoom) | 0)] * 255)];
       }
     });
     ctx.putImageData(data, 0, 0);
