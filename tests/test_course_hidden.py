@@ -81,6 +81,25 @@ SUBTLE = {  # wrong answers the visible checks refuse; the hidden cases must ref
         "    adversarial = -torch.log(torch.sigmoid(fake_logit)).mean()  # underflows\n"
         "    lq = log_q(q, codes, spec)\n"
         "    return adversarial - lambda_cat * lq.categorical - lambda_cont * lq.continuous\n")),
+    "ex-gaussian-log-likelihood": ("08_", (  # sigma formed: inf for log_std = 95
+        "def gaussian_log_likelihood(c, mean, log_std):\n"
+        "    sigma = log_std.exp()\n"
+        "    return -0.5 * ((c - mean) / sigma) ** 2 - sigma.log() - 0.5 * math.log(2 * math.pi)\n")),
+    "ex-info-bound": ("08_", (  # torch.distributions.Normal(mean, exp(log_std)): sigma overflows
+        "def mutual_info_bound(q, codes, spec):\n"
+        "    total = 0.0\n"
+        "    for i, logits in enumerate(q.logits):\n"
+        "        total = total + torch.log_softmax(logits, 1).gather(1, codes.categorical[:, i:i + 1]).mean()\n"
+        "    if spec.n_continuous:\n"
+        "        normal = torch.distributions.Normal(q.mean, q.log_std.exp())\n"
+        "        total = total + normal.log_prob(codes.continuous).sum(1).mean()\n"
+        "    low, high = spec.continuous_range\n"
+        "    return total + sum(math.log(k) for k in spec.categorical) + spec.n_continuous * math.log(high - low)\n")),
+    "ex-third-code": ("09_", (  # the same Normal, per code
+        "def per_code_info(q, codes, spec):\n"
+        "    low, high = spec.continuous_range\n"
+        "    normal = torch.distributions.Normal(q.mean, q.log_std.exp())\n"
+        "    return normal.log_prob(codes.continuous).mean(0) + math.log(high - low)\n")),
     "ex-invariant": ("09_", (  # 0 log 0 = nan
         "def invariant_information(p, p_moved):\n"
         "    joint = p.T @ p_moved / p.shape[0]\n"

@@ -14,4 +14,5 @@ _check(categorical_info_loss, graded=True, cases=[
     _Case("hidden: 1 image, 2 categories", _case(901, 1, 2, 1.0)),
     _Case("hidden: 64 images, 10 categories, large logits", _case(902, 64, 10, 20.0)),
     _Case("hidden: 8 images, 4 categories, logits in the hundreds", _case(903, 8, 4, 300.0)),
+    _Case("hidden: 5 images, 3 categories, logits in the thousands", _case(904, 5, 3, 3000.0)),
 ])

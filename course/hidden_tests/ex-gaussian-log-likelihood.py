@@ -11,7 +11,16 @@ def _case(seed, shape, spread):
     return make
 
 
+def _log_std_case(seed, shape, log_std):
+    def make():
+        g = _torch.Generator().manual_seed(seed)
+        return _torch.randn(shape, generator=g), _torch.randn(shape, generator=g), \
+            _torch.tensor(log_std).expand(shape).clone()
+    return make
+
+
 _check(gaussian_log_likelihood, graded=True, cases=[
     _Case("hidden: 7 images, 4 codes, far from the mean", _case(911, (7, 4), 1.5)),
     _Case("hidden: one value per image (shape (6,))", _case(912, (6,), 0.3)),
+    _Case("hidden: 3 images, 3 codes, log_std 95, 40 and -4", _log_std_case(913, (3, 3), [95.0, 40.0, -4.0])),
 ])

@@ -14,8 +14,18 @@ def _case(spec, n, seed):
     return make
 
 
+def _huge_case(spec, n, seed):
+    def make():
+        q, codes, spec_ = _case(spec, n, seed)()
+        log_std = _torch.tensor([95.0, 35.0, -3.0]).repeat(n * spec.n_continuous)[:n * spec.n_continuous]
+        return _QOutput(q.logits, q.mean, log_std.reshape(n, spec.n_continuous)), codes, spec_
+    return make
+
+
 _check(per_code_info, graded=True, cases=[
     _Case("hidden: five codes on (-1, 3), 12 images",
           _case(_Spec(noise_dim=3, n_continuous=5, continuous_range=(-1.0, 3.0)), 12, 951)),
     _Case("hidden: one code, 1 image", _case(_Spec(noise_dim=3, n_continuous=1), 1, 952)),
+    _Case("hidden: log_std 95, 35 and -3 on two codes on (-2, 1), 5 images",
+          _huge_case(_Spec(noise_dim=3, n_continuous=2, continuous_range=(-2.0, 1.0)), 5, 953)),
 ])
