@@ -307,6 +307,10 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
         raise SpecError(f"out_dir {out_dir} is a file; fit writes out_dir/checkpoint.pt, so give a folder.")
     autotune = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = autotune or state.device.type == "cuda"
+    if len(images) < cfg.batch_size:
+        raise SpecError(f"fit: {len(images)} image(s) cannot fill one batch of {cfg.batch_size} (the state's "
+                        "config.batch_size); give at least that many images, or a smaller batch_size (at least 2: "
+                        "batch norm needs two images per step).")
     images = images.to(state.device)
     batches = ShuffledBatches(images, cfg.batch_size, cfg.seed)
     path = Path(out_dir) / "checkpoint.pt" if out_dir is not None else None
