@@ -80,7 +80,7 @@
     return out;
   }
 
-  // -- the two large layers' inner loop, in WebAssembly SIMD where the browser has it -------
+  // -- every layer's inner loop, in WebAssembly SIMD where the browser has it ---------------
   // axpy4(dst, n, ids, ws, count, q): for k = 0, 4, ..., count - 4 and o = 0, 4, ..., n - 4 (bytes),
   //   heap[dst + o] += ws[k] * heap[ids[k] + q + o] + ... + ws[k + 3] * heap[ids[k + 3] + q + o]
   // where ids (byte addresses) and ws (weights) are arrays in the heap too: four columns of a matrix,
