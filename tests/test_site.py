@@ -66,6 +66,25 @@ def test_built_site_every_image_is_described(html):
     assert not missing, "images without a description:\n" + "\n".join(missing)
 
 
+class Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.ids += [value for name, value in attrs if name == "id" and value]
+
+
+def test_built_site_gives_each_id_to_one_element(html):
+    doubled = []
+    for page in pages(html):
+        parser = Ids()
+        parser.feed((html / page).read_text())
+        doubled += [f"{page}: id={name!r} x{parser.ids.count(name)}" for name in sorted(set(parser.ids))
+                    if parser.ids.count(name) > 1]
+    assert not doubled, "ids on more than one element:\n" + "\n".join(doubled)
+
+
 def test_built_site_shows_no_machine_paths(html):
     machine = {str(ROOT), str(Path.home()) + "/", "/tmp/", "/work/"}
     found = [f"{p.relative_to(html)}: {m}" for p in html.rglob("*.html") for m in machine

@@ -12,7 +12,8 @@
   icons from its web fonts; buttons whose ``aria-label`` hides their visible text (axe-core's
   label-content-name-mismatch: the search field, the colour-mode switch, the "Show code cell source"
   toggles) and the bibliography's list of non-list items (aria-required-children) are mended in the
-  written pages (:func:`mend_html`); the header's second search field is left out.
+  written pages (:func:`mend_html`); the header's second search field is left out; sphinx-exercise's
+  sections, each with the same id (``exercise-content``, ``solution-content``), are numbered.
 """
 
 from __future__ import annotations
@@ -51,6 +52,17 @@ def describe_output_images(app: Sphinx, doctree: nodes.document) -> None:
         else:
             logger.warning("notebook figure without a description: call infogan_tutorial.figures.describe "
                            "on it (it becomes the alt text)", location=node, type="infogan", subtype="alt")
+
+
+def unique_exercise_ids(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """sphinx-exercise gives the body of every exercise and solution on a page the same id: number them
+    (``exercise-content-1``, ``-2``, ...), so that each id names one element, as HTML requires."""
+    seen: dict[str, int] = {}
+    for section in doctree.findall(nodes.section):
+        for i, name in enumerate(section["ids"]):
+            if name in ("exercise-content", "solution-content"):
+                seen[name] = seen.get(name, 0) + 1
+                section["ids"][i] = f"{name}-{seen[name]}"
 
 
 # myst-nb names each output image by its content's sha256
@@ -135,6 +147,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", colab_buttons, priority=510)  # after the theme's add_launch_buttons (501)
     app.connect("config-inited", no_second_search_field)
     app.connect("doctree-read", describe_output_images)
+    app.connect("doctree-resolved", unique_exercise_ids)
     app.connect("html-page-context", page_context)
     app.connect("build-finished", finish)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
