@@ -85,6 +85,13 @@ def test_built_site_gives_each_id_to_one_element(html):
     assert not doubled, "ids on more than one element:\n" + "\n".join(doubled)
 
 
+def test_built_site_titles_each_page_once(html):
+    titles = {page: re.search(r"<title>(.*?)</title>", (html / page).read_text(), re.S).group(1) for page in pages(html)}
+    assert titles["book/intro.html"] == "InfoGAN, step by step"
+    assert titles["book/02_gan_noise.html"].endswith(" &#8212; InfoGAN, step by step")
+    assert len(set(titles.values())) == len(titles), titles
+
+
 def test_built_site_shows_no_machine_paths(html):
     machine = {str(ROOT), str(Path.home()) + "/", "/tmp/", "/work/"}
     found = [f"{p.relative_to(html)}: {m}" for p in html.rglob("*.html") for m in machine

@@ -89,6 +89,8 @@ MENDS = [
     (re.compile(r'(<i class="theme-switch [^"]*"[^>]*?) title="[^"]*"'), r'\1 aria-hidden="true"'),
     # sphinx-togglebutton's <summary> shows "Show code cell source" but is named "Toggle hidden content"
     (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
+    # the front page, whose heading is the book's title, is titled once, not "X — X"
+    (re.compile(r"<title>([^<]+?) &#8212; \1</title>"), r"<title>\1</title>"),
     # sphinxcontrib-bibtex: a role=list whose entries are not list items
     (re.compile(r'role="doc-biblioentry"'), 'role="listitem"'),
 ]
