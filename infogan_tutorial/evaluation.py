@@ -3,8 +3,9 @@
 Q's categorical head assigns every real image to one of K categories. Nothing ties
 category 3 to the digit 3 (the codes were learned without labels), so we match
 categories to labels with the Hungarian algorithm: the one-to-one assignment that
-maximises the number of agreements. The accuracy under that matching is the
-unsupervised classification accuracy the paper reports (about 95 % on MNIST).
+maximises the number of agreements. The accuracy under that matching is the book's version
+of the unsupervised classification accuracy the paper reports (about 95 % on MNIST; the paper
+does not say how it matched categories to digits).
 """
 
 from __future__ import annotations

@@ -361,6 +361,9 @@ def plot_traversal(G: Generator, spec: LatentSpec, code: str, rows: int = 10, st
     return draw_traversal(traverse(G, spec, code, rows, steps, values, generator, fixed), ax, title)
 
 
+MARKED_POINTS = 20  # a curve of at most this many logged points is drawn with a dot at each
+
+
 def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentSpec,
                      ax: Axes | None = None, key: str = "info_cat") -> Axes:
     """L_I over training for each named run, with H(c) of the categorical codes marked."""
@@ -369,8 +372,8 @@ def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentS
     for label, h in histories.items():
         _history(h, ("step", key), f"plot_info_curves ({label!r})")
     ax = _axes(ax, figsize=(6, 3.5))
-    for label, h in histories.items():
-        ax.plot(h["step"], h[key], label=label)
+    for label, h in histories.items():  # few points (a short run) are drawn as dots: one point is no line
+        ax.plot(h["step"], h[key], label=label, marker="o" if len(h["step"]) <= MARKED_POINTS else None)
     entropy = spec.categorical_entropy()
     name = "H(c_1)" if spec.n_categorical == 1 else "H(c_cat)"
     ax.axhline(entropy, color="gray", ls="--", lw=1, label=f"${name}$ = {entropy:.2f} nats")

@@ -71,3 +71,18 @@ def test_a_vertical_reference_line_is_described_by_its_position():
     text = figure_description(fig)
     plt.close(fig)
     assert "true ε = 0.3: a vertical line at 0.3" in text and "at 0.3 to 1" not in text
+
+
+def test_a_short_run_s_curve_is_drawn_with_dots_so_one_point_shows():
+    """A run logged once drew an empty chart (a line needs two points); short runs get a dot per point."""
+    import matplotlib.pyplot as plt
+
+    from infogan_tutorial.figures import MARKED_POINTS, plot_info_curves
+    from infogan_tutorial.latent_codes import LatentSpec
+
+    steps = list(range(0, 100 * (MARKED_POINTS + 1), 100))
+    ax = plot_info_curves({"one point": {"step": [2], "info_cat": [0.01]},
+                           "long run": {"step": steps, "info_cat": [0.1] * len(steps)}}, LatentSpec())
+    short, long = ax.get_lines()[:2]
+    assert short.get_marker() == "o" and long.get_marker() in (None, "None", "")
+    plt.close(ax.figure)

@@ -56,7 +56,6 @@ ALLOWED = {
     ("07_results", "10%"): "chance level of ten classes, a definition",
     ("07b_beyond_the_paper", "3 pixels"): "a setting of the invariant term's augmentation",
     ("08_exercises_foundations", "0 nats"): "a worked example of a loss",
-    ("09_exercises_experiments", "4,000 images"): "the size of the bundled sample, a fact about the data",
     ("10_fashion_mnist", "4,000 images"): "the size of the bundled sample, a fact about the data",
 }
 
