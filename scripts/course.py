@@ -125,7 +125,7 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
                  "a submission's code could read and write whatever this user can (the course folder, other "
                  "students' work). Grade on a Linux machine that allows them, or pass --unsandboxed for "
                  "submissions you trust.")
-    summary = []
+    graded_now: set[tuple[str, str]] = set()
     print(f"sandbox: {'user, mount, pid and network namespaces' if cg.jail_available() else 'NONE (--unsandboxed)'}",
           flush=True)
     for assignment in assignments:
@@ -169,17 +169,26 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
             page = feedback / student / assignment / f"{name}.html"
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(cg.feedback_html(student, assignment, result), encoding="utf8")
-            score = f"{result['score']:g}/{top:g}" if result["status"] == "graded" else result["status"]
-            review = f"  REVIEW: {', '.join(result['review'])}" if result.get("review") else ""
-            line = f"{student:20} {assignment:12} {score:>8}  {result.get('reason', '')}{review}"
-            summary.append(line)
-            print(f"{line}  ({time.monotonic() - start:.0f} s)", flush=True)
+            graded_now.add((student, assignment))
+            print(f"{summary_line(student, assignment, result)}  ({time.monotonic() - start:.0f} s)", flush=True)
     grades, lms = cg.write_grades(course, list(ASSIGNMENTS))
-    summary += [f"{student:20} (kept: no folder in {submissions}; earlier results stay in grades.csv)"
-                for student in gone]
+    # the summary covers the whole course, as grades.csv does: this round's lines and, marked, every earlier one
+    summary = []
+    for out in sorted(results.glob("*/*.json")):
+        student, assignment = out.parent.name, out.stem
+        earlier = "" if (student, assignment) in graded_now else (
+            "  (from an earlier round" + (f"; no folder in {submissions} any more)" if student in gone else ")"))
+        summary.append(summary_line(student, assignment, json.loads(out.read_text())) + earlier)
     (course / "summary.txt").write_text("\n".join(summary) + "\n")
     print(f"feedback: {feedback}\ngrades:   {grades} (one row per student: {lms})\nsummary:  {course / 'summary.txt'}")
     return grades
+
+
+def summary_line(student: str, assignment: str, result: dict) -> str:
+    """One line of the summary: the score (or the status), the reason and what to review."""
+    score = f"{result['score']:g}/{result['max_score']:g}" if result["status"] == "graded" else result["status"]
+    review = f"  REVIEW: {', '.join(result['review'])}" if result.get("review") else ""
+    return f"{student:20} {assignment:12} {score:>8}  {result.get('reason', '')}{review}"
 
 
 def _deadlines(course: Path, assignments: list[str], due: dict, late_per_day: float | None) -> dict:

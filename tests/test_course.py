@@ -240,7 +240,10 @@ def test_regrade_one_student_keeps_a_moved_folders_rows_and_says_so(graded):
     assert "KEPT the earlier results of frame" in out and "delete" in out  # and how to drop them
     rows = rows_of(graded)
     assert rows[("frame", ASSIGNMENT)]["raw_score"] == "0"  # kept, not dropped in silence
-    assert "frame" in (graded / "summary.txt").read_text()
+    summary = (graded / "summary.txt").read_text().splitlines()  # the whole course, as grades.csv: not one line
+    assert len(summary) == 7 * 2 and sum("from an earlier round" not in line for line in summary) == 1
+    assert any(line.startswith("frame ") and "no folder in" in line for line in summary)
+    assert any(line.startswith("reference ") and " 12/12 " in line and "earlier round" in line for line in summary)
     assert rows[("reference", ASSIGNMENT)]["raw_score"] == "12" and rows[("blank", "experiments")]["status"] == "missing"
     course("grade", graded, "--submissions", graded / "submitted", "--student", "nobody", ok=False)
     shutil.move(graded / "frame-moved", graded / "submitted" / "frame")
