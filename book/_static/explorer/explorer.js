@@ -16,7 +16,10 @@
  *
  * Drawing: a control's input only asks for a frame; the image is drawn at most once per animation
  * frame, and the strip afterwards one image per task, so a drag never waits for more than one
- * image (at a 4x slower CPU, slider-to-paint stays under 100 ms). Loading and errors are
+ * image. While a control moves, a frame changes nothing in the page but the image and the two
+ * printed values (the explorer's box is a CSS containment boundary, so that a long chapter is not
+ * laid out again): the image's accessible name, the timing line and the strip follow when the
+ * reader pauses. Loading and errors are
  * announced (role=status), focus moves from the button to the first control, the canvases carry
  * what they show as their accessible names, and the strip follows the width of the page.
  */
@@ -197,11 +200,12 @@
     return x;
   };
 
-  // columns(h, base, stride, count): the nonzero entries of h as columns of the matrix at `base` (column j
-  // at base + j * stride bytes), padded with zero columns to a multiple of four; returns how many
-  WebGenerator.prototype.columns = function (h, base, stride, count) {
+  // columns(h, from, count, base, stride): the nonzero entries among h[from], ..., h[from + count - 1] as
+  // columns of the matrix at `base` (column j at base + j * stride bytes), padded with zero columns to a
+  // multiple of four; returns how many
+  WebGenerator.prototype.columns = function (h, from, count, base, stride) {
     var ids = this.ids, ws = this.ws, n = 0;
-    for (var j = 0; j < count; j++) if (h[j] !== 0) { ids[n] = base + j * stride; ws[n++] = h[j]; }
+    for (var j = 0; j < count; j++) if (h[from + j] !== 0) { ids[n] = base + j * stride; ws[n++] = h[from + j]; }
     while (n % 4) { ids[n] = base; ws[n++] = 0; }
     return n;
   };
@@ -211,12 +215,12 @@
     var o, v, p, n, n1 = this.h1, n2 = this.n2, at = this.at, ax = this.axpy4;
     // FC (z, c) -> 1024, then the folded batch norm and relu
     var h1 = this.h1v.fill(0);
-    n = this.columns(x, at.w1t, 4 * n1, this.inputDim);
+    n = this.columns(x, 0, this.inputDim, at.w1t, 4 * n1);
     ax(at.h1, 4 * n1, at.ids, at.ws, n, 0);
     for (o = 0; o < n1; o++) { v = this.s1[o] * h1[o] + this.t1[o]; h1[o] = v > 0 ? v : 0; }
     // FC 1024 -> 6272 over the units relu let through (about a third)
     var h2 = this.h2v.fill(0);
-    n = this.columns(h1, at.w2t, 4 * n2, n1);
+    n = this.columns(h1, 0, n1, at.w2t, 4 * n2);
     ax(at.h2, 4 * n2, at.ids, at.ws, n, 0);
     for (o = 0; o < n2; o++) { v = this.s2[o] * h2[o] + this.t2[o]; h2[o] = v > 0 ? v : 0; }
     // up-convolution 4x4, stride 2, padding 1: (cin, 7, 7) -> (cmid, 14, 14), channels last; each input
@@ -225,7 +229,7 @@
     var pixel = new Float32Array(cin), iy, ix, ky, kx, y, xx;
     for (iy = 0; iy < side; iy++) for (ix = 0; ix < side; ix++) {
       for (var i = 0; i < cin; i++) pixel[i] = h2[(i * side + iy) * side + ix];
-      n = this.columns(pixel, at.w3, 4 * 16 * cm, cin);
+      n = this.columns(pixel, 0, cin, at.w3, 4 * 16 * cm);
       for (ky = 0; ky < 4; ky++) {
         y = 2 * iy - 1 + ky;
         if (y < 0 || y >= mid) continue;
@@ -243,7 +247,7 @@
     // each tap added into the output pixel it reaches; then tanh, then [0, 1]
     var big = 2 * mid, img = new Float32Array(big * big).fill(this.b4), taps = this.tapsv.fill(0);
     for (p = 0; p < mid * mid; p++) {
-      n = this.columns(h3.subarray(p * cm, (p + 1) * cm), at.w4, 4 * 16, cm);
+      n = this.columns(h3, p * cm, cm, at.w4, 4 * 16);
       ax(at.taps + 4 * 16 * p, 4 * 16, at.ids, at.ws, n, 0);
     }
     for (iy = 0; iy < mid; iy++) for (ix = 0; ix < mid; ix++) for (ky = 0; ky < 4; ky++) {
@@ -283,19 +287,25 @@
   }
 
   // -- the page -----------------------------------------------------------------------------
+  var GREY = (function () {  // GREY[g]: the grey g (0 to 255) as one RGBA pixel, opaque
+    var out = new Uint32Array(256), rgba = new Uint8Array(out.buffer);
+    for (var g = 0; g < 256; g++) { rgba.fill(g, 4 * g, 4 * g + 3); rgba[4 * g + 3] = 255; }
+    return out;
+  })();
+
   function paint(canvas, images, zoom) {  // images side by side, each 28 x 28, enlarged zoom times
     var n = images.length, w = 28 * zoom, gap = n > 1 ? 2 : 0;
     var width = n * w + (n - 1) * gap;  // resizing a canvas reallocates it: only when the size changes
     if (canvas.width !== width) canvas.width = width;
     if (canvas.height !== w) canvas.height = w;
-    var ctx = canvas.getContext("2d"), data = ctx.createImageData(width, w);
-    var px = new Uint32Array(data.data.buffer), grey = new Uint32Array(256), rgba = new Uint8Array(grey.buffer);
-    for (var g = 0; g < 256; g++) { rgba.fill(g, 4 * g, 4 * g + 3); rgba[4 * g + 3] = 255; }  // grey g as one pixel
-    px.fill(grey[255]);
+    var ctx = canvas.getContext("2d"), data = canvas.pixels;  // one ImageData per canvas size, reused
+    if (!data || data.width !== width || data.height !== w) data = canvas.pixels = ctx.createImageData(width, w);
+    var px = new Uint32Array(data.data.buffer);
+    px.fill(GREY[255]);
     images.forEach(function (img, k) {
       for (var y = 0; y < w; y++) {
         var row = ((y / zoom) | 0) * 28, at = y * width + k * (w + gap);
-        for (var x = 0; x < w; x++) px[at + x] = grey[Math.round(img[row + ((x / zoom) | 0)] * 255)];
+        for (var x = 0; x < w; x++) px[at + x] = GREY[Math.round(img[row + ((x / zoom) | 0)] * 255)];
       }
     });
     ctx.putImageData(data, 0, 0);
@@ -408,11 +418,13 @@
       state.renders++;
       state.settings = s;
       v2.textContent = Number(s.c2).toFixed(1); v3.textContent = Number(s.c3).toFixed(1);
+      clearTimeout(pause);  // while a control moves, a frame draws its image and nothing else: the image's
+      pause = setTimeout(function () { pause = 0; settled(s); startStrip(); }, STRIP_PAUSE_MS);  // name, the
+    }                                                                          // timing and the strip wait
+    function settled(s) {  // once the reader pauses: the image's accessible name and the timing line
       image.setAttribute("aria-label", "The image G draws for c1 = " + s.c1 + " (digit " + digit[s.c1] + "), c2 = " +
                          s.c2 + ", c3 = " + s.c3 + ", noise seed " + s.seed);
       timing.textContent = "image in " + state.lastMs.toFixed(1) + " ms";
-      clearTimeout(pause);  // the strip waits until the reader pauses: while a slider moves, only its image
-      pause = setTimeout(function () { pause = 0; startStrip(); }, STRIP_PAUSE_MS);  // is drawn
     }
     function request() { if (!frame) { frame = requestAnimationFrame(draw); state.frames++; } }
     function update(event) {
@@ -447,6 +459,7 @@
     };
     c1.value = order[0];
     draw();
+    settled(state.settings);
     announce.textContent = "The explorer is ready: G runs in this page. Pick c1, slide c2 and c3, or change the noise seed.";
     root.infoganExplorer = state;
     root.dataset.state = "live";
