@@ -39,6 +39,7 @@ import os
 import re
 import resource
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -56,7 +57,13 @@ SANDBOX_PROBES = {"infogan_tutorial.exercises.probes.gradient_flow": "gradient_f
 sandbox runs its own copy. Every
 other probe calls the function once and reads its result, so the sandbox returns ``fn(*args)`` and the
 grader applies the exercise's probe to that value."""
-DEF = re.compile(r"^def (\w+)\(", re.MULTILINE)
+DEF = re.compile(r"^(?:def (\w+)\(|(\w+)\s*(?::[^=\n]*)?=\s*lambda\b)", re.MULTILINE)
+"""A top-level function of a cell: ``def name(`` or ``name = lambda`` (an answer may be written either way)."""
+
+
+def defines(source: str) -> set[str]:
+    """The names of the functions a cell defines at its top level (see ``DEF``)."""
+    return {a or b for a, b in DEF.findall(source)}
 
 
 def text(cell: dict) -> str:
@@ -167,8 +174,8 @@ def answers_of(nb: dict, items: list[Item]) -> tuple[dict[str, str], list[str]]:
     cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
     for item in items:
         tagged = [c for c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"{item.label}-answer"]
-        defining = [c for c in cells if item.function in DEF.findall(text(c))]
-        pick = next((c for c in tagged if item.function in DEF.findall(text(c))), None)
+        defining = [c for c in cells if item.function in defines(text(c))]
+        pick = next((c for c in tagged if item.function in defines(text(c))), None)
         if pick is None and defining:
             pick = defining[-1]
             notes.append(f"{item.function}: the answer cell's nbgrader metadata was changed; graded the cell that "
@@ -297,6 +304,7 @@ class Run:
     log: str
     jailed: bool
     sandboxes: int = 0
+    flags: list = field(default_factory=list)  # what the grader saw the answers tamper with
 
 
 def groups_of(specs: list[dict]) -> list[list[dict]]:
@@ -400,8 +408,8 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
             if s["visible"] is not None and path.is_file():
                 run.visible[s["label"]] = _load(path)
 
-    given = False
-    with open(job / "log", "wb") as log:
+    given, record, rewritten = False, [], False
+    with open(job / "log", "w+b") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, cwd=job / "work", preexec_fn=_limits(memory_mb))  # noqa: PLW1509
         seen, last = 0, time.monotonic()
@@ -412,6 +420,12 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
         while proc.poll() is None:
             time.sleep(0.05)
             lines = _progress(job)
+            # the record: every line seen so far. The file is the sandbox's to write (its steps), and so the
+            # answers' too: a file that no longer extends the record was emptied or replaced by them
+            if lines[:len(record)] == record:
+                record = lines
+            else:
+                rewritten = True
             if len(lines) != seen:
                 seen, last = len(lines), time.monotonic()
             if not given and "visible done" in lines:
@@ -424,6 +438,8 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
                 _kill(proc)
                 break
         code = proc.wait()
+        log.seek(max(0, os.fstat(log.fileno()).st_size - 4000))  # the file it wrote, never what the path is now
+        logs.append(log.read().decode(errors="replace"))
     if not given:
         take_visible()
     for label in labels:
@@ -431,7 +447,13 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
         if given and path.is_file():
             run.hidden[label] = _load(path)
     lines = _progress(job)
-    logs.append((job / "log").read_text(errors="replace")[-4000:])
+    if lines[:len(record)] == record:
+        record = lines
+    else:
+        rewritten = True
+    lines = record
+    if rewritten:
+        run.flags.append("the answers emptied or replaced the grader's progress file")
     if lines and lines[-1] == "finished":
         for label in labels:
             for part in ("visible", "hidden"):
@@ -444,6 +466,12 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
             for part in ("visible", "hidden"):
                 if label not in getattr(run, part):
                     run.died.setdefault((label, part), _why(code, timeout, lines, "between two steps"))
+        return
+    if running is None and ("jailed" in lines or rewritten):  # the student's code may have run:
+        for label in labels:  # it ended the process before its first step was recorded, or erased the record
+            for part in ("visible", "hidden"):
+                if label not in getattr(run, part):
+                    run.died.setdefault((label, part), _why(code, timeout, lines, "before its first recorded step"))
         return
     if running is None:  # the sandbox could not start, before any of the student's code ran
         raise RuntimeError(f"the sandbox did not start ({_why(code, timeout, lines, 'starting')}): "
@@ -465,10 +493,15 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def _progress(job: Path) -> list[str]:
+    """The sandbox's progress lines; a file the answers replaced by a link (or anything but a file) reads as none."""
     try:
-        return (job / "progress").read_text().splitlines()
-    except FileNotFoundError:
+        fd = os.open(job / "progress", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # missing, or a symbolic link (ELOOP)
         return []
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return []
+        return f.read(1 << 20).decode(errors="replace").splitlines()
 
 
 def _running(lines: list[str]) -> tuple[str, str] | None:
@@ -556,7 +589,7 @@ def _probed(exercise: Any, got: Any, case: Any) -> Any:
 
 HIDDEN_FAILED = ("what went wrong stays hidden: an error, a wrong value, type, shape or gradient, a loop that does "
                  "not end and a broken rule all read alike here, so that feedback cannot carry a hidden case's inputs "
-                 "out. Your function passes the visible cases; try it on inputs like these one's")
+                 "out. Make it pass the visible cases first, then try it on inputs like this case's")
 """What feedback says of any problem on a hidden case. One text for every kind: the student's code chooses which
 problem it has (it can raise, hang or return a wrong value depending on the inputs it holds), so a message per kind,
 an exception's type or the line it was raised on would let a submission spell out the hidden arguments."""
@@ -684,8 +717,12 @@ SUSPICIOUS = frozenset({
     "inspect", "signal", "setitimer", "threading", "_thread", "multiprocessing", "subprocess", "system", "socket",
     "exec", "eval", "compile", "__import__", "globals", "modules", "open", "Path", "listdir", "glob", "walk",
     "environ", "pickle", "setattr", "delattr", "__dict__", "__class__", "__subclasses__",
+    "marshal", "base64", "b64decode", "b85decode", "zlib", "lzma", "bz2", "codecs", "FunctionType", "CodeType",
+    "__self__", "vars", "symlink", "mkfifo", "rename", "co_code",
 })
 """Names that answer code rarely needs and tampering does: a submission using one is flagged for review."""
+LONG_LITERAL = 2000
+"""A string or bytes literal longer than this in an answer (stored tables, code) is flagged for review too."""
 
 
 def review_flags(answers: dict[str, str]) -> list[str]:
@@ -707,6 +744,8 @@ def review_flags(answers: dict[str, str]) -> list[str]:
                 names = [a.name.split(".")[0] for a in node.names] + ([node.module.split(".")[0]]
                                                                        if getattr(node, "module", None) else [])
             flags += [f"{n} ({label}, line {node.lineno})" for n in names if n in SUSPICIOUS]
+            if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and len(node.value) > LONG_LITERAL:
+                flags.append(f"a literal of {len(node.value):,} characters ({label}, line {node.lineno})")
     return list(dict.fromkeys(flags))
 
 
@@ -758,7 +797,7 @@ def grade_notebook(nb: dict, items: list[Item], setup: list[str], *, timeout: fl
         rows.append({"label": item.label, "function": item.function, "tests": tests})
     score = sum(t["points"] for r in rows for t in r["tests"])
     return {"score": score, "max_score": sum(sum(i.points) for i in items), "exercises": rows, "notes": notes,
-            "review": review_flags(answers),
+            "review": review_flags(answers) + list(dict.fromkeys(run.flags)),
             "sandbox": "namespaces" if run.jailed else "none (no user namespaces here)", "sandboxes": run.sandboxes,
             "log": run.log}
 
@@ -792,15 +831,25 @@ def feedback_html(student: str, assignment: str, result: dict) -> str:
 
 def late_penalty(folder: Path, result: dict, due: Any, per_day: float) -> None:
     """Apply the late penalty to a graded result: ``per_day`` of the maximum score for each started day after
-    ``due`` (an aware datetime), from the submission's nbgrader ``timestamp.txt``; noted in the result."""
+    ``due`` (an aware datetime), from the submission's nbgrader ``timestamp.txt``; noted in the result. The
+    stamp is written by the student's nbgrader client: a missing or unreadable one grades as on time and is
+    flagged for review, never an error that leaves the grade empty."""
     import datetime as dt
     import math
     stamp = folder / "timestamp.txt"
+    review = result.setdefault("review", [])
     if not stamp.is_file():
         result["notes"].append("no timestamp.txt: graded as on time")
+        review.append("no timestamp.txt (graded as on time)")
         return
     from nbgrader.utils import parse_utc
-    when = parse_utc(stamp.read_text().strip()).replace(tzinfo=dt.timezone.utc)
+    text = stamp.read_text(errors="replace").strip()
+    try:
+        when = parse_utc(text).replace(tzinfo=dt.timezone.utc)
+    except Exception:  # noqa: BLE001 - dateutil's errors vary; any unreadable stamp is one case
+        result["notes"].append("timestamp.txt is unreadable: graded as on time")
+        review.append(f"unreadable timestamp.txt {text[:40]!r} (graded as on time)")
+        return
     late = when - due
     if late.total_seconds() <= 0:
         return
