@@ -599,10 +599,17 @@ _NUMBER = re.compile(r"(?<![\w.])[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?(?![\w.]
                      r"seven|eight|nine|ten|eleven|twelve)\b", re.IGNORECASE)
 
 
+_CODE_NAME = re.compile(r"\b[cz]\d+\b")  # a code's name (c2, z17) carries its index
+_PLURAL = re.compile(r"\b(image|row|code|categor(?:y|ies)|item|value|label|column|digit|step)s?\b")
+
+
 def _hidden_name(case: Any) -> str:
-    """A hidden case's name as feedback shows it: its kind, every number masked ("codes (…, …) and … codes on
-    (…, …)"), so that feedback over several submissions cannot rebuild the case's arguments."""
-    return _NUMBER.sub("…", case.name)
+    """A hidden case's name as feedback shows it: its kind, every number and code name masked and every count
+    word in one form ("codes (…, …) and … code(s) on (…, …)", not "one code"), so that feedback over several
+    submissions cannot rebuild the case's arguments."""
+    name = _CODE_NAME.sub("c…", _NUMBER.sub("…", case.name))
+    return _PLURAL.sub(lambda m: ("categor" if m.group(1).startswith("categor") else m.group(1)) +
+                       ("(ies)" if m.group(1).startswith("categor") else "(s)"), name)
 
 
 def _hidden_failed(name: str, case: Any) -> str:
