@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import math
+import numbers
 from typing import TYPE_CHECKING, Any, Sequence
 
 import matplotlib.pyplot as plt
@@ -90,11 +91,24 @@ def _render_many(G: Generator, spec: LatentSpec, settings: Sequence[tuple[int, f
     return ((generate(G, batch)[:, 0] + 1) / 2).clamp(0, 1)
 
 
+MAX_ZOOM = 64  # a 28 x 28 image at most 1,792 pixels wide
+
+
 def to_png(image: Tensor | np.ndarray, zoom: int = 6) -> bytes:
-    """PNG bytes of a (H, W) image in [0, 1], enlarged ``zoom`` times (nearest neighbour)."""
+    """PNG bytes of a (H, W) image in [0, 1], enlarged ``zoom`` times (nearest neighbour; a whole number from 1
+    to ``MAX_ZOOM``). Raises :class:`~infogan_tutorial.errors.SpecError` for another zoom, an image that is not
+    2-d, or one with NaN or infinite pixels."""
     from PIL import Image  # Pillow ships with matplotlib
 
+    if isinstance(zoom, bool) or not isinstance(zoom, numbers.Integral) or not 1 <= zoom <= MAX_ZOOM:
+        raise SpecError(f"to_png: zoom must be a whole number from 1 to {MAX_ZOOM} (each pixel becomes zoom x zoom "
+                        f"pixels), got {zoom!r}.")
     array = np.asarray(image.detach().cpu() if isinstance(image, Tensor) else image, dtype=np.float32)
+    if array.ndim != 2 or not array.size:
+        raise SpecError(f"to_png needs one grey image of shape (H, W), got shape {tuple(array.shape)}; for one "
+                        "image of a batch (N, 1, H, W) pass images[i, 0].")
+    if not np.isfinite(array).all():
+        raise SpecError("to_png: the image holds NaN or infinite pixels, which have no grey; check what drew it.")
     pixels = (array.clip(0, 1) * 255).round().astype(np.uint8)
     picture = Image.fromarray(pixels, mode="L")
     picture = picture.resize((pixels.shape[1] * zoom, pixels.shape[0] * zoom), Image.NEAREST)

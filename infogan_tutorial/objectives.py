@@ -13,6 +13,7 @@ gradient: the loss we minimise is just  -lambda * E[log Q(c | x)].
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -131,8 +132,18 @@ def info_loss(q: QOutput, codes: Codes, spec: LatentSpec,
               lambda_cat: float = 1.0, lambda_cont: float = 0.1, check_values: bool = True) -> Tensor:
     """The information term G and Q minimise: -(lambda_cat E[log Q(c_cat|x)] + lambda_cont E[log Q(c_cont|x)]).
 
-    Its gradient must reach G, Q's head and the body D shares with Q.
+    Its gradient must reach G, Q's head and the body D shares with Q. With ``check_values`` (the default; the
+    training step skips it), a weight that is not a finite number >= 0 raises
+    :class:`~infogan_tutorial.errors.SpecError`, as :class:`~infogan_tutorial.config.TrainConfig` does.
     """
+    if check_values:
+        for name, value in (("lambda_cat", lambda_cat), ("lambda_cont", lambda_cont)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+                raise SpecError(f"info_loss: {name} must be a finite number >= 0 (a weight of the information term), "
+                                f"got {value!r}.")
+        if isinstance(codes, Codes) and len(codes) == 0:
+            raise SpecError("info_loss: the batch is empty (0 images): a mean over no images has no value; pass "
+                            "at least one image's codes and Q's outputs.")
     return info_term(log_q(q, codes, spec, check_values), lambda_cat, lambda_cont)
 
 

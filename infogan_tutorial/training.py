@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .checkpoints import atomic_save, load_weights, read_checkpoint, spec_of, training_checkpoint
+from .checkpoints import atomic_save, check_replaceable, load_weights, read_checkpoint, spec_of, training_checkpoint
 from .config import TrainConfig  # noqa: F401 (re-exported: the recipe of a run)
 from .compute import ComputePlan, autocast_dtype, plan_compute  # noqa: F401 (autocast_dtype: re-exported)
 from .cuda_graph import CaptureError, GraphedFunction, HostSyncError
@@ -180,6 +181,16 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
     return step_statistics(state, loss_d, loss_g, lq, l_real, l_fake)
 
 
+def _check_writable(path: Path) -> None:
+    """Refuse, before any step, a checkpoint fit could not write at the end: a read-only file (or a device),
+    or a folder it cannot create files in, so that no training is done and then lost."""
+    check_replaceable(path)
+    folder = path.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise CheckpointError(f"fit cannot write in {folder} (no write permission, or a read-only file system), so "
+                              "the run could not be saved: choose another out_dir, or make it writable.")
+
+
 def descend(state: TrainState, optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
     """One optimizer step on ``loss``: zero the gradients, backward, step, through the plan's gradient scaler
     (fp16's loss scaling; a no-op scaler otherwise). ``train_step`` updates the scale once per step."""
@@ -316,6 +327,7 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     path = Path(out_dir) / "checkpoint.pt" if out_dir is not None else None
     if path is not None and path.exists():
         _check_continues(state, path)
+        _check_writable(path)
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not progress, desc="InfoGAN" if cfg.info else "GAN")
     step = step if step is not None else make_step(state)
     acc, count = torch.zeros(len(STAT_NAMES), device=state.device), 0  # summed on the device

@@ -25,3 +25,53 @@ def test_fewer_images_than_one_batch_name_the_least_batch_size_fit_takes(tmp_pat
     with pytest.raises(SpecError, match=r"1 image\(s\) cannot fill one batch of 4 .*at least 2"):
         fit(state, digits(1), out_dir=tmp_path, progress=False)
     assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_a_read_only_checkpoint_is_refused_before_any_step_is_trained(tmp_path) -> None:
+    """It trained the resumed steps, then refused to replace the read-only file: the new steps were lost."""
+    import os
+
+    from infogan_tutorial.errors import CheckpointError
+    from infogan_tutorial.training import resume_state
+
+    first = create_state(LatentSpec(), TrainConfig(steps=1, batch_size=4, log_every=1), "cpu")
+    fit(first, digits(8), out_dir=tmp_path, progress=False)
+    path = tmp_path / "checkpoint.pt"
+    os.chmod(path, 0o444)
+    again = resume_state(path, "cpu", steps=3)
+    with pytest.raises(CheckpointError, match="read-only"):
+        fit(again, digits(8), out_dir=tmp_path, progress=False)
+    assert again.step == 1  # refused before the first step
+    os.chmod(path, 0o644)
+
+
+def test_to_png_refuses_a_zoom_that_would_exhaust_memory_and_images_it_cannot_draw() -> None:
+    """zoom=10000 asked for about 78 GB (the tester's process was killed); 0, 1.5 and 3-d images were PIL errors."""
+    from infogan_tutorial.explorer import MAX_ZOOM, to_png
+
+    for zoom in (10_000, MAX_ZOOM + 1, 0, -1, 1.5, True):
+        with pytest.raises(SpecError, match="zoom must be a whole number"):
+            to_png(torch.zeros(28, 28), zoom=zoom)
+    with pytest.raises(SpecError, match=r"shape \(H, W\)"):
+        to_png(torch.zeros(1, 28, 28))
+    with pytest.raises(SpecError, match="NaN or infinite"):
+        to_png(torch.full((28, 28), float("nan")))
+    assert to_png(torch.zeros(28, 28), zoom=2).startswith(b"\x89PNG")
+
+
+def test_info_loss_refuses_weights_no_config_takes_and_an_empty_batch() -> None:
+    """It returned NaN, inf or a negative loss for lambda = nan, inf or -1, and NaN for an empty batch."""
+    from infogan_tutorial.networks import QOutput
+    from infogan_tutorial.objectives import info_loss
+
+    spec = LatentSpec()
+    codes = spec.sample(4, torch.Generator().manual_seed(0))
+    q = QOutput([torch.zeros(4, 10)], torch.zeros(4, 2), torch.zeros(4, 2))
+    for bad in (float("nan"), float("inf"), -1.0, "1", True):
+        with pytest.raises(SpecError, match="lambda_cat must be a finite number >= 0"):
+            info_loss(q, codes, spec, lambda_cat=bad)
+    from infogan_tutorial.latent_codes import Codes
+    none = Codes(torch.zeros(0, 62), torch.zeros(0, 1, dtype=torch.long), torch.zeros(0, 2))
+    with pytest.raises(SpecError, match="the batch is empty"):
+        info_loss(QOutput([torch.zeros(0, 10)], torch.zeros(0, 2), torch.zeros(0, 2)), none, spec)
+    assert torch.isfinite(info_loss(q, codes, spec))

@@ -310,6 +310,34 @@ def _flushes_denormals() -> bool:
     """Whether torch flushes denormal floats to zero now (torch.set_flush_denormal has no getter)."""
     return torch.tensor(1e-310, dtype=torch.float64).mul(1.0).item() == 0.0
 
+def _libraries_filter(entry: tuple) -> bool:
+    """Whether a warning filter is for a library's own warning class (added when the library is first imported,
+    as sympy does when torch loads it on first use), not one an answer could have meant."""
+    return getattr(entry[2], "__module__", "builtins") not in ("builtins", "__main__")
+
+
+class _Filters(list):
+    """Python's warning filters as read, compared without those libraries add for their own warnings on import."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, list) and ([f for f in self if not _libraries_filter(f)] ==
+                                            [f for f in other if not _libraries_filter(f)])
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _warning_filters() -> _Filters:
+    return _Filters(warnings.filters)
+
+
+def _set_warning_filters(saved: list) -> None:
+    warnings.filters[:] = list(saved)
+    getattr(warnings, "_filters_mutated", lambda: None)()
+
+
 GLOBAL_STATE: tuple[tuple[Callable[[], Any], Callable[[Any], None], str], ...] = (
     (torch.is_grad_enabled, torch.set_grad_enabled,
      "it leaves gradient computation switched off (torch.set_grad_enabled(False), or torch.no_grad() entered "
@@ -324,8 +352,7 @@ GLOBAL_STATE: tuple[tuple[Callable[[], Any], Callable[[Any], None], str], ...] =
     (torch.are_deterministic_algorithms_enabled,
      lambda v: torch.use_deterministic_algorithms(v) if torch.are_deterministic_algorithms_enabled() != v else None,
      "it switches torch.use_deterministic_algorithms for the rest of the notebook: " + _KEEP),
-    (lambda: list(warnings.filters),
-     lambda v: (warnings.filters.__setitem__(slice(None), v), getattr(warnings, "_filters_mutated", lambda: None)()),
+    (_warning_filters, _set_warning_filters,
      "it changes Python's warning filters (warnings.simplefilter or filterwarnings without a `with "
      "warnings.catch_warnings():` block) for the rest of the notebook: use that block, or leave them as they are"),
     (np.get_printoptions, lambda v: np.set_printoptions(**v),
