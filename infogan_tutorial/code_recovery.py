@@ -138,6 +138,8 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
         raise SpecError(f"spec {spec} has no codes c to recover (only noise z).")
     if steps < 1 or batch_size < 2 or n_eval < 1 or log_every < 1:
         raise SpecError("need steps >= 1, batch_size >= 2 (Q uses batch norm), n_eval >= 1 and log_every >= 1.")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise SpecError(f"recover_codes: lr must be a finite number > 0 (Adam's learning rate), got {lr!r}.")
     if device is None:
         first = next(G.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")

@@ -264,10 +264,12 @@ MAX_GRID = 10_000
 
 def traversal_values(spec: LatentSpec, code: str, steps: int = 10,
                      values: tuple[float, float] = (-2.0, 2.0)) -> list[float]:
-    """The values a traversal gives ``code``, column by column."""
+    """The values a traversal gives ``code``, column by column (a continuous code: ``steps`` >= 2 of them)."""
     i = spec.code_index(code)
     if i < spec.n_categorical:
         return list(range(spec.categorical[i]))
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+        raise SpecError(f"traversal_values: steps must be a whole number >= 2 (the two ends of the range), got {steps!r}.")
     return torch.linspace(values[0], values[1], steps).tolist()
 
 

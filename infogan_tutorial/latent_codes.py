@@ -167,6 +167,18 @@ class LatentSpec:
         from the device, which on a GPU stalls the queue of kernels (the training step skips it
         for codes it drew itself).
         """
+        if not isinstance(codes, Codes):
+            raise SpecError(f"expected a Codes batch (spec.sample(n)), got {type(codes).__name__}.")
+        for name in ("z", "categorical", "continuous"):
+            part = getattr(codes, name)
+            if not isinstance(part, Tensor):
+                raise SpecError(f"codes.{name} must be a torch tensor, got {type(part).__name__}; convert it with "
+                                "torch.as_tensor(...), or build codes with spec.sample(n).")
+        for name in ("z", "continuous"):
+            part = getattr(codes, name)
+            if part.numel() and not part.dtype.is_floating_point:
+                raise SpecError(f"codes.{name} must hold floating-point numbers, got {part.dtype}; convert it with "
+                                f"codes.{name}.float().")
         n = codes.z.shape[0]
         expected = {"z": (n, self.noise_dim), "categorical": (n, self.n_categorical),
                     "continuous": (n, self.n_continuous)}

@@ -248,8 +248,9 @@ def fit_q(joint: Tensor | Sequence, features: Tensor | None = None, steps: int =
     feats = torch.eye(m, dtype=DTYPE) if features is None else _as_tensor(features)
     if feats.dim() != 2 or feats.shape[0] != m:
         raise SpecError(f"features must be (M, F) with M = {m} rows, got {tuple(feats.shape)}.")
-    if steps < 0 or lr <= 0 or (samples_per_step is not None and samples_per_step < 1):
-        raise SpecError("need steps >= 0, lr > 0 and samples_per_step >= 1 (or None).")
+    if steps < 0 or not lr > 0 or not math.isfinite(lr) or (samples_per_step is not None and samples_per_step < 1):
+        raise SpecError(f"fit_q needs steps >= 0, a finite lr > 0 and samples_per_step >= 1 (or None), got steps={steps!r}, "
+                        f"lr={lr!r}, samples_per_step={samples_per_step!r}.")
     p_c = p.sum(dim=1)
     weight = torch.zeros(feats.shape[1], k, dtype=DTYPE, requires_grad=True)
     bias = torch.log(p_c.clamp_min(1e-30)).clone().requires_grad_(True)  # Q(c | x) = P(c) to start

@@ -57,11 +57,28 @@ class Generator(nn.Module):
 
     def forward(self, inputs: Codes | Tensor) -> Tensor:
         """``inputs``: a :class:`Codes` batch, or the already-built input tensor (N, input_dim)."""
+        if not isinstance(inputs, (Codes, Tensor)):
+            raise SpecError(f"G takes a Codes batch (spec.sample(n)) or its input tensor, got {type(inputs).__name__}.")
         x = self.spec.to_input(inputs) if isinstance(inputs, Codes) else inputs
+        _check_batch(self, x, "G", "codes")
         if x.dim() != 2 or x.shape[1] != self.spec.input_dim:
             raise SpecError(f"G expects input of shape (N, {self.spec.input_dim}) for spec {self.spec}, "
                             f"got {tuple(x.shape)}. Build it with spec.to_input(spec.sample(n)).")
         return self.deconv(self.fc(x).view(-1, 128, 7, 7))
+
+
+def _check_batch(net: nn.Module, x: Tensor, name: str, what: str) -> None:
+    """Refuse, by name, an input the network's layers would reject with their own error: a dtype other than
+    its weights' (float32, or what it was moved to; autocast casts inside), and in training mode a batch of one
+    (batch norm needs two)."""
+    weight = next(net.parameters(), None)
+    autocast = x.dtype.is_floating_point and torch.is_autocast_enabled(x.device.type)
+    if weight is not None and x.dtype != weight.dtype and not autocast:
+        raise SpecError(f"{name} computes in {weight.dtype} but got {what} of dtype {x.dtype}; convert them with "
+                        f".to({weight.dtype}) (or .float()).")
+    if net.training and x.dim() > 0 and x.shape[0] == 1:
+        raise SpecError(f"{name} is in training mode, where batch norm needs at least 2 {what} per batch, got 1: "
+                        f"pass two or more, or call {name}.eval() to run one.")
 
 
 class Discriminator(nn.Module):
@@ -94,9 +111,13 @@ class Discriminator(nn.Module):
 
     def features(self, x: Tensor) -> Tensor:
         """The shared body's 1024 features of images x (N, 1, 28, 28)."""
+        if not isinstance(x, Tensor):
+            raise SpecError(f"D takes a torch tensor of images (N, 1, 28, 28), got {type(x).__name__}; convert it "
+                            "with torch.as_tensor(x, dtype=torch.float32).")
         if x.dim() != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
             raise SpecError(f"D expects images of shape (N, 1, 28, 28), got {tuple(x.shape)}. "
                             "Add the channel axis with x.unsqueeze(1) if it is missing.")
+        _check_batch(self, x, "D", "images")
         return self.body(x)
 
     def d_from_features(self, h: Tensor) -> Tensor:

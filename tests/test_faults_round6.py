@@ -75,3 +75,53 @@ def test_info_loss_refuses_weights_no_config_takes_and_an_empty_batch() -> None:
     with pytest.raises(SpecError, match="the batch is empty"):
         info_loss(QOutput([torch.zeros(0, 10)], torch.zeros(0, 2), torch.zeros(0, 2)), none, spec)
     assert torch.isfinite(info_loss(q, codes, spec))
+
+
+def test_g_and_d_refuse_inputs_their_layers_would_reject_with_torch_s_own_errors() -> None:
+    """float64, int64 or NumPy z, float64 or uint8 images, None, and one image in training mode were raw
+    RuntimeErrors, AttributeErrors or batch norm's ValueError."""
+    from infogan_tutorial.latent_codes import Codes
+    from infogan_tutorial.networks import build_networks
+
+    spec = LatentSpec()
+    G, D = build_networks(spec, None, seed=0)
+    codes = spec.sample(4, torch.Generator().manual_seed(0))
+    for z, match in ((codes.z.double(), "G computes in torch.float32 but got codes of dtype torch.float64"),
+                     (codes.z.long(), "codes.z must hold floating-point numbers"),
+                     (codes.z.numpy(), "codes.z must be a torch tensor, got ndarray")):
+        with pytest.raises(SpecError, match=match):
+            G(Codes(z, codes.categorical, codes.continuous))
+    with pytest.raises(SpecError, match="G takes a Codes batch"):
+        G(None)
+    images = G(codes).detach()
+    for x, match in ((images.double(), "D computes in torch.float32 but got images of dtype torch.float64"),
+                     (images.to(torch.uint8), "torch.uint8"),
+                     (images.numpy(), "D takes a torch tensor"),
+                     (images[:1], "training mode, where batch norm needs at least 2 images")):
+        with pytest.raises(SpecError, match=match):
+            D(x)
+    with pytest.raises(SpecError, match="at least 2 codes"):
+        G(spec.sample(1, torch.Generator().manual_seed(1)))
+    G.eval(), D.eval()
+    assert G(spec.sample(1, torch.Generator().manual_seed(1))).shape == (1, 1, 28, 28)
+    assert D(images[:1])[0].shape == (1,)
+
+
+def test_learning_rates_and_step_counts_that_are_no_numbers_are_refused_by_name() -> None:
+    """fit_q(lr=nan) and recover_codes(lr=-1 or nan) were Adam's 'Invalid learning rate'; traversal_values(steps=0)
+    returned [] where traverse refuses fewer than 2 steps."""
+    from infogan_tutorial.code_recovery import recover_codes
+    from infogan_tutorial.figures import traversal_values
+    from infogan_tutorial.mutual_information import fit_q, symmetric_channel
+    from infogan_tutorial.networks import build_networks
+
+    with pytest.raises(SpecError, match="a finite lr > 0"):
+        fit_q(symmetric_channel(4, 0.3) / 4, lr=float("nan"))
+    G, _ = build_networks(LatentSpec(), None, seed=0)
+    for lr in (-1.0, float("nan"), "0.1"):
+        with pytest.raises(SpecError, match="lr must be a finite number > 0"):
+            recover_codes(G, steps=1, lr=lr)
+    for steps in (0, 1, 2.5):
+        with pytest.raises(SpecError, match="steps must be a whole number >= 2"):
+            traversal_values(LatentSpec(), "c2", steps=steps)
+    assert traversal_values(LatentSpec(), "c2", steps=2) == [-2.0, 2.0]
