@@ -38,8 +38,17 @@ def html() -> Path:
 
 
 def pages(html: Path) -> list[str]:
-    """The book's pages (chapters, API, bibliography) and the generated index and search pages."""
-    return sorted(str(p.relative_to(html)) for p in (html / "book").glob("*.html")) + ["genindex.html", "search.html"]
+    """Every page a reader can open: the book's (chapters, API, bibliography), the source pages the API links to,
+    the generated indexes, and the search page with results shown (the root ``index.html`` only redirects: see
+    :func:`test_built_site_redirect_is_a_page`)."""
+    found = sorted(str(p.relative_to(html)) for p in html.rglob("*.html")
+                   if p.relative_to(html).parts[0] not in ("_static", "_sources") and p.name != "index.html")
+    # search results, and a chapter opened from them (its words highlighted), in both colour modes
+    return found + ["search.html?q=mutual+information", "book/04_mutual_information.html?highlight=mutual"]
+
+
+def read(html: Path, page: str) -> str:
+    return (html / page.split("?")[0]).read_text()
 
 
 # -- the HTML itself (no browser) -----------------------------------------------------------------
@@ -57,7 +66,7 @@ def test_built_site_every_image_is_described(html):
     missing = []
     for page in pages(html):
         parser = Images()
-        parser.feed((html / page).read_text())
+        parser.feed(read(html, page))
         for img in parser.images:
             alt, src = (img.get("alt") or "").strip(), img.get("src") or ""
             figure = "_images/" in src or "explorer" in src  # content, not an icon like the Colab logo
@@ -79,17 +88,31 @@ def test_built_site_gives_each_id_to_one_element(html):
     doubled = []
     for page in pages(html):
         parser = Ids()
-        parser.feed((html / page).read_text())
+        parser.feed(read(html, page))
         doubled += [f"{page}: id={name!r} x{parser.ids.count(name)}" for name in sorted(set(parser.ids))
                     if parser.ids.count(name) > 1]
     assert not doubled, "ids on more than one element:\n" + "\n".join(doubled)
 
 
 def test_built_site_titles_each_page_once(html):
-    titles = {page: re.search(r"<title>(.*?)</title>", (html / page).read_text(), re.S).group(1) for page in pages(html)}
+    titles = {page: re.search(r"<title>(.*?)</title>", read(html, page), re.S).group(1)
+              for page in pages(html) if "?" not in page}
     assert titles["book/intro.html"] == "InfoGAN, step by step"
     assert titles["book/02_gan_noise.html"].endswith(" &#8212; InfoGAN, step by step")
     assert len(set(titles.values())) == len(titles), titles
+
+
+def test_built_site_redirect_is_a_page(html):
+    """The root index.html forwards to the first chapter with a language, a title and a link to follow."""
+    text = (html / "index.html").read_text()
+    assert '<html lang="en">' in text and "<title>InfoGAN, step by step</title>" in text, text
+    assert re.search(r'http-equiv="Refresh" content="0; url=book/intro.html"', text), text
+    assert '<a href="book/intro.html">' in text, text
+
+
+def test_built_site_publishes_no_templates(html):
+    """The themes' Jinja templates (``_static/*webpack-macros.html``) are not pages and are not published."""
+    assert not list((html / "_static").glob("*.html"))
 
 
 def test_built_site_shows_no_machine_paths(html):
@@ -148,6 +171,8 @@ def test_built_site_axe_finds_nothing_serious(site, html, scheme):
     for page in pages(html):
         browser.navigate(base + page)
         browser.wait_for(f"document.documentElement.dataset.theme === '{scheme}'", timeout=10)
+        if "highlight=" in page or "?q=" in page:
+            browser.wait_for("document.querySelector('.highlighted') !== null", timeout=30)
         bad = [v for v in run_axe(browser, axe, rules) if v["impact"] in BLOCKING]
         if browser.evaluate("document.querySelector('.infogan-explorer-open') !== null"):  # and the live explorer
             browser.evaluate("document.querySelector('.infogan-explorer-open').click()")

@@ -13,11 +13,14 @@
   label-content-name-mismatch: the search field, the colour-mode switch, the "Show code cell source"
   toggles) and the bibliography's list of non-list items (aria-required-children) are mended in the
   written pages (:func:`mend_html`); the header's second search field is left out; sphinx-exercise's
-  sections, each with the same id (``exercise-content``, ``solution-content``), are numbered.
+  sections, each with the same id (``exercise-content``, ``solution-content``), are numbered; the themes'
+  Jinja templates that Sphinx copies into ``_static`` (``webpack-macros.html``, not pages) are removed, and
+  jupyter-book's bare redirect ``index.html`` gets a language, a title and a link (:func:`mend_redirect`).
 """
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -114,6 +117,27 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
     path = Path(app.outdir) / "_static" / "scripts" / "fontawesome.js"
     if path.is_file():
         path.write_text("/* infogan_site: the theme's CSS draws the Font Awesome icons from its web fonts */\n")
+    for name in ("webpack-macros.html", "sbt-webpack-macros.html"):  # the themes' Jinja templates, not pages
+        (Path(app.outdir) / "_static" / name).unlink(missing_ok=True)
+    redirect = Path(app.outdir) / "index.html"
+    if redirect.is_file():
+        redirect.write_text(mend_redirect(redirect.read_text(encoding="utf-8"), app.config.html_title or
+                                          app.config.project), encoding="utf-8")
+
+
+REFRESH = re.compile(r'<meta http-equiv="Refresh" content="0; url=([^"]+)"\s*/?>', re.IGNORECASE)
+
+
+def mend_redirect(text: str, title: str) -> str:
+    """jupyter-book's ``index.html``, a bare refresh to the first page, as a page with a language, a title and a
+    link a reader can follow (unchanged if it is not that redirect)."""
+    found = REFRESH.search(text)
+    if found is None or "<title>" in text:
+        return text
+    url, title = html.escape(found.group(1), quote=True), html.escape(title)
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+            f'<meta http-equiv="Refresh" content="0; url={url}">\n<link rel="canonical" href="{url}">\n</head>\n'
+            f'<body>\n<p><a href="{url}">{title}</a></p>\n</body>\n</html>\n')
 
 
 def no_second_search_field(app: Sphinx, config: object) -> None:
