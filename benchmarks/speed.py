@@ -4,11 +4,16 @@
     python benchmarks/speed.py --time-to-accuracy   # CUDA: also the time to 95 % test accuracy
 
 Prints one table row per (loop, batch size): images/s of whole training steps (a D step and a
-G step) after a warm-up, and the ratio to the baseline at the same batch size.
+G step) after a warm-up, and the ratios to the baseline and to the package's own fp32 loop at the
+same batch size. Each batch size runs ``--repeats`` rounds, every loop once per round in turn
+(interleaved: a load that comes and goes on a shared machine falls on all of them), and each row
+is the median of its rounds.
 
 * ``package``: ``training.fit`` as the book uses it: the data set resident on the device,
   batches gathered there, bf16 autocast on CUDA (fp16 with a scaler where bf16 is not native),
   statistics read back every ``log_every`` steps, cuDNN autotuning.
+* ``package+bf16`` (CPU): the same under CPU bf16 autocast (``TrainConfig(precision="bf16")``); marked
+  "emulated" where the CPU has no native bf16 (AVX-512 BF16 or AMX), where it is slower than fp32.
 * ``package+compile``: the same with ``TrainConfig(compile=True)`` (CUDA only by default: on the
   CPU, compilation takes longer than the run).
 * ``package+graph``: the same with ``TrainConfig(cuda_graph=True)``: the whole step recorded once as
@@ -30,6 +35,7 @@ import gzip
 import os
 import platform
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +44,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from infogan_tutorial.compute import cpu_native_bf16
 from infogan_tutorial.data import load_dataset, load_idx_folder, sample_dir
 from infogan_tutorial.evaluation import categorical_accuracy
 from infogan_tutorial.latent_codes import LatentSpec
@@ -52,10 +59,11 @@ def synchronize(device: torch.device) -> None:
 
 
 def package_speed(images: torch.Tensor, batch_size: int, steps: int, warmup: int, device: torch.device,
-                  compile: bool = False, cuda_graph: bool = False) -> float:
+                  compile: bool = False, cuda_graph: bool = False, precision: str = "auto") -> float:
     """images/s of ``fit`` after ``warmup`` steps (which include any compilation or graph recording)."""
     state = create_state(LatentSpec(), TrainConfig(steps=warmup, batch_size=batch_size, compile=compile,
-                                                   cuda_graph=cuda_graph, checkpoint_every=0), device)
+                                                   cuda_graph=cuda_graph, checkpoint_every=0,
+                                                   precision=precision), device)
     images = images.to(device)
     step = make_step(state)  # one recording for both calls
     fit(state, images, progress=False, step=step)
@@ -168,6 +176,10 @@ def main() -> None:
     p.add_argument("--steps", type=int, help="timed steps per row (default: 30 on the CPU, 300 on CUDA)")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps first (compilation happens here)")
     p.add_argument("--workers", type=int, default=2, help="the baseline's DataLoader workers")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="rounds per batch size; each round times every loop once, in turn (interleaved, so a "
+                        "load that comes and goes on a shared machine falls on all of them); the table gives "
+                        "each loop's median")
     p.add_argument("--compile", choices=("auto", "yes", "no"), default="auto",
                    help="also time TrainConfig(compile=True): auto = on CUDA only")
     p.add_argument("--graph", choices=("auto", "no"), default="auto",
@@ -205,23 +217,35 @@ def main() -> None:
     if compile_too:
         runs.append(("package+compile",
                      lambda bs: package_speed(data.images, bs, steps, args.warmup, device, compile=True)))
+    if device.type == "cpu":  # bf16 autocast: native on CPUs with AVX-512 BF16 or AMX, emulated (slow) elsewhere
+        runs.append(("package+bf16" + ("" if cpu_native_bf16() else " (emulated)"),
+                     lambda bs: package_speed(data.images, bs, steps, args.warmup, device, precision="bf16")))
     if cuda and args.graph == "auto":
         runs.append(("package+graph",
                      lambda bs: package_speed(data.images, bs, steps, args.warmup, device, cuda_graph=True)))
     if not args.no_table:
-        print(f"\n{steps} timed steps after {args.warmup} warm-up steps; baseline DataLoader workers: {args.workers}\n")
-        print("| loop | batch | images/s | × baseline |\n|---|---:|---:|---:|")
+        print(f"\n{steps} timed steps after {args.warmup} warm-up steps, {args.repeats} interleaved rounds "
+              f"(median); baseline DataLoader workers: {args.workers}\n")
+        print("| loop | batch | images/s | × baseline | × package |\n|---|---:|---:|---:|---:|")
     try:
         for bs in [] if args.no_table else sizes:
-            base = float("nan")  # no ratio if the baseline row failed
-            for label, run in runs:
-                try:
-                    speed = run(bs)
-                except Exception as e:  # noqa: BLE001 -- one failed row (say, a graph that cannot be recorded) keeps the others
-                    print(f"| {label} | {bs} | failed: {type(e).__name__}: {e} | |", flush=True)
+            speeds: dict[str, list[float]] = {label: [] for label, _ in runs}
+            failed: dict[str, str] = {}
+            for _ in range(args.repeats):
+                for label, run in runs:
+                    if label in failed:
+                        continue
+                    try:
+                        speeds[label].append(run(bs))
+                    except Exception as e:  # noqa: BLE001 -- one failed row (say, a graph that cannot be recorded) keeps the others
+                        failed[label] = f"{type(e).__name__}: {e}"
+            median = {label: statistics.median(s) for label, s in speeds.items() if s}
+            for label, _ in runs:
+                if label in failed:
+                    print(f"| {label} | {bs} | failed: {failed[label]} | | |", flush=True)
                     continue
-                base = speed if label == "baseline" else base
-                print(f"| {label} | {bs} | {speed:,.0f} | {speed / base:.2f} |", flush=True)
+                ratios = [median[label] / median[b] if b in median else float("nan") for b in ("baseline", "package")]
+                print(f"| {label} | {bs} | {median[label]:,.0f} | {ratios[0]:.2f} | {ratios[1]:.2f} |", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

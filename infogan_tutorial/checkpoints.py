@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import stat
 from pathlib import Path
 
@@ -70,11 +71,23 @@ def atomic_save(obj: object, path: str | Path) -> None:
     except (OSError, RuntimeError) as e:  # a full disk surfaces as torch's RuntimeError ("unexpected pos")
         fix = ("check the permissions of that folder and file" if isinstance(e, PermissionError)
                else "free some disk space")
-        raise CheckpointError(f"could not write {path} ({type(e).__name__}: {e}); {fix}, or choose another "
+        raise CheckpointError(f"could not write {path} ({_write_failure(e, path.parent)}); {fix}, or choose another "
                               "output folder. The previous file at that path, if any, is unchanged.") from e
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _write_failure(error: BaseException, folder: Path) -> str:
+    """Why a save failed, in words: the OS's reason, or, for torch's own RuntimeError (its zip writer's internals,
+    e.g. "unexpected pos"), the free space left where it wrote."""
+    if isinstance(error, OSError):
+        return f"{error.strerror or error}" if error.strerror else f"{type(error).__name__}: {error}"
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return "the write stopped part-way, most likely a full disk"
+    return f"the write stopped part-way; {free:,} bytes are free there, most likely a full disk or quota"
 
 
 def temporary_name(path: Path) -> Path:

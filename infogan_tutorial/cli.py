@@ -28,6 +28,7 @@ from .checkpoints import load_networks, networks_from_checkpoint, not_regular_fi
 from .compute import PRECISIONS, plan_compute
 from .config import MAX_SEED, MAX_STEPS
 from .devices import select_device
+from .run_folder import path_argument
 from .training import TrainConfig, TrainState, create_state, fit, resume_state
 
 
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", choices=SOURCES,
                    help="training data: " + "; ".join(f"{s.name} = {s.help}" for s in SOURCES.values())
                         + " (default auto; on --resume, the run's own)")
-    t.add_argument("--data-dir", type=Path,
+    t.add_argument("--data-dir", type=path_argument,
                    help=f"folder of MNIST-style IDX files (for --dataset {_names(READS_DATA_DIR)})")
     t.add_argument("--profile", choices=sorted(PROFILES),
                    help="work size: smoke, cpu or gpu (default: $INFOGAN_PROFILE, else gpu under CUDA, else cpu)")
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="images per step, at least 2 (batch norm needs two; default: the profile's)")
     t.add_argument("--seed", type=SEED, help="seed of weights, batches and codes (default 0)")
     t.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-    t.add_argument("--out", type=Path, default=Path("runs/infogan"), help="output folder (default runs/infogan)")
+    t.add_argument("--out", type=path_argument, default=Path("runs/infogan"), help="output folder (default runs/infogan)")
     t.add_argument("--resume", action="store_true",
                    help="continue the run in OUT/checkpoint.pt up to --steps: its data, seed and recipe are kept "
                         "(options that would change them are refused)")
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=COUNT,
                    help=f"steps between checkpoints (default: a quarter of the run, at most {DEFAULT_CHECKPOINT_SPAN}; "
                         "0: only at the end)")
-    t.add_argument("--export", type=Path,
+    t.add_argument("--export", type=path_argument,
                    help="also write a compact fp16 model (G and D/Q) to this path (outside the run's own files; an "
                         "existing file is replaced only if it is an exported model)")
     quant = t.add_mutually_exclusive_group()
@@ -141,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eval-every", type=COUNT, default=0,
                    help="score c1 on --eval-dir every this many steps, into OUT/eval.jsonl (default 0: at the end); a new "
                         "run reads its losses at a divisor of this, so the scores fall on its multiples")
-    t.add_argument("--eval-dir", type=Path,
+    t.add_argument("--eval-dir", type=path_argument,
                    help="folder of labelled MNIST-style IDX files to score c1 on, its t10k files if present "
                         "(default: the bundled held-out sample; Fashion-MNIST's test split for --dataset fashion-*)")
     t.add_argument("--no-figures", action="store_true", help="do not write figures")
@@ -151,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Match Q's categories of c1 to labels (Hungarian algorithm) and print accuracy. "
                                    "The last line of output is one JSON object with accuracy, n, confusion, mapping, "
                                    "info_cat, info_cont, data, checkpoint and step.")
-    e.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint or exported model")
-    e.add_argument("--data-dir", type=Path,
+    e.add_argument("--checkpoint", type=path_argument, required=True, help="a checkpoint or exported model")
+    e.add_argument("--data-dir", type=path_argument,
                    help="folder of MNIST-style IDX files: t10k-images-idx3-ubyte[.gz] and its labels, or the train "
                         "files (default: the bundled held-out sample)")
     e.add_argument("--split", choices=("auto", "test", "train"), default="auto",
@@ -163,11 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="write a figure of generated digits or of a code traversal",
                        description="Write a PNG of G's samples (--code random) or of a traversal of one code.")
-    s.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint or exported model")
+    s.add_argument("--checkpoint", type=path_argument, required=True, help="a checkpoint or exported model")
     s.add_argument("--code", default="random", help="random, or the code to traverse: c1, c2, c3 ...")
     s.add_argument("--rows", type=ROWS, default=10, help="rows of the figure (1 to 100)")
     s.add_argument("--seed", type=SEED, default=0, help="seed of z and the fixed codes")
-    s.add_argument("--out", type=Path, default=Path("samples.png"),
+    s.add_argument("--out", type=path_argument, default=Path("samples.png"),
                    help="PNG to write, a name ending in .png (default samples.png); an existing file is replaced only "
                         "if it is a PNG image")
     s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -264,6 +265,10 @@ def train(args: argparse.Namespace) -> None:
     if (args.int8 or args.int4) and args.export is None:
         raise SpecError(f"--{'int8' if args.int8 else 'int4'} applies to the compact model of --export; add "
                         "--export PATH.pt, or drop it.")
+    if args.out.is_file():
+        raise SpecError(f"--out {args.out} is a file, not a run folder" + (
+            ": it holds no run to --resume; give the run's folder (the one that holds checkpoint.pt)."
+            if args.resume else "; choose a folder for the run's files."))
     checkpoint = args.out / "checkpoint.pt"
     kind = not_regular_file(checkpoint)
     if kind:
@@ -272,6 +277,10 @@ def train(args: argparse.Namespace) -> None:
     if args.export is not None:
         check_output_file(args.export, "--export",
                           protect=[args.out, *(args.out / name for name in RUN_FILES)])
+    if checkpoint.is_dir():
+        raise SpecError(f"{checkpoint} is a folder, where the run's checkpoint file goes: it holds no run to "
+                        "--resume, and a new run cannot write its checkpoint there. Move it away, or choose another "
+                        "--out.")
     if not args.resume and checkpoint.exists():
         raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
     others = [name for name in RUN_FILES if name not in ("checkpoint.pt", ".lock") and (args.out / name).exists()]
@@ -313,7 +322,8 @@ def train(args: argparse.Namespace) -> None:
         if args.epochs is not None:
             steps = max(1, round(args.epochs * (len(data) // batch_size)))
             if steps > MAX_STEPS:
-                raise SpecError(f"--epochs {args.epochs:g} is {steps:,} steps at batch {batch_size}, more than the "
+                many = f"{steps:,}" if steps < 10 ** 15 else f"about {float(steps):.3g}"
+                raise SpecError(f"--epochs {args.epochs:g} is {many} steps at batch {batch_size}, more than the "
                                 f"{MAX_STEPS:,} a run may take; ask for fewer --epochs.")
         fingerprint = _fingerprint(data)
         if saved_data and saved_data.get("fingerprint") not in (None, fingerprint):

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .devices import usable_device
-from .errors import SpecError
+from .errors import DataError, SpecError
 from .evaluation import score_fresh_samples
 from .latent_codes import Codes, LatentSpec, count
 from .networks import Discriminator, check_network, eval_mode, init_weights
@@ -94,6 +94,10 @@ def _fit_q(Q: Discriminator, G: nn.Module, spec: LatentSpec, rng: torch.Generato
         codes = spec.sample(batch_size, rng, device=device)
         with torch.no_grad():
             x = G(codes)
+        if step == 1 and not torch.isfinite(x).all():  # one host read: a G that draws NaN has nothing to recover
+            raise DataError("recover_codes: G's images hold NaN or infinite values (its weights are not finite: a "
+                            "corrupt checkpoint or a run that diverged), so no Q can be trained or scored on them; "
+                            "load a good checkpoint.")
         q = Q.q(x)
         lq = log_q(q, codes, spec)
         loss = -(lq.categorical + lq.continuous)

@@ -117,6 +117,9 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         except (OSError, EOFError, zlib.error) as exc:
             raise DataError(f"{path}: the gzip stream is corrupt or truncated ({exc}). "
                             "Re-download or regenerate the file.") from exc
+    if not data:
+        raise DataError(f"{path}: the file is empty (0 bytes), not an IDX file; a download or copy was cut short: "
+                        "fetch it again.")
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise DataError(f"{path}: not an IDX file (the first bytes are {data[:4].hex()}, "
                         "expected 0000 08 NN). Check that you passed the right file.")
@@ -232,6 +235,8 @@ def load_idx_folder(folder: str | os.PathLike[str], split: str = "auto") -> Data
     names = [f"{p}-{kind}" for p in prefixes[split]
              for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
     wanted = ", ".join(f"{n}[.gz]" for n in names)
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder} is a file, not a data folder; give the folder that holds {wanted}.")
     if not folder.is_dir():
         raise DataError(f"data folder not found: {folder}. It should hold {wanted}. "
                         "Check the path.")
@@ -551,6 +556,8 @@ def random_affine(images: torch.Tensor, generator: torch.Generator | None = None
     if not numbers_ok or degrees < 0 or shift < 0 or not 0 < scale[0] <= scale[1]:
         raise DataError(f"random_affine needs finite degrees >= 0, shift >= 0 and a pair 0 < scale[0] <= scale[1], "
                         f"got {degrees!r}, {shift!r} and {scale!r}.")
+    if images.shape[0] == 0:  # no images, no moves
+        return images.clone()
     if check_range and images.numel() and images.device.type != "meta":
         lo, hi = (float(v) for v in torch.aminmax(images.float()))
         if not (math.isfinite(lo) and math.isfinite(hi)) or lo < -1 - SCALE_TOLERANCE or hi > 1 + SCALE_TOLERANCE \

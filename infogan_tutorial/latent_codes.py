@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import torch
@@ -292,6 +293,9 @@ class LatentSpec:
     def from_dict(cls, d: dict) -> LatentSpec:
         """The spec of :meth:`to_dict`; a missing key raises :class:`SpecError` naming it."""
         keys = ("noise_dim", "categorical", "n_continuous", "continuous_range")
+        if not isinstance(d, Mapping):
+            raise SpecError(f"LatentSpec.from_dict needs a dict with the keys {list(keys)} (as to_dict() writes), "
+                            f"got {type(d).__name__}.")
         missing = [k for k in keys if k not in d]
         if missing:
             raise SpecError(f"a spec dict needs the keys {list(keys)}; {missing} missing in {d!r}.")

@@ -22,6 +22,7 @@ Conventions:
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -167,8 +168,8 @@ def bound_gap(joint: Tensor | Sequence, q: Tensor) -> Tensor:
 
 def uniform(k: int) -> Tensor:
     """The uniform distribution over K symbols (the prior of a categorical code like c_1)."""
-    if k < 1:
-        raise SpecError(f"need at least one symbol, got K = {k}.")
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise SpecError(f"uniform needs a whole number of symbols K >= 1, got K = {k!r}.")
     return torch.full((k,), 1.0 / k, dtype=DTYPE)
 
 
@@ -201,11 +202,26 @@ def gaussian_mixture_channel(means: Sequence[float], std: float, grid: Tensor | 
     """
     mu = _as_tensor(means)[:, None]
     x = _as_tensor(grid)
-    if x.dim() != 1 or x.numel() < 2 or std <= 0:
-        raise SpecError("grid must be 1-D with at least two points, and std positive.")
-    half = (x[1] - x[0]) / 2
+    if isinstance(std, bool) or not isinstance(std, numbers.Real) or not math.isfinite(std) or std <= 0:
+        raise SpecError(f"gaussian_mixture_channel: std must be a finite number > 0, got {std!r}.")
+    if x.dim() != 1 or x.numel() < 2:
+        raise SpecError(f"gaussian_mixture_channel: the grid must be 1-D with at least two points, got shape "
+                        f"{tuple(x.shape)}.")
+    if not (torch.isfinite(mu).all() and torch.isfinite(x).all()):
+        raise SpecError("gaussian_mixture_channel: the means and the grid must be finite numbers.")
+    step = x[1:] - x[:-1]
+    if (step <= 0).any() or not torch.allclose(step, step[0].expand_as(step), rtol=1e-3, atol=0):
+        raise SpecError("gaussian_mixture_channel: the grid must be evenly spaced and increasing "
+                        "(e.g. torch.linspace(-6, 6, 241)).")
+    half = step[0] / 2
     mass = torch.special.ndtr((x + half - mu) / std) - torch.special.ndtr((x - half - mu) / std)
-    return mass / mass.sum(dim=1, keepdim=True)
+    held = mass.sum(dim=1)
+    if (held < 1e-6).any():
+        far = [float(m) for m, h in zip(mu[:, 0], held) if h < 1e-6]
+        raise SpecError(f"gaussian_mixture_channel: the grid [{float(x[0]):g}, {float(x[-1]):g}] holds almost none "
+                        f"of the probability of the Gaussians with means {far} (std {std:g}); make it reach several "
+                        "std beyond every mean.")
+    return mass / held[:, None]
 
 
 # -- fitting Q by gradient ascent on the bound ----------------------------------------------

@@ -91,6 +91,12 @@ class InfoBound:
 
 
 def _check(q: QOutput, codes: Codes, spec: LatentSpec, values: bool = True) -> None:
+    if not isinstance(q, QOutput):
+        raise SpecError(f"Q's output must be a QOutput (what D.q(x) returns: logits, mean, log_std), got "
+                        f"{type(q).__name__}.")
+    if not isinstance(codes, Codes):
+        raise SpecError(f"the codes must be a Codes batch (what spec.sample(n) returns: z, categorical, continuous), "
+                        f"got {type(codes).__name__}.")
     spec.check(codes, values=values)
     n = len(codes)
     if len(q.logits) != spec.n_categorical:

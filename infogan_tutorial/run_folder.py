@@ -10,6 +10,7 @@ unwritable folder or a path that is a file fails in a second, not after an hour.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 from collections.abc import Iterator
@@ -27,18 +28,40 @@ from .errors import CheckpointError, SpecError
 LOCK_NAME = ".lock"
 
 
+def path_argument(text: str) -> Path:
+    """An argparse type for a path option: never the empty string (``Path('')`` is the current folder, which no
+    option means)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names nothing; give a file or folder name")
+    return Path(text)
+
+
 def prepare_folder(out: Path, option: str = "--out") -> Path:
     """Create ``out`` if needed and check that files can be written in it."""
+    if out.is_symlink() and not out.exists():
+        raise SpecError(f"{option} {out} is a symbolic link that leads nowhere (its target is missing, or the links "
+                        "form a loop); remove the link or choose another folder.")
     if out.exists() and not out.is_dir():
-        raise SpecError(f"{option} {out} is a file, not a folder; choose a folder for the run's files.")
+        raise SpecError(f"{option} {out} is a file, not a folder; choose a folder (it is created if missing).")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SpecError(f"cannot create the folder {out} for {option} ({e.strerror or e}); choose another "
                         f"{option}.") from e
     if not os.access(out, os.W_OK | os.X_OK):
-        raise SpecError(f"cannot write in the folder {out} for {option} (no permission); choose another {option}.")
+        raise SpecError(f"cannot write in the folder {out} for {option} ({why_unwritable(out)}); choose another "
+                        f"{option}.")
     return out
+
+
+def why_unwritable(folder: Path) -> str:
+    """Why ``folder`` refuses writes, in words: a file system mounted read-only, or the folder's permissions."""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "it is on a read-only file system"
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        pass
+    return "no write permission for this user"
 
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

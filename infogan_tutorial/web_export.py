@@ -48,6 +48,8 @@ from .explorer import explorer_codes, to_png
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator, check_network, eval_mode
 from .pretrained import MODEL_NAME, PRETRAINED_DIR, load_pretrained
+from .checkpoints import not_regular_file
+from .run_folder import path_argument, prepare_folder
 from .quantize import INT4_GROUP, dequantize_int4, quantizable, quantize_int4
 
 ASSET_DIR = Path(__file__).resolve().parents[1] / "book" / "_static" / "explorer"
@@ -254,10 +256,10 @@ def export_onnx(G: Generator, path: str | Path, opset: int = OPSET) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m infogan_tutorial.web_export", description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=ASSET_DIR, help="folder of the page's assets (default: %(default)s)")
-    p.add_argument("--model-dir", type=Path, default=PRETRAINED_DIR, help="folder holding infogan-mnist.pt")
+    p.add_argument("--out", type=path_argument, default=ASSET_DIR, help="folder of the page's assets (default: %(default)s)")
+    p.add_argument("--model-dir", type=path_argument, default=PRETRAINED_DIR, help="folder holding infogan-mnist.pt")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the assets are out of date")
-    p.add_argument("--onnx", type=Path, help="also write G to this ONNX file")
+    p.add_argument("--onnx", type=path_argument, help="also write G to this ONNX file (its name ends .onnx)")
     args = p.parse_args(argv)
     try:
         return _run(args)
@@ -269,12 +271,32 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _check_onnx_path(path: Path) -> None:
+    """--onnx names a file that can be written: onnx is installed, the name ends .onnx, and it is no folder, device or
+    file of another kind (only an earlier .onnx file is replaced)."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError as err:
+        raise SpecError("--onnx needs the onnx package: pip install 'infogan_tutorial[web]'.") from err
+    if path.suffix != ".onnx":
+        raise SpecError(f"--onnx {path} must end in .onnx (the file is written in ONNX format), e.g. G.onnx.")
+    if path.is_dir():
+        raise SpecError(f"--onnx {path} is a folder; give a file name, e.g. {path / 'G.onnx'}.")
+    kind = not_regular_file(path)
+    if kind:
+        raise SpecError(f"--onnx {path} is {kind}, not a file; give a file name, e.g. G.onnx.")
+    prepare_folder(path.parent, "--onnx's folder")
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.check:
         stale = stale_assets(args.out, args.model_dir)
         print("up to date" if not stale else f"out of date: {', '.join(stale)}; run python -m "
               "infogan_tutorial.web_export")
         return 1 if stale else 0
+    if args.onnx is not None:  # checked before the assets are written, not after
+        _check_onnx_path(args.onnx)
+    prepare_folder(args.out, "--out")
     manifest = write_assets(args.out, args.model_dir)
     print(f"wrote {args.out}: {WEIGHTS_NAME} ({manifest['weights']['bytes']:,} bytes), {MANIFEST_NAME}, "
           f"{STATIC_NAME}; c1's categories draw {manifest['categories']['digit']} "

@@ -1,0 +1,154 @@
+"""Faults the fifth tester left open (issue 26): each is refused by name, or handled, instead of a traceback or a
+silent NaN. Every test fails on the code before the fix.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from infogan_tutorial import mutual_information as mi
+from infogan_tutorial.code_recovery import recover_codes
+from infogan_tutorial.data import random_affine
+from infogan_tutorial.errors import DataError, SpecError
+from infogan_tutorial.latent_codes import LatentSpec
+from infogan_tutorial.networks import build_networks
+from infogan_tutorial.objectives import info_loss
+
+
+@pytest.mark.parametrize("k", [2.5, True, "3"])
+def test_uniform_refuses_a_number_of_symbols_that_is_no_whole_number(k) -> None:
+    """uniform(2.5) was torch.full's TypeError about a float in a size."""
+    with pytest.raises(SpecError, match="whole number of symbols"):
+        mi.uniform(k)
+
+
+def test_gaussian_mixture_channel_refuses_a_grid_that_misses_the_gaussians() -> None:
+    """A grid far from the means gave rows of NaN (0 / 0) without a word."""
+    with pytest.raises(SpecError, match=r"holds almost none .*means \[0.0, 1.0\]"):
+        mi.gaussian_mixture_channel([0.0, 1.0], 1.0, [100.0, 101.0, 102.0])
+    ok = mi.gaussian_mixture_channel([0.0, 1.0], 1.0, torch.linspace(-8, 9, 171))
+    assert torch.allclose(ok.sum(dim=1), torch.ones(2, dtype=ok.dtype)) and torch.isfinite(ok).all()
+
+
+@pytest.mark.parametrize("means, std, grid, match", [
+    ([0.0, math.nan], 1.0, [0.0, 1.0, 2.0], "finite"),
+    ([0.0, 1.0], math.inf, [0.0, 1.0, 2.0], "std must be a finite number"),
+    ([0.0, 1.0], 1.0, [2.0, 1.0, 0.0], "evenly spaced and increasing"),
+    ([0.0, 1.0], 1.0, [0.0, 0.1, 5.0], "evenly spaced and increasing"),
+])
+def test_gaussian_mixture_channel_refuses_bad_numbers_by_name(means, std, grid, match) -> None:
+    with pytest.raises(SpecError, match=match):
+        mi.gaussian_mixture_channel(means, std, grid)
+
+
+@pytest.mark.parametrize("saved", [None, [1, 2], "noise_dim"])
+def test_latent_spec_from_dict_refuses_what_is_no_dict(saved) -> None:
+    """from_dict(None) was "argument of type 'NoneType' is not iterable"."""
+    with pytest.raises(SpecError, match="needs a dict with the keys"):
+        LatentSpec.from_dict(saved)
+
+
+def test_random_affine_of_no_images_is_no_images() -> None:
+    """An empty batch was affine_grid's "Expected non-zero, positive output size"."""
+    out = random_affine(torch.zeros(0, 1, 28, 28))
+    assert out.shape == (0, 1, 28, 28)
+
+
+def test_info_loss_names_q_and_codes_of_the_wrong_kind() -> None:
+    """A tuple for Q's output, or None for the codes, were AttributeErrors from inside the loss."""
+    spec = LatentSpec()
+    G, D = build_networks(spec, seed=0)
+    codes = spec.sample(4, torch.Generator().manual_seed(0))
+    q = D.q(G(codes))
+    with pytest.raises(SpecError, match="must be a QOutput"):
+        info_loss(tuple(q.logits), codes, spec)
+    with pytest.raises(SpecError, match="must be a Codes batch"):
+        info_loss(q, None, spec)
+    assert torch.isfinite(info_loss(q, codes, spec))
+
+
+def test_recover_codes_refuses_a_generator_that_draws_nan() -> None:
+    """A G with NaN weights (a corrupt checkpoint) got a c1 accuracy and NaN bounds reported as results."""
+    spec = LatentSpec()
+    G, _ = build_networks(spec, seed=0)
+    with torch.no_grad():
+        next(G.parameters()).fill_(math.nan)
+    with pytest.raises(DataError, match="NaN or infinite"):
+        recover_codes(G, steps=2, batch_size=4, n_eval=8)
+
+
+# -- the command line: messages that name the real problem ----------------------------------------------------------
+def train_error(tmp_path, capsys, *args: str) -> str:
+    from infogan_tutorial.cli import main
+
+    argv = ["train", "--profile", "smoke", "--dataset", "sample", "--device", "cpu", "--quiet", *args]
+    try:
+        assert main(argv) != 0
+    except SystemExit as stop:  # argparse's own refusals
+        assert stop.code != 0
+    return capsys.readouterr().err
+
+
+def test_an_empty_path_is_refused_by_the_parser(tmp_path, capsys) -> None:
+    """--export '' said "--export '.' names no file" (a '.' the user never typed)."""
+    err = train_error(tmp_path, capsys, "--steps", "1", "--out", str(tmp_path / "r"), "--export", "")
+    assert "argument --export: an empty path names nothing" in err
+
+
+def test_cli_names_what_is_wrong_with_the_paths(tmp_path, capsys) -> None:
+    import os
+
+    (tmp_path / "notes.txt").write_text("mine")
+    err = train_error(tmp_path, capsys, "--steps", "1", "--out", str(tmp_path / "notes.txt"), "--resume")
+    assert "is a file, not a run folder: it holds no run to --resume" in err  # was "no checkpoint at notes.txt/..."
+    (tmp_path / "r" / "checkpoint.pt").mkdir(parents=True)
+    err = train_error(tmp_path, capsys, "--steps", "1", "--out", str(tmp_path / "r"))
+    assert "checkpoint.pt is a folder" in err  # was "exists already; pass --resume"
+    os.symlink(tmp_path / "loop", tmp_path / "loop")
+    err = train_error(tmp_path, capsys, "--steps", "1", "--out", str(tmp_path / "loop"))
+    assert "symbolic link that leads nowhere" in err  # was "cannot create the folder (File exists)"
+    err = train_error(tmp_path, capsys, "--out", str(tmp_path / "e"), "--epochs", "1e300")
+    assert "about 2.81e+302 steps" in err and "," * 20 not in err  # was a 400-digit number
+
+
+def test_data_folder_messages_say_file_and_empty(tmp_path) -> None:
+    from infogan_tutorial.data import load_idx_folder
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(DataError, match="is a file, not a data folder"):
+        load_idx_folder(tmp_path / "f")
+    (tmp_path / "d").mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (tmp_path / "d" / name).write_bytes(b"")
+    with pytest.raises(DataError, match=r"the file is empty \(0 bytes\)"):
+        load_idx_folder(tmp_path / "d", split="train")
+
+
+def test_web_export_checks_onnx_and_out_before_writing(tmp_path, capsys) -> None:
+    """--onnx notes.txt was checked only after the page's assets were written; --out /dev/null was an OSError."""
+    from infogan_tutorial.web_export import main
+
+    assert main(["--out", str(tmp_path / "assets"), "--onnx", str(tmp_path / "notes.txt")]) == 2
+    assert "must end in .onnx" in capsys.readouterr().err
+    assert not (tmp_path / "assets").exists()
+    (tmp_path / "file").write_text("x")
+    assert main(["--out", str(tmp_path / "file")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_named_in_words_not_in_torchs_internals(tmp_path, monkeypatch) -> None:
+    """A full disk surfaced as torch's "[enforce fail at inline_container.cc:...] unexpected pos ..."."""
+    from infogan_tutorial.checkpoints import atomic_save
+    from infogan_tutorial.errors import CheckpointError
+
+    def full(obj, f):
+        raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 1216 vs 1104")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(CheckpointError, match=r"stopped part-way; [\d,]+ bytes are free there.*free some disk space") \
+            as info:
+        atomic_save({"x": 1}, tmp_path / "model.pt")
+    assert "inline_container" not in str(info.value)
