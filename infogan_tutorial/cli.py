@@ -266,7 +266,7 @@ def train(args: argparse.Namespace) -> None:
         raise SpecError(f"--{'int8' if args.int8 else 'int4'} applies to the compact model of --export; add "
                         "--export PATH.pt, or drop it.")
     if args.out.is_file():
-        raise SpecError(f"--out {args.out} is a file, not a run folder" + (
+        raise SpecError(f"--out {args.out} is a file, not a folder" + (
             ": it holds no run to --resume; give the run's folder (the one that holds checkpoint.pt)."
             if args.resume else "; choose a folder for the run's files."))
     checkpoint = args.out / "checkpoint.pt"

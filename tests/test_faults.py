@@ -244,7 +244,10 @@ def test_outputs_that_would_destroy_work_are_refused(tmp_path, capsys):
     assert "give a name ending in .png" in capsys.readouterr().err and (tmp_path / "notes.txt").read_text() == "mine"
     assert ckpt.read_bytes() == before and not (tmp_path / "other").exists()
     (tmp_path / "notes.txt").unlink()  # nothing left behind either
-    assert main(["train", "--profile", "smoke", "--out", "", "--quiet"]) == 2
+    with pytest.raises(SystemExit) as stop:  # the parser refuses an empty path, as it refuses other bad values
+        main(["train", "--profile", "smoke", "--out", "", "--quiet"])
+    assert stop.value.code == 2 and "argument --out: an empty path names nothing" in capsys.readouterr().err
+    assert main(["train", "--profile", "smoke", "--out", ".", "--quiet"]) == 2
     assert "--out needs a folder of its own" in capsys.readouterr().err
     assert train(tmp_path, "--int8", out="int8") == 2
     assert "--int8 applies to the compact model of --export" in capsys.readouterr().err

@@ -51,8 +51,6 @@ ALLOWED = {
     ("06b_gpu", "12 steps"): "the H100 test named in the list's heading ('Measured on an H100')",
     ("06b_gpu", "4,000 steps"): "the CPU runs of the chapter's bf16/fp32 table, its length a setting",
     ("06b_gpu", "47 minutes"): "the CPU runs of the chapter's bf16/fp32 table (their duration)",
-    ("06b_gpu", "98 %"): "reads the chapter's bf16/fp32 table of stored runs just above",
-    ("06b_gpu", "90 %"): "reads the chapter's bf16/fp32 table of stored runs just above",
     ("07_results", "10%"): "chance level of ten classes, a definition",
     ("07b_beyond_the_paper", "3 pixels"): "a setting of the invariant term's augmentation",
     ("08_exercises_foundations", "0 nats"): "a worked example of a loss",
