@@ -48,6 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+"""Terminal colour and cursor codes (IPython colours its tracebacks): removed from the logs an instructor reads."""
+
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOX = Path(__file__).with_name("course_sandbox.py")
 ANSWER_KEY = ("foundations.py", "experiments.py", "inputs.py")  # left out of the sandbox's package copy
@@ -439,7 +442,7 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
                 break
         code = proc.wait()
         log.seek(max(0, os.fstat(log.fileno()).st_size - 4000))  # the file it wrote, never what the path is now
-        logs.append(log.read().decode(errors="replace"))
+        logs.append(ANSI.sub("", log.read().decode(errors="replace")))  # colour codes are noise in a log file
     if not given:
         take_visible()
     for label in labels:

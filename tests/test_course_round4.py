@@ -95,3 +95,9 @@ def test_a_missing_or_unreadable_timestamp_grades_as_on_time_and_is_flagged(tmp_
         cg.late_penalty(tmp_path, result, due, 0.1)
         assert result["score"] == 10.0 and "graded as on time" in result["notes"][0]
         assert len(result["review"]) == 1 and "timestamp.txt" in result["review"][0]
+
+
+def test_logs_carry_no_terminal_colour_codes() -> None:
+    """IPython colours its tracebacks; the grading log showed them as ESC[0;31m... noise."""
+    coloured = "\x1b[0;31m---------\x1b[0m\n\x1b[0;31mZeroDivisionError\x1b[0m: division by zero\x1b[?25h\n"
+    assert cg.ANSI.sub("", coloured) == "---------\nZeroDivisionError: division by zero\n"
