@@ -103,7 +103,7 @@ def test_cli_names_what_is_wrong_with_the_paths(tmp_path, capsys) -> None:
 
     (tmp_path / "notes.txt").write_text("mine")
     err = train_error(tmp_path, capsys, "--steps", "1", "--out", str(tmp_path / "notes.txt"), "--resume")
-    assert "is a file, not a run folder: it holds no run to --resume" in err  # was "no checkpoint at notes.txt/..."
+    assert "is a file, not a folder: it holds no run to --resume" in err  # was "no checkpoint at notes.txt/..."
     (tmp_path / "r" / "checkpoint.pt").mkdir(parents=True)
     err = train_error(tmp_path, capsys, "--steps", "1", "--out", str(tmp_path / "r"))
     assert "checkpoint.pt is a folder" in err  # was "exists already; pass --resume"
