@@ -119,7 +119,9 @@ def check_replaceable(path: str | Path, option: str | None = None) -> None:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this machine."""
+    """Whether a process with this id runs on this machine (False for ids no process can have: 0, negative, huge)."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 2 ** 31:
+        return False  # os.kill(0 or -1, 0) would ask about a whole process group
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

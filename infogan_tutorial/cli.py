@@ -320,9 +320,10 @@ def train(args: argparse.Namespace) -> None:
                             "pass a smaller --batch-size, or more data.")
         steps = args.steps
         if args.epochs is not None:
-            steps = max(1, round(args.epochs * (len(data) // batch_size)))
+            exact = args.epochs * (len(data) // batch_size)  # a float: 1e308 epochs is inf steps
+            steps = max(1, round(exact)) if exact <= MAX_STEPS else MAX_STEPS + 1
             if steps > MAX_STEPS:
-                many = f"{steps:,}" if steps < 10 ** 15 else f"about {float(steps):.3g}"
+                many = f"about {exact:.3g}" if exact >= 10 ** 15 else f"{round(exact):,}"
                 raise SpecError(f"--epochs {args.epochs:g} is {many} steps at batch {batch_size}, more than the "
                                 f"{MAX_STEPS:,} a run may take; ask for fewer --epochs.")
         fingerprint = _fingerprint(data)

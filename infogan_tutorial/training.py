@@ -428,8 +428,23 @@ def checkpoint_contents(state: TrainState, unlogged: tuple[list[float], int] | N
 
 def save_checkpoint(state: TrainState, path: str | Path, unlogged: tuple[list[float], int] | None = None) -> None:
     """Write networks, optimizers, scaler, spec, config, step, history and RNG states, atomically, with the
-    checksum of the tensors."""
+    checksum of the tensors. An existing file at ``path`` is replaced only if it is a torch file (a checkpoint or a
+    model): anything else, such as notes saved there by mistake, raises :class:`CheckpointError` and stays."""
+    path = Path(path)
+    if path.is_file() and not _is_torch_file(path):
+        raise CheckpointError(f"{path} holds a file that is not a torch checkpoint (its first bytes are no zip "
+                              "archive); saving there would destroy it. Choose another path, or move that file.")
     atomic_save(checkpoint_contents(state, unlogged), path)
+
+
+def _is_torch_file(path: Path) -> bool:
+    """Whether ``path`` starts like torch.save's output (a zip archive), or is empty (a file just created)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return True  # unreadable: atomic_save reports it
+    return head in (b"", b"PK\x03\x04")
 
 
 def resume_state(path: str | Path, device: torch.device | str | None = None,

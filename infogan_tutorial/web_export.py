@@ -285,6 +285,11 @@ def _check_onnx_path(path: Path) -> None:
     kind = not_regular_file(path)
     if kind:
         raise SpecError(f"--onnx {path} is {kind}, not a file; give a file name, e.g. G.onnx.")
+    if path.is_file() and path.stat().st_size:
+        with open(path, "rb") as f:
+            if f.read(1) != b"\x08":  # an ONNX model's first field: its IR version
+                raise SpecError(f"--onnx {path} exists and is not an ONNX model (only an earlier export is replaced); "
+                                "choose another name, or move that file.")
     prepare_folder(path.parent, "--onnx's folder")
 
 

@@ -152,3 +152,42 @@ def test_a_full_disk_is_named_in_words_not_in_torchs_internals(tmp_path, monkeyp
             as info:
         atomic_save({"x": 1}, tmp_path / "model.pt")
     assert "inline_container" not in str(info.value)
+
+
+# -- the sixth tester's data losses and tracebacks ------------------------------------------------------------------
+def test_save_checkpoint_keeps_a_file_that_is_no_checkpoint(tmp_path) -> None:
+    """save_checkpoint replaced notes.txt with a zip checkpoint, silently."""
+    from infogan_tutorial.errors import CheckpointError
+    from infogan_tutorial.training import TrainConfig, create_state, save_checkpoint
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    state = create_state(LatentSpec(), TrainConfig(steps=1, batch_size=2), "cpu")
+    with pytest.raises(CheckpointError, match="not a torch checkpoint"):
+        save_checkpoint(state, notes)
+    assert notes.read_text() == "my notes\n"
+    save_checkpoint(state, tmp_path / "c.pt")
+    save_checkpoint(state, tmp_path / "c.pt")  # a checkpoint is replaced
+
+
+def test_web_export_keeps_an_onnx_named_file_that_is_no_model(tmp_path, capsys) -> None:
+    from infogan_tutorial.web_export import main
+
+    notes = tmp_path / "notes.onnx"
+    notes.write_text("my onnx notes\n")
+    assert main(["--out", str(tmp_path / "assets"), "--onnx", str(notes)]) == 2
+    assert "is not an ONNX model" in capsys.readouterr().err and notes.read_text() == "my onnx notes\n"
+
+
+@pytest.mark.parametrize("pid", [0, -1, 2 ** 40, "1", None])
+def test_pid_alive_says_no_for_ids_no_process_has(pid) -> None:
+    """A .lock holding 99999999999999999999 was an OverflowError; one holding 0 blocked the folder for 'process 0'."""
+    from infogan_tutorial.checkpoints import pid_alive
+
+    assert pid_alive(pid) is False
+
+
+def test_epochs_that_overflow_are_refused_in_words(tmp_path, capsys) -> None:
+    """--epochs 1e308 was OverflowError: cannot convert float infinity to integer."""
+    err = train_error(tmp_path, capsys, "--out", str(tmp_path / "r"), "--epochs", "1e308")
+    assert "is about inf steps" in err or "is about 1" in err, err

@@ -94,6 +94,8 @@ MENDS = [
     (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
     # the front page, whose heading is the book's title, is titled once, not "X — X"
     (re.compile(r"<title>([^<]+?) &#8212; \1</title>"), r"<title>\1</title>"),
+    # the Colab logo beside the word "Colab" in the Launch menu: decorative, so a screen reader says "Colab" once
+    (re.compile(r'<img alt="Colab logo" (src="[^"]*logo_colab\.png")'), r'<img alt="" \1'),
     # sphinxcontrib-bibtex: a role=list whose entries are not list items
     (re.compile(r'role="doc-biblioentry"'), 'role="listitem"'),
 ]
@@ -121,21 +123,24 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
         (Path(app.outdir) / "_static" / name).unlink(missing_ok=True)
     redirect = Path(app.outdir) / "index.html"
     if redirect.is_file():
+        icon = "_static/favicon.png" if (Path(app.outdir) / "_static" / "favicon.png").is_file() else None
         redirect.write_text(mend_redirect(redirect.read_text(encoding="utf-8"), app.config.html_title or
-                                          app.config.project), encoding="utf-8")
+                                          app.config.project, icon), encoding="utf-8")
 
 
 REFRESH = re.compile(r'<meta http-equiv="Refresh" content="0; url=([^"]+)"\s*/?>', re.IGNORECASE)
 
 
-def mend_redirect(text: str, title: str) -> str:
-    """jupyter-book's ``index.html``, a bare refresh to the first page, as a page with a language, a title and a
-    link a reader can follow (unchanged if it is not that redirect)."""
+def mend_redirect(text: str, title: str, icon: str | None = None) -> str:
+    """jupyter-book's ``index.html``, a bare refresh to the first page, as a page with a language, a title, the
+    site's icon (no request for a missing /favicon.ico) and a link a reader can follow (unchanged if it is not that
+    redirect)."""
     found = REFRESH.search(text)
     if found is None or "<title>" in text:
         return text
     url, title = html.escape(found.group(1), quote=True), html.escape(title)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+    link = f'<link rel="icon" href="{html.escape(icon, quote=True)}">\n' if icon else ""
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n{link}'
             f'<meta http-equiv="Refresh" content="0; url={url}">\n<link rel="canonical" href="{url}">\n</head>\n'
             f'<body>\n<p><a href="{url}">{title}</a></p>\n</body>\n</html>\n')
 
