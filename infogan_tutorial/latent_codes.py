@@ -229,8 +229,8 @@ class LatentSpec:
         """
         index = self.code_index(code)
         rows, steps = count(rows, "rows"), count(steps, "steps")
-        if len(values) != 2 or not all(math.isfinite(float(v)) for v in values):
-            raise SpecError(f"values must be two finite numbers (first, last), got {values!r}.")
+        _check_range_pair(values)
+        _check_grid_size(rows, steps if index >= self.n_categorical else self.categorical[index])
         base = fixed if fixed is not None else self.sample(rows, generator)
         if fixed is not None:
             self.check(fixed)
@@ -258,8 +258,8 @@ class LatentSpec:
                         generator: torch.Generator | None = None) -> Codes:
         """Like :meth:`traversal`, but vary the single noise dimension z[dim] from values[0] to values[1]."""
         dim, rows, steps = count(dim, "dim", low=0), count(rows, "rows"), count(steps, "steps")
-        if len(values) != 2 or not all(math.isfinite(float(v)) for v in values):
-            raise SpecError(f"values must be two finite numbers (first, last), got {values!r}.")
+        _check_range_pair(values)
+        _check_grid_size(rows, steps)
         if not 0 <= dim < self.noise_dim:
             raise SpecError(f"noise dimension {dim} is out of range: z has {self.noise_dim} dimensions "
                             f"(0..{self.noise_dim - 1}).")
@@ -301,6 +301,23 @@ class LatentSpec:
             raise SpecError(f"a spec dict needs the keys {list(keys)}; {missing} missing in {d!r}.")
         return cls(noise_dim=d["noise_dim"], categorical=tuple(d["categorical"]),
                    n_continuous=d["n_continuous"], continuous_range=tuple(d["continuous_range"]))
+
+
+def _check_range_pair(values: object) -> None:
+    """``values`` is (first, last): two finite numbers, else a :class:`SpecError`."""
+    try:
+        ok = len(values) == 2 and all(not isinstance(v, bool) and math.isfinite(float(v)) for v in values)
+    except (TypeError, ValueError):  # not a pair, or not numbers
+        ok = False
+    if not ok:
+        raise SpecError(f"values must be two finite numbers (first, last), e.g. (-2.0, 2.0), got {values!r}.")
+
+
+def _check_grid_size(rows: int, steps: int) -> None:
+    """A traversal grid of at most MAX_SAMPLE inputs, as :meth:`LatentSpec.sample` allows."""
+    if rows * steps > MAX_SAMPLE:
+        raise SpecError(f"a traversal of {rows:,} rows x {steps:,} steps is {rows * steps:,} inputs, more than the "
+                        f"{MAX_SAMPLE:,} one call makes; ask for fewer rows or steps.")
 
 
 def count(value: object, name: str, low: int = 1) -> int:

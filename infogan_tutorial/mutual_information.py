@@ -188,6 +188,9 @@ def symmetric_channel_information(k: int, error: float) -> float:
     I = ln K - H_b(error) - error ln(K - 1), with H_b the binary entropy.
     For K = 2 this is the binary symmetric channel's ln 2 - H_b(error).
     """
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 2 or isinstance(error, bool) or \
+            not isinstance(error, numbers.Real) or not 0.0 <= error <= 1.0:
+        raise SpecError(f"need a whole number K >= 2 and 0 <= error <= 1, got K = {k!r}, error = {error!r}.")
     e = float(error)
     h_b = -sum(v * math.log(v) for v in (e, 1.0 - e) if v > 0)
     return math.log(k) - h_b - e * math.log(k - 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -168,6 +169,15 @@ def build_networks(spec: LatentSpec, fixed_std: float | None = None,
     With a ``seed`` the initial weights are reproducible, and torch's global RNG is
     left as it was (the draw happens inside ``torch.random.fork_rng``).
     """
+    if not isinstance(spec, LatentSpec):
+        raise SpecError(f"build_networks needs a LatentSpec, got {type(spec).__name__}"
+                        + ("; make one with LatentSpec.from_dict(d)" if isinstance(spec, dict) else "") + ".")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                             or not 0 <= seed < 2 ** 63):
+        raise SpecError(f"build_networks: seed must be None or a whole number in 0..2**63-1, got {seed!r}.")
+    if fixed_std is not None and (isinstance(fixed_std, bool) or not isinstance(fixed_std, numbers.Real)
+                                  or not math.isfinite(fixed_std) or fixed_std <= 0):
+        raise SpecError(f"build_networks: fixed_std must be None or a finite number > 0, got {fixed_std!r}.")
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
@@ -214,6 +224,8 @@ def check_network(net: object, kind: str, where: str) -> nn.Module:
     """
     from .errors import SpecError
 
+    if kind not in ("G", "D"):
+        raise SpecError(f"check_network: kind must be 'G' or 'D', got {kind!r}.")
     inner = getattr(net, "_orig_mod", net)
     if not isinstance(inner, nn.Module):
         raise SpecError(f"{where} needs the {'generator G' if kind == 'G' else 'discriminator D (with Q)'} as a "

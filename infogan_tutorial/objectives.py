@@ -159,6 +159,19 @@ def info_term(lq: LogQ, lambda_cat: float = 1.0, lambda_cont: float = 0.1) -> Te
     return -(lambda_cat * lq.categorical + lambda_cont * lq.continuous)
 
 
+def _check_q_batch(q: object, where: str) -> None:
+    """``q`` is a :class:`QOutput` whose categorical logits are a list of (N, K) tensors with N >= 1 (shapes only: no
+    host read, so the training step's graph is untouched)."""
+    if not isinstance(q, QOutput):
+        raise SpecError(f"{where} needs Q's output (a QOutput, what D.q(x) returns), got {type(q).__name__}.")
+    if not isinstance(q.logits, (list, tuple)) or not all(isinstance(t, Tensor) and t.dim() == 2 for t in q.logits):
+        raise SpecError(f"{where}: Q's logits must be a list of (N, K) tensors, one per categorical code, got "
+                        f"{type(q.logits).__name__}.")
+    if any(t.shape[0] == 0 for t in q.logits):
+        raise SpecError(f"{where}: the batch is empty (0 images): a mean over no images has no value; pass at least "
+                        "one image's Q output.")
+
+
 def real_information(q: QOutput) -> Tensor:
     """I_Q(x; ĉ) = H(E_x Q(ĉ | x)) - E_x H(Q(ĉ | x)) on a batch of *real* images, summed over categorical codes.
 
@@ -167,6 +180,7 @@ def real_information(q: QOutput) -> Tensor:
     is sure of each image's category (low conditional entropy) and uses all categories
     equally often (high marginal entropy); it is at most H(c) = sum of ln K. Computed in fp32.
     """
+    _check_q_batch(q, "real_information")
     total = q.mean.new_zeros((), dtype=torch.float32)
     for logits in q.logits:
         log_p = F.log_softmax(logits.float(), dim=1)
@@ -190,6 +204,8 @@ def invariant_information(q: QOutput, q_moved: QOutput) -> Tensor:
     categories are used equally: the categories then describe what moves do not change,
     such as a digit's identity. Computed in fp32.
     """
+    _check_q_batch(q, "invariant_information")
+    _check_q_batch(q_moved, "invariant_information (q_moved)")
     total = q.mean.new_zeros((), dtype=torch.float32)
     for logits, moved in zip(q.logits, q_moved.logits):
         if logits.shape != moved.shape:

@@ -294,6 +294,8 @@ def _check_onnx_path(path: Path) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.check and args.onnx is not None:
+        raise SpecError("--check writes nothing, so it cannot write --onnx; run the two separately.")
     if args.check:
         stale = stale_assets(args.out, args.model_dir)
         print("up to date" if not stale else f"out of date: {', '.join(stale)}; run python -m "

@@ -191,3 +191,49 @@ def test_epochs_that_overflow_are_refused_in_words(tmp_path, capsys) -> None:
     """--epochs 1e308 was OverflowError: cannot convert float infinity to integer."""
     err = train_error(tmp_path, capsys, "--out", str(tmp_path / "r"), "--epochs", "1e308")
     assert "is about inf steps" in err or "is about 1" in err, err
+
+
+def test_api_refusals_the_sixth_tester_found() -> None:
+    """Each was a raw TypeError/AttributeError/OverflowError, a silent NaN, or a machine out of memory."""
+    from infogan_tutorial.networks import check_network
+    from infogan_tutorial.objectives import invariant_information, real_information
+
+    spec = LatentSpec()
+    with pytest.raises(SpecError, match="more than the 10,000,000 one call makes"):
+        spec.traversal("c2", rows=10 ** 6, steps=100)  # exhausted 23 GB
+    with pytest.raises(SpecError, match="two finite numbers"):
+        spec.traversal("c2", values=2.0)
+    with pytest.raises(SpecError, match="needs a LatentSpec"):
+        build_networks(None)
+    with pytest.raises(SpecError, match="LatentSpec.from_dict"):
+        build_networks(spec.to_dict())
+    for seed in (1.5, 2 ** 70, -1):
+        with pytest.raises(SpecError, match="seed must be None or a whole number"):
+            build_networks(spec, seed=seed)
+    for std in (math.nan, math.inf):
+        with pytest.raises(SpecError, match="fixed_std must be None or a finite number"):
+            build_networks(spec, fixed_std=std)
+    G, D = build_networks(spec, seed=0)
+    with pytest.raises(SpecError, match="kind must be 'G' or 'D'"):
+        check_network(G, "Z", "x")
+    with pytest.raises(SpecError, match="0 <= error <= 1"):
+        mi.symmetric_channel_information(2, 2.0)
+    with pytest.raises(SpecError, match="K >= 2"):
+        mi.symmetric_channel_information(1, 0.1)
+    q = D.q(G(spec.sample(4, torch.Generator().manual_seed(0))))
+    empty = type(q)([t[:0] for t in q.logits], q.mean[:0], q.log_std[:0])
+    with pytest.raises(SpecError, match="the batch is empty"):
+        real_information(empty)
+    with pytest.raises(SpecError, match="the batch is empty"):
+        invariant_information(empty, empty)
+    with pytest.raises(SpecError, match="needs Q's output"):
+        real_information(None)
+    assert torch.isfinite(real_information(q)) and torch.isfinite(invariant_information(q, q))
+
+
+def test_web_export_check_refuses_onnx(tmp_path, capsys) -> None:
+    """--check --onnx printed "up to date" and wrote no ONNX file, silently."""
+    from infogan_tutorial.web_export import main
+
+    assert main(["--check", "--onnx", str(tmp_path / "G.onnx")]) == 2
+    assert "--check writes nothing" in capsys.readouterr().err
