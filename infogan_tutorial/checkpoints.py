@@ -80,12 +80,14 @@ def atomic_save(obj: object, path: str | Path) -> None:
 
 def _write_failure(error: BaseException, folder: Path) -> str:
     """Why a save failed, in words: the OS's reason, or, for torch's own RuntimeError (its zip writer's internals,
-    e.g. "unexpected pos"), the free space left where it wrote."""
+    e.g. "unexpected pos"), a read-only file system or the free space left where it wrote."""
     if isinstance(error, OSError):
-        return f"{error.strerror or error}" if error.strerror else f"{type(error).__name__}: {error}"
+        return error.strerror if error.strerror else f"{type(error).__name__}: {error}"
     try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "the file system there is read-only"
         free = shutil.disk_usage(folder).free
-    except OSError:
+    except (OSError, AttributeError):  # no statvfs (Windows)
         return "the write stopped part-way, most likely a full disk"
     return f"the write stopped part-way; {free:,} bytes are free there, most likely a full disk or quota"
 

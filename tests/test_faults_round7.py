@@ -237,3 +237,20 @@ def test_web_export_check_refuses_onnx(tmp_path, capsys) -> None:
 
     assert main(["--check", "--onnx", str(tmp_path / "G.onnx")]) == 2
     assert "--check writes nothing" in capsys.readouterr().err
+
+
+def test_a_read_only_file_system_is_not_called_a_full_disk(tmp_path, monkeypatch) -> None:
+    """atomic_save on a read-only mount said "most likely a full disk"."""
+    import os
+    from types import SimpleNamespace
+
+    from infogan_tutorial.checkpoints import atomic_save
+    from infogan_tutorial.errors import CheckpointError
+
+    def refuse(obj, f):
+        raise RuntimeError("File x.pt cannot be opened.")
+
+    monkeypatch.setattr(torch, "save", refuse)
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=os.ST_RDONLY))
+    with pytest.raises(CheckpointError, match="the file system there is read-only"):
+        atomic_save({"x": 1}, tmp_path / "model.pt")
