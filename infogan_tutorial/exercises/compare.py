@@ -159,6 +159,13 @@ def difference(got: Any, want: Any, where: str = "", exact_dtype: bool = False, 
     if exact_dtype and isinstance(want, Tensor) and (not isinstance(got, Tensor) or got.dtype != want.dtype):
         return (f"wrong dtype{where}: it is {getattr(got, 'dtype', type(got).__name__)}, but must be {want.dtype}"
                 + (" (category indices are int64: use .long())." if kind(want) == "integer" else "."))
+    if (isinstance(want, Tensor) and isinstance(got, Tensor) and want.dtype.is_floating_point
+            and got.dtype.is_floating_point and got.dtype != want.dtype):
+        cause = ("a float64 value mixed in (a NumPy array, dtype=torch.float64) promotes the result"
+                 if got.dtype.itemsize > want.dtype.itemsize else
+                 "a new tensor made without dtype= (torch.tensor(...), torch.zeros(...)) is float32")
+        return (f"wrong dtype{where}: it is {got.dtype}, but the inputs are {want.dtype} and the answer must be "
+                f"too: {cause}; compute in the inputs' dtype, or convert with .to({want.dtype}).")
     if kind(want) != kind(got) and not (kind(want) == "float" and w.dim() == 0):
         return f"wrong dtype{where}: it holds {kind(got)} values, but the answer holds {kind(want)} values."
     return _value_difference(got, want, where)

@@ -360,11 +360,13 @@ def _invariant_info(p: Tensor, p_moved: Tensor, *, symmetric: bool = True, norma
 
 def _number_or_tensor(fn: Callable[..., Any], args: tuple) -> Any:
     """The result, with a plain number (a float, a NumPy scalar or 0-d array) read as a 0-d tensor: the
-    statement asks for one number and no gradient, so any of them is an answer."""
+    statement asks for one number and no gradient, so any of them is an answer (read in ``p``'s dtype; a
+    tensor must have that dtype itself)."""
     out = fn(*args)
     if isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.ndim == 0
                                                  and np.issubdtype(out.dtype, np.floating)):
-        return torch.tensor(float(out), dtype=torch.float64)
+        dtype = args[0].dtype if isinstance(args[0], Tensor) and args[0].is_floating_point() else torch.float64
+        return torch.tensor(float(out), dtype=dtype)
     return out
 
 

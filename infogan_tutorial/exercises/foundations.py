@@ -175,6 +175,10 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
              Case("a huge sigma (log_std = 100, where sigma = exp(100) overflows float32) and log_std = 30",
                   lambda: (torch.tensor([0.5, -1.0, 2.0]), torch.tensor([0.0, 0.3, 2.0]),
                            torch.tensor([100.0, 100.0, 30.0]))),
+             Case("the low end of the stated range, log_std = -30 (sigma = 9.4e-14), with c - mean = 0, 1e-3 "
+                  "and -1e-3",
+                  lambda: (torch.tensor([0.2, 0.201, -0.501]), torch.tensor([0.2, 0.2, -0.5]),
+                           torch.full((3,), -30.0))),
              Case("a single float64 value", lambda: (torch.tensor([0.3], dtype=torch.float64),
                                                      torch.tensor([-0.4], dtype=torch.float64),
                                                      torch.tensor([-1.2], dtype=torch.float64)))]
