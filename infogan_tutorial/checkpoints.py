@@ -78,16 +78,47 @@ def atomic_save(obj: object, path: str | Path) -> None:
             tmp.unlink()
 
 
+ZIP_MAGIC = b"PK\x03\x04"
+"""The first bytes of every file ``torch.save`` writes (a zip archive)."""
+
+
+def starts_with(path: Path, magic: bytes) -> bool:
+    """Whether the file at ``path`` begins with the bytes ``magic`` (False when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+def refuse_foreign_file(path: str | Path, who: str = "") -> None:
+    """Raise :class:`CheckpointError` if ``path`` is a non-empty file that ``torch.save`` did not write (notes saved
+    there by mistake): replacing it would lose it. An unreadable file is left to the write to report."""
+    path = Path(path)
+    if path.is_file() and path.stat().st_size and os.access(path, os.R_OK) and not starts_with(path, ZIP_MAGIC):
+        raise CheckpointError(f"{who}{path} exists and is not a model file or torch checkpoint (its first bytes are "
+                              "no torch.save zip archive); writing there would destroy it. Choose another path, or "
+                              "move that file first.")
+
+
+def on_read_only_file_system(folder: Path) -> bool:
+    """Whether ``folder`` lies on a file system mounted read-only (False where that cannot be told: Windows)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
+
+
 def _write_failure(error: BaseException, folder: Path) -> str:
     """Why a save failed, in words: the OS's reason, or, for torch's own RuntimeError (its zip writer's internals,
     e.g. "unexpected pos"), a read-only file system or the free space left where it wrote."""
     if isinstance(error, OSError):
         return error.strerror if error.strerror else f"{type(error).__name__}: {error}"
+    if on_read_only_file_system(folder):
+        return "the file system there is read-only"
     try:
-        if os.statvfs(folder).f_flag & os.ST_RDONLY:
-            return "the file system there is read-only"
         free = shutil.disk_usage(folder).free
-    except (OSError, AttributeError):  # no statvfs (Windows)
+    except OSError:
         return "the write stopped part-way, most likely a full disk"
     return f"the write stopped part-way; {free:,} bytes are free there, most likely a full disk or quota"
 

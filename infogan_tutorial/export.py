@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .checkpoints import atomic_save, compact_checkpoint, is_training_checkpoint, network_weights, read_checkpoint
+from .checkpoints import (atomic_save, compact_checkpoint, is_training_checkpoint, network_weights, read_checkpoint,
+                          refuse_foreign_file)
 from .errors import CheckpointError, SpecError
 from .quantize import INT4_GROUP, quantizable, quantize_int4, quantize_rows
 from .training import TrainState, checkpoint_contents
@@ -42,11 +43,7 @@ def export_model(source: TrainState | str | Path, path: str | Path,
     if Path(path).is_file() and is_training_checkpoint(path):
         raise CheckpointError(f"export_model: {path} is a resumable training checkpoint; writing the compact model "
                               "there would destroy it. Choose another path.")
-    if Path(path).is_file() and Path(path).stat().st_size > 0:
-        with open(path, "rb") as f:
-            if f.read(4) != b"PK\x03\x04":  # torch.save's zip archive: an earlier export may be replaced
-                raise CheckpointError(f"export_model: {path} exists and is not a model file (torch.save); writing "
-                                      "there would destroy it. Choose another path, or move that file first.")
+    refuse_foreign_file(path, "export_model: ")  # an earlier export may be replaced
     ckpt = checkpoint_contents(source) if isinstance(source, TrainState) else read_checkpoint(source)
     nets: dict[str, dict[str, Tensor]] = {"G": {}, "D": {}}
     scales: dict[str, dict[str, Tensor]] = {}

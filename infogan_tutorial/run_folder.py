@@ -17,11 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .checkpoints import (
+    ZIP_MAGIC,
     check_replaceable,
     is_training_checkpoint,
     not_regular_file,
+    on_read_only_file_system,
     pid_alive,
     remove_stale_temporaries,
+    starts_with,
 )
 from .errors import CheckpointError, SpecError
 
@@ -56,24 +59,10 @@ def prepare_folder(out: Path, option: str = "--out") -> Path:
 
 def why_unwritable(folder: Path) -> str:
     """Why ``folder`` refuses writes, in words: a file system mounted read-only, or the folder's permissions."""
-    try:
-        if os.statvfs(folder).f_flag & os.ST_RDONLY:
-            return "it is on a read-only file system"
-    except (OSError, AttributeError):  # no statvfs (Windows)
-        pass
-    return "no write permission for this user"
+    return "it is on a read-only file system" if on_read_only_file_system(folder) else "no write permission for this user"
 
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
-
-
-def _starts_with(path: Path, magic: bytes) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(magic)) == magic
-    except OSError:
-        return False
 
 
 def check_output_file(path: Path, option: str, example: str = "model.pt", suffix: str | None = None,
@@ -113,7 +102,7 @@ def check_output_file(path: Path, option: str, example: str = "model.pt", suffix
                         f"e.g. {path.with_suffix(suffix).name}.")
     if path.is_file() and path.stat().st_size > 0:
         magic, what = (PNG_MAGIC, "PNG image") if suffix == ".png" else (ZIP_MAGIC, "model file (torch.save)")
-        if not _starts_with(path, magic):
+        if not starts_with(path, magic):
             raise SpecError(f"{option} {path} exists and is not a {what} (writing there would destroy it); "
                             "choose another path, or move that file first.")
     prepare_folder(path.parent, option)

@@ -28,7 +28,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .checkpoints import atomic_save, check_replaceable, load_weights, read_checkpoint, spec_of, training_checkpoint
+from .checkpoints import (atomic_save, check_replaceable, load_weights, read_checkpoint, refuse_foreign_file, spec_of,
+                          training_checkpoint)
 from .config import TrainConfig  # noqa: F401 (re-exported: the recipe of a run)
 from .compute import ComputePlan, autocast_dtype, plan_compute  # noqa: F401 (autocast_dtype: re-exported)
 from .cuda_graph import CaptureError, GraphedFunction, HostSyncError
@@ -431,20 +432,8 @@ def save_checkpoint(state: TrainState, path: str | Path, unlogged: tuple[list[fl
     checksum of the tensors. An existing file at ``path`` is replaced only if it is a torch file (a checkpoint or a
     model): anything else, such as notes saved there by mistake, raises :class:`CheckpointError` and stays."""
     path = Path(path)
-    if path.is_file() and not _is_torch_file(path):
-        raise CheckpointError(f"{path} holds a file that is not a torch checkpoint (its first bytes are no zip "
-                              "archive); saving there would destroy it. Choose another path, or move that file.")
+    refuse_foreign_file(path)
     atomic_save(checkpoint_contents(state, unlogged), path)
-
-
-def _is_torch_file(path: Path) -> bool:
-    """Whether ``path`` starts like torch.save's output (a zip archive), or is empty (a file just created)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError:
-        return True  # unreadable: atomic_save reports it
-    return head in (b"", b"PK\x03\x04")
 
 
 def resume_state(path: str | Path, device: torch.device | str | None = None,

@@ -163,7 +163,7 @@ def test_save_checkpoint_keeps_a_file_that_is_no_checkpoint(tmp_path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\n")
     state = create_state(LatentSpec(), TrainConfig(steps=1, batch_size=2), "cpu")
-    with pytest.raises(CheckpointError, match="not a torch checkpoint"):
+    with pytest.raises(CheckpointError, match="not a model file or torch checkpoint"):
         save_checkpoint(state, notes)
     assert notes.read_text() == "my notes\n"
     save_checkpoint(state, tmp_path / "c.pt")
