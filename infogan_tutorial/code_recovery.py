@@ -132,7 +132,7 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
         n_eval: fresh samples on which the result is measured (Q in eval mode).
         log_every: steps between entries of ``history``.
     """
-    check_network(G, "G", "recover_codes")
+    check_network(G, "G", "recover_codes", spec)
     steps, batch_size = count(steps, "recover_codes: steps"), count(batch_size, "recover_codes: batch_size")
     n_eval, log_every = count(n_eval, "recover_codes: n_eval"), count(log_every, "recover_codes: log_every")
     spec = spec if spec is not None else getattr(G, "spec", None)

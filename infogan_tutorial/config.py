@@ -134,6 +134,9 @@ class TrainConfig:
         (``info=False``) that carried a ``lambda_real`` or ``lambda_invariant`` they never used."""
         if not isinstance(saved, dict):
             raise SpecError(f"TrainConfig.from_dict needs a dict (a checkpoint's config), got {type(saved).__name__}.")
+        if not saved:
+            raise SpecError("TrainConfig.from_dict got an empty dict: a checkpoint's config names its fields; for the "
+                            "defaults, use TrainConfig().")
         saved = dict(saved)
         amp, amp_dtype = saved.pop("amp", None), saved.pop("amp_dtype", None)
         if amp is not None or amp_dtype is not None:

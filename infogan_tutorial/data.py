@@ -228,6 +228,8 @@ def load_idx_folder(folder: str | os.PathLike[str], split: str = "auto") -> Data
     prefers ``t10k`` and falls back to ``train``. The files are looked for in ``folder``,
     ``folder/raw`` and ``folder/MNIST/raw`` (torchvision's layout).
     """
+    if not isinstance(folder, (str, os.PathLike)):
+        raise DataError(f"load_idx_folder needs a folder (a str or Path), got {type(folder).__name__}.")
     folder = Path(folder)
     prefixes = {"test": ("t10k",), "train": ("train",), "auto": ("t10k", "train")}
     if split not in prefixes:
@@ -496,6 +498,9 @@ class ShuffledBatches:
 
     def __init__(self, images: torch.Tensor, batch_size: int, seed: int) -> None:
         """Batch ``images`` (first dimension = examples) ``batch_size`` at a time."""
+        if not isinstance(images, torch.Tensor):
+            raise DataError(f"ShuffledBatches needs the images as a torch.Tensor, got {type(images).__name__}; "
+                            "convert with torch.as_tensor(...).")
         n = int(images.shape[0]) if images.dim() > 0 else 0
         if not isinstance(batch_size, int) or batch_size <= 0 or batch_size > n:
             raise DataError(f"batch_size must be an integer in 1..{n} (the number of images), "

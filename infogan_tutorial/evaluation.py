@@ -20,7 +20,7 @@ from torch import Tensor
 
 from .data import check_images
 from .errors import SpecError
-from .latent_codes import LatentSpec, check_generator
+from .latent_codes import MAX_SAMPLE, LatentSpec, check_generator
 from .devices import usable_device
 from .networks import Discriminator, Generator, check_network, eval_mode
 from .objectives import InfoBound, info_lower_bound
@@ -173,10 +173,13 @@ def score_fresh_samples(G: torch.nn.Module, Q: Discriminator, spec: LatentSpec, 
     G and Q are used as they are (the caller chooses their modes); the codes are drawn from
     ``generator`` and moved to ``device`` (default: that of G's parameters).
     """
-    check_network(G, "G", "score_fresh_samples")
+    check_network(G, "G", "score_fresh_samples", spec)
     check_network(Q, "D", "score_fresh_samples (its Q)")
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise SpecError(f"need n >= 1 fresh samples to score, got {n!r}.")
+    if n > MAX_SAMPLE:
+        raise SpecError(f"n = {n:,} fresh samples would take hours; at most {MAX_SAMPLE:,} are scored (a few thousand "
+                        "already give L_I to about 0.01 nats).")
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise SpecError(f"batch_size must be a whole number >= 1, got {batch_size!r}.")
     n, batch_size = int(n), int(batch_size)

@@ -116,6 +116,11 @@ def figure_description(fig: Figure) -> str:
 
 def png_with_description(png: bytes, text: str) -> bytes:
     """``png`` with an iTXt chunk ``Description`` = ``text`` (UTF-8) after its header; pixels untouched."""
+    if not isinstance(png, bytes) or png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise SpecError("png_with_description needs the bytes of a PNG image (they start with the PNG signature and "
+                        "its IHDR header), e.g. what savefig(..., format='png') writes.")
+    if not isinstance(text, str):
+        raise SpecError(f"png_with_description: the description must be a str, got {type(text).__name__}.")
     data = DESCRIPTION_KEY.encode() + b"\0\0\0\0\0" + text.encode("utf-8")
     chunk = struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
     end = 8 + 25  # the signature, then IHDR (length, type, 13 bytes, crc)

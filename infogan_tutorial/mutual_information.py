@@ -32,6 +32,8 @@ from torch import Tensor
 from .errors import SpecError
 
 DTYPE = torch.float64
+MAX_SYMBOLS = 100_000_000
+"""The most symbols :func:`uniform` makes a distribution over (800 MB in float64)."""
 
 
 def _as_tensor(p: Tensor | Sequence) -> Tensor:
@@ -170,6 +172,8 @@ def uniform(k: int) -> Tensor:
     """The uniform distribution over K symbols (the prior of a categorical code like c_1)."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise SpecError(f"uniform needs a whole number of symbols K >= 1, got K = {k!r}.")
+    if k > MAX_SYMBOLS:
+        raise SpecError(f"uniform: K = {k:,} symbols would take {8 * k:,} bytes; at most {MAX_SYMBOLS:,} are made.")
     return torch.full((k,), 1.0 / k, dtype=DTYPE)
 
 

@@ -215,12 +215,14 @@ def frozen(module: nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-def check_network(net: object, kind: str, where: str) -> nn.Module:
+def check_network(net: object, kind: str, where: str, spec: LatentSpec | None = None) -> nn.Module:
     """``net`` if it is the network ``kind`` asks for ("G": a generator, "D": the discriminator with Q's
     head), else a :class:`~infogan_tutorial.errors.SpecError` naming what was passed and what to pass.
 
     A ``torch.compile`` wrapper is judged by the module it wraps. A generator is any module without Q's
     head (your own generator is welcome); the discriminator needs ``q`` and ``spec``, as :class:`Discriminator` has.
+    With ``spec``, a network that carries its own ``spec`` must have that one (another layout of the same width
+    would be read silently wrong).
     """
     from .errors import SpecError
 
@@ -242,4 +244,8 @@ def check_network(net: object, kind: str, where: str) -> nn.Module:
         raise SpecError(f"{where}: the weights of {kind} are on the meta device (shapes without values), so it "
                         "cannot compute anything; give it real weights first: net.to_empty(device='cpu') and then "
                         "load_state_dict(...), or load_networks(path).")
+    own = getattr(inner, "spec", None)
+    if spec is not None and isinstance(own, LatentSpec) and own != spec:
+        raise SpecError(f"{where}: the spec {spec} is not the one {kind} was built for ({own}); pass {kind}.spec, or "
+                        "leave spec out where it defaults to it.")
     return net

@@ -32,6 +32,9 @@ def _check_logits(logits: object, what: str) -> None:
     if logits.numel() == 0:
         raise SpecError(f"{what} is empty (shape {tuple(logits.shape)}); the loss is a mean over a batch, so pass at "
                         "least one logit.")
+    if not logits.is_floating_point():
+        raise SpecError(f"{what} holds {logits.dtype} values; logits are real numbers: pass D's output, or convert "
+                        "with .float().")
 
 
 def discriminator_loss(real_logit: Tensor, fake_logit: Tensor) -> Tensor:
@@ -156,6 +159,8 @@ def info_loss(q: QOutput, codes: Codes, spec: LatentSpec,
 def info_term(lq: LogQ, lambda_cat: float = 1.0, lambda_cont: float = 0.1) -> Tensor:
     """:func:`info_loss` from log-likelihoods already computed: -(lambda_cat lq.categorical + lambda_cont
     lq.continuous), i.e. -lambda L_I up to the constant H(c)."""
+    if not isinstance(lq, LogQ):
+        raise SpecError(f"info_term needs a LogQ (what log_q(q, codes, spec) returns), got {type(lq).__name__}.")
     return -(lambda_cat * lq.categorical + lambda_cont * lq.continuous)
 
 

@@ -48,7 +48,7 @@ from .explorer import explorer_codes, to_png
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator, check_network, eval_mode
 from .pretrained import MODEL_NAME, PRETRAINED_DIR, load_pretrained
-from .checkpoints import not_regular_file
+from .checkpoints import not_regular_file, starts_with
 from .run_folder import path_argument, prepare_folder
 from .quantize import INT4_GROUP, dequantize_int4, quantizable, quantize_int4
 
@@ -56,6 +56,8 @@ ASSET_DIR = Path(__file__).resolve().parents[1] / "book" / "_static" / "explorer
 WEIGHTS_NAME, MANIFEST_NAME, STATIC_NAME = "generator.bin", "generator.json", "explorer-static.png"
 FORMAT = "infogan-web-generator/1"
 OPSET = 17
+MAX_NOISE = 10**6
+"""The most values :func:`seeded_noise` draws (it runs in Python: a million take about a second)."""
 """ONNX opset of :func:`export_onnx`."""
 _ALIGN = 8
 
@@ -79,6 +81,9 @@ def seeded_noise(seed: int, n: int) -> Tensor:
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**32:
         raise SpecError(f"the noise seed must be an int in 0..2**32-1, got {seed!r}.")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= int(n) <= MAX_NOISE:
+        raise SpecError(f"seeded_noise: n, the number of values, must be an int in 0..{MAX_NOISE:,} (G's noise has "
+                        f"a few dozen), got {n!r}.")
     draw, out = _mulberry32(int(seed)), []
     while len(out) < n:
         a, b = next(draw), next(draw)
@@ -92,7 +97,7 @@ def render_web(G: Generator, spec: LatentSpec, c1: int, c2: float, c3: float, se
 
     A (28, 28) float32 tensor in [0, 1] (1 = white).
     """
-    check_network(G, "G", "render_web")
+    check_network(G, "G", "render_web", spec)
     codes = explorer_codes(spec, c1, c2, c3, 0)  # validates the settings
     codes = dataclasses.replace(codes, z=seeded_noise(seed, spec.noise_dim)[None])
     with eval_mode(G), torch.no_grad():
@@ -126,7 +131,12 @@ def encode_tensor(t: Tensor) -> tuple[dict, list[bytes], float]:
     Large matrices: int4 with a scale per INT4_GROUP weights (exact for weights that came out
     of a 4-bit export); others: fp16 where every value is exactly an fp16, else fp32.
     """
+    if not isinstance(t, Tensor):
+        raise SpecError(f"encode_tensor needs a torch.Tensor, got {type(t).__name__}.")
     t = t.detach().float().cpu().contiguous()
+    if not torch.isfinite(t).all():
+        raise SpecError(f"encode_tensor: the tensor of shape {tuple(t.shape)} holds NaN or inf, which the page's "
+                        "weights cannot carry; export a model whose weights are finite.")
     entry: dict = {"shape": list(t.shape)}
     if quantizable(t, INT4_GROUP):  # the format of quantize.py, the same bytes as a 4-bit export
         packed, scales = quantize_int4(t)
@@ -245,7 +255,12 @@ def export_onnx(G: Generator, path: str | Path, opset: int = OPSET) -> Path:
     except ImportError as err:
         raise SpecError("export_onnx needs the onnx package: pip install 'infogan_tutorial[web]'.") from err
     check_network(G, "G", "export_onnx")
+    from torch.onnx._constants import ONNX_MIN_OPSET, ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET as max_opset
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not ONNX_MIN_OPSET <= opset <= max_opset:
+        raise SpecError(f"export_onnx: opset must be an int from {ONNX_MIN_OPSET} to {max_opset} (the versions this "
+                        f"torch exports), got {opset!r}; the default, {OPSET}, runs in onnxruntime-web.")
     path = Path(path)
+    _check_onnx_path(path, "export_onnx: path")
     example = torch.zeros(2, G.spec.input_dim)
     with eval_mode(G), warnings.catch_warnings():  # TorchScript's exporter: torch.export's needs onnxscript too
         warnings.simplefilter("ignore")
@@ -271,26 +286,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _check_onnx_path(path: Path) -> None:
-    """--onnx names a file that can be written: onnx is installed, the name ends .onnx, and it is no folder, device or
-    file of another kind (only an earlier .onnx file is replaced)."""
+def _check_onnx_path(path: Path, option: str = "--onnx") -> None:
+    """``option`` names a file that can be written: onnx is installed, the name ends .onnx, and it is no folder, device,
+    FIFO or file of another kind (only an earlier .onnx file is replaced)."""
     try:
         import onnx  # noqa: F401
     except ImportError as err:
-        raise SpecError("--onnx needs the onnx package: pip install 'infogan_tutorial[web]'.") from err
+        raise SpecError(f"{option} needs the onnx package: pip install 'infogan_tutorial[web]'.") from err
     if path.suffix != ".onnx":
-        raise SpecError(f"--onnx {path} must end in .onnx (the file is written in ONNX format), e.g. G.onnx.")
+        raise SpecError(f"{option} {path} must end in .onnx (the file is written in ONNX format), e.g. G.onnx.")
     if path.is_dir():
-        raise SpecError(f"--onnx {path} is a folder; give a file name, e.g. {path / 'G.onnx'}.")
+        raise SpecError(f"{option} {path} is a folder; give a file name, e.g. {path / 'G.onnx'}.")
     kind = not_regular_file(path)
     if kind:
-        raise SpecError(f"--onnx {path} is {kind}, not a file; give a file name, e.g. G.onnx.")
-    if path.is_file() and path.stat().st_size:
-        with open(path, "rb") as f:
-            if f.read(1) != b"\x08":  # an ONNX model's first field: its IR version
-                raise SpecError(f"--onnx {path} exists and is not an ONNX model (only an earlier export is replaced); "
-                                "choose another name, or move that file.")
-    prepare_folder(path.parent, "--onnx's folder")
+        raise SpecError(f"{option} {path} is {kind}, not a file; give a file name, e.g. G.onnx.")
+    if path.is_file() and path.stat().st_size and not starts_with(path, b"\x08"):  # ONNX's first field: IR version
+        raise SpecError(f"{option} {path} exists and is not an ONNX model (only an earlier export is replaced); "
+                        "choose another name, or move that file.")
+    prepare_folder(path.parent, f"{option}'s folder")
 
 
 def _run(args: argparse.Namespace) -> int:
