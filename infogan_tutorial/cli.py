@@ -55,6 +55,9 @@ POSITIVE_INT, COUNT = _number(int, 1), _number(int, 0)  # >= 1; >= 0
 STEPS = _number(int, 1, high=MAX_STEPS)
 DEFAULT_CHECKPOINT_SPAN = 1000
 """The default --checkpoint-every: a quarter of the run, but at least every this many steps."""
+OTHER_FORMATS = frozenset({".onnx", ".png", ".jpg", ".jpeg", ".json", ".jsonl", ".txt", ".csv", ".npy", ".npz",
+                           ".safetensors", ".h5", ".ipynb", ".py", ".md", ".html"})
+"""Suffixes of formats that --export does not write (it writes a torch file)."""
 BATCH = _number(int, 2)  # batch norm needs two images per batch
 SEED = _number(int, 0, high=MAX_SEED)
 ROWS = _number(int, 1, high=100)  # a figure, not a data set
@@ -274,6 +277,12 @@ def train(args: argparse.Namespace) -> None:
     if kind:
         raise SpecError(f"{checkpoint} is {kind}, not a regular file: it holds no run to --resume, and a new run "
                         "cannot write its checkpoint there. Remove it, or choose another --out.")
+    if args.export is not None and args.export.suffix.lower() in OTHER_FORMATS:
+        raise SpecError(f"--export {args.export}: --export writes a torch file (read back by evaluate and sample "
+                        f"--checkpoint), not {args.export.suffix}; give a name ending in .pt, e.g. "
+                        f"{args.export.with_suffix('.pt').name}" + (" (for ONNX: python -m infogan_tutorial.web_export "
+                                                                   "--onnx G.onnx)." if args.export.suffix.lower()
+                                                                   == ".onnx" else "."))
     if args.export is not None:
         check_output_file(args.export, "--export",
                           protect=[args.out, *(args.out / name for name in RUN_FILES)])

@@ -195,8 +195,18 @@ def check_images(images: object, where: str, background: bool = True) -> torch.T
 
 
 def _find(folder: Path, name: str) -> Path | None:
-    """Return ``folder/name`` or ``folder/name.gz``, whichever exists (raw first)."""
+    """Return ``folder/name`` or ``folder/name.gz``, whichever exists (raw first); one that exists but is not a
+    regular file (a folder, a FIFO, a device) raises :class:`DataError` rather than being passed over in silence."""
+    from .checkpoints import not_regular_file
+
     for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_dir():
+            raise DataError(f"{candidate} is a folder, where an IDX file of that name belongs (was an archive "
+                            "unpacked into a folder of the same name?); put the file itself there.")
+        kind = not_regular_file(candidate)
+        if kind:
+            raise DataError(f"{candidate} is {kind}, where an IDX file of that name belongs; put the file itself "
+                            "there.")
         if candidate.is_file():
             return candidate
     return None

@@ -119,6 +119,25 @@ def _holder(lock: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def missing_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first (what creating ``path`` would add)."""
+    missing, p = [], Path(os.path.abspath(path))
+    while not p.exists() and not p.is_symlink() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty: a command that failed before writing anything
+    leaves none of the folders it created. A folder that holds anything stays, and so do those above it."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty, or already gone: leave it and its parents
+            return
+
+
 @contextlib.contextmanager
 def owned(out: Path) -> Iterator[Path]:
     """Hold ``out/.lock`` while the block runs; another live holder raises :class:`SpecError`.
@@ -126,7 +145,7 @@ def owned(out: Path) -> Iterator[Path]:
     A stale lock (its process is gone) is taken over, and stale temporary checkpoint files of
     killed saves are removed.
     """
-    created = not out.exists()
+    created = missing_folders(out)
     prepare_folder(out)
     lock = out / LOCK_NAME
     for _ in range(2):
@@ -149,5 +168,4 @@ def owned(out: Path) -> Iterator[Path]:
     finally:
         if _holder(lock) == os.getpid():
             lock.unlink(missing_ok=True)
-        if created and not any(out.iterdir()):  # a run that failed before writing anything leaves no folder
-            out.rmdir()
+        remove_empty(created)  # a run that failed before writing anything leaves no folder

@@ -49,7 +49,7 @@ from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator, check_network, eval_mode
 from .pretrained import MODEL_NAME, PRETRAINED_DIR, load_pretrained
 from .checkpoints import not_regular_file, starts_with
-from .run_folder import path_argument, prepare_folder
+from .run_folder import missing_folders, path_argument, prepare_folder, remove_empty
 from .quantize import INT4_GROUP, dequantize_int4, quantizable, quantize_int4
 
 ASSET_DIR = Path(__file__).resolve().parents[1] / "book" / "_static" / "explorer"
@@ -316,8 +316,13 @@ def _run(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     if args.onnx is not None:  # checked before the assets are written, not after
         _check_onnx_path(args.onnx)
+    created = missing_folders(args.out)
     prepare_folder(args.out, "--out")
-    manifest = write_assets(args.out, args.model_dir)
+    try:
+        manifest = write_assets(args.out, args.model_dir)
+    except BaseException:
+        remove_empty(created)  # a model that cannot be read leaves no empty --out behind
+        raise
     print(f"wrote {args.out}: {WEIGHTS_NAME} ({manifest['weights']['bytes']:,} bytes), {MANIFEST_NAME}, "
           f"{STATIC_NAME}; c1's categories draw {manifest['categories']['digit']} "
           f"({manifest['categories']['accuracy']:.1%} on {manifest['categories']['n']} held-out digits)")

@@ -92,3 +92,37 @@ def test_a_description_is_only_added_to_a_png():
         figures.png_with_description(b"GIF89a" + bytes(40), "digits")
     with pytest.raises(SpecError, match="must be a str"):
         figures.png_with_description(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(17), None)
+
+
+def test_export_refuses_a_name_of_another_format_before_training(tmp_path, capsys):
+    from infogan_tutorial.cli import main
+
+    code = main(["train", "--profile", "smoke", "--out", str(tmp_path / "run"), "--export", str(tmp_path / "G.onnx")])
+    err = capsys.readouterr().err
+    assert code == 2 and "writes a torch file" in err and "web_export --onnx" in err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "G.onnx").exists()
+
+
+def test_a_folder_named_like_an_idx_file_is_named_not_passed_over(tmp_path):
+    (tmp_path / "t10k-images-idx3-ubyte").mkdir()
+    with pytest.raises(DataError, match="is a folder, where an IDX file of that name belongs"):
+        data.load_idx_folder(tmp_path, "test")
+    os.mkfifo(tmp_path / "train-images-idx3-ubyte")
+    with pytest.raises(DataError, match="is a FIFO"):
+        data.load_idx_folder(tmp_path, "train")
+
+
+def test_a_command_that_fails_before_writing_leaves_none_of_the_folders_it_created(tmp_path):
+    from infogan_tutorial.run_folder import owned
+    from infogan_tutorial.web_export import main
+
+    with pytest.raises(KeyboardInterrupt), owned(tmp_path / "a" / "b" / "run"):
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError), owned(tmp_path / "kept" / "run") as out:
+        (tmp_path / "kept" / "notes.txt").write_text("mine")
+        raise RuntimeError(out)
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["notes.txt"]
+    assert main(["--out", str(tmp_path / "x" / "assets"), "--model-dir", str(tmp_path / "kept")]) == 2
+    assert not (tmp_path / "x").exists()
