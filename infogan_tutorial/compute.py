@@ -135,8 +135,8 @@ def plan_compute(device: torch.device | str, precision: str = "auto", cuda_graph
                                          "slower than fp32; use precision='fp32' here)"))
     if facts.type != "cuda":
         return ComputePlan(device, None, False, False, f"fp32 on {device.type}: " + (
-            "bf16 only when asked (precision='bf16'; native on this CPU)" if facts.native_bf16
-            else "mixed precision is a GPU's"))
+            "'auto' keeps fp32 on a CPU; this one has native bf16, so precision='bf16' (--precision bf16) would "
+            "train faster" if facts.native_bf16 else "mixed precision is a GPU's"))
     records = cuda_graph is not False and not compile and facts.graph_problem is None
     if precision == "fp16" and cuda_graph:
         raise SpecError("cuda_graph=True cannot record fp16 training: its gradient scaler reads the scale back "
