@@ -105,3 +105,40 @@ def test_the_gaussian_check_reaches_the_low_end_of_the_stated_range():
         return torch.where(log_std < -20, torch.full_like(c, float("nan")), _gll(c, mean, log_std))
     result = ex.check_gaussian_log_likelihood(wrong_below_minus_20)
     assert not result.passed and "log_std = -30" in result.message
+
+
+# The sixth blind round (statements only): answers that passed before these cases existed.
+def _f32(fn):
+    return lambda *args: fn(*args).float()
+
+
+def _clamped_low(q, codes, spec):  # log_std clamped at -20: wrong within the stated range [-30, 100]
+    from infogan_tutorial.networks import QOutput
+    return _per_code(QOutput(q.logits, q.mean, q.log_std.clamp(min=-20)), codes, spec)
+
+
+def _through_log_of_square(q, codes, spec):  # exp(log(d^2) - 2 log_std): its gradient is nan where d = 0
+    low, high = spec.continuous_range
+    d = codes.continuous - q.mean
+    ll = -0.5 * math.log(2 * math.pi) - q.log_std - 0.5 * torch.exp(torch.log(d ** 2) - 2 * q.log_std)
+    return ll.mean(0) + math.log(high - low)
+
+
+def _clamped_precision(q, codes, spec):  # exp(-log_std) held at 1e12: wrong below log_std = -27.6
+    low, high = spec.continuous_range
+    inv = torch.exp(-q.log_std).clamp(max=1e12)
+    ll = -0.5 * math.log(2 * math.pi) - q.log_std - 0.5 * (codes.continuous - q.mean) ** 2 * inv ** 2
+    return ll.mean(0) + math.log(high - low)
+
+
+@pytest.mark.parametrize("checker, wrong, where", [
+    (ex.check_mutual_info_bound, _f32(_bound), "in float64"),
+    (ex.check_per_code_info, _f32(_per_code), "in float64"),
+    (ex.check_generator_objective, _f32(_generator), "in float64"),
+    (ex.check_per_code_info, _clamped_low, "log_std = -30"),
+    (ex.check_per_code_info, _through_log_of_square, "log_std = -30"),
+    (ex.check_per_code_info, _clamped_precision, "log_std = -30"),
+], ids=["bound-float32", "per-code-float32", "generator-float32", "clamp-low", "log-of-square", "clamp-precision"])
+def test_the_sixth_blind_round_s_passes_are_refused_on_the_case_that_shows_them(checker, wrong, where):
+    result = checker(wrong)
+    assert not result.passed and where in result.message, result.message

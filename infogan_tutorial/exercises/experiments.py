@@ -26,7 +26,7 @@ from .compare import difference
 from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, with_cases
 from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
 from .guards import torch_state, torch_state_change
-from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
+from .inputs import PAPER_SPEC, float64_q_case, in_float64, low_sigma_case, q_case, q_output, seeded_rng
 from .probes import gradient_flow
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------
@@ -60,7 +60,10 @@ def _per_code_info_exercise() -> Exercise:
              q_case("one image, one code on (-3, -1)",
                      LatentSpec(noise_dim=4, categorical=(), n_continuous=1, continuous_range=(-3.0, -1.0)), 1, 66),
              huge_sigma_case("a huge sigma (log_std = 100, where sigma = exp(100) overflows float32, and 30) for "
-                             "three continuous codes, 4 images", LatentSpec(n_continuous=3), 4, 67)]
+                             "three continuous codes, 4 images", LatentSpec(n_continuous=3), 4, 67),
+             low_sigma_case("the low end of the stated range, log_std = -30 (sigma = 9.4e-14), Q's means on the codes "
+                            "or 1e-3 off, three continuous codes, 3 images", LatentSpec(n_continuous=3), 3, 68),
+             float64_q_case("Q's outputs and the codes in float64, two continuous codes, 4 images", PAPER_SPEC, 4, 69)]
     mistakes = [
         Mistake("the codes are added up into one number: return one value per continuous code, shape "
                 "(n_continuous,), so you can see which code carries information.",
@@ -117,6 +120,10 @@ def _generator_objective_exercise() -> Exercise:
         return (torch.tensor([-1000.0, -30.0, 0.5, 30.0, 1000.0]), _sure_q(q_output(PAPER_SPEC, n, 76), codes),
                 codes, PAPER_SPEC, 1.0, 0.1)
 
+    def float64() -> tuple:
+        fake_logit, q, codes, spec, lambda_cat, lambda_cont = case(1.0, 0.1, 78)()
+        return (fake_logit.double(), *in_float64(q, codes), spec, lambda_cat, lambda_cont)
+
     cases = [Case("lambda_cat = 2, lambda_cont = 0.5", case(2.0, 0.5, 72)),
              Case("the paper's weights lambda_cat = 1, lambda_cont = 0.1", case(1.0, 0.1, 71)),
              Case("lambda_cat = lambda_cont = 0 (a plain GAN's G loss)", case(0.0, 0.0, 73)),
@@ -124,7 +131,8 @@ def _generator_objective_exercise() -> Exercise:
                   case(0.7, 1.5, 74, spec=LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=3))),
              Case("D's logits -1000, -30, 0.5, 30, 1000 (D sure the images are fake, or real) and a very sure Q "
                   "(logits hundreds apart, log_std = -6), lambda = 1, 0.1",
-                  extreme)]
+                  extreme),
+             Case("D's logits, Q's outputs and the codes in float64, the paper's weights", float64)]
     mistakes = [
         Mistake("the information term has the wrong sign: G must *increase* E[log Q(c|x)], so its loss "
                 "subtracts lambda E[log Q] (adds lambda times the information loss). With +lambda E[log Q], "

@@ -22,7 +22,7 @@ from ..mutual_information import entropy as mi_entropy, uniform as mi_uniform
 from ..networks import QOutput
 from ..objectives import gaussian_log_likelihood, info_loss, info_lower_bound, log_q
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
-from .inputs import PAPER_SPEC, q_case, q_output, seeded_rng
+from .inputs import PAPER_SPEC, float64_q_case, low_sigma_case, q_case, q_output, seeded_rng
 from .probes import traversal_shares_no_memory
 
 # -- exercise: the categorical information loss ------------------------------------------
@@ -366,7 +366,10 @@ def _mutual_info_bound_exercise() -> Exercise:
              Case("one image, two continuous codes and no categorical code",
                   lambda: (q_output(_NO_CAT, 1, 36), _NO_CAT.sample(1, seeded_rng(37)), _NO_CAT)),
              huge_sigma_case("a huge sigma (log_std = 100, where sigma = exp(100) overflows float32, and 30) for the "
-                             "paper's spec, 4 images", PAPER_SPEC, 4, 38)]
+                             "paper's spec, 4 images", PAPER_SPEC, 4, 38),
+             low_sigma_case("the low end of the stated range, log_std = -30 (sigma = 9.4e-14), Q's means on the codes "
+                            "or 1e-3 off, the paper's spec, 3 images", PAPER_SPEC, 3, 39),
+             float64_q_case("Q's outputs and the codes in float64, the paper's spec, 4 images", PAPER_SPEC, 4, 30)]
     mistakes = [
         Mistake("H(c) is missing: this is E[log Q(c|x)] alone. The bound adds the entropy of the codes, "
                 "L_I = E[log Q(c|x)] + H(c) (your code_entropy(spec)).", partial(_info_bound, entropy=False)),

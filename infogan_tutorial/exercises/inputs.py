@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
-from ..latent_codes import LatentSpec
+from ..latent_codes import Codes, LatentSpec
 from ..networks import QOutput
 from .engine import Case
 
@@ -29,3 +31,30 @@ def q_output(spec: LatentSpec, n: int, seed: int) -> QOutput:
 def q_case(name: str, spec: LatentSpec, n: int, seed: int) -> Case:
     """A case of arguments (q, codes, spec): a fixed Q output and codes drawn for it."""
     return Case(name, lambda: (q_output(spec, n, seed), spec.sample(n, seeded_rng(seed + 1)), spec))
+
+
+def in_float64(q: QOutput, codes: Codes) -> tuple[QOutput, Codes]:
+    """``q`` and ``codes`` with every floating-point tensor in float64 (category indices stay int64)."""
+    return (QOutput([t.double() for t in q.logits], q.mean.double(), q.log_std.double()),
+            dataclasses.replace(codes, z=codes.z.double(), continuous=codes.continuous.double()))
+
+
+def float64_q_case(name: str, spec: LatentSpec, n: int, seed: int) -> Case:
+    """A case of arguments (q, codes, spec) as :func:`q_case`, in float64: the answer must be float64 too."""
+    return Case(name, lambda: (*in_float64(q_output(spec, n, seed), spec.sample(n, seeded_rng(seed + 1))), spec))
+
+
+def low_sigma_q(q: QOutput, codes: Codes) -> QOutput:
+    """Q's output at the low end of the statements' range, log_std = -30 (sigma = 9.4e-14), with its means on the
+    codes or 1e-3 off (0, +1e-3, -1e-3 in turn): finite forms stay finite there, in the value and the gradient."""
+    off = torch.tensor([0.0, 1e-3, -1e-3]).repeat(codes.continuous.numel())[:codes.continuous.numel()]
+    return QOutput(q.logits, codes.continuous + off.reshape(codes.continuous.shape),
+                   torch.full_like(q.log_std, -30.0))
+
+
+def low_sigma_case(name: str, spec: LatentSpec, n: int, seed: int) -> Case:
+    """A case of arguments (q, codes, spec) where Q's log_std is -30 (see :func:`low_sigma_q`)."""
+    def make() -> tuple:
+        codes = spec.sample(n, seeded_rng(seed + 1))
+        return low_sigma_q(q_output(spec, n, seed), codes), codes, spec
+    return Case(name, make)
