@@ -44,7 +44,16 @@ c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplemente
 
 
 def package_spec(repo: str, branch: str) -> str:
-    """What the release's install cell installs: the package from the students' repository (``publish``)."""
+    """What the release's install cell installs: the package from the students' repository (``publish``).
+
+    A local folder (a bare repository on a course server) becomes a ``file://`` URL, the form pip's ``git+`` takes.
+    """
+    if "://" not in repo and not repo.startswith("git@"):
+        path = Path(repo).expanduser()
+        if not path.is_dir():
+            raise SystemExit(f"error: --repo {repo} is neither a URL (https://..., ssh://..., git@host:path) nor an "
+                             "existing folder; give the students' repository, e.g. https://github.com/ORG/REPO.")
+        repo = path.resolve().as_uri()
     return f"infogan_tutorial @ git+{repo}@{branch}"
 
 

@@ -735,9 +735,51 @@ LONG_LITERAL = 2000
 """A string or bytes literal longer than this in an answer (stored tables, code) is flagged for review too."""
 
 
+KEY_COPY_NODES = 40
+"""A function is compared with the answer key's only from this many syntax-tree nodes on: shorter ones (a single
+``return F.cross_entropy(logits, c)``) are written the same way by students who never saw the key."""
+
+
+class _Anonymous(ast.NodeTransformer):
+    """Names of variables, arguments and functions replaced by one placeholder, docstrings dropped: what stays is
+    the code's shape, its calls' attributes (torch.logsumexp) and its constants."""
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.copy_location(ast.Name(id="_", ctx=node.ctx), node)
+
+    def visit_arg(self, node: ast.arg) -> ast.AST:
+        return ast.copy_location(ast.arg(arg="_", annotation=None), node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        body = node.body[1:] if (node.body and isinstance(node.body[0], ast.Expr) and isinstance(
+            node.body[0].value, ast.Constant) and isinstance(node.body[0].value.value, str)) else node.body
+        node = ast.FunctionDef(name="_", args=node.args, body=body or [ast.Pass()], decorator_list=[], returns=None,
+                               type_params=[], lineno=node.lineno)
+        self.generic_visit(node)
+        return node
+
+
+def _shape(fn: ast.FunctionDef) -> str:
+    return ast.dump(_Anonymous().visit(ast.parse(ast.unparse(fn)).body[0]), annotate_fields=False)
+
+
+def answer_key_shapes() -> dict[str, str]:
+    """The shape of every function in the checkers' answer key (:data:`ANSWER_KEY`) long enough to compare, mapped to
+    where it is ("foundations.py: gaussian_ll")."""
+    import infogan_tutorial.exercises as exercises
+    shapes = {}
+    for name in ANSWER_KEY:
+        tree = ast.parse((Path(exercises.__file__).parent / name).read_text(encoding="utf8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and sum(1 for _ in ast.walk(node)) >= KEY_COPY_NODES:
+                shapes.setdefault(_shape(node), f"{name}: {node.name}")
+    return shapes
+
+
 def review_flags(answers: dict[str, str]) -> list[str]:
-    """'name (cell, line N)' for each suspicious name an answer cell uses (not a verdict: for the instructor)."""
-    flags = []
+    """'name (cell, line N)' for each suspicious name an answer cell uses, and each function that is one of the answer
+    key's up to names and docstrings (not a verdict: for the instructor)."""
+    flags, key = [], answer_key_shapes()
     for label, source in answers.items():
         try:
             tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
@@ -745,6 +787,10 @@ def review_flags(answers: dict[str, str]) -> list[str]:
         except SyntaxError:
             continue
         for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and sum(1 for _ in ast.walk(node)) >= KEY_COPY_NODES:
+                where = key.get(_shape(node))
+                if where:
+                    flags.append(f"{node.name} is the answer key's {where} up to names ({label}, line {node.lineno})")
             names = []
             if isinstance(node, ast.Name):
                 names = [node.id]

@@ -125,6 +125,15 @@ class Exercise:
     grad_args: Sequence[str] = ()
 
 
+def module_functions(module: Any) -> dict[Callable[..., Any], str]:
+    """Every public function defined in ``module``, named as a message names it ("the package's
+    mutual_information.entropy"): for an exercise that forbids a whole module."""
+    short = module.__name__.rsplit(".", 1)[-1]
+    return {fn: f"the package's {short}.{name}" for name, fn in vars(module).items()
+            if callable(fn) and not name.startswith("_") and getattr(fn, "__module__", None) == module.__name__
+            and not isinstance(fn, type)}
+
+
 def with_cases(exercise: Exercise, cases: Sequence[Case] | None) -> Exercise:
     """``exercise`` with its cases replaced by ``cases`` (an autograder's hidden cases), unless None."""
     return exercise if cases is None else replace(exercise, cases=list(cases))

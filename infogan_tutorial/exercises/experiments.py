@@ -23,7 +23,7 @@ from ..networks import Discriminator, QOutput, init_weights
 from ..objectives import (discriminator_loss, generator_loss, info_loss, info_lower_bound, info_term,
                           invariant_information)
 from .compare import difference
-from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, with_cases
+from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, module_functions, with_cases
 from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
 from .guards import torch_state, torch_state_change
 from .inputs import PAPER_SPEC, float64_q_case, in_float64, low_sigma_case, q_case, q_output, seeded_rng
@@ -424,9 +424,7 @@ def _invariant_information_exercise() -> Exercise:
     ]
     return Exercise(_invariant_info, cases, mistakes, _number_or_tensor, arg_names=("p", "p_moved"),
                     forbidden={invariant_information: "the package's objectives.invariant_information",
-                               **{getattr(mi, name): f"the package's mutual_information.{name}" for name in (
-                                   "mutual_information", "entropy", "conditional_entropy", "marginals",
-                                   "posterior", "expected_log_q", "info_bound", "bound_gap")}})
+                               **module_functions(mi)})
 
 
 def check_invariant_information(fn: Callable[[Tensor, Tensor], Tensor], *, graded: bool = False,

@@ -18,10 +18,10 @@ from torch import Tensor
 
 from ..evaluation import categorical_accuracy, hungarian_accuracy
 from ..latent_codes import Codes, LatentSpec
-from ..mutual_information import entropy as mi_entropy, uniform as mi_uniform
+from .. import mutual_information
 from ..networks import QOutput
 from ..objectives import gaussian_log_likelihood, info_loss, info_lower_bound, log_q
-from .engine import Case, CheckResult, Exercise, Mistake, check_against, with_cases
+from .engine import Case, CheckResult, Exercise, Mistake, check_against, module_functions, with_cases
 from .inputs import PAPER_SPEC, float64_q_case, low_sigma_case, q_case, q_output, seeded_rng
 from .probes import traversal_shares_no_memory
 
@@ -284,8 +284,7 @@ def _code_entropy_exercise() -> Exercise:
                 partial(_entropy, base=10.0)),
     ]
     forbidden = {LatentSpec.entropy: "spec.entropy()", LatentSpec.categorical_entropy: "spec.categorical_entropy()",
-                 LatentSpec.continuous_entropy: "spec.continuous_entropy()",
-                 mi_entropy: "the package's mutual_information.entropy", mi_uniform: "the package's mutual_information.uniform"}
+                 LatentSpec.continuous_entropy: "spec.continuous_entropy()", **module_functions(mutual_information)}
     return Exercise(_entropy, cases, mistakes, arg_names=("spec",), forbidden=forbidden)
 
 
