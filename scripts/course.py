@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -41,6 +42,17 @@ c.Execute.timeout = {timeout}  # seconds per cell when autograding
 c.Execute.interrupt_on_timeout = True
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
 """
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
 
 
 def package_spec(repo: str, branch: str) -> str:
@@ -100,7 +112,7 @@ def release(course: Path) -> None:
 def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, check_time: float,
           only_students: list[str] | None = None, only_assignments: list[str] | None = None,
           unsandboxed: bool = False, partial: bool = False, due: dict | None = None,
-          late_per_day: float | None = None) -> Path:
+          late_per_day: float | None = None, budget: float = 1800.0) -> Path:
     """Grade every submission in a sandbox (``course_grading.py``): COURSE/results/, feedback/, grades.csv.
 
     One submission's failure (a crash, a hang, a renamed notebook, edited metadata, a broken file)
@@ -160,7 +172,7 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
                         nb = json.loads(path.read_text(encoding="utf8"))
                         result = {"status": "graded", **cg.grade_notebook(
                             nb, items, setup, timeout=timeout, memory_mb=memory_mb, check_time=check_time,
-                            partial=partial)}
+                            partial=partial, budget=budget)}
                         if note:
                             result["notes"].insert(0, note)
                         if assignment in deadlines:
@@ -353,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
                    help="grade: only this assignment (repeat for more)")
     p.add_argument("--memory", type=int, default=6144, help="grade: MiB of address space per sandbox (default 6144)")
+    p.add_argument("--submission-time", type=positive_seconds, default=1800.0,
+                   help="grade: seconds of grading for one submitted notebook, all its cells and cases together "
+                        "(default 1800); what is not graded by then scores 0 and is reported")
     p.add_argument("--partial", action="store_true",
                    help="grade: partial credit, each test's points times the share of its cases answered right")
     p.add_argument("--due", action="append", type=due_date, metavar="ASSIGNMENT=WHEN",
@@ -389,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         grade(course, args.submissions.resolve(), timeout=args.timeout, memory_mb=args.memory,
               check_time=args.check_time, only_students=args.student, only_assignments=args.assignment,
               unsandboxed=args.unsandboxed, partial=args.partial, due=dict(args.due or []),
-              late_per_day=args.late_penalty)
+              late_per_day=args.late_penalty, budget=args.submission_time)
     if args.step == "publish":
         if len(args.paths) != 2 or not args.repo:
             p.error("publish needs COURSE OUT --repo URL")

@@ -35,6 +35,7 @@ import dataclasses
 import html
 import importlib
 import json
+import math
 import os
 import re
 import resource
@@ -308,6 +309,15 @@ class Run:
     jailed: bool
     sandboxes: int = 0
     flags: list = field(default_factory=list)  # what the grader saw the answers tamper with
+    end: float = math.inf  # time.monotonic() at which the submission's whole budget is spent
+    budget: float = math.inf  # that budget, in seconds (for messages)
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def spent(self) -> str:
+        return (f"the submission used up its {self.budget:g} s of grading time (--submission-time) before this "
+                "was graded")
 
 
 def groups_of(specs: list[dict]) -> list[list[dict]]:
@@ -323,7 +333,7 @@ def _removed_set(spec: dict) -> tuple:
 
 
 def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], timeout: float,
-                memory_mb: int, check_time: float, hidden: dict | None = None) -> Run:
+                memory_mb: int, check_time: float, hidden: dict | None = None, budget: float = math.inf) -> Run:
     """Run the answers in sandboxes until every exercise has a result or has been blamed for a crash.
 
     First one sandbox whose package copy lacks every function that any of these exercises forbids (so no
@@ -332,9 +342,10 @@ def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], ti
     its own forbidden functions. (Whatever an answer can do in the first sandbox it can do in its own, so
     the first sandbox's result never gives more than the answer's own sandbox would.) A sandbox that dies
     is started again without the cell or exercise that killed it. ``hidden``: label -> the hidden cases'
-    (name, arguments), given to a sandbox only once the grader holds its visible results."""
+    (name, arguments), given to a sandbox only once the grader holds its visible results. ``budget``: seconds for
+    the whole submission, all sandboxes together; what is not graded by then is reported as such."""
     hidden = hidden or {}
-    run = Run({}, {}, {}, "", jail_available())
+    run = Run({}, {}, {}, "", jail_available(), end=time.monotonic() + budget, budget=budget)
     logs: list[str] = []
     bad_cells: set[str] = set()  # an answer cell that killed one sandbox is left out of every later one
     forbidding: dict[str, list[str]] = {}
@@ -348,6 +359,12 @@ def run_sandbox(setup: list[str], answers: dict[str, str], specs: list[dict], ti
             for attempt in range(len(group) * 2 + len(answers) + 1):
                 todo = [s for s in group if (s["label"], "hidden") not in run.died and s["label"] not in run.hidden]
                 if not todo:
+                    break
+                if run.out_of_time():
+                    for s in todo:
+                        for part in ("visible", "hidden"):
+                            if s["label"] not in getattr(run, part):
+                                run.died.setdefault((s["label"], part), run.spent())
                     break
                 run.sandboxes += 1
                 _one_sandbox(Path(tmp) / f"{name}-job{attempt}", run, logs, bad_cells, setup, answers, todo,
@@ -419,7 +436,7 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
         # each step (a cell, a case) gets `timeout` s; the whole run at most one per step (the
         # progress file is the student's to write, so it cannot keep the sandbox alive for ever)
         steps = len(answers) + sum(len(s["cases"]) + len(hidden.get(s["label"], ())) for s in todo)
-        deadline = last + timeout * (steps + 2)
+        deadline = min(last + timeout * (steps + 2), run.end)
         while proc.poll() is None:
             time.sleep(0.05)
             lines = _progress(job)
@@ -483,7 +500,7 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
     if kind == "cell":
         bad_cells.add(label)
     what = {"cell": "running your answer cell", "exercise": "checking", "hidden": "checking the hidden cases of"}[kind]
-    why = _why(code, timeout, lines, f"{what} {label}")
+    why = run.spent() if run.out_of_time() else _why(code, timeout, lines, f"{what} {label}")
     for part in ("visible", "hidden") if kind != "hidden" else ("hidden",):
         run.died[(label, part)] = why
 
@@ -820,10 +837,12 @@ def _fraction(item: Item, part: str, result: dict | None, died: str | None, **kw
 
 
 def grade_notebook(nb: dict, items: list[Item], setup: list[str], *, timeout: float, memory_mb: int,
-                   check_time: float, partial: bool = False) -> dict:
-    """Grade one submitted notebook: {"score", "max_score", "exercises": [...], "notes": [...], "sandbox"}."""
+                   check_time: float, partial: bool = False, budget: float = math.inf) -> dict:
+    """Grade one submitted notebook: {"score", "max_score", "exercises": [...], "notes": [...], "sandbox"};
+    ``budget``: seconds of grading for the whole notebook (see :func:`run_sandbox`)."""
     answers, notes = answers_of(nb, items)
-    run = run_sandbox(setup, answers, specs_of(items, answers), timeout, memory_mb, check_time, hidden_of(items))
+    run = run_sandbox(setup, answers, specs_of(items, answers), timeout, memory_mb, check_time, hidden_of(items),
+                      budget)
     rows, failed = [], set()
     for item in items:
         tests = []

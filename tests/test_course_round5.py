@@ -77,3 +77,27 @@ def test_a_local_students_repository_becomes_a_url_pip_takes(tmp_path):
     assert package_spec("https://github.com/org/repo", "b") == "infogan_tutorial @ git+https://github.com/org/repo@b"
     with pytest.raises(SystemExit, match="neither a URL"):
         package_spec(str(tmp_path / "missing"), "main")
+
+
+def test_one_submission_s_grading_time_is_capped_and_what_is_left_reported():
+    """A submission that sleeps in every answer cell took about 41 minutes at the defaults (estimated from 305 s at
+    --timeout 20): --submission-time caps the whole notebook."""
+    pytest.importorskip("nbgrader", reason="the coursework needs the course extra: pip install -e '.[course]'")
+    pytest.importorskip("docutils", reason="the coursework reads the gated solutions: pip install -e '.[book]'")
+    import time
+
+    from course_notebooks import source_notebook
+
+    source = source_notebook(json.loads((ROOT / "book" / "08_exercises_foundations.ipynb").read_text()),
+                             "infogan_tutorial")
+    items = cg.exercises_of(source)
+    cg.load_exercises(items)
+    items = [i for i in items if i.label in ("ex-categorical-info-loss", "ex-code-entropy")]
+    slow = "import time\ntime.sleep(50)\ndef {}(*args):\n    return 0.0\n"
+    nb = {"cells": [{"cell_type": "code", "metadata": {"nbgrader": {"grade_id": f"{i.label}-answer", "solution": True}},
+                     "source": slow.format(i.function), "outputs": [], "execution_count": None} for i in items]}
+    start = time.monotonic()
+    result = cg.grade_notebook(nb, items, cg.setup_cells(source), timeout=60, memory_mb=6144, check_time=10, budget=8)
+    assert time.monotonic() - start < 45
+    assert result["score"] == 0
+    assert any("used up its 8 s of grading time (--submission-time)" in note for note in result["notes"]), result["notes"]
