@@ -938,7 +938,8 @@ def late_penalty(folder: Path, result: dict, due: Any, per_day: float) -> None:
 
 
 def write_grades(course: Path, assignments: list[str]) -> tuple[Path, Path]:
-    """COURSE/grades.csv (one row per student and assignment) and COURSE/grades_lms.csv (one row per student)."""
+    """COURSE/grades.csv (one row per student and assignment: ``raw_score`` before a late penalty, ``score`` after it)
+    and COURSE/grades_lms.csv (one row per student, the scores after the penalty)."""
     results = {}
     for path in sorted((course / "results").glob("*/*.json")):
         results[(path.parent.name, path.stem)] = json.loads(path.read_text())
@@ -947,14 +948,17 @@ def write_grades(course: Path, assignments: list[str]) -> tuple[Path, Path]:
     long_path, lms_path = course / "grades.csv", course / "grades_lms.csv"
     with long_path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["assignment", "student_id", "raw_score", "max_score", "status", "late_days", "review", "reason"])
+        w.writerow(["assignment", "student_id", "raw_score", "max_score", "status", "late_days", "late_deduction",
+                    "score", "review", "reason"])
         for student in students:
             for a in assignments:
                 r = results.get((student, a))
                 if r is None:
                     continue
-                w.writerow([a, student, "" if r["status"] != "graded" else f"{r['score']:g}",
-                            f"{r.get('max_score', 0):g}", r["status"], r.get("late", {}).get("days", ""),
+                graded, late = r["status"] == "graded", r.get("late", {})
+                w.writerow([a, student, f"{r['score'] + late.get('deduction', 0):g}" if graded else "",
+                            f"{r.get('max_score', 0):g}", r["status"], late.get("days", ""),
+                            f"{late['deduction']:g}" if late else "", f"{r['score']:g}" if graded else "",
                             "; ".join(r.get("review", [])), r.get("reason", "")])
     with lms_path.open("w", newline="") as f:
         w = csv.writer(f)

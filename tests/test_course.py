@@ -324,9 +324,10 @@ def test_a_regrade_without_due_keeps_the_recorded_late_penalty(graded):
     stamp = graded / "submitted" / "reference" / ASSIGNMENT / "timestamp.txt"
     stamp.write_text("2026-03-03 09:00:00.000000 UTC")  # two started days late
     course(*args, "--due", f"{ASSIGNMENT}=2026-03-01T23:59", "--late-penalty", "0.25")
-    assert rows_of(graded)[("reference", ASSIGNMENT)]["raw_score"] == "6"
+    row = rows_of(graded)[("reference", ASSIGNMENT)]  # raw_score before the penalty, score after it
+    assert (row["raw_score"], row["late_deduction"], row["score"]) == ("12", "6", "6")
     out = course(*args)  # no --due: the recorded one applies, loudly
-    assert rows_of(graded)[("reference", ASSIGNMENT)]["raw_score"] == "6"
+    assert rows_of(graded)[("reference", ASSIGNMENT)]["score"] == "6"
     assert "recorded in" in out and "deadlines.json" in out and f"--due {ASSIGNMENT}=none" in out
     course(*args, "--due", f"{ASSIGNMENT}=none")
     assert rows_of(graded)[("reference", ASSIGNMENT)]["raw_score"] == "12"
