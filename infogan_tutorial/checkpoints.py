@@ -70,7 +70,7 @@ def atomic_save(obj: object, path: str | Path) -> None:
         os.replace(tmp, path)
     except (OSError, RuntimeError) as e:  # a full disk surfaces as torch's RuntimeError ("unexpected pos")
         fix = ("check the permissions of that folder and file" if isinstance(e, PermissionError)
-               else "free some disk space")
+               else "write elsewhere" if on_read_only_file_system(path.parent) else "free some disk space")
         raise CheckpointError(f"could not write {path} ({_write_failure(e, path.parent)}); {fix}, or choose another "
                               "output folder. The previous file at that path, if any, is unchanged.") from e
     finally:
@@ -99,6 +99,27 @@ def refuse_foreign_file(path: str | Path, who: str = "") -> None:
         raise CheckpointError(f"{who}{path} exists and is not a model file or torch checkpoint (its first bytes are "
                               "no torch.save zip archive); writing there would destroy it. Choose another path, or "
                               "move that file first.")
+
+
+def sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file (a ``SHA256SUMS`` file lists the shipped files')."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def listed_sum_differs(path: str | Path) -> Path | None:
+    """The ``SHA256SUMS`` beside ``path`` if it lists ``path`` with another SHA-256 (the file was changed or damaged
+    since it shipped), else None (it matches, or is not listed)."""
+    sums = Path(path).parent / "SHA256SUMS"
+    if not sums.is_file():
+        return None
+    listed = {line.split()[1]: line.split()[0] for line in sums.read_text(errors="replace").splitlines()
+              if len(line.split()) == 2}
+    name = Path(path).name
+    return sums if name in listed and listed[name] != sha256(path) else None
 
 
 def on_read_only_file_system(folder: Path) -> bool:
@@ -250,8 +271,8 @@ def with_checksum(ckpt: dict) -> dict:
 
 def verify_contents(ckpt: dict, path: str | Path = "checkpoint") -> None:
     """Raise :class:`CheckpointError` if the tensors of ``ckpt`` do not match its ``checksum`` or the rest
-    (recipe, step, history, ...) its ``meta_checksum``, or (a file written before checksums) if any
-    floating-point weight is NaN or infinite."""
+    (recipe, step, history, ...) its ``meta_checksum``, or if a network's weight is NaN or infinite (in a file
+    written before checksums: any floating-point tensor)."""
     stored = ckpt.get("checksum")
     fix = "the file was damaged after it was written; use an earlier checkpoint or a fresh copy, or retrain"
     meta = ckpt.get("meta_checksum")
@@ -261,6 +282,11 @@ def verify_contents(ckpt: dict, path: str | Path = "checkpoint") -> None:
     if stored is not None:
         if stored != tensor_checksum(ckpt):
             raise CheckpointError(f"{path} is corrupt: its tensors do not match the checksum stored with them; {fix}.")
+        for net in ("G", "D"):  # intact, but written with NaN weights (training never saves those: made so)
+            for name, t in (ckpt.get(net) or {}).items():
+                if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                    raise CheckpointError(f"{path} holds NaN or infinite values in {net}'s {name}: no network can be "
+                                          "used from it. Use an earlier checkpoint, or retrain.")
         return
     for name, t in _tensors(ckpt):
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):

@@ -22,6 +22,7 @@ import torch
 from .data import SOURCES, Dataset, eval_source, load_dataset, load_idx_folder, sample_dir
 from .errors import DataError, InfoGANError, SpecError
 from .evaluation import categorical_accuracy, estimate_info_bound
+from .objectives import InfoBound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
 from .checkpoints import load_networks, networks_from_checkpoint, not_regular_file, read_checkpoint
@@ -192,9 +193,19 @@ def _recipe(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _data_options(args: argparse.Namespace, saved: dict | None, profile_name: str) -> tuple[str, Path | None]:
-    """--dataset and --data-dir: as given; on --resume, the run's own, which may not change."""
+    """--dataset and --data-dir: as given; on --resume, the run's own, which may not change. A --data-dir at another
+    path is taken for a run that recorded its data's checksum (the data moved): the checksum then says if it is the
+    same data."""
     if saved is not None:
         dataset, data_dir = saved["dataset"], Path(saved["data_dir"]) if saved["data_dir"] else None
+        moved = args.data_dir is not None and data_dir is not None and saved.get("fingerprint") is not None
+        if moved:
+            return dataset, args.data_dir
+        if data_dir is not None and not data_dir.exists():
+            raise SpecError(f"this run's data folder {data_dir} is not found from here ({Path.cwd()})"
+                            + (", and it was given relative to the folder the run started in" if not
+                               data_dir.is_absolute() else "") + "; pass --data-dir with its path now (the run's "
+                            "checksum of its images checks that it is the same data).")
         if args.dataset is not None and args.dataset != dataset or \
                 args.data_dir is not None and (data_dir is None or args.data_dir.resolve() != data_dir.resolve()):
             raise SpecError(f"this run trained on --dataset {dataset}" + (f" --data-dir {data_dir}" if data_dir else "")
@@ -290,6 +301,17 @@ def train(args: argparse.Namespace) -> None:
         raise SpecError(f"{checkpoint} is a folder, where the run's checkpoint file goes: it holds no run to "
                         "--resume, and a new run cannot write its checkpoint there. Move it away, or choose another "
                         "--out.")
+    here = args.out.resolve()
+    if here == here.parent or here == Path.cwd().resolve():
+        raise SpecError(f"--out {args.out} is {'the root folder' if here == here.parent else 'the folder you are in'}; "
+                        "a run needs a folder of its own for its files, e.g. --out runs/infogan.")
+    if not args.resume and args.out.is_dir():
+        foreign = sorted(p.name for p in args.out.iterdir() if p.name not in RUN_FILES
+                         and not p.name.startswith(".checkpoint.pt.tmp"))
+        if foreign:
+            raise SpecError(f"--out {args.out} already holds other files ({', '.join(foreign[:3])}"
+                            f"{', ...' if len(foreign) > 3 else ''}); a new run needs an empty or new folder of its "
+                            "own. Choose another --out, e.g. a new folder inside it.")
     if not args.resume and checkpoint.exists():
         raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
     others = [name for name in RUN_FILES if name not in ("checkpoint.pt", ".lock") and (args.out / name).exists()]
@@ -298,10 +320,11 @@ def train(args: argparse.Namespace) -> None:
                         "new run would overwrite them. Choose another --out, or move those files away first.")
     if args.no_info:
         dropped = [o for o, v in (("--lambda-real", args.lambda_real), ("--lambda-invariant", args.lambda_invariant))
-                   if v]
+                   if v] + [o for o, v in (("--lambda-cat", args.lambda_cat), ("--lambda-cont", args.lambda_cont))
+                            if v is not None]
         if dropped:
-            raise SpecError(f"--no-info trains a plain GAN, which has no terms on real images: {', '.join(dropped)} "
-                            "would be recorded but not used. Drop them, or drop --no-info.")
+            raise SpecError(f"--no-info trains a plain GAN, which has no information term and no terms on real images: "
+                            f"{', '.join(dropped)} would be recorded but not used. Drop them, or drop --no-info.")
     saved_ckpt = read_checkpoint(checkpoint) if args.resume else None
     saved_data = saved_ckpt.get("data") if saved_ckpt is not None else None
     saved_config = TrainConfig.from_dict(saved_ckpt["config"]) if saved_ckpt is not None else None
@@ -312,6 +335,9 @@ def train(args: argparse.Namespace) -> None:
     eval_dir = args.eval_dir
     if eval_dir is None and saved_data and saved_data.get("eval_dir"):  # a resumed run scores on the same data
         eval_dir = Path(saved_data["eval_dir"])
+        if not eval_dir.exists():
+            raise SpecError(f"this run's --eval-dir {eval_dir} is not found from here ({Path.cwd()}); pass --eval-dir "
+                            "with its path now.")
     with owned(args.out), _data_errors_in_flags():
         data = load_dataset(dataset, split="train", data_dir=data_dir)
         test = (load_idx_folder(eval_dir, split="auto") if eval_dir
@@ -359,11 +385,12 @@ def train(args: argparse.Namespace) -> None:
                 reads = max(d for d in range(1, min(config.log_every, args.eval_every) + 1) if args.eval_every % d == 0)
                 config = dataclasses.replace(config, log_every=reads)
             state = create_state(LatentSpec(), config, device)
-        if state.data is not None and state.data["source"] != data.source:
+        if state.data is not None and state.data["source"] != data.source and state.data.get("fingerprint") is None:
             raise SpecError(f"this run trained on {state.data['source']}, but {data.source} was loaded now; "
                             "--resume must continue on the same data (pass the run's --dataset and --data-dir).")
-        state.data = {"dataset": dataset, "data_dir": str(data_dir) if data_dir else None, "source": data.source,
-                      "eval_dir": str(eval_dir) if eval_dir else None, "fingerprint": fingerprint}
+        state.data = {"dataset": dataset, "data_dir": str(data_dir.resolve()) if data_dir else None,  # from anywhere
+                      "source": data.source, "eval_dir": str(eval_dir.resolve()) if eval_dir else None,
+                      "fingerprint": fingerprint}
         _train_and_report(args, state, data, test, device)
 
 
@@ -423,6 +450,13 @@ RUN_FILES = ("checkpoint.pt", "history.json", "metrics.json", "eval.jsonl", "fig
 """What ``train`` writes in its --out folder."""
 
 
+def _categorical_bound(bound: InfoBound, spec: LatentSpec) -> str:
+    """The categorical part of L_I beside its ceiling H, named for c1 alone or for all categorical codes."""
+    names = "c1" if len(spec.categorical) == 1 else f"the categorical codes c1..c{len(spec.categorical)}"
+    return (f"L_I({names}) = {round(float(bound.categorical), 3) + 0.0:.3f} nats of H({names}) = "
+            f"{spec.categorical_entropy():.3f}")
+
+
 def _fingerprint(data: Dataset) -> str:
     """SHA-256 of the training images: a --resume on changed files is refused."""
     import hashlib
@@ -471,8 +505,7 @@ def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset
     metrics = {"step": state.step, "accuracy": result.accuracy, "n": result.n, "eval_data": test.source,
                "info_cat": float(bound.categorical), "info_cont": float(bound.continuous), "device": str(device)}
     _write_json(args.out / "metrics.json", metrics, indent=1)
-    print(f"c1 accuracy on {test.source}: {result.accuracy:.1%}; L_I(c1) = {float(bound.categorical):.3f} nats "
-          f"(H(c1) = {state.spec.categorical_entropy():.3f}).")
+    print(f"c1 accuracy on {test.source}: {result.accuracy:.1%}; {_categorical_bound(bound, state.spec)}.")
     if args.export:
         from .export import export_model
 
@@ -598,7 +631,7 @@ def evaluate(args: argparse.Namespace) -> None:
     result = categorical_accuracy(D, images, labels)
     bound = estimate_info_bound(G, D, spec, n=2000, generator=torch.Generator().manual_seed(0))
     print(f"c1 accuracy on {data.source}: {result.accuracy:.2%} of {result.n} images")
-    print(f"L_I(c1) = {float(bound.categorical):.3f} nats of H(c1) = {spec.categorical_entropy():.3f}")
+    print(_categorical_bound(bound, spec))
     out = {**result.to_dict(), "info_cat": float(bound.categorical), "info_cont": float(bound.continuous),
            "data": data.source, "checkpoint": str(args.checkpoint), "step": ckpt.get("step")}
     print(_json_line(out))

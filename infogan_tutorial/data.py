@@ -93,6 +93,31 @@ class Dataset:
         return Dataset(self.images.to(device), self.labels.to(device), self.source)
 
 
+def _gunzip_idx(raw: bytes) -> bytes:
+    """Decompress a gzipped IDX file, but never more than its header declares plus one byte: a small file that
+    expands to gigabytes (a "gzip bomb", or a corrupt header) is cut there, and its length then fails the size check
+    instead of exhausting memory."""
+    out, limit = bytearray(), None
+    while raw:
+        d = zlib.decompressobj(wbits=31)  # one gzip member (a file may hold several, one after another)
+        while True:
+            room = None if limit is None else limit - len(out)
+            if room is not None and room <= 0:
+                return bytes(out)
+            chunk = d.decompress(raw, room if room is not None else 1 << 16)
+            raw = d.unconsumed_tail
+            out += chunk
+            if limit is None and len(out) >= 4 and len(out) >= 4 + 4 * out[3]:
+                dims = [int.from_bytes(out[4 + 4 * i:8 + 4 * i], "big") for i in range(out[3])]
+                limit = 4 + 4 * len(dims) + int(np.prod(dims, dtype=object)) + 1
+            if d.eof:
+                raw = d.unused_data
+                break
+            if not chunk and not raw:
+                raise EOFError("the compressed stream ends before its end marker")
+    return bytes(out)
+
+
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an unsigned-byte IDX file, raw or gzip-compressed (detected by magic bytes).
 
@@ -113,7 +138,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     data = path.read_bytes()
     if data[:2] == _GZIP_MAGIC:
         try:
-            data = gzip.decompress(data)
+            data = _gunzip_idx(data)
         except (OSError, EOFError, zlib.error) as exc:
             raise DataError(f"{path}: the gzip stream is corrupt or truncated ({exc}). "
                             "Re-download or regenerate the file.") from exc
@@ -136,7 +161,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     got = len(data) - header
     if got != expected:
         raise DataError(f"{path}: the header declares shape {dims}, i.e. {expected:,} data "
-                        f"bytes, but the file holds {got:,}; it is corrupt or truncated. "
+                        f"bytes, but the file holds {'more' if got > expected else f'{got:,}'}; it is corrupt or truncated. "
                         "Re-download or regenerate it.")
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
 
@@ -182,7 +207,7 @@ def check_images(images: object, where: str, background: bool = True) -> torch.T
         raise SpecError(f"{where}: the images are on the meta device (a shape without values); pass real pixels, "
                         "e.g. load_dataset(...).images.")
     images = images.float()
-    lo, hi = (float(v) for v in torch.aminmax(images))
+    lo, hi = (float(v) for v in torch.aminmax(images.detach()))  # a read of the values, never of their gradient
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise SpecError(f"{where}: the images hold NaN or infinite values; pass finite pixels in [-1, 1].")
     if lo < -1 - SCALE_TOLERANCE or hi > 1 + SCALE_TOLERANCE or (background and lo >= 0):
@@ -281,6 +306,14 @@ def _load_sample(split: str, folder: Path, title: str, fix: str) -> Dataset:
     except DataError as exc:
         raise DataError(f"the bundled {title} sample could not be loaded: {exc} Restore {_display(folder)} from "
                         f"git, {fix}.") from exc
+    from .checkpoints import listed_sum_differs
+
+    prefix = "train" if split == "train" else "t10k"
+    for path in sorted(Path(folder).glob(f"{prefix}-*")):
+        sums = listed_sum_differs(path)
+        if sums is not None:
+            raise DataError(f"the bundled {title} sample's {path.name} differs from the SHA-256 {sums} lists: it was "
+                            f"changed or damaged. Restore {_display(folder)} from git, {fix}.")
     part = "" if split == "train" else ", held-out part"
     source = f"bundled {title} sample{part} ({len(ds):,} images from {_display(folder)})"
     # The files are sorted by class; a fixed shuffle makes any prefix (images[:n]) a fair mix.
@@ -556,7 +589,10 @@ def random_affine(images: torch.Tensor, generator: torch.Generator | None = None
     :class:`~infogan_tutorial.errors.DataError`; the training step, which checks its batches at step 0 and
     may run inside a CUDA graph, passes ``False``.
     """
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
+    if not isinstance(images, torch.Tensor):
+        raise DataError(f"random_affine needs a torch.Tensor of images (N, 1, H, W) in [-1, 1], got "
+                        f"{type(images).__name__}; convert with torch.as_tensor(...).")
+    if not images.is_floating_point():
         raise DataError("random_affine needs a float tensor of images (N, 1, H, W) in [-1, 1], got "
                         f"{getattr(images, 'dtype', type(images).__name__)}; scale uint8 pixels with "
                         "x.float() / 127.5 - 1.")

@@ -31,7 +31,7 @@ def select_device(name: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    return usable_device(name, fix="--device cpu or auto")
+    return usable_device(name, fix="'cpu' or 'auto' (on the command line: --device cpu or auto)")
 
 
 def usable_device(device: torch.device | str, fix: str = "device='cpu'") -> torch.device:

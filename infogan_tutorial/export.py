@@ -57,4 +57,10 @@ def export_model(source: TrainState | str | Path, path: str | Path,
                 nets[net][k], scales.setdefault(net, {})[k] = quantize_rows(v)
             else:
                 nets[net][k] = v.to(dtype) if v.is_floating_point() else v
+            stored = [nets[net][k], scales.get(net, {}).get(k), packed.get(net, {}).get(k, {}).get("scales")]
+            if any(t is not None and t.is_floating_point() and not torch.isfinite(t).all() for t in stored):
+                raise SpecError(f"export_model: {net}'s weight {k} (largest magnitude {float(v.abs().max()):.3g}) does "
+                                f"not fit the compact format ({dtype} holds numbers up to "
+                                f"{torch.finfo(dtype).max:.4g}): the file would hold inf. Use the full checkpoint "
+                                "itself (checkpoint.pt), or export with dtype=torch.float32 and no int8/int4.")
     atomic_save(compact_checkpoint(ckpt, nets["G"], nets["D"], scales, packed), path)

@@ -82,6 +82,10 @@ class LatentSpec:
                             "the paper uses (-1.0, 1.0).")
         object.__setattr__(self, "categorical", tuple(int(k) for k in categorical))
         object.__setattr__(self, "continuous_range", tuple(float(v) for v in continuous_range))
+        for name in ("noise_dim", "n_continuous"):  # NumPy integers are ints, as for the categories above
+            value = getattr(self, name)
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                object.__setattr__(self, name, int(value))
         if isinstance(self.noise_dim, bool) or not isinstance(self.noise_dim, int) or self.noise_dim < 0:
             raise SpecError(f"noise_dim must be a non-negative int, got {self.noise_dim!r}; "
                             "use e.g. LatentSpec(noise_dim=62).")

@@ -93,8 +93,9 @@ class Discriminator(nn.Module):
 
     def __init__(self, spec: LatentSpec, fixed_std: float | None = None) -> None:
         super().__init__()
-        if fixed_std is not None and fixed_std <= 0:
-            raise SpecError(f"fixed_std must be positive or None (learned), got {fixed_std}.")
+        if fixed_std is not None and (isinstance(fixed_std, bool) or not isinstance(fixed_std, numbers.Real)
+                                      or not math.isfinite(fixed_std) or fixed_std <= 0):
+            raise SpecError(f"fixed_std must be a finite number > 0, or None (learned), got {fixed_std!r}.")
         self.spec = spec
         self.fixed_std = fixed_std
         self.body = nn.Sequential(

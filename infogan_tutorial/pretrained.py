@@ -14,7 +14,6 @@ chapters' install cell) has them; a copy of the package installed without the re
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ import torch
 from .errors import CheckpointError
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator
-from .checkpoints import networks_from_checkpoint, not_regular_file, read_checkpoint
+from .checkpoints import (listed_sum_differs, networks_from_checkpoint, not_regular_file, read_checkpoint,
+                          sha256)  # noqa: F401 (sha256: re-exported for scripts/publish_pretrained.py)
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "data" / "pretrained"
 MODEL_NAME = "infogan-mnist.pt"
@@ -75,6 +75,7 @@ def load_pretrained(device: torch.device | str = "cpu", folder: Path = PRETRAINE
 def gan_control_history(folder: Path = PRETRAINED_DIR) -> dict[str, list[float]]:
     """The plain-GAN control's training history (the same keys as ``TrainState.history``)."""
     path = _need(Path(folder) / GAN_HISTORY_NAME)
+    check_listed_sum(path)
     try:
         history = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as e:
@@ -88,19 +89,9 @@ def gan_control_history(folder: Path = PRETRAINED_DIR) -> dict[str, list[float]]
 
 def check_listed_sum(path: Path) -> None:
     """Raise :class:`CheckpointError` if ``SHA256SUMS`` beside ``path`` lists it with another SHA-256."""
-    sums = Path(path).parent / "SHA256SUMS"
-    if not sums.is_file():
-        return
-    listed = {line.split()[1]: line.split()[0] for line in sums.read_text().splitlines() if len(line.split()) == 2}
-    if Path(path).name in listed and listed[Path(path).name] != sha256(path):
+    sums = listed_sum_differs(path)
+    if sums is not None:
         raise CheckpointError(f"{path} is damaged: its SHA-256 differs from the one {sums} lists. Restore it "
                               "(git checkout -- data/pretrained, or download the repository again).")
 
 
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file (``data/pretrained/SHA256SUMS`` lists the shipped files')."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

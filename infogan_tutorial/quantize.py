@@ -9,6 +9,8 @@ computes with exactly the weights :func:`dequantize_int4` restores in Python.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -57,5 +59,13 @@ def quantize_int4(weight: Tensor) -> tuple[Tensor, Tensor]:
 
 def dequantize_int4(packed: Tensor, scales: Tensor, shape: list[int] | tuple[int, ...]) -> Tensor:
     """fp32 weights from :func:`quantize_int4`'s bytes and scales: w = (q - 8) * scale."""
+    from .errors import SpecError
+
+    if not isinstance(packed, Tensor) or not isinstance(scales, Tensor) or packed.dtype != torch.uint8:
+        raise SpecError("dequantize_int4 needs quantize_int4's two tensors: the packed uint8 bytes and the scales.")
+    if not isinstance(shape, (list, tuple, torch.Size)) or not all(isinstance(d, int) and d >= 0 for d in shape) \
+            or math.prod(shape) != 2 * packed.numel() or packed.numel() * 2 != INT4_GROUP * scales.numel():
+        raise SpecError(f"dequantize_int4: shape {shape!r} does not match the packed weights ({2 * packed.numel():,} "
+                        f"values, {scales.numel():,} groups of {INT4_GROUP}); pass the shape stored beside them.")
     q = torch.stack([packed & 0x0F, packed >> 4], dim=1).reshape(-1, INT4_GROUP).float() - 8
     return (q * scales.float()[:, None]).reshape(shape)

@@ -28,8 +28,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .checkpoints import (atomic_save, check_replaceable, load_weights, read_checkpoint, refuse_foreign_file, spec_of,
-                          training_checkpoint)
+from .checkpoints import (atomic_save, check_replaceable, load_weights, not_regular_file, read_checkpoint,
+                          refuse_foreign_file, spec_of, training_checkpoint)
 from .config import TrainConfig  # noqa: F401 (re-exported: the recipe of a run)
 from .compute import ComputePlan, autocast_dtype, plan_compute  # noqa: F401 (autocast_dtype: re-exported)
 from .cuda_graph import CaptureError, GraphedFunction, HostSyncError
@@ -316,7 +316,8 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
                       "state.config, steps=...), or resume_state(path, steps=...).", stacklevel=2)
     images = check_images(images, "fit")  # float32 (N, 1, 28, 28) in [-1, 1], or a SpecError naming the fix
     if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise SpecError(f"out_dir {out_dir} is a file; fit writes out_dir/checkpoint.pt, so give a folder.")
+        raise SpecError(f"out_dir {out_dir} is {not_regular_file(out_dir) or 'a file'}, not a folder; fit writes "
+                        "out_dir/checkpoint.pt, so give a folder.")
     autotune = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = autotune or state.device.type == "cuda"
     if len(images) < cfg.batch_size:
@@ -411,9 +412,9 @@ def _diverged(state: TrainState, path: Path | None, what: str) -> None:
     kept = (f"{path} keeps the last good checkpoint (step {read_checkpoint(path)['step']})" if saved
             else "no checkpoint was written")
     fp32 = "" if state.plan.dtype is None else ", or train in fp32"
-    again = "start again, or resume from that checkpoint" if saved else "start again"
-    raise TrainingDiverged(f"training diverged before step {state.step} ({what}); {kept}. Lower the learning "
-                           f"rates or the lambdas{fp32}, and {again}.")
+    raise TrainingDiverged(f"training diverged before step {state.step} ({what}); {kept}. Start again with lower "
+                           f"learning rates or lambdas{fp32} (a resume repeats the same steps, and a resumed run "
+                           "keeps its recipe, so it would diverge at the same point).")
 
 
 # -- checkpoints of a training state -----------------------------------------------------
@@ -448,6 +449,8 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
     run resumes on the CPU); one saved with ``cuda_graph=False`` stays eager, since on a GPU without
     native bf16 that also keeps its fp16 arithmetic. ``cuda_graph`` among the overrides wins.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise CheckpointError(f"resume_state needs the path of a checkpoint (a str or Path), got {type(path).__name__}.")
     path = Path(path)
     ckpt = read_checkpoint(path)
     ckpt_spec = spec_of(ckpt, path)

@@ -147,8 +147,9 @@ def test_a_diverged_run_stops_naming_the_step_and_keeps_the_last_good_checkpoint
         return loss(real_logit, fake_logit) * (math.nan if calls[0] >= 6 else 1.0)
 
     monkeypatch.setattr(training, "discriminator_loss", diverging)
-    with pytest.raises(TrainingDiverged, match="diverged before step 6.*keeps the last good checkpoint"):
+    with pytest.raises(TrainingDiverged, match="diverged before step 6.*keeps the last good checkpoint") as e:
         fit(state, images, tmp_path, progress=False)
+    assert "Start again with lower" in str(e.value) and "a resume repeats the same steps" in str(e.value)
     saved = resume_state(tmp_path / "checkpoint.pt")
     assert saved.step == 4 and all(math.isfinite(v) for v in saved.history["loss_d"])
 
