@@ -250,6 +250,10 @@ def _to_dataset(images: np.ndarray, labels: np.ndarray, source: str, where: str)
     if labels.size and int(labels.max()) > 9:
         raise DataError(f"{where}: labels must be 0..9, found {int(labels.max())}. "
                         "Check that the label file is an MNIST-style one.")
+    if int(images.min()) >= 128:  # MNIST-style files: a black background (0) and white ink (255)
+        raise DataError(f"{where}: no pixel is darker than {int(images.min())} of 255, so the images have no black "
+                        "background: MNIST-style files hold white digits on black (0). Check the file, or invert "
+                        "its pixels (255 - x) when writing it.")
     x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.uint8)).to(torch.float32)
     return Dataset(images=(x / 127.5 - 1.0).unsqueeze(1),
                    labels=torch.from_numpy(labels.astype(np.int64)),

@@ -123,6 +123,9 @@ def predict_categories(D: Discriminator, images: Tensor, code: int = 0, batch_si
     check_network(D, "D", "predict_categories")
     code = _count(code, "code", low=0)
     batch_size = _count(batch_size, "batch_size")
+    if D.spec.n_categorical == 0:
+        raise SpecError(f"this model has no categorical code ({D.spec}): there is no c1 whose categories could be "
+                        "scored as classes; only a model with a categorical code can be evaluated this way.")
     if not 0 <= code < D.spec.n_categorical:
         raise SpecError(f"code index {code} is out of range: the spec has {D.spec.n_categorical} categorical codes.")
     images = check_images(images, "predict_categories")

@@ -137,3 +137,17 @@ def test_api_wrong_inputs_say_what_was_wrong(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert check_images(images, "test").shape == (2, 1, 28, 28)
+
+
+def test_data_without_a_black_background_and_a_model_without_c1_are_named(tmp_path):
+    from infogan_tutorial.data import load_idx_folder
+    from infogan_tutorial.evaluation import categorical_accuracy
+    white = np.full((20, 28, 28), 255, np.uint8)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3]) + b"".join(
+        n.to_bytes(4, "big") for n in (20, 28, 28)) + white.tobytes())
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + (20).to_bytes(4, "big") + bytes(20))
+    with pytest.raises(DataError, match="no black background"):
+        load_idx_folder(tmp_path, "train")
+    D = Discriminator(LatentSpec(categorical=(), n_continuous=2))
+    with pytest.raises(SpecError, match="no categorical code"):
+        categorical_accuracy(D, torch.full((4, 1, 28, 28), -1.0), torch.zeros(4, dtype=torch.long))
