@@ -301,10 +301,12 @@ def train(args: argparse.Namespace) -> None:
         raise SpecError(f"{checkpoint} is a folder, where the run's checkpoint file goes: it holds no run to "
                         "--resume, and a new run cannot write its checkpoint there. Move it away, or choose another "
                         "--out.")
-    here = args.out.resolve()
-    if here == here.parent or here == Path.cwd().resolve():
+    here = Path(os.path.realpath(args.out))
+    if here == here.parent or here == Path(os.path.realpath(Path.cwd())):
         raise SpecError(f"--out {args.out} is {'the root folder' if here == here.parent else 'the folder you are in'}; "
                         "a run needs a folder of its own for its files, e.g. --out runs/infogan.")
+    if not args.resume and checkpoint.exists():
+        raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
     if not args.resume and args.out.is_dir():
         foreign = sorted(p.name for p in args.out.iterdir() if p.name not in RUN_FILES
                          and not p.name.startswith(".checkpoint.pt.tmp"))
@@ -312,8 +314,6 @@ def train(args: argparse.Namespace) -> None:
             raise SpecError(f"--out {args.out} already holds other files ({', '.join(foreign[:3])}"
                             f"{', ...' if len(foreign) > 3 else ''}); a new run needs an empty or new folder of its "
                             "own. Choose another --out, e.g. a new folder inside it.")
-    if not args.resume and checkpoint.exists():
-        raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
     others = [name for name in RUN_FILES if name not in ("checkpoint.pt", ".lock") and (args.out / name).exists()]
     if not args.resume and others:
         raise SpecError(f"{args.out} holds {', '.join(others)} of another run (or your own files) but no checkpoint; a "
@@ -332,7 +332,8 @@ def train(args: argparse.Namespace) -> None:
     device = select_device(args.device)  # the recipe, the device and its plan are checked before any data loads
     _check_recipe(args, profile, device, saved_config)
     dataset, data_dir = _data_options(args, saved_data, profile.name)
-    eval_dir = args.eval_dir
+    data_dir = Path(os.path.abspath(data_dir)) if data_dir else None  # recorded so: a resume may run from anywhere
+    eval_dir = Path(os.path.abspath(args.eval_dir)) if args.eval_dir else None
     if eval_dir is None and saved_data and saved_data.get("eval_dir"):  # a resumed run scores on the same data
         eval_dir = Path(saved_data["eval_dir"])
         if not eval_dir.exists():
@@ -388,8 +389,8 @@ def train(args: argparse.Namespace) -> None:
         if state.data is not None and state.data["source"] != data.source and state.data.get("fingerprint") is None:
             raise SpecError(f"this run trained on {state.data['source']}, but {data.source} was loaded now; "
                             "--resume must continue on the same data (pass the run's --dataset and --data-dir).")
-        state.data = {"dataset": dataset, "data_dir": str(data_dir.resolve()) if data_dir else None,  # from anywhere
-                      "source": data.source, "eval_dir": str(eval_dir.resolve()) if eval_dir else None,
+        state.data = {"dataset": dataset, "data_dir": str(data_dir) if data_dir else None,
+                      "source": data.source, "eval_dir": str(eval_dir) if eval_dir else None,
                       "fingerprint": fingerprint}
         _train_and_report(args, state, data, test, device)
 

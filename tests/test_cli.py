@@ -84,11 +84,11 @@ def test_user_errors_are_one_clear_line(tmp_path, capsys):
 
 def test_module_entry_point_end_to_end(tmp_path):
     env = {**os.environ, "INFOGAN_PROFILE": "smoke"}
-    run = subprocess.run([sys.executable, "-m", "infogan_tutorial", "train", "--out", str(tmp_path), "--quiet",
+    run = subprocess.run([sys.executable, "-m", "infogan_tutorial", "train", "--out", "run", "--quiet",
                           "--steps", "2", "--no-figures"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     run = subprocess.run([sys.executable, "-m", "infogan_tutorial", "evaluate", "--checkpoint",
-                          str(tmp_path / "checkpoint.pt")], capture_output=True, text=True, env=env)
+                          str(tmp_path / "run" / "checkpoint.pt")], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1])["n"] == 1000
     help_text = subprocess.run([sys.executable, "-m", "infogan_tutorial", "train", "--help"],

@@ -129,8 +129,9 @@ def test_an_old_checkpoint_without_checksum_is_read_and_its_nan_weights_refused(
         read_checkpoint(tmp_path / "nan.pt")
     from infogan_tutorial.checkpoints import with_checksum
 
-    torch.save(with_checksum(old), tmp_path / "nan-summed.pt")  # NaN written on purpose, with its checksum: readable
-    read_checkpoint(tmp_path / "nan-summed.pt")
+    torch.save(with_checksum(old), tmp_path / "nan-summed.pt")  # NaN written on purpose, with its checksum: intact,
+    with pytest.raises(CheckpointError, match="no network can be used from it"):  # but no network can use it
+        read_checkpoint(tmp_path / "nan-summed.pt")
 
 
 def test_evaluate_prints_valid_json_when_the_bound_is_not_finite(run, monkeypatch, capsys):
@@ -258,10 +259,14 @@ def test_export_into_the_runs_own_folder_or_files_is_refused_before_training(tmp
 
 
 def test_export_does_not_overwrite_a_file_that_is_not_a_model(tmp_path, capsys):
-    notes = tmp_path / "notes.txt"
+    notes = tmp_path / "notes.pt"  # named like a model, but holding notes
     notes.write_text("my notes")
     assert train(tmp_path, "--steps", "1", "--export", str(notes)) == 2
     assert notes.read_text() == "my notes" and "is not a model file" in capsys.readouterr().err
+    text = tmp_path / "notes.txt"  # a name of another format is refused by its name, before anything is read
+    text.write_text("my notes")
+    assert train(tmp_path, "--steps", "1", "--export", str(text)) == 2
+    assert text.read_text() == "my notes" and "writes a torch file" in capsys.readouterr().err
 
 
 def test_sample_judges_an_existing_file_by_its_content_and_writes_only_png(run, tmp_path, capsys):
