@@ -142,3 +142,13 @@ def _clamped_precision(q, codes, spec):  # exp(-log_std) held at 1e12: wrong bel
 def test_the_sixth_blind_round_s_passes_are_refused_on_the_case_that_shows_them(checker, wrong, where):
     result = checker(wrong)
     assert not result.passed and where in result.message, result.message
+
+
+def test_the_width_of_a_range_without_zero_is_checked_where_the_tolerance_cannot_hide_it():
+    def width_abs(q, codes, spec):  # b + |a| for b - a: right only when a <= 0
+        low, high = spec.continuous_range
+        cat = sum(-F.cross_entropy(lg, codes.categorical[:, i]) for i, lg in enumerate(q.logits))
+        cont = _gll(codes.continuous, q.mean, q.log_std).sum(1).mean() if spec.n_continuous else 0
+        return cat + cont + sum(math.log(k) for k in spec.categorical) + spec.n_continuous * math.log(high + abs(low))
+    result = ex.check_mutual_info_bound(width_abs)
+    assert not result.passed and "(0.5, 2)" in result.message

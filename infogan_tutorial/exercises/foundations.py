@@ -368,7 +368,9 @@ def _mutual_info_bound_exercise() -> Exercise:
                              "paper's spec, 4 images", PAPER_SPEC, 4, 38),
              low_sigma_case("the low end of the stated range, log_std = -30 (sigma = 9.4e-14), Q's means on the codes "
                             "or 1e-3 off, the paper's spec, 3 images", PAPER_SPEC, 3, 39),
-             float64_q_case("Q's outputs and the codes in float64, the paper's spec, 4 images", PAPER_SPEC, 4, 30)]
+             float64_q_case("Q's outputs and the codes in float64, the paper's spec, 4 images", PAPER_SPEC, 4, 30),
+             q_case("an ordinary Q on two codes on (0.5, 2), a range without 0, 5 images",
+                     LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(0.5, 2.0)), 5, 40)]
     mistakes = [
         Mistake("H(c) is missing: this is E[log Q(c|x)] alone. The bound adds the entropy of the codes, "
                 "L_I = E[log Q(c|x)] + H(c) (your code_entropy(spec)).", partial(_info_bound, entropy=False)),
