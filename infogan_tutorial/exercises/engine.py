@@ -399,8 +399,9 @@ def _explain(got: Any, args: Any, exercise: Exercise, case: Case, want: Any,
     bad = _nonfinite(got, want)
     if bad:
         return (f"it returned {bad} on {case.name}, where the answer is finite: a form that overflows "
-                "(exp of a large number), takes the log of 0 (a probability or density that underflowed), "
-                "or divides by 0 there. Rewrite it so every step stays finite for such inputs.")
+                "(exp of a large number), takes the log of 0 (a probability or density that underflowed) or of a "
+                "negative number (a difference taken the wrong way round, e.g. log(a - b) for log(b - a)), or "
+                "divides by 0 there. Rewrite it so every step stays finite for such inputs.")
     return f"on {case.name}: {difference(got, want, dtypes=False)}"
 
 
