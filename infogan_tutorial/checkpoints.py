@@ -80,6 +80,8 @@ def atomic_save(obj: object, path: str | Path) -> None:
 
 ZIP_MAGIC = b"PK\x03\x04"
 """The first bytes of every file ``torch.save`` writes (a zip archive)."""
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+"""The first bytes of every PNG image."""
 
 
 def starts_with(path: Path, magic: bytes) -> bool:

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from .checkpoints import PNG_MAGIC
 from .data import check_images
 from .errors import SpecError
 from .evaluation import ClusterAccuracy
@@ -116,7 +117,7 @@ def figure_description(fig: Figure) -> str:
 
 def png_with_description(png: bytes, text: str) -> bytes:
     """``png`` with an iTXt chunk ``Description`` = ``text`` (UTF-8) after its header; pixels untouched."""
-    if not isinstance(png, bytes) or png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+    if not isinstance(png, bytes) or png[:8] != PNG_MAGIC or png[12:16] != b"IHDR":
         raise SpecError("png_with_description needs the bytes of a PNG image (they start with the PNG signature and "
                         "its IHDR header), e.g. what savefig(..., format='png') writes.")
     if not isinstance(text, str):

@@ -95,7 +95,7 @@ class Discriminator(nn.Module):
         super().__init__()
         if fixed_std is not None and (isinstance(fixed_std, bool) or not isinstance(fixed_std, numbers.Real)
                                       or not math.isfinite(fixed_std) or fixed_std <= 0):
-            raise SpecError(f"fixed_std must be a finite number > 0, or None (learned), got {fixed_std!r}.")
+            raise SpecError(f"fixed_std must be None or a finite number > 0 (None: learned), got {fixed_std!r}.")
         self.spec = spec
         self.fixed_std = fixed_std
         self.body = nn.Sequential(
@@ -176,9 +176,6 @@ def build_networks(spec: LatentSpec, fixed_std: float | None = None,
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
                              or not 0 <= seed < 2 ** 63):
         raise SpecError(f"build_networks: seed must be None or a whole number in 0..2**63-1, got {seed!r}.")
-    if fixed_std is not None and (isinstance(fixed_std, bool) or not isinstance(fixed_std, numbers.Real)
-                                  or not math.isfinite(fixed_std) or fixed_std <= 0):
-        raise SpecError(f"build_networks: fixed_std must be None or a finite number > 0, got {fixed_std!r}.")
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .checkpoints import (
+    PNG_MAGIC,
     ZIP_MAGIC,
     check_replaceable,
     is_training_checkpoint,
@@ -60,9 +61,6 @@ def prepare_folder(out: Path, option: str = "--out") -> Path:
 def why_unwritable(folder: Path) -> str:
     """Why ``folder`` refuses writes, in words: a file system mounted read-only, or the folder's permissions."""
     return "it is on a read-only file system" if on_read_only_file_system(folder) else "no write permission for this user"
-
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def check_output_file(path: Path, option: str, example: str = "model.pt", suffix: str | None = None,
