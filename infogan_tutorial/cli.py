@@ -30,7 +30,7 @@ from .compute import PRECISIONS, plan_compute
 from .config import MAX_SEED, MAX_STEPS
 from .devices import select_device
 from .run_folder import path_argument
-from .training import TrainConfig, TrainState, create_state, fit, resume_state
+from .training import TrainConfig, TrainState, create_state, fit, resume_state, saved_recipe
 
 
 def _number(kind: type, low: float | None = None, strict: bool = False,
@@ -326,8 +326,7 @@ def train(args: argparse.Namespace) -> None:
             raise SpecError(f"--no-info trains a plain GAN, which has no information term and no terms on real images: "
                             f"{', '.join(dropped)} would be recorded but not used. Drop them, or drop --no-info.")
     saved_ckpt = read_checkpoint(checkpoint) if args.resume else None
-    saved_data = saved_ckpt.get("data") if saved_ckpt is not None else None
-    saved_config = TrainConfig.from_dict(saved_ckpt["config"]) if saved_ckpt is not None else None
+    saved_config, saved_data = saved_recipe(saved_ckpt, checkpoint) if saved_ckpt is not None else (None, None)
     del saved_ckpt
     device = select_device(args.device)  # the recipe, the device and its plan are checked before any data loads
     _check_recipe(args, profile, device, saved_config)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import numbers
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from .compute import ComputePlan, autocast_dtype, plan_compute  # noqa: F401 (au
 from .cuda_graph import CaptureError, GraphedFunction, HostSyncError
 from .data import ShuffledBatches, check_images, random_affine
 from .devices import select_device, usable_device  # noqa: F401 (select_device: re-exported)
-from .errors import CheckpointError, SpecError, TrainingDiverged
+from .errors import CheckpointError, InfoGANError, SpecError, TrainingDiverged
 from .interrupts import deferred_interrupts
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator, build_networks, frozen
@@ -464,7 +465,54 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
     if unknown:
         raise SpecError(f"resume_state: {sorted(unknown)} are not TrainConfig fields; overrides change fields such as "
                         "steps=10000.")
-    recipe = TrainConfig.from_dict(ckpt["config"])
+    try:
+        return _rebuild(ckpt, path, ckpt_spec, device, overrides)
+    except InfoGANError:  # the package's own errors (a bad override, an unusable device) say what they mean
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:  # intact bytes, malformed entries
+        raise CheckpointError(f"{path} is malformed: it passes its checksums but an entry the run needs is missing or "
+                              f"of the wrong kind ({type(e).__name__}: {str(e)[:120]}); it was not written by `train` "
+                              "of this package. Resume from a checkpoint `train` wrote, or retrain.") from e
+
+
+DATA_TEXT = ("dataset", "data_dir", "eval_dir", "fingerprint")
+"""The entries of a checkpoint's ``data`` description that are text when present."""
+
+
+def saved_recipe(ckpt: dict, path: str | Path) -> tuple[TrainConfig, dict | None]:
+    """A training checkpoint's recipe (its ``config``) and the description of its data (``data``, or None),
+    checked: a :class:`CheckpointError` names an entry that ``train`` would not have written."""
+    config, data = ckpt.get("config"), ckpt.get("data")
+    good_data = data is None or isinstance(data, dict) and all(
+        data.get(k) is None or isinstance(data[k], str) for k in DATA_TEXT)
+    if not isinstance(config, dict) or not config or not good_data:
+        what = ("config entry is not a dict of the recipe's fields" if not isinstance(config, dict) or not config
+                else "data entry is not a dict of text describing the training data")
+        raise CheckpointError(f"{path} is malformed: its {what}, which `train` writes. Resume from a checkpoint "
+                              "`train` wrote, or retrain.")
+    try:
+        return TrainConfig.from_dict(config), data
+    except TypeError as e:  # a field of the wrong kind
+        raise CheckpointError(f"{path} is malformed: its config does not make a TrainConfig ({str(e)[:120]}); resume "
+                              "from a checkpoint `train` wrote, or retrain.") from e
+
+
+def _history(ckpt: dict, path: Path) -> dict[str, list[float]]:
+    """The checkpoint's history ({"step": [...], one list per STAT_NAMES}, all of one length), checked."""
+    history, names = ckpt.get("history"), ("step", *STAT_NAMES)
+    lists = isinstance(history, dict) and all(isinstance(history.get(k), (list, tuple)) for k in names)
+    if not lists or len({len(history[k]) for k in names}) != 1 or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) for k in names for v in history[k]):
+        raise CheckpointError(f"{path} is malformed: its history must map {', '.join(names)} to lists of numbers of "
+                              "one length (one entry per logged step); resume from a checkpoint `train` wrote, or "
+                              "retrain.")
+    return {k: list(v) for k, v in history.items()}
+
+
+def _rebuild(ckpt: dict, path: Path, ckpt_spec: LatentSpec, device: torch.device | str | None,
+             overrides: dict) -> TrainState:
+    """resume_state's work once the checkpoint is read: the config, the networks, optimizers, RNG and history."""
+    recipe, data = saved_recipe(ckpt, path)
     graph = False if recipe.cuda_graph is False else None  # True: re-decided for this device, as None is
     config = dataclasses.replace(recipe, **{"cuda_graph": graph, **overrides})
     if device is None:
@@ -485,8 +533,8 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
     else:  # RNG states do not carry across device types; the run goes on with fresh codes
         state.code_rng.manual_seed(config.seed + 1 + int(ckpt["step"]))
     state.step = int(ckpt["step"])
-    state.history = {k: list(v) for k, v in ckpt["history"].items()}
-    state.data = ckpt.get("data")
+    state.history = _history(ckpt, path)
+    state.data = data
     unlogged = ckpt.get("unlogged")
     state.unlogged = (list(unlogged[0]), int(unlogged[1])) if unlogged else None
     return state
