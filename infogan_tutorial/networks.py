@@ -117,8 +117,11 @@ class Discriminator(nn.Module):
             raise SpecError(f"D takes a torch tensor of images (N, 1, 28, 28), got {type(x).__name__}; convert it "
                             "with torch.as_tensor(x, dtype=torch.float32).")
         if x.dim() != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
-            raise SpecError(f"D expects images of shape (N, 1, 28, 28), got {tuple(x.shape)}. "
-                            "Add the channel axis with x.unsqueeze(1) if it is missing.")
+            fix = ("These look like the body's features h = D.features(x): give them to D.q_from_features(h) or "
+                   "D.d_from_features(h), not to D.q, D.features or D itself, which take images."
+                   if x.dim() == 2 and x.shape[1] == 1024 else
+                   "Add the channel axis with x.unsqueeze(1) if it is missing.")
+            raise SpecError(f"D expects images of shape (N, 1, 28, 28), got {tuple(x.shape)}. {fix}")
         _check_batch(self, x, "D", "images")
         return self.body(x)
 

@@ -584,7 +584,7 @@ WRONG_25 = [  # (checker, a wrong answer a student wrote from the statement alon
     (ex.check_mutual_info_bound, lambda q, codes, spec: _lq_parts(q, codes)[0] + (
         torch.log(torch.exp(-0.5 * ((codes.continuous - q.mean) / q.log_std.exp()) ** 2)
                   / (math.sqrt(2 * math.pi) * q.log_std.exp())).sum(1).mean() if spec.n_continuous else 0)
-     + sum(_spec_entropy(spec)), "returned inf on a very sure Q"),
+     + sum(_spec_entropy(spec)), "returned -inf on a very sure Q"),
     (ex.check_traversal_codes, _traversal_through_views, "shares its memory with base"),
     (ex.check_traversal_codes, lambda spec, base, code, values: _row_major_traversal(
         spec, base, code, torch.linspace(float(values[0]), float(values[-1]), len(values)).to(values.dtype)),

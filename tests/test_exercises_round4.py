@@ -484,9 +484,9 @@ def pc_inplace_mean(q, codes, spec):
     q.mean.data.clamp_(-1, 1)
     return _gll4(codes.continuous, q.mean, q.log_std).mean(0) + w(spec)
 @_add(E7, "R")
-def pc_r_columns(q, codes, spec):
+def pc_r_columns(q, codes, spec):  # the statement says shape (0,) without continuous codes (the seventh blind round)
     return torch.stack([_gll4(codes.continuous[:, j], q.mean[:, j], q.log_std[:, j]).mean() + w(spec)
-                        for j in range(spec.n_continuous)])
+                        for j in range(spec.n_continuous)]) if spec.n_continuous else q.mean.new_zeros(0)
 
 # ---------------- ex8 generator_objective(fake_logit, q, codes, spec, lambda_cat, lambda_cont)
 E8 = ex.check_generator_objective

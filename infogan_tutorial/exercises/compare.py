@@ -62,18 +62,38 @@ def show(x: Any) -> str:
     return cut(repr(x))
 
 
+class Parts(tuple):
+    """A probe's result in named parts (e.g. the loss, and where its gradient went): messages name the part."""
+
+    names: tuple[str, ...]
+
+    def __new__(cls, values: Sequence[Any], names: Sequence[str]) -> Parts:
+        parts = super().__new__(cls, values)
+        parts.names = tuple(names)
+        return parts
+
+
+def _two_numbers(want: float, got: float) -> str:
+    """"expected W, got G" with as many digits as it takes for the two to read differently."""
+    for fmt in (".4f", ".6g", ".9g", ".17g"):
+        w, g = format(want, fmt), format(got, fmt)
+        if w != g:
+            break
+    return f"expected {w}, got {g}"
+
+
 def _value_difference(got: Any, want: Any, where: str) -> str | None:
     g, w = as_tensor(got), as_tensor(want)
     close = torch.isclose(g, w, rtol=1e-4, atol=1e-5, equal_nan=True)
     if bool(close.all()):
         return None
     if w.dim() == 0:
-        return f"wrong value{where}: expected {w.item():.4f}, got {g.item():.4f}."
+        return f"wrong value{where}: {_two_numbers(w.item(), g.item())}."
     gap = (g - w).abs().nan_to_num(nan=float("inf"))
     gap[close] = 0.0
     index = tuple(int(i) for i in np.unravel_index(int(gap.argmax()), tuple(w.shape)))
     return (f"wrong value{where}: {int((~close).sum())} of {w.numel()} entries differ; the worst is at index "
-            f"{index}: expected {w[index].item():.4f}, got {g[index].item():.4f}.")
+            f"{index}: {_two_numbers(w[index].item(), g[index].item())}.")
 
 
 def _type_name(x: Any) -> str:
@@ -91,6 +111,9 @@ def _type_difference(got: Any, want: Any, where: str) -> str | None:
     if isinstance(want, Tensor):
         if isinstance(got, Tensor):
             return None
+        if isinstance(got, np.ndarray) and want.dim() == 0:
+            return (f"it returned a NumPy array of shape {got.shape}{where}, but the answer is a single number, a 0-d "
+                    "torch tensor: keep the computation in torch and reduce it to one value.")
         if isinstance(got, np.ndarray) and want.dim() > 0:
             return (f"it returned a NumPy array{where}, but the answer is a torch tensor: keep the computation in "
                     "torch (a NumPy array carries no gradient and cannot feed a loss).")
@@ -136,8 +159,9 @@ def difference(got: Any, want: Any, where: str = "", exact_dtype: bool = False, 
     if isinstance(want, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(want):
             return f"it returned {show(got)}, but the answer has {len(want)} parts."
-        for i, (g, w) in enumerate(zip(got, want)):
-            problem = difference(g, w, f"{where} in part {i}", exact_dtype, dtypes)
+        names = want.names if isinstance(want, Parts) else [f"part {i}" for i in range(len(want))]
+        for name, g, w in zip(names, got, want):
+            problem = difference(g, w, f"{where} in {name}", exact_dtype, dtypes)
             if problem:
                 return problem
         return None

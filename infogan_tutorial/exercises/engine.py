@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import ctypes
+import math
 import os
 import signal
 import sys
@@ -213,7 +214,8 @@ def gradient_problem(exercise: Exercise, got_grads: list[Tensor] | None, leaves:
 
     The course's grader calls it with the gradients a sandboxed run of the student's function reported."""
     if got_grads is None:
-        if exercise.gradients == "required" and want_grads is not None:
+        if exercise.gradients == "required" and want_grads is not None and any(bool(w.abs().sum() > 0)
+                                                                              for w in want_grads):
             return ("the value is right, but the result carries no gradient (it was detached, computed under "
                     "torch.no_grad(), or turned into a number with .item()/float()/NumPy): a loss must stay a "
                     "tensor computed from its inputs, so that backward() reaches them.")
@@ -221,7 +223,7 @@ def gradient_problem(exercise: Exercise, got_grads: list[Tensor] | None, leaves:
     for (name, _), g, w in zip(leaves, got_grads, want_grads or [None] * len(leaves)):
         w = torch.zeros_like(g) if w is None else w
         if bool(torch.isfinite(w).all()) and not bool(torch.isfinite(g).all()):
-            bad = "nan" if bool(torch.isnan(g).any()) else "inf"
+            bad = _nonfinite_kind(g)
             return (f"the value is right, but the gradient with respect to {name} holds {bad} where the right one is "
                     "finite: a step in between overflows (e.g. exp of a large number, then multiplied by 0) although "
                     "the value comes out right. Rewrite it so that every step stays finite for such inputs.")
@@ -362,6 +364,14 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
     return got, problem
 
 
+def _nonfinite_kind(t: Tensor) -> str:
+    """"nan", "-inf", "inf" or "inf and -inf": what the non-finite entries of ``t`` are."""
+    if bool(torch.isnan(t).any()):
+        return "nan"
+    low, high = bool((t == -math.inf).any()), bool((t == math.inf).any())
+    return "inf and -inf" if low and high else "-inf" if low else "inf"
+
+
 def _nonfinite(got: Any, want: Any) -> str | None:
     """'inf' or 'nan' when ``got`` holds such an entry where the right answer is finite, else None."""
     if not (is_data(got) and is_data(want)):
@@ -372,7 +382,7 @@ def _nonfinite(got: Any, want: Any) -> str | None:
         return None
     if g.shape != w.shape or not bool(torch.isfinite(w).all()) or bool(torch.isfinite(g).all()):
         return None
-    return "nan" if bool(torch.isnan(g).any()) else "inf"
+    return _nonfinite_kind(g)
 
 
 def _explain(got: Any, args: Any, exercise: Exercise, case: Case, want: Any,
@@ -415,6 +425,114 @@ def _agrees(mistake: Mistake, exercise: Exercise, case: Case, got: Any) -> bool:
     return same(got, wrong, dtypes=False) or _nonfinite(got, wrong) is not None
 
 
+def _pairs(target: Any, source: Any) -> list[tuple[Any, Any]] | None:
+    """The tensors, arrays and modules of ``target`` beside ``source``'s, when the two have one layout
+    (tensors and arrays of one shape and dtype, modules of one class, shapes and mode, dataclasses, tuples
+    and lists of such, everything else equal); None otherwise."""
+    if isinstance(target, Tensor) and isinstance(source, Tensor):
+        same_kind = (target.shape, target.dtype, target.device) == (source.shape, source.dtype, source.device)
+        return [(target, source)] if same_kind else None
+    if isinstance(target, np.ndarray) and isinstance(source, np.ndarray):
+        same_kind = target.shape == source.shape and target.dtype == source.dtype and target.flags.writeable
+        return [(target, source)] if same_kind else None
+    if isinstance(target, torch.nn.Module) and isinstance(source, torch.nn.Module):
+        a, b = target.state_dict(), source.state_dict()
+        same_kind = (type(target) is type(source) and target.training == source.training and a.keys() == b.keys()
+                     and all(a[k].shape == b[k].shape and a[k].dtype == b[k].dtype for k in a))
+        return [(target, source)] if same_kind else None
+    if type(target) is not type(source):
+        return None
+    if is_dataclass(target) and not isinstance(target, type):
+        found = [_pairs(getattr(target, f.name), getattr(source, f.name)) for f in fields(target)]
+        return None if any(p is None for p in found) else [pair for p in found for pair in p]
+    if isinstance(target, (tuple, list)):
+        if len(target) != len(source):
+            return None
+        found = [_pairs(t, s) for t, s in zip(target, source)]
+        return None if any(p is None for p in found) else [pair for p in found for pair in p]
+    try:
+        return [] if bool(target == source) else None
+    except Exception:  # noqa: BLE001 - values that cannot be compared: another layout
+        return None
+
+
+def _differs(t: Any, s: Any) -> bool:
+    if isinstance(t, torch.nn.Module):
+        return any(not torch.equal(a, b) for a, b in zip(t.state_dict().values(), s.state_dict().values()))
+    return not torch.equal(t.detach(), s) if isinstance(t, Tensor) else not np.array_equal(t, s)
+
+
+def _refill(target: tuple, source: tuple) -> bool:
+    """Write ``source``'s values into ``target``'s tensors, arrays and modules in place, when the two cases
+    have one layout and other values (see :func:`_pairs`); False otherwise."""
+    pairs = _pairs(tuple(target), tuple(source))
+    if not pairs or not any(_differs(t, s) for t, s in pairs):
+        return False
+    with torch.no_grad():
+        for t, s in pairs:
+            if isinstance(t, torch.nn.Module):
+                t.load_state_dict(s.state_dict())
+            elif isinstance(t, Tensor):
+                t.copy_(s)
+                t.grad = None
+            else:
+                np.copyto(t, s)
+    return True
+
+
+def _remembers(student: Callable[..., Any], exercise: Exercise, name: str, answer_key_ok: bool) -> str | None:
+    """Call the student's function twice on the *same* objects, new values written into them in between (as
+    an optimizer step updates parameters in place): an answer that caches results by ``id``, ``data_ptr`` or
+    shape returns the first call's value the second time. The message, or None (also where no two cases
+    share a layout)."""
+    made = [(case, _make(case)) for case in exercise.cases]
+    for i, (first, a) in enumerate(made):
+        for second, fresh in made[i + 1:]:
+            if not _refill(a, fresh):  # a trial on the first case's copy: same layout, other values?
+                continue
+            args = _make(first)
+            _prepare(exercise, args)
+            _, problem = _run(student, exercise, first, args, name, answer_key_ok)
+            if problem or not _refill(args, fresh):
+                return None
+            want = exercise.probe(exercise.reference, _make(second))
+            got, problem = _run(student, exercise, second, args, name, answer_key_ok)
+            if problem:
+                return (f"{name}: called again on the same objects after their values changed in place (from {first.name} "
+                        f"to {second.name}), it failed: {problem} Does it remember something from an earlier call "
+                        "(a cache keyed by id() or the shape)? Compute the result from the inputs on every call.")
+            if not same(got, want, dtypes=False):
+                return (f"{name}: called again on the same tensors after their values changed in place (from "
+                        f"{first.name} to {second.name}), it returned {difference(got, want, dtypes=False).rstrip('.')}: "
+                        "it seems to remember an earlier result (a cache keyed by id(), data_ptr() or the shape). "
+                        "The same tensor holds new values after every optimizer step; compute the result from "
+                        "the inputs on every call.")
+            return None
+    return None
+
+
+def _verdict(student: Callable[..., Any], exercise: Exercise, case: Case, name: str,
+             answer_key_ok: bool) -> str | None:
+    """What is wrong with the student's function on ``case`` (the message), or None."""
+    args = _make(case)
+    leaves = _prepare(exercise, args)
+    want = exercise.probe(exercise.reference, args)
+    want_grads = _gradients(want, leaves)
+    args = _make(case)
+    leaves = _prepare(exercise, args)
+    got, problem = _run(student, exercise, case, args, name, answer_key_ok)
+    if problem:
+        return problem
+    if not same(got, want, dtypes=False):
+        def elsewhere(current: Case = case) -> list[tuple[Case, Any]]:
+            return [(other, out) for other in exercise.cases if other is not current
+                    for out, bad in [_run(student, exercise, other, _make(other), name, answer_key_ok)]
+                    if bad is None]
+        return f"{name}: {_explain(got, args, exercise, case, want, elsewhere)}"
+    problem = difference(got, want) or _gradient_problem(exercise, got, leaves, want_grads)
+    return f"{name}: on {case.name}: {problem}" if problem else None
+
+
 def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bool = False,
                   answer_key_ok: bool = False) -> CheckResult:
     """Run ``student`` on every case and compare it with the reference and with each known mistake.
@@ -423,8 +541,9 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
     a time-out, a forbidden call, a change to the inputs or to the global RNG; then, where the value
     differs from the reference, the explanation of the first known mistake that gives the same value there
     and on every other case, else the exercise's diagnosis, else inf/nan where the answer is finite, else
-    the worst differing element (every message names the case); then dtypes and gradients.
-    Formative (default): print one line and return the result. ``graded=True``: also raise
+    the worst differing element (every message names the case); then dtypes and gradients. Last, the function
+    is called twice on the same objects with new values written into them in between (:func:`_remembers`: an
+    answer that caches its results fails). Formative (default): print one line and return the result. ``graded=True``: also raise
     :class:`ExerciseFailed` on a wrong answer, so an autograder's test cell fails. ``answer_key_ok``
     lets the package's own tests run the answer key's functions.
     """
@@ -434,23 +553,11 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
         return _report(False, f"{name} is the package's own {key}, part of the checker's answer key: "
                               "write the function yourself.", graded)
     for case in exercise.cases:
-        args = _make(case)
-        leaves = _prepare(exercise, args)
-        want = exercise.probe(exercise.reference, args)
-        want_grads = _gradients(want, leaves)
-        args = _make(case)
-        leaves = _prepare(exercise, args)
-        got, problem = _run(student, exercise, case, args, name, answer_key_ok)
+        problem = _verdict(student, exercise, case, name, answer_key_ok)
         if problem:
             return _report(False, problem, graded)
-        if not same(got, want, dtypes=False):
-            def elsewhere(current: Case = case) -> list[tuple[Case, Any]]:
-                return [(other, out) for other in exercise.cases if other is not current
-                        for out, bad in [_run(student, exercise, other, _make(other), name, answer_key_ok)]
-                        if bad is None]
-            return _report(False, f"{name}: {_explain(got, args, exercise, case, want, elsewhere)}", graded)
-        problem = difference(got, want) or _gradient_problem(exercise, got, leaves, want_grads)
-        if problem:
-            return _report(False, f"{name}: on {case.name}: {problem}", graded)
+    stale = _remembers(student, exercise, name, answer_key_ok)
+    if stale:
+        return _report(False, stale, graded)
     return _report(True, f"{name} is correct on all {len(exercise.cases)} test cases.", graded)
 

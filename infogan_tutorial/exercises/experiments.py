@@ -26,7 +26,8 @@ from .compare import difference
 from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, module_functions, with_cases
 from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
 from .guards import torch_state, torch_state_change
-from .inputs import PAPER_SPEC, float64_q_case, in_float64, low_sigma_case, q_case, q_output, seeded_rng
+from .inputs import (PAPER_SPEC, float64_near_miss_case, float64_q_case, in_float64, low_sigma_case, q_case,
+                     q_output, seeded_rng)
 from .probes import gradient_flow
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------
@@ -63,7 +64,12 @@ def _per_code_info_exercise() -> Exercise:
                              "three continuous codes, 4 images", LatentSpec(n_continuous=3), 4, 67),
              low_sigma_case("the low end of the stated range, log_std = -30 (sigma = 9.4e-14), Q's means on the codes "
                             "or 1e-3 off, three continuous codes, 3 images", LatentSpec(n_continuous=3), 3, 68),
-             float64_q_case("Q's outputs and the codes in float64, two continuous codes, 4 images", PAPER_SPEC, 4, 69)]
+             float64_q_case("Q's outputs and the codes in float64, two continuous codes, 4 images", PAPER_SPEC, 4, 69),
+             float64_near_miss_case("float64 at log_std = -30, Q's means on the codes or 1e-9 and -3e-9 off (misses "
+                                    "float32 cannot hold), three continuous codes, 3 images", LatentSpec(n_continuous=3),
+                                    3, 60),
+             q_case("a 10-way code and no continuous code (the answer has shape (0,))",
+                     LatentSpec(noise_dim=4, n_continuous=0), 3, 59)]
     mistakes = [
         Mistake("the codes are added up into one number: return one value per continuous code, shape "
                 "(n_continuous,), so you can see which code carries information.",
@@ -148,17 +154,17 @@ def _generator_objective_exercise() -> Exercise:
         Mistake("the value is off by exactly lambda * H(c): it subtracts lambda L_I = lambda (E[log Q] + H(c)). "
                 "H(c) is a constant, so the gradient is the same, but the loss the book logs (train_step) "
                 "leaves H(c) out: use -lambda E[log Q(c|x)].", partial(_generator_objective, with_entropy=True)),
-        Mistake("it computes -log D(G(z,c)) in a form that overflows for a logit of -200: as the log of the "
+        Mistake("it computes -log D(G(z,c)) in a form that overflows for a logit of -1000 (in float32, any below about -88): as the log of the "
                 "probability D = sigmoid(fake_logit) (or of 1 - sigmoid(-fake_logit)), which is 0 in float32 there, "
-                "so its log is -inf; or as log(1 + exp(-fake_logit)), where exp(200) is inf. In exact arithmetic "
+                "so its log is -inf; or as log(1 + exp(-fake_logit)), where exp(1000) is inf. In exact arithmetic "
                 "each equals softplus(-fake_logit), but in float32 the value is inf and the gradient is lost: use "
                 "F.softplus(-fake_logit), which computes it stably.",
                 lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean() + info_loss(q, codes, spec, lc, lk)),
         Mistake("it feeds sigmoid(fake_logit) to F.binary_cross_entropy, which clamps each log at -100: for a "
-                "logit of -200 the loss is capped and its gradient is 0. Use F.binary_cross_entropy_with_logits "
+                "logit of -1000 the loss is capped and its gradient is 0. Use F.binary_cross_entropy_with_logits "
                 "or F.softplus(-fake_logit).", lambda fl, q, codes, spec, lc, lk: F.binary_cross_entropy(
                     torch.sigmoid(fl), torch.ones_like(fl)) + info_loss(q, codes, spec, lc, lk)),
-        Mistake("it adds a small epsilon inside log(sigmoid(fake_logit) + eps): for a logit of -200 the loss is "
+        Mistake("it adds a small epsilon inside log(sigmoid(fake_logit) + eps): for a logit of -1000 the loss is "
                 "capped near -log(eps) and its gradient is 0. Use F.softplus(-fake_logit), with no epsilon.",
                 lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl) + 1e-8).mean()
                 + info_loss(q, codes, spec, lc, lk)),
@@ -248,8 +254,17 @@ def _control_info_loss_exercise() -> Exercise:
             return D, fake, spec.sample(n, seeded_rng(seed + 1)), spec
         return make
 
+    def in_eval_mode(make: Callable[[], tuple]) -> Callable[[], tuple]:
+        def made() -> tuple:
+            D, *rest = make()
+            return (D.eval(), *rest)
+        return made
+
     cases = [Case("the paper's spec, 4 images", case(PAPER_SPEC, 4, 81)),
-             Case("a 10-way code only, 3 images", case(LatentSpec(noise_dim=4, n_continuous=0), 3, 82))]
+             Case("a 10-way code only, 3 images", case(LatentSpec(noise_dim=4, n_continuous=0), 3, 82)),
+             Case("the paper's spec, 4 other images and another D", case(PAPER_SPEC, 4, 83)),
+             Case("a D that comes in eval mode (D.eval(): its batch norms use their running statistics), the paper's "
+                  "spec, 4 images", in_eval_mode(case(PAPER_SPEC, 4, 84)))]
     mistakes = [
         Mistake("the gradient reaches G's images and D's shared body: this is InfoGAN's information term, "
                 "not the control. Detach D's features before Q's head (D.features(fake).detach()), so only "
@@ -395,6 +410,7 @@ def _invariant_information_exercise() -> Exercise:
         return torch.cat([p, torch.zeros(6, 2)], 1), torch.cat([q, torch.zeros(6, 2)], 1)
 
     cases = [Case("8 images, 4 categories", soft(71, 8, 4, 2.0)),
+             Case("8 other images, 4 categories", soft(74, 8, 4, 1.0)),
              Case("30 images, 10 categories", soft(72, 30, 10, 3.0)),
              Case("sure, balanced categories that survive the move", sure_and_balanced),
              Case("5 images, 7 categories", soft(73, 5, 7, 2.5)),

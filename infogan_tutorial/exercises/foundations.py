@@ -22,7 +22,7 @@ from .. import mutual_information
 from ..networks import QOutput
 from ..objectives import gaussian_log_likelihood, info_loss, info_lower_bound, log_q
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, module_functions, with_cases
-from .inputs import PAPER_SPEC, float64_q_case, low_sigma_case, q_case, q_output, seeded_rng
+from .inputs import PAPER_SPEC, float64_near_miss_case, float64_q_case, low_sigma_case, q_case, q_output, seeded_rng
 from .probes import traversal_shares_no_memory
 
 # -- exercise: the categorical information loss ------------------------------------------
@@ -160,7 +160,10 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
             return c, torch.randn(shape, generator=g), 0.7 * torch.randn(shape, generator=g)
         return make
 
-    cases = [Case("a batch of 5 images with 2 continuous codes", random_case(21, (5, 2))),
+    cases = [Case("a single float64 value",  # first: an answer that keeps a constant of its first call's dtype shows
+                  lambda: (torch.tensor([0.3], dtype=torch.float64), torch.tensor([-0.4], dtype=torch.float64),
+                           torch.tensor([-1.2], dtype=torch.float64))),
+             Case("a batch of 5 images with 2 continuous codes", random_case(21, (5, 2))),
              Case("a batch of 3 images with 3 continuous codes", random_case(22, (3, 3))),
              Case("c = mean with sigma = 1 (the answer is -ln(2 pi)/2 = -0.919)",
                   lambda: (torch.zeros(2, 2), torch.zeros(2, 2), torch.zeros(2, 2))),
@@ -179,9 +182,10 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
                   "and -1e-3",
                   lambda: (torch.tensor([0.2, 0.201, -0.501]), torch.tensor([0.2, 0.2, -0.5]),
                            torch.full((3,), -30.0))),
-             Case("a single float64 value", lambda: (torch.tensor([0.3], dtype=torch.float64),
-                                                     torch.tensor([-0.4], dtype=torch.float64),
-                                                     torch.tensor([-1.2], dtype=torch.float64)))]
+             Case("float64 at log_std = -30 with c - mean = 0, 1e-9 and -3e-9 (misses float32 cannot hold: c and the "
+                  "mean round to one float32 number)",
+                  lambda: (torch.tensor([0.2, 0.2 + 1e-9, -0.5 - 3e-9], dtype=torch.float64),
+                           torch.tensor([0.2, 0.2, -0.5], dtype=torch.float64), torch.full((3,), -30.0, dtype=torch.float64)))]
     mistakes = [
         Mistake("this is a (scaled) squared error, not the log-likelihood: it lacks the -log(sigma) and "
                 "-ln(2 pi)/2 terms. Without -log(sigma), Q could make every code look likely by growing sigma.",
@@ -298,11 +302,11 @@ def check_code_entropy(fn: Callable[[LatentSpec], float], *, graded: bool = Fals
 
 def _info_bound(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: bool = True, sign: float = 1.0,
                 reduce: str = "mean", softmax_first: bool = False, squared_error: bool = False,
-                continuous: bool = True, sigma_first: bool = False) -> Tensor:
+                continuous: bool = True, sigma_first: bool = False, cat_sign: float = 1.0) -> Tensor:
     """L_I = E[log Q(c | x)] + H(c) over all codes, with switches that produce typical mistakes."""
     per_example = torch.zeros(len(codes))
     for i, logits in enumerate(q.logits):
-        per_example = per_example - _categorical_loss(logits, codes.categorical[:, i],
+        per_example = per_example - cat_sign * _categorical_loss(logits, codes.categorical[:, i],
                                                       softmax_first=softmax_first, reduce="none")
     if continuous and spec.n_continuous:
         ll = _sigma_first_ll(codes.continuous, q.mean, q.log_std) if sigma_first else gaussian_ll(
@@ -369,6 +373,8 @@ def _mutual_info_bound_exercise() -> Exercise:
              low_sigma_case("the low end of the stated range, log_std = -30 (sigma = 9.4e-14), Q's means on the codes "
                             "or 1e-3 off, the paper's spec, 3 images", PAPER_SPEC, 3, 39),
              float64_q_case("Q's outputs and the codes in float64, the paper's spec, 4 images", PAPER_SPEC, 4, 30),
+             float64_near_miss_case("float64 at log_std = -30, Q's means on the codes or 1e-9 and -3e-9 off (misses "
+                                    "float32 cannot hold), the paper's spec, 3 images", PAPER_SPEC, 3, 29),
              q_case("an ordinary Q on two codes on (0.5, 2), a range without 0, 5 images",
                      LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(0.5, 2.0)), 5, 40)]
     mistakes = [
@@ -377,6 +383,8 @@ def _mutual_info_bound_exercise() -> Exercise:
         Mistake("this is the information loss -E[log Q(c|x)], not the bound: flip the sign and add H(c).",
                 partial(_info_bound, entropy=False, sign=-1.0)),
         Mistake("wrong sign: it returns -L_I. The bound is E[log Q(c|x)] + H(c).", partial(_info_bound, sign=-1.0)),
+        Mistake("the categorical part has the wrong sign: E[log Q(c1|x)] is minus the categorical information loss "
+                "(a log-probability, <= 0), so subtract the loss; do not add it.", partial(_info_bound, cat_sign=-1.0)),
         Mistake("it sums log Q over the batch instead of averaging: E[log Q(c|x)] is a mean over the images.",
                 partial(_info_bound, reduce="sum")),
         Mistake("softmax was applied before the cross-entropy: F.cross_entropy takes raw logits.",
@@ -429,6 +437,11 @@ def _traversal_diagnosis(got: Any, args: tuple) -> str | None:
                 f"{len(base) * len(values)} inputs, got {type(got).__name__} of length "
                 f"{len(got) if isinstance(got, Codes) else '?'}.")
     rows, steps = len(base), len(values)
+    kinds = {part: type(getattr(got, part)).__name__ for part in ("z", "categorical", "continuous")
+             if not isinstance(getattr(got, part), Tensor)}
+    if kinds:
+        return (f"the fields of the Codes it returns must be torch tensors, got {', '.join(f'{k} as {v}' for k, v in kinds.items())}; "
+                "build them with torch operations (or convert with torch.as_tensor).")
     for part in ("z", "categorical", "continuous"):
         grid = getattr(got, part).reshape(rows, steps, -1).to(torch.float64)
         if part == "continuous" or (part == "categorical" and spec.code_index(code) < spec.n_categorical):
@@ -460,7 +473,9 @@ def _traversal_codes_exercise() -> Exercise:
              Case("c3 of the paper's spec over unevenly spaced values (0.5, -1, 2, 0), 1 row",
                   case(PAPER_SPEC, 1, "c3", torch.tensor([0.5, -1.0, 2.0, 0.0]), 49)),
              Case("c1 over categories (9, 0, 4) in that order, 2 rows",
-                  case(PAPER_SPEC, 2, "c1", torch.tensor([9, 0, 4]), 50))]
+                  case(PAPER_SPEC, 2, "c1", torch.tensor([9, 0, 4]), 50)),
+             Case("c1 over categories given as floats (0.0, 3.0, 7.0), 2 rows",
+                  case(PAPER_SPEC, 2, "c1", torch.tensor([0.0, 3.0, 7.0]), 51))]
 
     def reference(spec: LatentSpec, base: Codes, code: str, values: Tensor) -> Codes:
         return _traversal(spec, base, code, values)
@@ -531,7 +546,7 @@ def _hungarian_counts(clusters: np.ndarray, labels: np.ndarray, dtype: Any = np.
     counts = np.zeros((10, 10), dtype=dtype)
     np.add.at(counts, (clusters, labels), 1)
     rows, cols = linear_sum_assignment(counts, maximize=True)
-    return float(counts[rows, cols].sum() / len(labels))
+    return float(counts[rows, cols].astype(np.float64).sum() / len(labels))
 
 
 def _greedy_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
@@ -592,6 +607,8 @@ def _matched_accuracy_exercise() -> Exercise:
                   lambda: (np.array([3] * 18 + [6] + [1, 1, 1]), np.array([0] * 10 + [1] * 8 + [0] + [5, 5, 5]))),
              Case("3000 items in 3 categories (more than 255 in one count)",
                   lambda: (np.repeat([4, 1, 0], 1000), np.repeat([1, 0, 2], [1200, 900, 900]))),
+             Case("5000 items, 4000 of them in one count (float16 counts no further than 2048)",
+                  lambda: (np.repeat([2, 7], [4500, 500]), np.repeat([5, 1, 5], [4000, 500, 500]))),
              Case("a single item (the answer is 1.0)", lambda: (np.array([6]), np.array([2]))),
              Case("int32 arrays, 10 categories but only 2 labels",
                   lambda: (np.arange(12, dtype=np.int32) % 10, np.array([0, 1] * 6, dtype=np.int32))),
@@ -618,16 +635,19 @@ def _matched_accuracy_exercise() -> Exercise:
         Mistake("it returns the balanced accuracy, the mean over labels of each label's fraction right: the "
                 "answer is the fraction of all items whose matched category equals their label.",
                 _balanced_accuracy),
-        Mistake("the counts wrapped around: an integer array of a small dtype (uint8, int8) holds at most "
-                "255 or 127. Count in int64 or float (np.zeros((10, 10)) is float64).",
+        Mistake("the counts wrapped around: a uint8 array holds at most 255 in one count. Count in int64 or float "
+                "(np.zeros((10, 10)) is float64).",
                 lambda clusters, labels: _hungarian_counts(clusters, labels, np.uint8)),
         Mistake("it optimises the fractions of each category (or of each label) instead of the counts: the "
                 "best matching is the one with the most matched items, so pass the raw count matrix to "
                 "linear_sum_assignment(counts, maximize=True) and divide only the total by the number of items.",
                 _row_fraction_accuracy),
-        Mistake("the counts wrapped around: an int8 array holds at most 127. Count in int64 or float "
+        Mistake("the counts wrapped around: an int8 array holds at most 127 in one count. Count in int64 or float "
                 "(np.zeros((10, 10)) is float64).",
                 lambda clusters, labels: _hungarian_counts(clusters, labels, np.int8)),
+        Mistake("the counts stopped growing: a float16 array counts exactly only up to 2048 (adding 1 to 2048 gives "
+                "2048). Count in int64 or float64 (np.zeros((10, 10)) is float64).",
+                lambda clusters, labels: _hungarian_counts(clusters, labels, np.float16)),
     ]
     return Exercise(lambda clusters, labels: hungarian_accuracy(clusters, labels).accuracy, cases, mistakes,
                     arg_names=("clusters", "labels"),

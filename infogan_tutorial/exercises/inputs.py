@@ -58,3 +58,15 @@ def low_sigma_case(name: str, spec: LatentSpec, n: int, seed: int) -> Case:
         codes = spec.sample(n, seeded_rng(seed + 1))
         return low_sigma_q(q_output(spec, n, seed), codes), codes, spec
     return Case(name, make)
+
+
+def float64_near_miss_case(name: str, spec: LatentSpec, n: int, seed: int) -> Case:
+    """A case of arguments (q, codes, spec) in float64 at log_std = -30, Q's means on the codes or 1e-9 and -3e-9 off:
+    misses that float64 holds and float32 loses (c and the mean round to one float32), so an answer that computes
+    in float32 and casts back gives log_std + 0.919 where the answer is about -5.7e7 per code."""
+    def make() -> tuple:
+        q, codes = in_float64(q_output(spec, n, seed), spec.sample(n, seeded_rng(seed + 1)))
+        k = codes.continuous.numel()
+        off = torch.tensor([0.0, 1e-9, -3e-9], dtype=torch.float64).repeat(k)[:k].reshape(codes.continuous.shape)
+        return QOutput(q.logits, codes.continuous + off, torch.full_like(q.log_std, -30.0)), codes, spec
+    return Case(name, make)

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from ..latent_codes import Codes
 from ..networks import Discriminator
+from .compare import Parts
 from .engine import SideEffect
 
 
@@ -64,9 +65,11 @@ def statistics_side_effect(D: Discriminator, before: list, expected: list) -> st
                 "the notebook: use D as it comes.")
     if all(_same_norm(x, b) or _same_norm(x, e) for x, b, e in zip(now, before, expected)):
         return None  # each batch norm ran once, or not at all (a part in eval mode: the mistakes name it)
-    return ("it changes the running statistics of D's batch norms otherwise than one pass of the batch through "
-            "D does (a second forward pass, reset_running_stats(), ...): compute D.features(fake) once, and "
-            "leave D's batch norms as they are.")
+    return ("it changes the running statistics of D's batch norms otherwise than one pass of the whole batch "
+            "through D, in the mode D came in, does: a second forward pass, a pass of part of the batch (or of "
+            "other images), a pass in another mode (D.eval() or D.train() switched on the way), "
+            "reset_running_stats(), ... Compute D.features(fake) once on the whole batch, without changing D's "
+            "mode, and leave D's batch norms as they are.")
 
 
 def attribute_side_effect(D: Discriminator, before: list[tuple[str, dict]]) -> str | None:
@@ -137,7 +140,7 @@ def gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
         return any(grew(f"D.{prefix}.{n}", p) for n, p in module.named_parameters())
 
     flags = (grew("fake", fake), reached(D.body, "body"), reached(D.q_head, "q_head"), reached(D.d_head, "d_head"))
-    return out.detach(), torch.tensor(flags, dtype=torch.float64)
+    return Parts((out.detach(), torch.tensor(flags, dtype=torch.float64)), ("the loss", "where its gradient went"))
 
 
 def traversal_shares_no_memory(fn: Callable[..., Any], args: tuple) -> Any:
