@@ -29,6 +29,8 @@ def plan(facts, **wish):
 
 
 BF16_CPU = DeviceFacts("cpu", native_bf16=True, graph_problem="need a CUDA device")  # AVX-512 BF16 or AMX
+CPU_AUTO = "bf16" if compute.cpu_native_bf16() else "fp32"
+"""What precision='auto' computes in on this machine's CPU (a fake GPU leaves the CPU's answer alone)."""
 
 
 @pytest.mark.parametrize("facts, wish, expected", [
@@ -48,7 +50,8 @@ BF16_CPU = DeviceFacts("cpu", native_bf16=True, graph_problem="need a CUDA devic
     (DeviceFacts("cpu", graph_problem="need a CUDA device"), {"precision": "fp16", "cuda_graph": False},
      ("fp32", False, False)),
     (DeviceFacts("mps", graph_problem="need a CUDA device"), {"precision": "bf16"}, ("fp32", False, False)),
-    (BF16_CPU, {}, ("fp32", False, False)),  # auto stays fp32 on the CPU until bf16's accuracy is measured
+    (BF16_CPU, {}, ("bf16", False, False)),  # auto is bf16 on a CPU that has it natively
+    (BF16_CPU, {"precision": "fp32"}, ("fp32", False, False)),
     (BF16_CPU, {"precision": "bf16"}, ("bf16", False, False)),
     (DeviceFacts("cpu", graph_problem="need a CUDA device"), {"precision": "bf16"}, ("bf16", False, False)),
     (BF16_CPU, {"precision": "fp16"}, ("fp32", False, False)),
@@ -77,7 +80,8 @@ def test_the_facts_are_asked_of_the_fake_gpu(fake_gpu_kind):
     facts = compute.device_facts(torch.device("cuda"))
     assert facts == DeviceFacts("cuda", native_bf16=gpu.native_bf16, graph_problem=None)
     assert plan_compute("cuda").arithmetic == ("bf16" if gpu.native_bf16 else "fp32")
-    assert plan_compute("cpu") == compute.ComputePlan(torch.device("cpu"), None, False, False, plan_compute("cpu").why)
+    cpu = torch.bfloat16 if compute.cpu_native_bf16() else None  # the CPU's own answer: a fake GPU leaves it alone
+    assert plan_compute("cpu") == compute.ComputePlan(torch.device("cpu"), cpu, False, False, plan_compute("cpu").why)
 
 
 def test_the_reason_says_whether_bf16_is_native_on_gpu_and_cpu(monkeypatch, fake_gpu_kind):
@@ -117,7 +121,7 @@ def test_every_profile_makes_cpu_states_on_a_gpu_machine(name, fake_gpu_kind):
     config: on a GPU machine that config must not carry a graph the CPU refuses."""
     config = PROFILES[name].train_config(seed=0, lambda_real=1.0, lambda_invariant=1.0)
     state = create_state(LatentSpec(), config, "cpu")
-    assert str(state.plan) == "fp32 on cpu" and not state.scaler.is_enabled()
+    assert str(state.plan) == f"{CPU_AUTO} on cpu" and not state.scaler.is_enabled()
     assert not any(g["capturable"] for opt in (state.opt_d, state.opt_g) for g in opt.param_groups)
     assert make_step(state)  # the eager step
     gpu_plan = plan_compute("cuda", config.precision, config.cuda_graph, config.compile)
@@ -143,7 +147,7 @@ def test_cli_trains_on_the_cpu_of_a_gpu_machine(tmp_path, capsys, fake_gpu_kind)
     assert main(["train", "--profile", "gpu", "--dataset", "sample", "--device", "cpu", "--steps", "2",
                  "--batch-size", "16", "--quiet", "--no-figures", "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr()
-    assert "fp32 on cpu" in out.out and "cuda-graph" not in out.err + out.out
+    assert f"{CPU_AUTO} on cpu" in out.out and "cuda-graph" not in out.err + out.out
     saved = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["config"]
     assert saved["cuda_graph"] is None and saved["precision"] == "auto"
     assert main(["train", "--profile", "gpu", "--dataset", "sample", "--device", "cpu", "--steps", "3",
