@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 
 from .devices import usable_device  # noqa: F401 (re-exported: where a loaded model may go)
-from .errors import CheckpointError
+from .errors import CheckpointError, InfoGANError
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator
 from .quantize import dequantize_int4, dequantize_rows
@@ -85,7 +85,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def starts_with(path: Path, magic: bytes) -> bool:
-    """Whether the file at ``path`` begins with the bytes ``magic`` (False when it cannot be read)."""
+    """Whether the file at ``path`` begins with the bytes ``magic`` (False when it cannot be read, and for anything
+    but a regular file: a FIFO would block the read)."""
+    if not_regular_file(path):
+        return False
     try:
         with open(path, "rb") as f:
             return f.read(len(magic)) == magic
@@ -104,7 +107,11 @@ def refuse_foreign_file(path: str | Path, who: str = "") -> None:
 
 
 def sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file (a ``SHA256SUMS`` file lists the shipped files')."""
+    """Hex SHA-256 of a file (a ``SHA256SUMS`` file lists the shipped files'); a :class:`CheckpointError` for anything
+    but a regular file (a folder, or a FIFO or device, whose read would block or never end)."""
+    kind = not_regular_file(path) or ("a folder" if Path(path).is_dir() else None)
+    if kind:
+        raise CheckpointError(f"{path} is {kind}, not a regular file, so it has no SHA-256 to compare; give a file.")
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -363,7 +370,27 @@ def read_checkpoint(path: str | Path) -> dict:
     if not all(isinstance(ckpt[net], dict) for net in ("G", "D")):
         raise CheckpointError(f"{path} is damaged: its G or D is not a dict of tensors; use an earlier checkpoint.")
     verify_contents(ckpt, path)
+    wrong = malformed_entry(ckpt)
+    if wrong:
+        raise CheckpointError(f"{path} is malformed: {wrong}, which `train` never writes (its checksums hold, so the "
+                              "file was made so, not damaged). Use a checkpoint or export `train` wrote, or retrain.")
     return ckpt
+
+
+def malformed_entry(ckpt: dict) -> str | None:
+    """The first entry of a checkpoint dict that is not of the kind this package writes (said in words), or None:
+    the entries besides the weights, which evaluate, sample and a resume read."""
+    step = ckpt.get("step", 0)
+    kinds = {"config": dict, "history": dict, "data": (dict, type(None)), "int8_scales": dict, "int4": dict,
+             "spec": dict}
+    for name, kind in kinds.items():
+        if name in ckpt and not isinstance(ckpt[name], kind):
+            return f"its {name} entry is {type(ckpt[name]).__name__}, not a dict"
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        return f"its step is {step!r}, not a whole number >= 0"
+    if "code_rng_device" in ckpt and ckpt["code_rng_device"] not in ("cpu", "cuda", "mps"):
+        return f"its code_rng_device is {ckpt['code_rng_device']!r}, not cpu, cuda or mps"
+    return None
 
 
 def _unreadable(path: Path, e: Exception) -> str:
@@ -445,9 +472,30 @@ def network_weights(ckpt: dict, net: str) -> dict[str, Tensor]:
 
 
 def load_weights(module: torch.nn.Module, ckpt: dict, net: str, path: str | Path = "checkpoint") -> None:
-    """Load network ``net`` of ``ckpt`` into ``module``; a mismatch raises :class:`CheckpointError`."""
+    """Load network ``net`` of ``ckpt`` into ``module``; a :class:`CheckpointError` for weights that do not fit it (a
+    missing or extra entry, another shape or dtype), are not finite, or give a batch norm a negative variance."""
     try:
-        module.load_state_dict(network_weights(ckpt, net))
+        weights = network_weights(ckpt, net)
+    except InfoGANError:
+        raise
+    except (AttributeError, TypeError, KeyError, ValueError, RuntimeError, IndexError) as e:
+        raise CheckpointError(f"{net} in {path} is malformed ({type(e).__name__}: {str(e)[:120]}): it was not written "
+                              "by this package; use a checkpoint or export `train` wrote, or retrain.") from e
+    wanted = module.state_dict()
+    for name, value in weights.items():
+        if name in wanted and (not isinstance(value, Tensor) or value.dtype != wanted[name].dtype):
+            raise CheckpointError(f"{net}'s {name} in {path} is {getattr(value, 'dtype', type(value).__name__)}, where "
+                                  f"the network holds {wanted[name].dtype}: the file was not written by this package; "
+                                  "use a checkpoint or export `train` wrote, or retrain.")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"{path} holds NaN or infinite values in {net}'s {name}: no network can be used from "
+                                  "it. Use an earlier checkpoint, or retrain.")
+        if name.endswith("running_var") and bool((value < 0).any()):
+            raise CheckpointError(f"{path} holds negative batch-norm variances in {net}'s {name} (a variance is >= 0; "
+                                  "training never writes one): no network can be used from it. Use an earlier "
+                                  "checkpoint, or retrain.")
+    try:
+        module.load_state_dict(weights)
     except (RuntimeError, KeyError) as e:
         raise CheckpointError(f"{net} in {path} does not fit the network built from its spec: {e}") from e
 

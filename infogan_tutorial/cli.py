@@ -29,6 +29,7 @@ from .checkpoints import load_networks, networks_from_checkpoint, not_regular_fi
 from .compute import PRECISIONS, plan_compute
 from .config import MAX_SEED, MAX_STEPS
 from .devices import select_device
+from .interrupts import terminate_as_interrupt
 from .run_folder import path_argument
 from .training import TrainConfig, TrainState, create_state, fit, resume_state, saved_recipe
 
@@ -124,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", choices=tuple(PRECISIONS),
                    help="on CUDA: auto = bf16 where the GPU has it natively, else fp32 replayed from a CUDA graph "
                         "(fp16 with a gradient scaler where no graph records); fp32 = no mixed precision; "
-                        "on the CPU: fp32, or bf16 when asked (native on CPUs with AVX-512 BF16 or AMX); "
+                        "on the CPU: auto = bf16 where the CPU has it natively (AVX-512 BF16 or AMX), else fp32; "
                         "default auto")
     t.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction,
                    help="record the whole step as a CUDA graph and replay it (CUDA, bf16 or fp32; not with --compile); "
@@ -699,7 +700,8 @@ def _is_number(text: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_negative_values_joined(sys.argv[1:] if argv is None else list(argv)))
     try:
-        {"train": train, "evaluate": evaluate, "sample": sample}[args.command](args)
+        with terminate_as_interrupt():
+            {"train": train, "evaluate": evaluate, "sample": sample}[args.command](args)
     except InfoGANError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -724,6 +726,10 @@ def _interrupted_train(args: argparse.Namespace) -> str:
         step = read_checkpoint(checkpoint).get("step") if checkpoint.is_file() else None
     except (InfoGANError, OSError, KeyboardInterrupt):
         step = None
+    if step is None and checkpoint.is_file():  # a second interrupt stopped the read, or the file is damaged
+        return (f"Interrupted; {checkpoint} is there, but its step could not be read now. Continue it with: python -m "
+                f"infogan_tutorial train --out {shlex.quote(str(args.out))} --resume{_session_options(args)} (it says "
+                "so if the file is damaged).")
     if step is None:
         return (f"Interrupted; stopped before a checkpoint was saved in {args.out}; nothing to resume. Start the run "
                 "again to train.")

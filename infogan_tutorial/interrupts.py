@@ -48,3 +48,21 @@ def deferred_interrupts() -> Iterator[Interrupt]:
     finally:
         for sig, old in saved.items():
             signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt while the block runs, as Ctrl-C does (main thread only), so a command stopped
+    by a scheduler, ``timeout`` or ``docker stop`` outside training also cleans up and says what it left."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)

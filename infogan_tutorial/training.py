@@ -356,9 +356,9 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
                 if path is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0 \
                         and state.step < cfg.steps:  # the final step is saved once, below
                     _save(state, path, acc, count)
-        if interrupt.requested:
-            if path is not None:
+            if path is not None:  # the last step, or where an interrupt stopped: saved before any signal acts
                 _save(state, path, acc, count)  # checks the unread statistics first
+        if interrupt.requested:
             hint = f" Resume with resume_state({str(path)!r}, {str(state.device)!r})." if resume_hint else ""
             bar.write(f"{interrupt.signal_name} at step {state.step}" + (
                 f"; saved step {state.step} to {path}.{hint}" if path else "."))
@@ -366,8 +366,6 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     finally:
         bar.close()
         torch.backends.cudnn.benchmark = autotune
-    if path is not None:
-        _save(state, path, acc, count)
     return state.history
 
 
@@ -469,7 +467,7 @@ def resume_state(path: str | Path, device: torch.device | str | None = None,
         return _rebuild(ckpt, path, ckpt_spec, device, overrides)
     except InfoGANError:  # the package's own errors (a bad override, an unusable device) say what they mean
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:  # intact bytes, malformed entries
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:  # malformed entries
         raise CheckpointError(f"{path} is malformed: it passes its checksums but an entry the run needs is missing or "
                               f"of the wrong kind ({type(e).__name__}: {str(e)[:120]}); it was not written by `train` "
                               "of this package. Resume from a checkpoint `train` wrote, or retrain.") from e
@@ -522,10 +520,13 @@ def _rebuild(ckpt: dict, path: Path, ckpt_spec: LatentSpec, device: torch.device
     state = create_state(ckpt_spec, config, device)
     load_weights(state.G, ckpt, "G", path)
     load_weights(state.D, ckpt, "D", path)
-    for opt, name in ((state.opt_g, "opt_g"), (state.opt_d, "opt_d")):
-        saved = ckpt[name]  # capturable is this run's plan (a CUDA graph or not), not the saving run's
-        groups = [{**group, "capturable": state.plan.cuda_graph} for group in saved["param_groups"]]
+    betas = (config.beta1, 0.999)
+    for opt, name, lr in ((state.opt_g, "opt_g", config.lr_g), (state.opt_d, "opt_d", config.lr_d)):
+        saved = ckpt[name]  # capturable is this run's plan (a CUDA graph or not), not the saving run's; the rates
+        groups = [{**group, "capturable": state.plan.cuda_graph, "lr": lr, "betas": betas}  # are the config's, which
+                  for group in saved["param_groups"]]  # an override may have changed
         opt.load_state_dict({**saved, "param_groups": groups})
+        _check_moments(opt, name, path)
     if ckpt["scaler"] and state.plan.scaler:  # fp16's loss scale, where this run also trains in fp16
         state.scaler.load_state_dict(ckpt["scaler"])
     if ckpt.get("code_rng_device") == state.device.type:
@@ -536,5 +537,35 @@ def _rebuild(ckpt: dict, path: Path, ckpt_spec: LatentSpec, device: torch.device
     state.history = _history(ckpt, path)
     state.data = data
     unlogged = ckpt.get("unlogged")
-    state.unlogged = (list(unlogged[0]), int(unlogged[1])) if unlogged else None
+    state.unlogged = _unlogged(unlogged, path) if unlogged else None
     return state
+
+
+def _check_moments(opt: torch.optim.Optimizer, name: str, path: Path) -> None:
+    """Refuse Adam moments that do not fit their parameters, are not finite, or a second moment below 0 (made so:
+    training never writes them), which would stop a later step or train on garbage."""
+    for param, moments in opt.state.items():
+        for key in ("exp_avg", "exp_avg_sq"):
+            t = moments.get(key)
+            if not isinstance(t, Tensor) or t.shape != param.shape or not bool(torch.isfinite(t).all()) or (
+                    key == "exp_avg_sq" and bool((t < 0).any())):
+                raise CheckpointError(f"{path} is malformed: {name}'s Adam moment {key} does not fit its parameter "
+                                      "(another shape, NaN, or a negative second moment); training never writes one. "
+                                      "Resume from a checkpoint `train` wrote, or retrain.")
+        step = moments.get("step")
+        if step is not None and not (isinstance(step, Tensor) and bool(torch.isfinite(step).all()) and
+                                     float(step.max()) >= 0):
+            raise CheckpointError(f"{path} is malformed: {name}'s Adam step count is not a finite number >= 0. Resume "
+                                  "from a checkpoint `train` wrote, or retrain.")
+
+
+def _unlogged(unlogged: object, path: Path) -> tuple[list[float], int]:
+    """A checkpoint's statistics summed since the last read (one sum per STAT_NAMES, and their count), checked."""
+    ok = (isinstance(unlogged, (list, tuple)) and len(unlogged) == 2 and isinstance(unlogged[0], (list, tuple))
+          and len(unlogged[0]) == len(STAT_NAMES) and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                                          and math.isfinite(v) for v in unlogged[0])
+          and isinstance(unlogged[1], int) and not isinstance(unlogged[1], bool) and unlogged[1] > 0)
+    if not ok:
+        raise CheckpointError(f"{path} is malformed: its unlogged statistics are not {len(STAT_NAMES)} finite sums and "
+                              "a count of steps >= 1. Resume from a checkpoint `train` wrote, or retrain.")
+    return list(unlogged[0]), unlogged[1]

@@ -388,7 +388,7 @@ def per_code_loop(q, codes, spec):
     for j in range(spec.n_continuous):
         ll = gaussian_log_likelihood(codes.continuous[:, j], q.mean[:, j], q.log_std[:, j])
         out.append(ll.mean() + math.log(high - low))
-    return torch.stack(out)
+    return torch.stack(out) if out else q.mean.new_zeros(0)  # shape (0,) without continuous codes, as stated
 
 
 def per_code_over_codes(q, codes, spec):
