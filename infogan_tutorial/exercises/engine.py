@@ -480,6 +480,26 @@ def _refill(target: tuple, source: tuple) -> bool:
     return True
 
 
+def _without_grad(student: Callable[..., Any], exercise: Exercise, name: str, answer_key_ok: bool) -> str | None:
+    """Call the student's function on the first case under ``torch.no_grad()``, on inputs that do not ask for a
+    gradient (as a notebook cell that only prints a value does): the value must be the one it gives with gradients,
+    and gradient mode must be left off. The message, or None (also for an exercise whose probe is no plain call)."""
+    if exercise.probe is not _call or exercise.gradients == "none" or not exercise.cases:
+        return None
+    case = exercise.cases[0]
+    want = exercise.reference(*_make(case))
+    with torch.no_grad():
+        got, problem = _run(student, exercise, case, _make(case), name, answer_key_ok)
+    if problem:
+        return f"{problem} (called under torch.no_grad(), on inputs that ask for no gradient)"
+    if not same(got, want, dtypes=False):
+        return (f"{name}: on {case.name}, called under torch.no_grad() on inputs that ask for no gradient (as a cell "
+                f"that only prints the value does), it returned {difference(got, want, dtypes=False).rstrip('.')}: "
+                "the value must not depend on whether gradients are recorded (requires_grad, "
+                "torch.is_grad_enabled()).")
+    return None
+
+
 def _remembers(student: Callable[..., Any], exercise: Exercise, name: str, answer_key_ok: bool) -> str | None:
     """Call the student's function twice on the *same* objects, new values written into them in between (as
     an optimizer step updates parameters in place): an answer that caches results by ``id``, ``data_ptr`` or
@@ -542,8 +562,8 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
     differs from the reference, the explanation of the first known mistake that gives the same value there
     and on every other case, else the exercise's diagnosis, else inf/nan where the answer is finite, else
     the worst differing element (every message names the case); then dtypes and gradients. Last, the function
-    is called twice on the same objects with new values written into them in between (:func:`_remembers`: an
-    answer that caches its results fails). Formative (default): print one line and return the result. ``graded=True``: also raise
+    is called under ``torch.no_grad()`` (:func:`_without_grad`), and twice on the same objects with new values
+    written into them in between (:func:`_remembers`: an answer that caches its results fails). Formative (default): print one line and return the result. ``graded=True``: also raise
     :class:`ExerciseFailed` on a wrong answer, so an autograder's test cell fails. ``answer_key_ok``
     lets the package's own tests run the answer key's functions.
     """
@@ -556,7 +576,7 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
         problem = _verdict(student, exercise, case, name, answer_key_ok)
         if problem:
             return _report(False, problem, graded)
-    stale = _remembers(student, exercise, name, answer_key_ok)
+    stale = _without_grad(student, exercise, name, answer_key_ok) or _remembers(student, exercise, name, answer_key_ok)
     if stale:
         return _report(False, stale, graded)
     return _report(True, f"{name} is correct on all {len(exercise.cases)} test cases.", graded)

@@ -50,6 +50,7 @@ def _abs_width_per_code(q: QOutput, codes: Codes, spec: LatentSpec) -> Tensor:
 
 def _per_code_info_exercise() -> Exercise:
     cases = [q_case("three continuous codes, 6 images", LatentSpec(n_continuous=3), 6, 61),
+             q_case("three continuous codes, 6 other images", LatentSpec(n_continuous=3), 6, 161),
              q_case("two codes on (-2, 2), 5 images",
                      LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(-2.0, 2.0)), 5, 62),
              q_case("one code on (0, 0.5) and two categorical codes, 9 images",
@@ -131,6 +132,8 @@ def _generator_objective_exercise() -> Exercise:
         return (fake_logit.double(), *in_float64(q, codes), spec, lambda_cat, lambda_cont)
 
     cases = [Case("lambda_cat = 2, lambda_cont = 0.5", case(2.0, 0.5, 72)),
+             Case("lambda_cat = 2, lambda_cont = 0.5, other images", case(2.0, 0.5, 172)),
+             Case("lambda_cat = 1.3, lambda_cont = 0.05", case(1.3, 0.05, 79)),
              Case("the paper's weights lambda_cat = 1, lambda_cont = 0.1", case(1.0, 0.1, 71)),
              Case("lambda_cat = lambda_cont = 0 (a plain GAN's G loss)", case(0.0, 0.0, 73)),
              Case("two categorical codes (10, 4), three continuous codes, lambda_cat = 0.7, lambda_cont = 1.5",
@@ -210,15 +213,17 @@ def _small_discriminator(spec: LatentSpec, seed: int) -> Discriminator:
 
 def _flow_diagnosis(got: Any, args: tuple) -> str | None:
     """Say where the gradient went, or that the value differs from info_loss, when no known mistake matched."""
-    if not (isinstance(got, tuple) and len(got) == 2):
+    if not (isinstance(got, tuple) and len(got) == 3):
         return difference(got, torch.zeros(())) or "it should return the loss info_loss(q, codes, spec), a 0-d tensor."
     reached = [part for part, flag in zip(("G's images", "D's shared body", "Q's head", "D's real/fake head"),
                                           got[1].tolist()) if flag]
     if reached != ["Q's head"]:
         return (f"the gradient reaches {', '.join(reached) or 'nothing'}; in the control it must reach "
                 "Q's head only.")
-    return ("the gradient flows to the right place, but the value differs from info_loss(q, codes, spec) "
-            "with Q's output on the detached features.")
+    return ("the gradient reaches Q's head only, but the loss or the gradient it gives Q's head differs from those of "
+            "info_loss(q, codes, spec) with Q's output on the detached features: a part of Q's output detached (its "
+            "mean and log_std, or its logits), or a loss scaled or mixed with a detached copy, trains Q's head "
+            "otherwise.")
 
 
 def _control_loss(D: Discriminator, fake: Tensor, codes: Codes, spec: LatentSpec, *,

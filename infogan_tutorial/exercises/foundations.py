@@ -78,6 +78,11 @@ def _categorical_info_loss_exercise() -> Exercise:
     def single() -> tuple:
         return torch.tensor([[3.5]]), torch.tensor([0])
 
+    def blind_then_sure() -> tuple:
+        logits = torch.zeros(3, 10)
+        logits[1, 4], logits[2, 7] = 30.0, -30.0
+        return logits, torch.tensor([5, 4, 2])
+
     def float64() -> tuple:
         g = seeded_rng(13)
         return 4 * torch.randn(5, 2, generator=g, dtype=torch.float64), torch.tensor([1, 0, 0, 1, 1])
@@ -89,6 +94,8 @@ def _categorical_info_loss_exercise() -> Exercise:
              Case("logits in the thousands (rows 1000, 0, -1000 and -5, 995, 0; true categories 0, 1, 2)", huge),
              Case("one very sure row (1000, 0, -1000; true category 2) beside two ordinary rows", one_sure_row),
              Case("one image and one category (the answer is 0)", single),
+             Case("10 categories: a blind first row (all logits 0), then a sure row and one sure what it is not",
+                  blind_then_sure),
              Case("float64 logits, 5 images, 2 categories", float64)]
     mistakes = [
         Mistake("softmax was applied before the cross-entropy. F.cross_entropy takes raw logits and applies "
@@ -261,7 +268,10 @@ def _code_entropy_exercise() -> Exercise:
              ("a 2-way code and one code on (2, 2.25) (the answer is ln 2 + ln 0.25 = -0.693)",
               LatentSpec(noise_dim=8, categorical=(2,), n_continuous=1, continuous_range=(2.0, 2.25))),
              ("two 10-way codes (the same K twice) and one code on (-1, 1)",
-              LatentSpec(noise_dim=8, categorical=(10, 10), n_continuous=1))]
+              LatentSpec(noise_dim=8, categorical=(10, 10), n_continuous=1)),
+             ("the paper's codes on (0, 5) instead of (-1, 1)", LatentSpec(continuous_range=(0.0, 5.0))),
+             ("one code on the narrow range (0, 1e-6) (the answer is ln 1e-6 = -13.8)",
+              LatentSpec(noise_dim=8, categorical=(), n_continuous=1, continuous_range=(0.0, 1e-6)))]
     cases = [Case(name, lambda s=s: (s,)) for name, s in specs]
     mistakes = [
         Mistake("log base 2 (bits) instead of the natural log (nats): the book measures H(c) in nats, "
@@ -356,6 +366,7 @@ _SIGMA_FIRST = ("it computes sigma = exp(log_std) and divides by it or takes its
 
 def _mutual_info_bound_exercise() -> Exercise:
     cases = [q_case("the paper's spec, 6 images", PAPER_SPEC, 6, 31),
+             q_case("the paper's spec, 6 other images", PAPER_SPEC, 6, 131),
              q_case("two categorical codes (10, 3) and one continuous code, 5 images",
                      LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1), 5, 32),
              q_case("a 10-way code only, 4 images", LatentSpec(noise_dim=4, n_continuous=0), 4, 33),
@@ -429,6 +440,10 @@ def _traversal(spec: LatentSpec, base: Codes, code: str, values: Tensor, *, tile
     return Codes(z, cat, cont)
 
 
+def _in_float64(codes: Codes) -> Codes:
+    return Codes(codes.z.double(), codes.categorical, codes.continuous.double())
+
+
 def _traversal_diagnosis(got: Any, args: tuple) -> str | None:
     """Name what changes within a row when no known mistake matched (e.g. freshly drawn noise)."""
     spec, base, code, values = args
@@ -475,7 +490,12 @@ def _traversal_codes_exercise() -> Exercise:
              Case("c1 over categories (9, 0, 4) in that order, 2 rows",
                   case(PAPER_SPEC, 2, "c1", torch.tensor([9, 0, 4]), 50)),
              Case("c1 over categories given as floats (0.0, 3.0, 7.0), 2 rows",
-                  case(PAPER_SPEC, 2, "c1", torch.tensor([0.0, 3.0, 7.0]), 51))]
+                  case(PAPER_SPEC, 2, "c1", torch.tensor([0.0, 3.0, 7.0]), 51)),
+             Case("c2 of the paper's spec over 5 values, 3 other rows", case(PAPER_SPEC, 3, "c2", grid5, 52)),
+             Case("c2 over 4 float64 values (0.1, -0.7, 1.3, 2.9) of a float32 base, 2 rows",
+                  case(PAPER_SPEC, 2, "c2", torch.tensor([0.1, -0.7, 1.3, 2.9], dtype=torch.float64), 53)),
+             Case("c3 of a float64 base over 3 values, 2 rows", lambda: (
+                 PAPER_SPEC, _in_float64(PAPER_SPEC.sample(2, seeded_rng(54))), "c3", torch.tensor([-1.0, 0.1, 1.0])))]
 
     def reference(spec: LatentSpec, base: Codes, code: str, values: Tensor) -> Codes:
         return _traversal(spec, base, code, values)
@@ -613,7 +633,9 @@ def _matched_accuracy_exercise() -> Exercise:
              Case("int32 arrays, 10 categories but only 2 labels",
                   lambda: (np.arange(12, dtype=np.int32) % 10, np.array([0, 1] * 6, dtype=np.int32))),
              Case("2 categories (0, 1) and labels 8 and 9, larger than any category (the answer is 1.0)",
-                  lambda: (np.array([0, 0, 1, 1]), np.array([8, 8, 9, 9])))]
+                  lambda: (np.array([0, 0, 1, 1]), np.array([8, 8, 9, 9]))),
+             Case("one category (0) for labels 0 and 5: fewer categories than labels (the answer is 0.9)",
+                  lambda: (np.zeros(10, dtype=np.int64), np.array([0] + [5] * 9)))]
     mistakes = [
         Mistake("no matching: it compares category numbers with labels directly. Q's category 3 need not "
                 "mean digit 3; match categories to labels first (scipy.optimize.linear_sum_assignment).",

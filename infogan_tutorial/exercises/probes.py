@@ -140,7 +140,11 @@ def gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
         return any(grew(f"D.{prefix}.{n}", p) for n, p in module.named_parameters())
 
     flags = (grew("fake", fake), reached(D.body, "body"), reached(D.q_head, "q_head"), reached(D.d_head, "d_head"))
-    return Parts((out.detach(), torch.tensor(flags, dtype=torch.float64)), ("the loss", "where its gradient went"))
+    head = [(p.grad if p.grad is not None else torch.zeros_like(p)) - (0 if stored[f"D.q_head.{n}"] is None
+                                                                      else stored[f"D.q_head.{n}"])
+            for n, p in D.q_head.named_parameters()]  # what this loss added to Q's head's gradients
+    return Parts((out.detach(), torch.tensor(flags, dtype=torch.float64), torch.cat([g.flatten() for g in head])),
+                 ("the loss", "where its gradient went", "the gradient it gives Q's head"))
 
 
 def traversal_shares_no_memory(fn: Callable[..., Any], args: tuple) -> Any:
