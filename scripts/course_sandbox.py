@@ -137,19 +137,12 @@ def _call(fn, args):
     return fn(*args)
 
 
-def _gradient_flow(fn, args):
-    """The control exercise's probe, shared with its checker (``exercises.probes``, which holds no answer)."""
-    from infogan_tutorial.exercises.probes import gradient_flow
-    return gradient_flow(fn, args)
-
-
-def _traversal_shares_no_memory(fn, args):
-    """The traversal exercise's probe: a grid that is a view of ``base`` is refused here, where it still is one."""
-    from infogan_tutorial.exercises.probes import traversal_shares_no_memory
-    return traversal_shares_no_memory(fn, args)
-
-
-PROBES = {"call": _call, "gradient_flow": _gradient_flow, "traversal_shares_no_memory": _traversal_shares_no_memory}
+def _probes() -> dict:
+    """The probes by name, as function objects taken before any answer cell runs and held only by ``run``'s frame:
+    nothing the answer cells can reach (``__main__``'s globals, ``sys.modules``) changes which function a probe is.
+    The control's and the traversal's probes are shared with their checkers (``exercises.probes``, no answer)."""
+    from infogan_tutorial.exercises.probes import gradient_flow, traversal_shares_no_memory
+    return {"call": _call, "gradient_flow": gradient_flow, "traversal_shares_no_memory": traversal_shares_no_memory}
 
 
 def _resolve(module: str, qualname: str):
@@ -160,7 +153,8 @@ def _resolve(module: str, qualname: str):
     return obj
 
 
-def _exercise(job: Path, spec: dict, cases: list, ns: dict, cell_error: str | None, phase: str) -> dict:
+def _exercise(job: Path, spec: dict, cases: list, ns: dict, cell_error: str | None, phase: str,
+              probes: dict) -> dict:
     """Call the student's function on the cases of one exercise: {"refused": str|None, "cases": [...]}."""
     import torch
 
@@ -183,7 +177,7 @@ def _exercise(job: Path, spec: dict, cases: list, ns: dict, cell_error: str | No
             forbidden[_resolve(module, qualname)] = label
         except Exception:  # noqa: BLE001, S112 - a function the sandbox's copy does not have
             continue
-    exercise = Exercise(reference=_call, cases=[], probe=PROBES[spec["probe"]], arg_names=spec["arg_names"],
+    exercise = Exercise(reference=_call, cases=[], probe=probes[spec["probe"]], arg_names=spec["arg_names"],
                         forbidden=forbidden, gradients=spec["gradients"], grad_args=spec["grad_args"])
     records = []
     for i, (case_name, args) in enumerate(cases):
@@ -207,6 +201,7 @@ def run(job: Path) -> None:
     """Stage 2: the import cells, the answer cells, then each exercise's cases; results to ``job/out``."""
     import torch
     spec = torch.load(job / "job.pt", weights_only=False)
+    probes = _probes()  # before any answer cell runs
     (job / "out").mkdir(exist_ok=True)
     ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
     errors: dict[str, str] = {}
@@ -239,7 +234,7 @@ def run(job: Path) -> None:
         _mark(job, f"{phase} {ex['label']}")
         _removed.HITS[:] = []
         try:
-            result = _exercise(job, ex, cases, ns, errors.get(ex["label"]), phase)
+            result = _exercise(job, ex, cases, ns, errors.get(ex["label"]), phase, probes)
         except BaseException as e:  # noqa: BLE001
             result = {"refused": f"{ex['function']} could not be checked: {type(e).__name__}: {str(e)[:300]}",
                       "cases": []}

@@ -18,4 +18,5 @@ def _case(seed, n, merge):
 _check(matched_accuracy, graded=True, cases=[
     _Case("hidden: 200 items, unequal classes, digits 8 and 9 merged", _case(941, 200, [8, 9])),
     _Case("hidden: 37 items, unequal classes, digits 2, 5 and 7 merged", _case(942, 37, [2, 5, 7])),
+    _Case("hidden: 2,000 items, unequal classes, digits 8 and 9 merged", _case(943, 2000, [8, 9])),
 ])
