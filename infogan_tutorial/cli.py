@@ -19,7 +19,7 @@ from typing import Callable
 
 import torch
 
-from .data import SOURCES, Dataset, eval_source, load_dataset, load_idx_folder, sample_dir
+from .data import SOURCES, Dataset, eval_source, load_dataset, load_idx_folder
 from .errors import DataError, InfoGANError, SpecError
 from .evaluation import categorical_accuracy, estimate_info_bound
 from .objectives import InfoBound
@@ -30,7 +30,7 @@ from .compute import PRECISIONS, plan_compute
 from .config import MAX_SEED, MAX_STEPS
 from .devices import select_device
 from .interrupts import terminate_as_interrupt
-from .run_folder import path_argument
+from .run_folder import check_not_busy, path_argument
 from .training import TrainConfig, TrainState, create_state, fit, resume_state, saved_recipe
 
 
@@ -306,6 +306,7 @@ def train(args: argparse.Namespace) -> None:
     if here == here.parent or here == Path(os.path.realpath(Path.cwd())):
         raise SpecError(f"--out {args.out} is {'the root folder' if here == here.parent else 'the folder you are in'}; "
                         "a run needs a folder of its own for its files, e.g. --out runs/infogan.")
+    check_not_busy(args.out)
     if not args.resume and checkpoint.exists():
         raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
     if not args.resume and args.out.is_dir():
@@ -326,6 +327,12 @@ def train(args: argparse.Namespace) -> None:
         if dropped:
             raise SpecError(f"--no-info trains a plain GAN, which has no information term and no terms on real images: "
                             f"{', '.join(dropped)} would be recorded but not used. Drop them, or drop --no-info.")
+    if args.resume and not checkpoint.exists():
+        left = [name for name in RUN_FILES if name not in ("checkpoint.pt", ".lock") and (args.out / name).exists()]
+        raise SpecError(f"--resume: {args.out} holds no checkpoint.pt, so there is no run to continue" + (
+            f" (a run stopped before its first save left {', '.join(left)}); move those files away and start it again "
+            "without --resume, or choose another --out." if left else "; start a new run without --resume, or give "
+            "the --out of the run to continue."))
     saved_ckpt = read_checkpoint(checkpoint) if args.resume else None
     saved_config, saved_data = saved_recipe(saved_ckpt, checkpoint) if saved_ckpt is not None else (None, None)
     del saved_ckpt
@@ -470,23 +477,29 @@ def _trim_eval_log(path: Path, step: int) -> None:
     run takes again), rewriting the file atomically."""
     if not path.is_file():
         return
-    kept, dropped = [], 0
-    for line in path.read_text().splitlines():
+    text = path.read_text(errors="replace")
+    kept, dropped, broken = [], 0, 0
+    for line in text.splitlines():
         try:
             at = json.loads(line).get("step")
         except (ValueError, AttributeError):
             at = None
         if isinstance(at, int) and at > step:
             dropped += 1
-        elif line.strip():
+        elif isinstance(at, int):
             kept.append(line)
-    if dropped:
+        elif line.strip():  # a line cut by a kill mid-write (or not a score at all): the next one would be glued to it
+            broken += 1
+    if dropped or broken or (text and not text.endswith("\n")):
         from .checkpoints import temporary_name
 
         tmp = temporary_name(path)
         tmp.write_text("".join(f"{line}\n" for line in kept))
         tmp.replace(path)
-        print(f"Dropped {dropped} line(s) of {path} after step {step}, the checkpoint's (they are scored again).")
+        if dropped:
+            print(f"Dropped {dropped} line(s) of {path} after step {step}, the checkpoint's (they are scored again).")
+        if broken:
+            print(f"Dropped {broken} line(s) of {path} that are no score (cut short by an interrupted write).")
 
 
 def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset, test: Dataset,
@@ -620,8 +633,10 @@ def evaluate(args: argparse.Namespace) -> None:
             saved_dir = saved_dir if SOURCES[eval_source(trained_on)].data_dir != "ignored" else None
             data = load_dataset(eval_source(trained_on), split="test",
                                 data_dir=Path(saved_dir) if saved_dir else None, verbose=False)
+        elif args.data_dir is None:  # the bundled sample, checked against its SHA256SUMS
+            data = load_dataset("sample", split="train" if args.split == "train" else "test", verbose=False)
         else:
-            data = load_idx_folder(args.data_dir or sample_dir(), split=args.split)
+            data = load_idx_folder(args.data_dir, split=args.split)
     images, labels = data.images, data.labels
     if args.n is not None:  # a random subset: the files may be sorted by class (the bundled sample is)
         if args.n > len(data):

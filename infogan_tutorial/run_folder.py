@@ -136,6 +136,16 @@ def remove_empty(folders: list[Path]) -> None:
             return
 
 
+def check_not_busy(out: Path) -> None:
+    """Raise :class:`SpecError` if a live process other than this one holds ``out/.lock`` (a training writing there):
+    said before anything else about the folder's files, which that training is changing."""
+    lock = out / LOCK_NAME
+    pid = _holder(lock)
+    if pid is not None and pid != os.getpid() and pid_alive(pid):
+        raise SpecError(f"another training (process {pid}) is writing to {out}; wait for it to finish, or "
+                        f"choose another --out. If no such run exists, delete {lock}.")
+
+
 @contextlib.contextmanager
 def owned(out: Path) -> Iterator[Path]:
     """Hold ``out/.lock`` while the block runs; another live holder raises :class:`SpecError`.
@@ -151,10 +161,7 @@ def owned(out: Path) -> Iterator[Path]:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             break
         except FileExistsError:
-            pid = _holder(lock)
-            if pid is not None and pid != os.getpid() and pid_alive(pid):
-                raise SpecError(f"another training (process {pid}) is writing to {out}; wait for it to finish, or "
-                                f"choose another --out. If no such run exists, delete {lock}.") from None
+            check_not_busy(out)
             lock.unlink(missing_ok=True)  # stale: its process is gone
     else:
         raise SpecError(f"could not take {lock}; another training may be starting in {out}. Try again.")

@@ -35,6 +35,7 @@ import hashlib
 import io
 import json
 import math
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -311,8 +312,10 @@ def _run(args: argparse.Namespace) -> int:
         raise SpecError("--check writes nothing, so it cannot write --onnx; run the two separately.")
     if args.check:
         stale = stale_assets(args.out, args.model_dir)
+        same = [f"{option} {shlex.quote(str(value))}" for option, value, default in (
+            ("--out", args.out, ASSET_DIR), ("--model-dir", args.model_dir, PRETRAINED_DIR)) if value != default]
         print("up to date" if not stale else f"out of date: {', '.join(stale)}; run python -m "
-              "infogan_tutorial.web_export")
+              f"infogan_tutorial.web_export{''.join(' ' + o for o in same)} to write them again")
         return 1 if stale else 0
     if args.onnx is not None:  # checked before the assets are written, not after
         _check_onnx_path(args.onnx)

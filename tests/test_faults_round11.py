@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
+import shutil
 import signal
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -11,6 +16,7 @@ import torch
 from infogan_tutorial import cli, training
 from infogan_tutorial.checkpoints import load_networks, sha256, starts_with, with_checksum
 from infogan_tutorial.cli import main
+from infogan_tutorial.data import SAMPLE_DIR
 from infogan_tutorial.errors import CheckpointError
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.training import TrainConfig, create_state, fit, resume_state
@@ -120,3 +126,56 @@ def test_crafted_training_state_is_refused_before_a_step(run, tmp_path, what, ca
     assert main(["train", *SMOKE, "--out", str(tmp_path), "--resume", "--steps", "3"]) == 2
     err = capsys.readouterr().err
     assert "malformed" in err and "Traceback" not in err
+
+
+def test_a_score_line_cut_mid_write_is_dropped_on_resume_not_glued_to(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *SMOKE, "--out", str(out), "--steps", "6", "--eval-every", "3"]) == 0
+    log = out / "eval.jsonl"
+    text = log.read_text()
+    log.write_text(text[: text.index("\n") + 1] + text[text.index("\n") + 1:][:40])  # the second line cut short
+    assert main(["train", *SMOKE, "--out", str(out), "--resume", "--steps", "9", "--eval-every", "3"]) == 0
+    lines = log.read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [3, 9]
+    assert "cut short" in capsys.readouterr().out
+
+
+def test_evaluate_checks_the_bundled_sample_as_train_does(tmp_path, monkeypatch, capsys, run):
+    copy = tmp_path / "sample"
+    shutil.copytree(SAMPLE_DIR, copy)
+    images = next(copy.glob("t10k-images*"))
+    data = bytearray(gzip.decompress(images.read_bytes()))
+    data[-1] ^= 0xFF
+    images.write_bytes(gzip.compress(bytes(data)))
+    monkeypatch.setenv("INFOGAN_SAMPLE_DIR", str(copy))
+    assert main(["evaluate", "--checkpoint", str(run / "checkpoint.pt")]) == 2
+    assert "differs from the SHA-256" in capsys.readouterr().err
+
+
+def test_resume_without_a_checkpoint_names_the_files_left_behind(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "eval.jsonl").write_text('{"step": 5}\n')
+    assert main(["train", *SMOKE, "--out", str(tmp_path / "run"), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "holds no checkpoint.pt" in err and "left eval.jsonl" in err
+
+
+def test_a_folder_another_training_writes_to_is_said_so_first(run, tmp_path, capsys):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (run / ".lock").write_text(str(sleeper.pid))
+        assert main(["train", *SMOKE, "--out", str(run), "--steps", "3"]) == 2
+        err = capsys.readouterr().err
+        assert "another training" in err and "exists already" not in err
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        (run / ".lock").unlink(missing_ok=True)
+
+
+def test_web_export_check_advice_carries_the_folders_checked(tmp_path, capsys):
+    from infogan_tutorial import web_export
+
+    assert web_export.main(["--check", "--out", str(tmp_path / "assets")]) == 1
+    out = capsys.readouterr().out
+    assert f"--out {tmp_path / 'assets'}" in out and "--model-dir" not in out
