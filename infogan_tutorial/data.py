@@ -499,6 +499,8 @@ SOURCES: dict[str, DataSource] = {s.name: s for s in (
 def eval_source(source: str) -> str:
     """The source whose test split scores a run trained on ``source`` (:attr:`DataSource.scored_on`):
     Fashion-MNIST's for a Fashion-MNIST source, else the bundled MNIST sample's held-out part."""
+    if source not in SOURCES:
+        raise DataError(f"unknown data source {source!r}; choose one of {sorted(SOURCES)}.")
     return SOURCES[source].scored_on
 
 
@@ -552,6 +554,9 @@ class ShuffledBatches:
         if not isinstance(batch_size, int) or batch_size <= 0 or batch_size > n:
             raise DataError(f"batch_size must be an integer in 1..{n} (the number of images), "
                             f"got {batch_size!r}. Use a smaller batch size or more data.")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise DataError(f"ShuffledBatches needs a whole-number seed (the order of every epoch follows from it), "
+                            f"got {seed!r}.")
         self.images = images
         self.batch_size = batch_size
         self.seed = int(seed)
@@ -611,6 +616,9 @@ def random_affine(images: torch.Tensor, generator: torch.Generator | None = None
     if not numbers_ok or degrees < 0 or shift < 0 or not 0 < scale[0] <= scale[1]:
         raise DataError(f"random_affine needs finite degrees >= 0, shift >= 0 and a pair 0 < scale[0] <= scale[1], "
                         f"got {degrees!r}, {shift!r} and {scale!r}.")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise DataError(f"random_affine's generator must be a torch.Generator on the images' device (or None), got "
+                        f"{type(generator).__name__}; make one with torch.Generator(images.device).manual_seed(0).")
     if images.shape[0] == 0:  # no images, no moves
         return images.clone()
     if check_range and images.numel() and images.device.type != "meta":

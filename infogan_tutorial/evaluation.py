@@ -49,8 +49,12 @@ class ClusterAccuracy:
 
     @classmethod
     def from_dict(cls, d: dict) -> ClusterAccuracy:
-        """The inverse of :meth:`to_dict` (e.g. for scores stored as JSON)."""
-        return cls(float(d["accuracy"]), int(d["n"]), np.array(d["confusion"]), np.array(d["mapping"]))
+        """The inverse of :meth:`to_dict` (e.g. for scores stored as JSON); a :class:`SpecError` for anything else."""
+        try:
+            return cls(float(d["accuracy"]), int(d["n"]), np.array(d["confusion"]), np.array(d["mapping"]))
+        except (TypeError, KeyError, ValueError) as e:
+            raise SpecError(f"ClusterAccuracy.from_dict needs a dict with accuracy, n, confusion and mapping as "
+                            f"to_dict writes them, got {type(d).__name__} ({type(e).__name__}: {e}).") from e
 
 
 def _whole_numbers(values: Tensor | np.ndarray, name: str) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import math
+import numbers
 import re
 import struct
 import zlib
@@ -256,6 +257,11 @@ def _history(history: object, keys: tuple[str, ...], where: str) -> dict:
     lengths = {k: len(history[k]) if isinstance(history[k], (list, tuple, np.ndarray, Tensor)) else None for k in keys}
     if None in lengths.values() or len(set(lengths.values())) != 1:
         raise SpecError(f"{where}: the history's {', '.join(keys)} must be lists of one length, got lengths {lengths}.")
+    if not next(iter(lengths.values())):
+        raise SpecError(f"{where}: the history is empty (no logged step yet); train at least log_every steps first.")
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) or isinstance(v, (np.number, Tensor))
+               for k in keys for v in history[k]):
+        raise SpecError(f"{where}: the history's {', '.join(keys)} must hold numbers.")
     return history
 
 

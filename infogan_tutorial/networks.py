@@ -41,12 +41,20 @@ class QOutput:
     log_std: Tensor
 
 
+def _checked_spec(spec: object, who: str) -> LatentSpec:
+    """``spec`` if it is a LatentSpec, else a SpecError that says how to make one (a dict: LatentSpec.from_dict)."""
+    if not isinstance(spec, LatentSpec):
+        hint = "LatentSpec.from_dict(d)" if isinstance(spec, dict) else "LatentSpec() (the paper's layout)"
+        raise SpecError(f"{who} needs a LatentSpec, got {type(spec).__name__}; make one with {hint}.")
+    return spec
+
+
 class Generator(nn.Module):
     """G(z, c): maps the input [z, c] (width ``spec.input_dim``) to a 1x28x28 image in [-1, 1]."""
 
     def __init__(self, spec: LatentSpec) -> None:
         super().__init__()
-        self.spec = spec
+        self.spec = _checked_spec(spec, "Generator")
         self.fc = nn.Sequential(
             nn.Linear(spec.input_dim, 1024, bias=False), nn.BatchNorm1d(1024), nn.ReLU(True),
             nn.Linear(1024, 128 * 7 * 7, bias=False), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(True),
@@ -96,7 +104,7 @@ class Discriminator(nn.Module):
         if fixed_std is not None and (isinstance(fixed_std, bool) or not isinstance(fixed_std, numbers.Real)
                                       or not math.isfinite(fixed_std) or fixed_std <= 0):
             raise SpecError(f"fixed_std must be None or a finite number > 0 (None: learned), got {fixed_std!r}.")
-        self.spec = spec
+        self.spec = _checked_spec(spec, "Discriminator")
         self.fixed_std = fixed_std
         self.body = nn.Sequential(
             nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.1, True),

@@ -56,6 +56,10 @@ class Profile:
         The checkpoint interval follows the run's steps (``steps`` overridden or not). Nothing in it
         depends on the machine: the state's device decides the arithmetic and the graph.
         """
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)})
+        if unknown:
+            raise SpecError(f"train_config: {unknown} are not TrainConfig fields; overrides change fields such as "
+                            "seed=1 or lambda_invariant=1.0.")
         steps = int(overrides.get("steps", self.steps))  # type: ignore[call-overload]
         base: dict[str, object] = {"steps": steps, "batch_size": self.batch_size, "log_every": self.log_every,
                                    "checkpoint_every": max(steps // self.checkpoints, 1)}
@@ -74,8 +78,10 @@ def get_profile(name: str | None = None, device: torch.device | str | None = Non
     """The named profile; without a name, ``$INFOGAN_PROFILE``, else ``gpu`` where the run will train on a
     CUDA device (``device``; by default ``select_device("auto")``, which ``$INFOGAN_DEVICE`` can keep on the
     CPU of a GPU machine), else ``cpu``."""
+    if name is not None and not isinstance(name, str):
+        raise SpecError(f"get_profile takes a profile's name ({sorted(PROFILES)}) or None, got {type(name).__name__}.")
     if not name and not os.environ.get("INFOGAN_PROFILE"):
-        device = select_device("auto") if device is None else torch.device(device)
+        device = select_device("auto" if device is None else device)  # an unknown device: a SpecError naming them
         name = "gpu" if device.type == "cuda" else "cpu"
     name = name or os.environ["INFOGAN_PROFILE"]
     if name not in PROFILES:
@@ -85,5 +91,7 @@ def get_profile(name: str | None = None, device: torch.device | str | None = Non
 
 
 def with_steps(profile: Profile, steps: int) -> Profile:
-    """A copy of ``profile`` with another number of steps."""
+    """A copy of ``profile`` with another number of steps (a whole number >= 1)."""
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise SpecError(f"with_steps needs a whole number of steps >= 1, got {steps!r}.")
     return dataclasses.replace(profile, steps=steps)

@@ -14,6 +14,8 @@ import math
 import torch
 from torch import Tensor
 
+from .errors import SpecError
+
 INT4_GROUP = 64
 """4-bit weights share one scale per this many consecutive weights."""
 
@@ -29,9 +31,20 @@ def quantizable(weight: Tensor, group: int = 1) -> bool:
             and weight.numel() % group == 0)
 
 
+def _checked(weight: object, who: str) -> Tensor:
+    """``weight`` if it is a finite floating-point tensor of at least one dimension, else a SpecError."""
+    if not isinstance(weight, Tensor) or not weight.is_floating_point() or weight.dim() < 1:
+        raise SpecError(f"{who} needs a floating-point weight tensor, got "
+                        f"{getattr(weight, 'dtype', type(weight).__name__)}; convert with torch.as_tensor(w).float().")
+    if not bool(torch.isfinite(weight).all()):
+        raise SpecError(f"{who}: the weights hold NaN or infinite values, which no scale can represent; quantise "
+                        "finite weights (a diverged network cannot be exported).")
+    return weight
+
+
 def quantize_rows(weight: Tensor) -> tuple[Tensor, Tensor]:
     """int8 weights and one fp32 scale per row: ``w ≈ q * scale``, ``abs(error) <= scale / 2``."""
-    rows = weight.detach().float().reshape(weight.shape[0], -1)
+    rows = _checked(weight, "quantize_rows").detach().float().reshape(weight.shape[0], -1)
     scale = rows.abs().amax(dim=1) / 127
     scale = torch.where(scale == 0, torch.ones_like(scale), scale)  # an all-zero row
     q = torch.round(rows / scale[:, None]).to(torch.int8).reshape(weight.shape)
@@ -48,9 +61,13 @@ def quantize_int4(weight: Tensor) -> tuple[Tensor, Tensor]:
 
     Weights that came out of :func:`dequantize_int4` are reproduced exactly (each group's largest ``abs(q)`` is 7).
     """
+    _checked(weight, "quantize_int4")
     if weight.numel() % INT4_GROUP:
-        raise ValueError(f"quantize_int4: {weight.numel()} weights are not a multiple of {INT4_GROUP}.")
+        raise SpecError(f"quantize_int4: {weight.numel()} weights are not a multiple of {INT4_GROUP}.")
     groups = weight.detach().float().reshape(-1, INT4_GROUP)
+    if float(groups.abs().max()) / 7 > torch.finfo(torch.float16).max:
+        raise SpecError("quantize_int4: a weight is larger than 7 times fp16's largest number (65504), so its group's "
+                        "scale would overflow; such weights cannot be stored in 4 bits with fp16 scales.")
     scale = (groups.abs().amax(dim=1) / 7).half()
     scale = torch.where(scale == 0, torch.ones_like(scale), scale)  # an all-zero group (or one below fp16)
     codes = (torch.round(groups / scale.float()[:, None]).clamp(-8, 7) + 8).to(torch.uint8).reshape(-1)

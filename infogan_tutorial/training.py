@@ -513,6 +513,9 @@ def _rebuild(ckpt: dict, path: Path, ckpt_spec: LatentSpec, device: torch.device
     recipe, data = saved_recipe(ckpt, path)
     graph = False if recipe.cuda_graph is False else None  # True: re-decided for this device, as None is
     config = dataclasses.replace(recipe, **{"cuda_graph": graph, **overrides})
+    if "steps" in overrides and config.steps < int(ckpt["step"]):
+        raise SpecError(f"resume_state: steps={config.steps} is fewer than the {int(ckpt['step'])} steps {path} has "
+                        f"trained; pass steps above {int(ckpt['step'])} to train further, or leave steps out.")
     if device is None:
         saved_on = ckpt.get("code_rng_device")
         device = select_device("auto") if saved_on in ("cuda", "mps") else "cpu"

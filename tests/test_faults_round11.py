@@ -179,3 +179,42 @@ def test_web_export_check_advice_carries_the_folders_checked(tmp_path, capsys):
     assert web_export.main(["--check", "--out", str(tmp_path / "assets")]) == 1
     out = capsys.readouterr().out
     assert f"--out {tmp_path / 'assets'}" in out and "--model-dir" not in out
+
+
+def test_documented_api_calls_with_wrong_arguments_say_what_was_wrong():
+    import numpy as np
+
+    from infogan_tutorial.data import ShuffledBatches, eval_source, random_affine
+    from infogan_tutorial.errors import DataError, InfoGANError
+    from infogan_tutorial.evaluation import ClusterAccuracy
+    from infogan_tutorial.figures import plot_losses
+    from infogan_tutorial.networks import Discriminator, Generator
+    from infogan_tutorial.profiles import get_profile, with_steps
+    from infogan_tutorial.quantize import quantize_int4, quantize_rows
+
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    calls = [
+        (lambda: Discriminator(None), "needs a LatentSpec"),
+        (lambda: Generator(LatentSpec().to_dict()), "LatentSpec.from_dict"),
+        (lambda: eval_source("banana"), "unknown data source"),
+        (lambda: ShuffledBatches(x, 2, None), "whole-number seed"),
+        (lambda: random_affine(x, np.random.default_rng(0)), "torch.Generator"),
+        (lambda: ClusterAccuracy.from_dict({}), "to_dict"),
+        (lambda: plot_losses({"step": [], "loss_d": [], "loss_g": []}), "empty"),
+        (lambda: get_profile(None, device="banana"), "unknown device"),
+        (lambda: get_profile("smoke").train_config(bogus=1), "not TrainConfig fields"),
+        (lambda: with_steps(get_profile("smoke"), 0), ">= 1"),
+        (lambda: quantize_rows(torch.full((2, 2), float("nan"))), "NaN"),
+        (lambda: quantize_int4(torch.full((64, 64), 1e6)), "overflow"),
+        (lambda: quantize_int4(torch.randn(3, 5)), "multiple of 64"),
+    ]
+    for call, said in calls:
+        with pytest.raises(InfoGANError, match=said):
+            call()
+    assert issubclass(DataError, InfoGANError)
+
+
+def test_resume_state_refuses_fewer_steps_than_the_run_has(run):
+    with pytest.raises(Exception, match="fewer than the 2 steps"):
+        resume_state(run / "checkpoint.pt", steps=1)
+    assert resume_state(run / "checkpoint.pt", steps=2).step == 2
