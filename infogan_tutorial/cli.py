@@ -242,11 +242,11 @@ def _resume(args: argparse.Namespace, checkpoint: Path, device: torch.device, st
     overrides: dict[str, object] = {"compile": args.compile}
     if args.cuda_graph is not None:  # else decided anew for this device
         overrides["cuda_graph"] = args.cuda_graph
-    if steps is not None:
-        overrides["steps"] = steps
     if args.checkpoint_every is not None:
         overrides["checkpoint_every"] = args.checkpoint_every
     state = resume_state(checkpoint, device, **overrides)
+    if steps is not None:  # set here, not by resume_state (which refuses fewer steps than done): said below
+        state.config = dataclasses.replace(state.config, steps=steps)
     if state.step >= state.config.steps:
         if steps is None or steps == state.step:  # the same command again, after an interrupt at the end
             print(f"{checkpoint} is complete (step {state.step} of {state.config.steps}); writing its report "

@@ -226,7 +226,7 @@ def test_an_interrupted_run_resumes_with_its_scores_as_the_uninterrupted_run(tmp
 
 def test_the_divergence_message_offers_only_what_exists(tmp_path):
     from infogan_tutorial.errors import TrainingDiverged
-    state = create_state(LatentSpec(), TrainConfig(steps=2, batch_size=4, lambda_cont=1e308), "cpu")
+    state = create_state(LatentSpec(), TrainConfig(steps=2, batch_size=4, lambda_cont=1e308, precision="fp32"), "cpu")
     with pytest.raises(TrainingDiverged) as e:
         fit(state, torch.rand(8, 1, 28, 28) * 2 - 1, progress=False)
     assert "no checkpoint was written" in str(e.value)

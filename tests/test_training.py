@@ -152,7 +152,9 @@ def test_device_selection():
     if not torch.cuda.is_available():
         with pytest.raises(SpecError, match="CUDA is not available"):
             select_device("cuda")
-    assert autocast_dtype(torch.device("cpu"), "auto") is None
+    from infogan_tutorial.compute import cpu_native_bf16
+    assert autocast_dtype(torch.device("cpu"), "auto") == (torch.bfloat16 if cpu_native_bf16() else None)
+    assert autocast_dtype(torch.device("cpu"), "fp32") is None
     assert autocast_dtype(torch.device("cuda"), "fp32") is None  # asks nothing of the GPU
     assert autocast_dtype(torch.device("cuda"), "fp16") == torch.float16
     with pytest.raises(SpecError, match="precision must be one of"):
