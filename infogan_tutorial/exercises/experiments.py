@@ -51,6 +51,7 @@ def _abs_width_per_code(q: QOutput, codes: Codes, spec: LatentSpec) -> Tensor:
 def _per_code_info_exercise() -> Exercise:
     cases = [q_case("three continuous codes, 6 images", LatentSpec(n_continuous=3), 6, 61),
              q_case("three continuous codes, 6 other images", LatentSpec(n_continuous=3), 6, 161),
+             q_case("five continuous codes, 200 images", LatentSpec(n_continuous=5), 200, 162),
              q_case("two codes on (-2, 2), 5 images",
                      LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(-2.0, 2.0)), 5, 62),
              q_case("one code on (0, 0.5) and two categorical codes, 9 images",
@@ -265,11 +266,19 @@ def _control_info_loss_exercise() -> Exercise:
             return (D.eval(), *rest)
         return made
 
+    def images_without_grad(make: Callable[[], tuple]) -> Callable[[], tuple]:
+        def made() -> tuple:
+            D, fake, *rest = make()
+            return (D, fake.detach(), *rest)
+        return made
+
     cases = [Case("the paper's spec, 4 images", case(PAPER_SPEC, 4, 81)),
              Case("a 10-way code only, 3 images", case(LatentSpec(noise_dim=4, n_continuous=0), 3, 82)),
              Case("the paper's spec, 4 other images and another D", case(PAPER_SPEC, 4, 83)),
              Case("a D that comes in eval mode (D.eval(): its batch norms use their running statistics), the paper's "
-                  "spec, 4 images", in_eval_mode(case(PAPER_SPEC, 4, 84)))]
+                  "spec, 4 images", in_eval_mode(case(PAPER_SPEC, 4, 84))),
+             Case("G's images that ask for no gradient (fake detached before the call), the paper's spec, 4 images",
+                  images_without_grad(case(PAPER_SPEC, 4, 85)))]
     mistakes = [
         Mistake("the gradient reaches G's images and D's shared body: this is InfoGAN's information term, "
                 "not the control. Detach D's features before Q's head (D.features(fake).detach()), so only "
@@ -333,6 +342,7 @@ def _per_class_accuracy_exercise() -> Exercise:
 
     cases = [Case("a 3 x 3 confusion matrix", lambda: (np.array([[8, 1, 1], [0, 5, 5], [2, 0, 2]]),)),
              Case("a 10 x 10 confusion matrix", random_counts(91, 10)),
+             Case("a 12 x 12 confusion matrix", random_counts(92, 12)),
              Case("a 4 x 4 matrix with classes of very different sizes",
                   lambda: (np.array([[50, 3, 2, 0], [1, 4, 0, 0], [0, 0, 0, 7], [2, 1, 1, 30]]),)),
              Case("a 3 x 3 matrix of a poor run, whose diagonal is not the best matching of its columns",
@@ -416,6 +426,9 @@ def _invariant_information_exercise() -> Exercise:
 
     cases = [Case("8 images, 4 categories", soft(71, 8, 4, 2.0)),
              Case("8 other images, 4 categories", soft(74, 8, 4, 1.0)),
+             Case("300 images, 12 categories", soft(76, 300, 12, 2.0)),
+             Case("8 images, 4 categories, probabilities that ask for a gradient",
+                  lambda: tuple(t.requires_grad_() for t in soft(77, 8, 4, 2.0)())),
              Case("30 images, 10 categories", soft(72, 30, 10, 3.0)),
              Case("sure, balanced categories that survive the move", sure_and_balanced),
              Case("5 images, 7 categories", soft(73, 5, 7, 2.5)),

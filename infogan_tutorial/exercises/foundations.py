@@ -96,6 +96,8 @@ def _categorical_info_loss_exercise() -> Exercise:
              Case("one image and one category (the answer is 0)", single),
              Case("10 categories: a blind first row (all logits 0), then a sure row and one sure what it is not",
                   blind_then_sure),
+             Case("a large batch: 200 images, 30 categories, logits in the hundreds", lambda: (
+                 100 * torch.randn(200, 30, generator=seeded_rng(14)), torch.randint(30, (200,), generator=seeded_rng(15)))),
              Case("float64 logits, 5 images, 2 categories", float64)]
     mistakes = [
         Mistake("softmax was applied before the cross-entropy. F.cross_entropy takes raw logits and applies "
@@ -192,7 +194,10 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
              Case("float64 at log_std = -30 with c - mean = 0, 1e-9 and -3e-9 (misses float32 cannot hold: c and the "
                   "mean round to one float32 number)",
                   lambda: (torch.tensor([0.2, 0.2 + 1e-9, -0.5 - 3e-9], dtype=torch.float64),
-                           torch.tensor([0.2, 0.2, -0.5], dtype=torch.float64), torch.full((3,), -30.0, dtype=torch.float64)))]
+                           torch.tensor([0.2, 0.2, -0.5], dtype=torch.float64), torch.full((3,), -30.0, dtype=torch.float64))),
+             Case("a large float64 batch (100 images, 2 codes) at log_std = -30 with misses of 1e-9", lambda: (
+                 torch.full((100, 2), 0.2 + 1e-9, dtype=torch.float64), torch.full((100, 2), 0.2, dtype=torch.float64),
+                 torch.full((100, 2), -30.0, dtype=torch.float64)))]
     mistakes = [
         Mistake("this is a (scaled) squared error, not the log-likelihood: it lacks the -log(sigma) and "
                 "-ln(2 pi)/2 terms. Without -log(sigma), Q could make every code look likely by growing sigma.",
@@ -270,6 +275,7 @@ def _code_entropy_exercise() -> Exercise:
              ("two 10-way codes (the same K twice) and one code on (-1, 1)",
               LatentSpec(noise_dim=8, categorical=(10, 10), n_continuous=1)),
              ("the paper's codes on (0, 5) instead of (-1, 1)", LatentSpec(continuous_range=(0.0, 5.0))),
+             ("a 10-way code and five codes on (-1, 1)", LatentSpec(n_continuous=5)),
              ("one code on the narrow range (0, 1e-6) (the answer is ln 1e-6 = -13.8)",
               LatentSpec(noise_dim=8, categorical=(), n_continuous=1, continuous_range=(0.0, 1e-6)))]
     cases = [Case(name, lambda s=s: (s,)) for name, s in specs]
@@ -367,6 +373,8 @@ _SIGMA_FIRST = ("it computes sigma = exp(log_std) and divides by it or takes its
 def _mutual_info_bound_exercise() -> Exercise:
     cases = [q_case("the paper's spec, 6 images", PAPER_SPEC, 6, 31),
              q_case("the paper's spec, 6 other images", PAPER_SPEC, 6, 131),
+             q_case("two categorical codes (10, 3), four continuous codes, 128 images",
+                     LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=4), 128, 132),
              q_case("two categorical codes (10, 3) and one continuous code, 5 images",
                      LatentSpec(noise_dim=4, categorical=(10, 3), n_continuous=1), 5, 32),
              q_case("a 10-way code only, 4 images", LatentSpec(noise_dim=4, n_continuous=0), 4, 33),
@@ -494,6 +502,7 @@ def _traversal_codes_exercise() -> Exercise:
              Case("c2 of the paper's spec over 5 values, 3 other rows", case(PAPER_SPEC, 3, "c2", grid5, 52)),
              Case("c2 over 4 float64 values (0.1, -0.7, 1.3, 2.9) of a float32 base, 2 rows",
                   case(PAPER_SPEC, 2, "c2", torch.tensor([0.1, -0.7, 1.3, 2.9], dtype=torch.float64), 53)),
+             Case("c2 over 12 values, 10 rows", case(PAPER_SPEC, 10, "c2", torch.linspace(-2, 2, 12), 55)),
              Case("c3 of a float64 base over 3 values, 2 rows", lambda: (
                  PAPER_SPEC, _in_float64(PAPER_SPEC.sample(2, seeded_rng(54))), "c3", torch.tensor([-1.0, 0.1, 1.0])))]
 
