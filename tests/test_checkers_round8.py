@@ -329,3 +329,20 @@ def test_traversals_keep_bases_dtype_and_matching_allows_fewer_categories_than_l
         return float(m[r, c].sum() / len(clusters))
 
     assert not ex.check_matched_accuracy(compressed).passed
+
+
+def test_answers_built_for_small_inputs_meet_a_large_case():
+    assert not ex.check_categorical_info_loss(lambda logits, c: F.cross_entropy(logits[:64], c[:64])).passed
+
+    def per_code_first_three(q, codes, spec):
+        low, high = spec.continuous_range
+        return (_gll(codes.continuous, q.mean, q.log_std).mean(0) + math.log(high - low))[:3]
+
+    assert not ex.check_per_code_info(per_code_first_three).passed
+
+    def detach_only_if_asked(D, fake, codes, spec):
+        h = D.features(fake)
+        h = h.detach() if fake.requires_grad else h  # the slip: G's images without a gradient reach D's body
+        return info_loss(D.q_from_features(h), codes, spec)
+
+    assert not ex.check_control_info_loss(detach_only_if_asked).passed
