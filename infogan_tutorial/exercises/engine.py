@@ -350,8 +350,8 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
         problem = f"{name}: on {case.name}: {global_change}."
     elif problem is None and (grew := next((n for n, t, g in grads if t.is_leaf and not _same_grad(g, t.grad)),
                                            None)):  # an input no longer a leaf was changed in place: said below
-        problem = (f"{name}: on {case.name}: it calls backward() itself ({grew}.grad changed during the call): "
-                   "a loss function only computes and returns the loss. The training step calls backward(); "
+        problem = (f"{name}: on {case.name}: {grew}.grad changed during the call (backward() called inside, or .grad "
+                   "written): a loss function only computes and returns the loss. The training step calls backward(); "
                    "a second call would add the gradient twice.")
     elif problem is None and not same_rng(rng, rng_state()):
         problem = (f"{name} changed the global random number generator on {case.name} (torch.manual_seed, "

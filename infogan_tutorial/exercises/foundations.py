@@ -655,7 +655,8 @@ def _matched_accuracy_exercise() -> Exercise:
         Mistake("it returns the number of correctly matched items; divide by the number of items.",
                 lambda clusters, labels: float(hungarian_accuracy(clusters, labels).accuracy * len(labels))),
         Mistake("it finds the worst matching: linear_sum_assignment minimises by default, so pass "
-                "maximize=True to maximise the agreements (or negate the count matrix).", _worst_matching_accuracy),
+                "maximize=True to maximise the agreements, or negate the count matrix, but not both (negated and "
+                "maximised, it finds the worst matching again).", _worst_matching_accuracy),
         Mistake("it returns the error rate (1 - accuracy).",
                 lambda clusters, labels: 1.0 - hungarian_accuracy(clusters, labels).accuracy),
         Mistake("it returns a percentage; return a fraction between 0 and 1.",
