@@ -601,12 +601,13 @@ def _balanced_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
     return float((right[used] / counts.sum(0)[used]).mean())
 
 
-def _row_fraction_accuracy(clusters: np.ndarray, labels: np.ndarray) -> float:
+def _row_fraction_accuracy(clusters: np.ndarray, labels: np.ndarray, axis: int = 1) -> float:
+    """The matching of each category's fractions (``axis=1``; ``axis=0``: each label's) instead of the counts."""
     from scipy.optimize import linear_sum_assignment
 
     counts = np.zeros((10, 10))
     np.add.at(counts, (clusters, labels), 1)
-    rows, cols = linear_sum_assignment(counts / np.maximum(counts.sum(1, keepdims=True), 1), maximize=True)
+    rows, cols = linear_sum_assignment(counts / np.maximum(counts.sum(axis, keepdims=True), 1), maximize=True)
     return float(counts[rows, cols].sum() / len(labels))
 
 
@@ -674,6 +675,10 @@ def _matched_accuracy_exercise() -> Exercise:
                 "best matching is the one with the most matched items, so pass the raw count matrix to "
                 "linear_sum_assignment(counts, maximize=True) and divide only the total by the number of items.",
                 _row_fraction_accuracy),
+        Mistake("it optimises the fractions of each label (or of each category) instead of the counts: the best "
+                "matching is the one with the most matched items, so pass the raw count matrix to "
+                "linear_sum_assignment(counts, maximize=True) and divide only the total by the number of items.",
+                partial(_row_fraction_accuracy, axis=0)),
         Mistake("the counts wrapped around: an int8 array holds at most 127 in one count. Count in int64 or float "
                 "(np.zeros((10, 10)) is float64).",
                 lambda clusters, labels: _hungarian_counts(clusters, labels, np.int8)),
