@@ -49,6 +49,19 @@ def _hungarian(clusters, labels, dtype=np.int64):
     return float(counts[rows, cols].astype(np.float64).sum() / len(labels))
 
 
+def _traversal(spec, base, code, values):
+    """A right traversal grid (row r repeats base's entry r; the code runs through values along the row)."""
+    steps = len(values)
+    z = base.z.repeat_interleave(steps, 0)
+    cat, cont = base.categorical.repeat_interleave(steps, 0), base.continuous.repeat_interleave(steps, 0)
+    i = spec.code_index(code)
+    if i < spec.n_categorical:
+        cat[:, i] = values.repeat(len(base)).long()
+    else:
+        cont[:, i - spec.n_categorical] = values.repeat(len(base)).to(cont.dtype)
+    return Codes(z, cat, cont)
+
+
 def test_a_cache_keyed_by_id_is_refused_and_a_right_answer_still_passes():
     memo = {}
 
@@ -159,15 +172,8 @@ def test_float_category_values_must_come_back_as_int64():
 
 def test_numpy_fields_of_a_codes_batch_get_a_message_not_a_crash():
     def traversal_codes(spec, base, code, values):
-        steps = len(values)
-        z = base.z.repeat_interleave(steps, 0)
-        cat, cont = base.categorical.repeat_interleave(steps, 0), base.continuous.repeat_interleave(steps, 0)
-        i = spec.code_index(code)
-        if i < spec.n_categorical:
-            cat[:, i] = values.repeat(len(base)).long()
-        else:
-            cont[:, i - spec.n_categorical] = values.repeat(len(base)).to(cont.dtype)
-        return Codes(z.numpy(), cat.numpy(), cont.numpy())  # the slip: NumPy fields
+        grid = _traversal(spec, base, code, values)
+        return Codes(grid.z.numpy(), grid.categorical.numpy(), grid.continuous.numpy())  # the slip: NumPy fields
 
     result = ex.check_traversal_codes(traversal_codes)
     assert not result.passed and "torch" in result.message
@@ -233,15 +239,7 @@ def test_caches_are_refused_in_the_bound_the_per_code_bound_the_generator_and_th
     def traversal_codes(spec, base, code, values):
         key = (id(base), id(values), code)
         if key not in grids:
-            steps = len(values)
-            z, cat = base.z.repeat_interleave(steps, 0), base.categorical.repeat_interleave(steps, 0)
-            cont = base.continuous.repeat_interleave(steps, 0)
-            i = spec.code_index(code)
-            if i < spec.n_categorical:
-                cat[:, i] = values.repeat(len(base)).long()
-            else:
-                cont[:, i - spec.n_categorical] = values.repeat(len(base)).to(cont.dtype)
-            grids[key] = Codes(z, cat, cont)
+            grids[key] = _traversal(spec, base, code, values)
         return grids[key]
 
     assert not ex.check_traversal_codes(traversal_codes).passed
@@ -307,15 +305,8 @@ def test_the_controls_gradient_into_q_head_must_have_info_losss_size():
 
 def test_traversals_keep_bases_dtype_and_matching_allows_fewer_categories_than_labels():
     def float32_always(spec, base, code, values):
-        steps = len(values)
-        z, cat = base.z.repeat_interleave(steps, 0), base.categorical.repeat_interleave(steps, 0)
-        cont = base.continuous.repeat_interleave(steps, 0)
-        i = spec.code_index(code)
-        if i < spec.n_categorical:
-            cat[:, i] = values.repeat(len(base)).long()
-        else:
-            cont[:, i - spec.n_categorical] = values.repeat(len(base)).to(cont.dtype)
-        return Codes(z.float(), cat, cont.float())
+        grid = _traversal(spec, base, code, values)
+        return Codes(grid.z.float(), grid.categorical, grid.continuous.float())
 
     assert not ex.check_traversal_codes(float32_always).passed
 
