@@ -518,12 +518,14 @@ def _remembers(student: Callable[..., Any], exercise: Exercise, name: str, answe
             want = exercise.probe(exercise.reference, _make(second))
             got, problem = _run(student, exercise, second, args, name, answer_key_ok)
             if problem:
-                return (f"{name}: called again on the same objects after their values changed in place (from {first.name} "
-                        f"to {second.name}), it failed: {problem} Does it remember something from an earlier call "
-                        "(a cache keyed by id() or the shape)? Compute the result from the inputs on every call.")
+                return (f"{name}: called again on the same objects after their values changed in place (from "
+                        f"{first.name} to {second.name}), it failed: {problem} Does it remember something from an "
+                        "earlier call (a cache keyed by id() or the shape)? Compute the result from the inputs on "
+                        "every call.")
             if not same(got, want, dtypes=False):
                 return (f"{name}: called again on the same tensors after their values changed in place (from "
-                        f"{first.name} to {second.name}), it returned {difference(got, want, dtypes=False).rstrip('.')}: "
+                        f"{first.name} to {second.name}), it returned "
+                        f"{difference(got, want, dtypes=False).rstrip('.')}: "
                         "it seems to remember an earlier result (a cache keyed by id(), data_ptr() or the shape). "
                         "The same tensor holds new values after every optimizer step; compute the result from "
                         "the inputs on every call.")
@@ -563,7 +565,8 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
     and on every other case, else the exercise's diagnosis, else inf/nan where the answer is finite, else
     the worst differing element (every message names the case); then dtypes and gradients. Last, the function
     is called under ``torch.no_grad()`` (:func:`_without_grad`), and twice on the same objects with new values
-    written into them in between (:func:`_remembers`: an answer that caches its results fails). Formative (default): print one line and return the result. ``graded=True``: also raise
+    written into them in between (:func:`_remembers`: an answer that caches its results fails).
+    Formative (default): print one line and return the result. ``graded=True``: also raise
     :class:`ExerciseFailed` on a wrong answer, so an autograder's test cell fails. ``answer_key_ok``
     lets the package's own tests run the answer key's functions.
     """
