@@ -564,8 +564,8 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
     differs from the reference, the explanation of the first known mistake that gives the same value there
     and on every other case, else the exercise's diagnosis, else inf/nan where the answer is finite, else
     the worst differing element (every message names the case); then dtypes and gradients. Last, the function
-    is called under ``torch.no_grad()`` (:func:`_without_grad`), and twice on the same objects with new values
-    written into them in between (:func:`_remembers`: an answer that caches its results fails).
+    is called under ``torch.no_grad()`` (``_without_grad``), and twice on the same objects with new values
+    written into them in between (``_remembers``: an answer that caches its results fails).
     Formative (default): print one line and return the result. ``graded=True``: also raise
     :class:`ExerciseFailed` on a wrong answer, so an autograder's test cell fails. ``answer_key_ok``
     lets the package's own tests run the answer key's functions.
