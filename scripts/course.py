@@ -122,6 +122,7 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
     if not submissions.is_dir():
         sys.exit(f"no submissions folder {submissions}")
     students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    everyone = list(students)  # also those not regraded now: a copy is compared with every submission
     results, feedback = course / "results", course / "feedback"
     gone = sorted(p.name for p in results.glob("*") if p.is_dir() and p.name not in students)
     if gone:  # kept, never dropped in silence: a folder moved away by mistake costs no grade
@@ -192,6 +193,13 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
             page.write_text(cg.feedback_html(student, assignment, result), encoding="utf8")
             graded_now.add((student, assignment))
             print(f"{summary_line(student, assignment, result)}  ({time.monotonic() - start:.0f} s)", flush=True)
+        for student, flags in cg.alike_flags(submissions, everyone, assignment, name, items, source).items():
+            out = results / student / f"{assignment}.json"
+            if flags and (student, assignment) in graded_now and out.is_file():
+                result = json.loads(out.read_text())
+                result["review"] = result.get("review", []) + flags
+                out.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+                print(f"REVIEW {student} {assignment}: {'; '.join(flags)}", flush=True)
     grades, lms = cg.write_grades(course, list(ASSIGNMENTS))
     # the summary covers the whole course, as grades.csv does: this round's lines and, marked, every earlier one
     summary = []

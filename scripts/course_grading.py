@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from course_similarity import Key, alike_submissions, parse
+
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 """Terminal colour and cursor codes (IPython colours its tracebacks): removed from the logs an instructor reads."""
 
@@ -66,8 +68,23 @@ DEF = re.compile(r"^(?:def (\w+)\(|(\w+)\s*(?::[^=\n]*)?=\s*lambda\b)", re.MULTI
 
 
 def defines(source: str) -> set[str]:
-    """The names of the functions a cell defines at its top level (see ``DEF``)."""
-    return {a or b for a, b in DEF.findall(source)}
+    """The names a cell binds at its top level, any of which may be an answer: ``def`` and ``class`` names, names
+    assigned (``name = lambda ...``, a callable instance ``name = Loss()``) and names imported; for a cell that
+    does not parse, its ``def`` and lambda lines (``DEF``)."""
+    tree = parse(source)
+    if tree is None:
+        return {a or b for a, b in DEF.findall(source)}
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            names.add(node.target.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
 
 
 def text(cell: dict) -> str:
@@ -178,14 +195,20 @@ def answers_of(nb: dict, items: list[Item]) -> tuple[dict[str, str], list[str]]:
     cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
     for item in items:
         tagged = [c for c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"{item.label}-answer"]
-        defining = [c for c in cells if item.function in defines(text(c))]
-        pick = next((c for c in tagged if item.function in defines(text(c))), None)
+        defining = [i for i, c in enumerate(cells) if item.function in defines(text(c))]
+        pick = next((i for i in defining if any(cells[i] is c for c in tagged)), None)
         if pick is None and defining:
             pick = defining[-1]
             notes.append(f"{item.function}: the answer cell's nbgrader metadata was changed; graded the cell that "
                          "defines it")
         if pick is not None:
-            answers[item.label] = text(pick)
+            check = next((i for i, c in enumerate(cells) if c.get("metadata", {}).get("nbgrader", {}).get(
+                "grade_id") == item.label), len(cells))
+            later = [i for i in defining if pick < i < check]  # what "Run all" has run when the check runs
+            if later:
+                notes.append(f"{item.function} is defined again in a cell between its answer cell and its check: "
+                             "graded with that cell run after the answer cell, as the notebook runs them")
+            answers[item.label] = "\n\n".join(text(cells[i]) for i in [pick, *later])
     return answers, notes
 
 
@@ -752,62 +775,26 @@ LONG_LITERAL = 2000
 """A string or bytes literal longer than this in an answer (stored tables, code) is flagged for review too."""
 
 
-KEY_COPY_NODES = 40
-"""A function is compared with the answer key's only from this many syntax-tree nodes on: shorter ones (a single
-``return F.cross_entropy(logits, c)``) are written the same way by students who never saw the key."""
-
-
-class _Anonymous(ast.NodeTransformer):
-    """Names of variables, arguments and functions replaced by one placeholder, docstrings dropped: what stays is
-    the code's shape, its calls' attributes (torch.logsumexp) and its constants."""
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        return ast.copy_location(ast.Name(id="_", ctx=node.ctx), node)
-
-    def visit_arg(self, node: ast.arg) -> ast.AST:
-        return ast.copy_location(ast.arg(arg="_", annotation=None), node)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        body = node.body[1:] if (node.body and isinstance(node.body[0], ast.Expr) and isinstance(
-            node.body[0].value, ast.Constant) and isinstance(node.body[0].value.value, str)) else node.body
-        node = ast.FunctionDef(name="_", args=node.args, body=body or [ast.Pass()], decorator_list=[], returns=None,
-                               type_params=[], lineno=node.lineno)
-        self.generic_visit(node)
-        return node
-
-
-def _shape(fn: ast.FunctionDef) -> str:
-    return ast.dump(_Anonymous().visit(ast.parse(ast.unparse(fn)).body[0]), annotate_fields=False)
-
-
-def answer_key_shapes() -> dict[str, str]:
-    """The shape of every function in the checkers' answer key (:data:`ANSWER_KEY`) long enough to compare, mapped to
-    where it is ("foundations.py: gaussian_ll")."""
+def answer_key() -> Key:
+    """The checkers' answer key (:data:`ANSWER_KEY`), to flag a copy of one of its functions in an answer."""
     import infogan_tutorial.exercises as exercises
-    shapes = {}
-    for name in ANSWER_KEY:
-        tree = ast.parse((Path(exercises.__file__).parent / name).read_text(encoding="utf8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and sum(1 for _ in ast.walk(node)) >= KEY_COPY_NODES:
-                shapes.setdefault(_shape(node), f"{name}: {node.name}")
-    return shapes
+    return Key(Path(exercises.__file__).parent / name for name in ANSWER_KEY)
 
 
-def review_flags(answers: dict[str, str]) -> list[str]:
-    """'name (cell, line N)' for each suspicious name an answer cell uses, and each function that is one of the answer
-    key's up to names and docstrings (not a verdict: for the instructor)."""
-    flags, key = [], answer_key_shapes()
+def review_flags(answers: dict[str, str], key: Key | None = None) -> list[str]:
+    """'name (cell, line N)' for each suspicious name an answer cell uses, and each function that is a copy of one
+    of the answer key's, exact up to names and docstrings or reworded (``course_similarity``); not a verdict: for
+    the instructor."""
+    flags, key = [], key or answer_key()
     for label, source in answers.items():
-        try:
-            tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                                       for line in source.splitlines()))
-        except SyntaxError:
+        tree = parse(source)
+        if tree is None:
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and sum(1 for _ in ast.walk(node)) >= KEY_COPY_NODES:
-                where = key.get(_shape(node))
-                if where:
-                    flags.append(f"{node.name} is the answer key's {where} up to names ({label}, line {node.lineno})")
+            if isinstance(node, ast.FunctionDef):
+                copy = key.copy_of(node)
+                if copy:
+                    flags.append(f"{node.name} is {copy} ({label}, line {node.lineno})")
             names = []
             if isinstance(node, ast.Name):
                 names = [node.id]
@@ -820,6 +807,23 @@ def review_flags(answers: dict[str, str]) -> list[str]:
             if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and len(node.value) > LONG_LITERAL:
                 flags.append(f"a literal of {len(node.value):,} characters ({label}, line {node.lineno})")
     return list(dict.fromkeys(flags))
+
+
+def alike_flags(submissions: Path, students: list[str], assignment: str, name: str, items: list[Item],
+                source: dict) -> dict[str, list[str]]:
+    """Student -> review flags for answers that are alike (``course_similarity``): each pair of the students'
+    submissions of ``assignment`` in ``submissions``, and each submission against the course's worked solutions
+    (the answers in the public book's full edition)."""
+    answers = {}
+    for student in students:
+        path, _ = find_notebook(submissions / student / assignment, name) if (
+            submissions / student / assignment).is_dir() else (None, None)
+        try:
+            answers[student] = answers_of(json.loads(path.read_text(encoding="utf8")), items)[0] if path else {}
+        except (OSError, ValueError, AttributeError, TypeError):
+            answers[student] = {}  # an unreadable notebook is reported by its grading
+    return alike_submissions(answers, answers_of(source, items)[0],
+                             "the course's worked solutions (the book's full edition)")
 
 
 def _calls(source: str, name: str) -> bool:

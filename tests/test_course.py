@@ -200,7 +200,11 @@ def test_cheats_score_zero(graded):
     for cheat in ("patcher", "reader", "frame"):
         assert float(rows[cheat]["raw_score"]) == 0, cheat
     assert "setattr" in rows["patcher"]["review"] and "_getframe" in rows["frame"]["review"]  # for the instructor
-    assert rows["reference"]["review"] == rows["mistakes"]["review"] == ""
+    for student in ("reference", "mistakes"):  # no tampering flag: only the likeness of copies of the book's answers
+        assert all("worked solutions" in f or "alike those of" in f for f in rows[student]["review"].split("; ")), \
+            rows[student]["review"]
+    assert "answers 100% like the course's worked solutions" in rows["reference"]["review"]
+    assert "crashes (" in rows["reference"]["review"]  # its answers are the reference's, two of them broken
 
 
 def test_the_sandbox_sees_no_course_file_and_no_network(graded):
