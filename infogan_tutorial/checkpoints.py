@@ -182,8 +182,11 @@ def check_replaceable(path: str | Path, option: str | None = None) -> None:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this machine (False for ids no process can have: 0, negative, huge)."""
-    if isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 2 ** 31:
+    """Whether a process with this id runs on this machine (False for ids no process can have: 0, negative, huge).
+    A ``pid`` that is not a whole number (the text "1", a float) raises :class:`CheckpointError`."""
+    if isinstance(pid, bool) or not isinstance(pid, int):
+        raise CheckpointError(f"pid_alive needs a process id as an int, got {pid!r}; convert text with int(...).")
+    if not 0 < pid < 2 ** 31:
         return False  # os.kill(0 or -1, 0) would ask about a whole process group
     try:
         os.kill(pid, 0)

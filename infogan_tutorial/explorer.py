@@ -43,6 +43,8 @@ MAX_SEED = 2**31 - 1
 
 def check_explorer_spec(spec: LatentSpec) -> None:
     """Raise SpecError unless ``spec`` has a categorical code c1 and two continuous codes c2, c3."""
+    if not isinstance(spec, LatentSpec):
+        raise SpecError(f"the explorer needs the code layout as a LatentSpec (e.g. G.spec), got {type(spec).__name__}.")
     if spec.n_categorical < 1:
         raise SpecError(f"the explorer needs a categorical code c1, but this spec has none ({spec}); "
                         "use a spec like LatentSpec(categorical=(10,), n_continuous=2).")
@@ -109,6 +111,12 @@ def to_png(image: Tensor | np.ndarray, zoom: int = 6) -> bytes:
                         "image of a batch (N, 1, H, W) pass images[i, 0].")
     if not np.isfinite(array).all():
         raise SpecError("to_png: the image holds NaN or infinite pixels, which have no grey; check what drew it.")
+    low, high = float(array.min()), float(array.max())
+    if low < -1e-3 or high > 1 + 1e-3:
+        hint = ("G's images are in [-1, 1]: pass (image + 1) / 2" if low >= -1.001 and high <= 1.001
+                else "for 0..255 pixels pass image / 255")
+        raise SpecError(f"to_png needs pixels in [0, 1] (0 black, 1 white), got values from {low:g} to {high:g}; "
+                        f"{hint}.")
     pixels = (array.clip(0, 1) * 255).round().astype(np.uint8)
     picture = Image.fromarray(pixels, mode="L")
     picture = picture.resize((pixels.shape[1] * zoom, pixels.shape[0] * zoom), Image.NEAREST)

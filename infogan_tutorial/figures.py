@@ -56,6 +56,11 @@ def describe(target: Axes | Figure, text: str) -> Axes | Figure:
     was drawn. :func:`figure_description` joins a figure's descriptions, each panel's after its
     title. In IPython the figure's PNG then carries it (see the module's docstring).
     """
+    if not isinstance(target, (Axes, Figure)):
+        raise SpecError(f"describe needs a matplotlib Axes or Figure (e.g. the ax a plot function returns), got "
+                        f"{type(target).__name__}.")
+    if not isinstance(text, str) or not text.strip():
+        raise SpecError(f"describe needs the description as words in a non-empty str, got {text!r}.")
     target._infogan_description = plain(text)
     install_png_descriptions()
     return target
@@ -117,7 +122,8 @@ def figure_description(fig: Figure) -> str:
 
 
 def png_with_description(png: bytes, text: str) -> bytes:
-    """``png`` with an iTXt chunk ``Description`` = ``text`` (UTF-8) after its header; pixels untouched."""
+    """``png`` with an iTXt chunk ``Description`` = ``text`` (UTF-8) after its header, in place of any description
+    it had; pixels untouched."""
     if not isinstance(png, bytes) or png[:8] != PNG_MAGIC or png[12:16] != b"IHDR":
         raise SpecError("png_with_description needs the bytes of a PNG image (they start with the PNG signature and "
                         "its IHDR header), e.g. what savefig(..., format='png') writes.")
@@ -126,7 +132,14 @@ def png_with_description(png: bytes, text: str) -> bytes:
     data = DESCRIPTION_KEY.encode() + b"\0\0\0\0\0" + text.encode("utf-8")
     chunk = struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
     end = 8 + 25  # the signature, then IHDR (length, type, 13 bytes, crc)
-    return png[:end] + chunk + png[end:]
+    rest, at = [], end
+    while at + 12 <= len(png):  # the other chunks, less an earlier description (a PNG shown twice)
+        size = struct.unpack(">I", png[at:at + 4])[0]
+        whole = png[at:at + 12 + size]
+        if not (whole[4:8] == b"iTXt" and whole[8:8 + len(DESCRIPTION_KEY) + 1] == DESCRIPTION_KEY.encode() + b"\0"):
+            rest.append(whole)
+        at += 12 + size
+    return png[:end] + chunk + b"".join(rest) + png[at:]
 
 
 def install_png_descriptions() -> None:
@@ -344,7 +357,16 @@ def traverse(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: i
 
 def draw_traversal(traversal: Traversal, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Draw a :class:`Traversal`, columns labelled with the code's value and rows numbered."""
-    cols, rows = traversal.values, traversal.rows
+    if not isinstance(traversal, Traversal):
+        raise SpecError(f"draw_traversal needs a Traversal (from traverse, or a stored run's .traversals), got "
+                        f"{type(traversal).__name__}.")
+    cols = traversal.values
+    if not len(cols) or not isinstance(traversal.images, Tensor) or traversal.images.dim() != 4 \
+            or len(traversal.images) % len(cols) or not len(traversal.images):
+        shape = tuple(traversal.images.shape) if isinstance(traversal.images, Tensor) else type(traversal.images)
+        raise SpecError(f"draw_traversal: a traversal's images are rows x {len(cols)} values (one column per value), "
+                        f"(N, 1, 28, 28) with N a multiple of {len(cols)}, got {shape}.")
+    rows = traversal.rows
     ax = _axes(ax, figsize=(len(cols) * 0.55 + 1, rows * 0.55 + 0.8))
     ax.imshow(image_grid(traversal.images, len(cols)), cmap="gray", vmin=0, vmax=1)
     cell = 28 + PAD

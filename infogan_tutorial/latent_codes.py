@@ -352,5 +352,12 @@ def check_generator(generator: object, where: str, device: torch.device | None =
 
 
 def to_device(codes: Codes, device: torch.device | str) -> Codes:
-    """Move every part of ``codes`` to ``device``."""
+    """Move every part of ``codes`` to ``device`` (a torch.device or a name such as "cpu" or "cuda:0")."""
+    if not isinstance(codes, Codes):
+        raise SpecError(f"to_device needs a Codes (from spec.sample or spec.traversal), got {type(codes).__name__}.")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise SpecError(f"to_device: {device!r} is not a device; pass a torch.device or a name such as 'cpu', "
+                        "'cuda' or 'cuda:0'.") from e
     return Codes(codes.z.to(device), codes.categorical.to(device), codes.continuous.to(device))

@@ -250,7 +250,13 @@ class QFit:
 
 
 def q_table(features: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """Q(c | x) = softmax_c(features[x] @ weight + bias): an (M, K) Q table."""
+    """Q(c | x) = softmax_c(features[x] @ weight + bias): an (M, K) Q table, from ``features`` (M, F), ``weight``
+    (F, K) and ``bias`` (K,)."""
+    features, weight, bias = _as_tensor(features), _as_tensor(weight), _as_tensor(bias)
+    if features.dim() != 2 or weight.dim() != 2 or bias.dim() != 1 or features.shape[1] != weight.shape[0] \
+            or weight.shape[1] != bias.shape[0]:
+        raise SpecError(f"q_table needs features (M, F), weight (F, K) and bias (K,), got shapes "
+                        f"{tuple(features.shape)}, {tuple(weight.shape)} and {tuple(bias.shape)}.")
     return torch.softmax(features @ weight + bias, dim=1)
 
 
@@ -271,6 +277,11 @@ def fit_q(joint: Tensor | Sequence, features: Tensor | None = None, steps: int =
     feats = torch.eye(m, dtype=DTYPE) if features is None else _as_tensor(features)
     if feats.dim() != 2 or feats.shape[0] != m:
         raise SpecError(f"features must be (M, F) with M = {m} rows, got {tuple(feats.shape)}.")
+    whole = [steps, seed] + ([] if samples_per_step is None else [samples_per_step])
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in whole) or isinstance(lr, bool) \
+            or not isinstance(lr, numbers.Real):
+        raise SpecError(f"fit_q needs whole numbers for steps, seed and samples_per_step (or None) and a number for "
+                        f"lr, got steps={steps!r}, seed={seed!r}, samples_per_step={samples_per_step!r}, lr={lr!r}.")
     if steps < 0 or not lr > 0 or not math.isfinite(lr) or (samples_per_step is not None and samples_per_step < 1):
         raise SpecError(f"fit_q needs steps >= 0, a finite lr > 0 and samples_per_step >= 1 (or None), got steps={steps!r}, "
                         f"lr={lr!r}, samples_per_step={samples_per_step!r}.")

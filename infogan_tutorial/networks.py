@@ -200,6 +200,9 @@ def build_networks(spec: LatentSpec, fixed_std: float | None = None,
 def eval_mode(*modules: nn.Module) -> Iterator[None]:
     """Put ``modules`` in eval mode for the block (batch norm uses its running statistics), then give each
     back the mode it had, also when the block raises."""
+    for m in modules:
+        if not isinstance(m, nn.Module):
+            raise SpecError(f"eval_mode takes networks (torch.nn.Module, e.g. G and D), got {type(m).__name__}.")
     saved = [m.training for m in modules]
     try:
         for m in modules:
@@ -215,6 +218,8 @@ def frozen(module: nn.Module) -> Iterator[None]:
     """No gradients for ``module``'s parameters inside the block (G's step freezes D this way, so its backward
     pass computes G's gradients only); each parameter's ``requires_grad`` is restored afterwards, also when
     the block raises."""
+    if not isinstance(module, nn.Module):
+        raise SpecError(f"frozen takes one network (a torch.nn.Module, e.g. D), got {type(module).__name__}.")
     saved = [(p, p.requires_grad) for p in module.parameters()]
     try:
         module.requires_grad_(False)

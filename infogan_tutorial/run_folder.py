@@ -59,8 +59,13 @@ def prepare_folder(out: Path, option: str = "--out") -> Path:
 
 
 def why_unwritable(folder: Path) -> str:
-    """Why ``folder`` refuses writes, in words: a file system mounted read-only, or the folder's permissions."""
-    return "it is on a read-only file system" if on_read_only_file_system(folder) else "no write permission for this user"
+    """Why ``folder`` refuses writes, in words: a file system mounted read-only, or the folder's permissions (and
+    that nothing refuses them, for a folder this user can write in now)."""
+    if on_read_only_file_system(folder):
+        return "it is on a read-only file system"
+    if os.access(folder, os.W_OK | os.X_OK):
+        return "nothing refuses writes there now: this user may write in it"
+    return "no write permission for this user"
 
 
 def check_output_file(path: Path, option: str, example: str = "model.pt", suffix: str | None = None,
