@@ -115,18 +115,20 @@ def _check(q: QOutput, codes: Codes, spec: LatentSpec, values: bool = True) -> N
 
 
 def log_q(q: QOutput, codes: Codes, spec: LatentSpec, check_values: bool = True) -> LogQ:
-    """Monte-Carlo estimate of E[log Q(c | x)] for the codes that generated x (computed in fp32).
+    """Monte-Carlo estimate of E[log Q(c | x)] for the codes that generated x (computed in fp32, a mixed-precision
+    Q's bf16 or fp16 outputs included, or in float64 where Q's outputs are float64).
 
     ``check_values=False`` skips the bounds check of the category indices, which reads a
     number back from the device (the training step uses it for codes it drew itself).
     """
     _check(q, codes, spec, check_values)
-    zero = codes.z.new_zeros((), dtype=torch.float32)
-    cat = sum((-F.cross_entropy(logits.float(), codes.categorical[:, i].long())
+    dtype = torch.float64 if q.mean.dtype == torch.float64 else torch.float32
+    zero = codes.z.new_zeros((), dtype=dtype)
+    cat = sum((-F.cross_entropy(logits.to(dtype), codes.categorical[:, i].long())
                for i, logits in enumerate(q.logits)), zero)
     cont = zero
     if spec.n_continuous:
-        ll = gaussian_log_likelihood(codes.continuous.float(), q.mean.float(), q.log_std.float())
+        ll = gaussian_log_likelihood(codes.continuous.to(dtype), q.mean.to(dtype), q.log_std.to(dtype))
         cont = ll.sum(dim=1).mean()
     return LogQ(cat, cont)
 

@@ -651,7 +651,7 @@ RIGHT_25 = [  # correct alternatives that must pass
     (ex.check_categorical_info_loss, lambda lg, c: (torch.logsumexp(lg, 1) - lg[torch.arange(len(c)), c]).mean()),
     (ex.check_gaussian_log_likelihood, lambda c, m, s: -(c - m) ** 2 * torch.exp(-2 * s) / 2 - s
      - math.log(math.sqrt(2 * math.pi))),
-    (ex.check_gaussian_log_likelihood, lambda c, m, s: -torch.log(torch.tensor(2 * math.pi)) / 2 - s
+    (ex.check_gaussian_log_likelihood, lambda c, m, s: -torch.log(torch.tensor(2 * math.pi, dtype=c.dtype)) / 2 - s
      - 0.5 * torch.square((c - m) * torch.exp(-s))),
     (ex.check_code_entropy, lambda spec: np.float64(
         np.sum(np.log(spec.categorical)) + spec.n_continuous * np.log(np.subtract(*spec.continuous_range[::-1])))),

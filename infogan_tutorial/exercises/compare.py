@@ -88,19 +88,31 @@ def _float64(x: Any) -> bool:
         or type(x) is float or isinstance(x, np.float64)
 
 
+def _float64_array(x: Any) -> bool:
+    """Whether ``x`` is a float64 tensor or array: the answer to a question asked in float64."""
+    return (isinstance(x, Tensor) and x.dtype == torch.float64) or (isinstance(x, np.ndarray) and x.dtype == np.float64)
+
+
 def _value_difference(got: Any, want: Any, where: str) -> str | None:
-    exact = _float64(got) and _float64(want)  # float64 answers to float64 questions: float64's accuracy, near enough
+    # float64 tensors for float64 inputs: to float64's accuracy (a constant to 7 digits, an epsilon of 1e-8 or a float32
+    # detour miss by 1e-8 and fail); float64 numbers, the answers computed from a spec, to float32's; the rest looser
+    exact = _float64_array(got) and _float64_array(want)
+    number = not exact and _float64(got) and _float64(want)
+    rtol, atol = (1e-9, 1e-12) if exact else (1e-5, 1e-7) if number else (1e-4, 1e-5)
     g, w = as_tensor(got), as_tensor(want)
-    close = torch.isclose(g, w, rtol=1e-5 if exact else 1e-4, atol=1e-7 if exact else 1e-5, equal_nan=True)
+    close = torch.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
     if bool(close.all()):
         return None
+    near = (" It is right to float32's accuracy only: for float64 inputs compute in float64 throughout (no float32 "
+            "tensor or constant on the way, no constant rounded to a few digits, no small number such as 1e-8 "
+            "added)." if exact and bool(torch.isclose(g, w, rtol=1e-5, atol=1e-7, equal_nan=True).all()) else "")
     if w.dim() == 0:
-        return f"wrong value{where}: {_two_numbers(w.item(), g.item())}."
+        return f"wrong value{where}: {_two_numbers(w.item(), g.item())}.{near}"
     gap = (g - w).abs().nan_to_num(nan=float("inf"))
     gap[close] = 0.0
     index = tuple(int(i) for i in np.unravel_index(int(gap.argmax()), tuple(w.shape)))
     return (f"wrong value{where}: {int((~close).sum())} of {w.numel()} entries differ; the worst is at index "
-            f"{index}: {_two_numbers(w[index].item(), g[index].item())}.")
+            f"{index}: {_two_numbers(w[index].item(), g[index].item())}.{near}")
 
 
 def _type_name(x: Any) -> str:

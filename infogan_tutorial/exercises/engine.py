@@ -408,10 +408,12 @@ def _explain(got: Any, args: Any, exercise: Exercise, case: Case, want: Any,
         return f"on {case.name}: {found}"
     bad = _nonfinite(got, want)
     if bad:
-        return (f"it returned {bad} on {case.name}, where the answer is finite: a form that overflows "
-                "(exp of a large number), takes the log of 0 (a probability or density that underflowed) or of a "
-                "negative number (a difference taken the wrong way round, e.g. log(a - b) for log(b - a)), or "
-                "divides by 0 there. Rewrite it so every step stays finite for such inputs.")
+        return (f"it returned {bad} on {case.name}, where the answer is finite. Either a rule of the answer's own "
+                f"puts {bad} there (a np.where or a fill, for more entries than the statement names), or a step is "
+                "not finite for such inputs: a form that overflows (exp of a large number), takes the log of 0 (a "
+                "probability or density that underflowed) or of a negative number (a difference taken the wrong way "
+                "round, e.g. log(a - b) for log(b - a)), or divides by 0 there. Make every entry the statement "
+                "gives a value finite.")
     return f"on {case.name}: {difference(got, want, dtypes=False)}"
 
 

@@ -214,22 +214,34 @@ def _small_discriminator(spec: LatentSpec, seed: int) -> Discriminator:
 
 def _flow_diagnosis(got: Any, args: tuple) -> str | None:
     """Say where the gradient went, or that the value differs from info_loss, when no known mistake matched."""
-    if not (isinstance(got, tuple) and len(got) == 3):
+    if not (isinstance(got, tuple) and len(got) == 4):
         return difference(got, torch.zeros(())) or "it should return the loss info_loss(q, codes, spec), a 0-d tensor."
+    if not bool(got[3].all()):
+        return ("it leaves the running statistics of D's batch norms as they were, but D came in train mode, where "
+                "the one pass of fake through D updates them as a training pass does (the statement asks for that): "
+                "a pass through a copy of D (copy.deepcopy, a new module), D's buffers saved and put back, or a part "
+                "of D run in eval mode leaves them unchanged. Compute D.features(fake) once, with D itself, in the "
+                "mode it comes in.")
     reached = [part for part, flag in zip(("G's images", "D's shared body", "Q's head", "D's real/fake head"),
                                           got[1].tolist()) if flag]
     if reached != ["Q's head"]:
         return (f"the gradient reaches {', '.join(reached) or 'nothing'}; in the control it must reach "
                 "Q's head only.")
-    return ("the gradient reaches Q's head only, but the loss or the gradient it gives Q's head differs from those of "
-            "info_loss(q, codes, spec) with Q's output on the detached features: a part of Q's output detached (its "
-            "mean and log_std, or its logits), or a loss scaled or mixed with a detached copy, trains Q's head "
-            "otherwise.")
+    D, fake, codes, spec = args
+    want = _control_loss(copy.deepcopy(D), fake, codes, spec).detach()
+    if not torch.isclose(got[0].to(want.dtype), want, rtol=1e-4, atol=1e-5):
+        return (f"the gradient reaches Q's head only, but the loss is {float(got[0]):.6g} where info_loss(q, codes, "
+                f"spec) of Q's output on the detached features gives {float(want):.6g}: check the weights (info_loss's "
+                "own: lambda_cat = 1, lambda_cont = 0.1), that both the categorical and the continuous terms are "
+                "there, and the sign.")
+    return ("the gradient reaches Q's head only and the loss is right, but the gradient it gives Q's head differs "
+            "from that of info_loss(q, codes, spec): a part of Q's output detached (its mean and log_std, or its "
+            "logits), or the loss mixed with a detached copy of itself, trains Q's head otherwise.")
 
 
 def _control_loss(D: Discriminator, fake: Tensor, codes: Codes, spec: LatentSpec, *,
                   detach_features: bool = True, detach_images: bool = False, no_grad: bool = False,
-                  eval_part: str = "") -> Tensor:
+                  eval_part: str = "", lambda_cont: float = 0.1) -> Tensor:
     """Q's loss in the plain-GAN control: Q's head fitted on detached features of G's images."""
     part = {"": None, "head": D.q_head, "all": D}[eval_part]
     if part is not None:
@@ -242,7 +254,7 @@ def _control_loss(D: Discriminator, fake: Tensor, codes: Codes, spec: LatentSpec
         part.train()
     if no_grad:
         q = QOutput([t.detach() for t in q.logits], q.mean.detach(), q.log_std.detach())
-    return info_loss(q, codes, spec)
+    return info_loss(q, codes, spec, lambda_cont=lambda_cont)
 
 
 def _control_info_loss_exercise() -> Exercise:
@@ -294,6 +306,10 @@ def _control_info_loss_exercise() -> Exercise:
                 partial(_control_loss, eval_part="head")),
         Mistake("D ran in eval mode (its batch norms then use their running statistics instead of the batch's): use "
                 "D in the mode it comes in, without train() or eval().", partial(_control_loss, eval_part="all")),
+        Mistake("the continuous codes' term is missing (or weighted 0): the loss is info_loss(q, codes, spec), whose "
+                "weights are lambda_cat = 1 and lambda_cont = 0.1.", partial(_control_loss, lambda_cont=0.0)),
+        Mistake("the continuous codes' term is weighted 1: the loss is info_loss(q, codes, spec) with its own "
+                "weights, lambda_cat = 1 and lambda_cont = 0.1.", partial(_control_loss, lambda_cont=1.0)),
     ]
     return Exercise(_control_loss, cases, mistakes, gradient_flow, _flow_diagnosis,
                     arg_names=("D", "fake", "codes", "spec"))
@@ -409,11 +425,12 @@ def _number_or_tensor(fn: Callable[..., Any], args: tuple) -> Any:
 
 
 def _invariant_information_exercise() -> Exercise:
-    def soft(seed: int, n: int, k: int, sharpness: float) -> Callable[[], tuple]:
-        def make() -> tuple:
+    def soft(seed: int, n: int, k: int, sharpness: float, dtype: torch.dtype = torch.float32) -> Callable[[], tuple]:
+        def make() -> tuple:  # softmax in the case's dtype: float64 rows sum to 1 to float64's accuracy
             g = seeded_rng(seed)
             logits = sharpness * torch.randn(n, k, generator=g)
-            return (torch.softmax(logits, 1), torch.softmax(logits + torch.randn(n, k, generator=g), 1))
+            moved = logits + torch.randn(n, k, generator=g)
+            return (torch.softmax(logits.to(dtype), 1), torch.softmax(moved.to(dtype), 1))
         return make
 
     def sure_and_balanced() -> tuple:
@@ -432,8 +449,7 @@ def _invariant_information_exercise() -> Exercise:
              Case("5 images, 7 categories", soft(73, 5, 7, 2.5)),
              Case("6 images, 5 categories, of which categories 3 and 4 are never used", unused),
              Case("one image and one category (the answer is 0)", lambda: (torch.ones(1, 1), torch.ones(1, 1))),
-             Case("float64 probabilities, 10 images, 3 categories", lambda: tuple(
-                 t.double() for t in soft(74, 10, 3, 2.0)()))]
+             Case("float64 probabilities, 10 images, 3 categories", soft(74, 10, 3, 2.0, torch.float64))]
     mistakes = [
         Mistake("P is not divided by the number of images: P = p^T p' / N is a joint distribution and sums to 1.",
                 partial(_invariant_info, normalise=False)),

@@ -503,6 +503,9 @@ def _traversal_codes_exercise() -> Exercise:
              Case("c2 over 4 float64 values (0.1, -0.7, 1.3, 2.9) of a float32 base, 2 rows",
                   case(PAPER_SPEC, 2, "c2", torch.tensor([0.1, -0.7, 1.3, 2.9], dtype=torch.float64), 53)),
              Case("c2 over 12 values, 10 rows", case(PAPER_SPEC, 10, "c2", torch.linspace(-2, 2, 12), 55)),
+             Case("c1 of a spec with 12 categories over categories (11, 10, 3), 2 rows",
+                  case(LatentSpec(noise_dim=8, categorical=(12,), n_continuous=2), 2, "c1", torch.tensor([11, 10, 3]),
+                       56)),
              Case("c3 of a float64 base over 3 values, 2 rows", lambda: (
                  PAPER_SPEC, _in_float64(PAPER_SPEC.sample(2, seeded_rng(54))), "c3", torch.tensor([-1.0, 0.1, 1.0])))]
 

@@ -57,14 +57,15 @@ def _same_norm(x: tuple, y: tuple) -> bool:
 
 
 def statistics_side_effect(D: Discriminator, before: list, expected: list) -> str | None:
-    """What the answer did to D's batch norms beyond one forward pass, or None (a batch norm left unchanged
-    counts as None too: a part run in eval mode is named by the exercise's own mistakes)."""
+    """What the answer did to D's batch norms other than one forward pass, or None (a batch norm left unchanged
+    counts as None too: :func:`gradient_flow` reports it as a part of its result, so that a part run in eval mode
+    is named by the exercise's own mistakes)."""
     now = norm_statistics(D)
     if any(x[:3] != y[:3] for x, y in zip(now, before)):
         return ("it changes a setting of D's batch norms (momentum, eps or track_running_stats) for the rest of "
                 "the notebook: use D as it comes.")
     if all(_same_norm(x, b) or _same_norm(x, e) for x, b, e in zip(now, before, expected)):
-        return None  # each batch norm ran once, or not at all (a part in eval mode: the mistakes name it)
+        return None  # each batch norm ran once, or not at all
     return ("it changes the running statistics of D's batch norms otherwise than one pass of the whole batch "
             "through D, in the mode D came in, does: a second forward pass, a pass of part of the batch (or of "
             "other images), a pass in another mode (D.eval() or D.train() switched on the way), "
@@ -143,8 +144,11 @@ def gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
     head = [(p.grad if p.grad is not None else torch.zeros_like(p)) - (0 if stored[f"D.q_head.{n}"] is None
                                                                       else stored[f"D.q_head.{n}"])
             for n, p in D.q_head.named_parameters()]  # what this loss added to Q's head's gradients
-    return Parts((out.detach(), torch.tensor(flags, dtype=torch.float64), torch.cat([g.flatten() for g in head])),
-                 ("the loss", "where its gradient went", "the gradient it gives Q's head"))
+    one_pass = all(_same_norm(x, e) for x, e in zip(norm_statistics(D), expected))  # not left as they were
+    return Parts((out.detach(), torch.tensor(flags, dtype=torch.float64), torch.cat([g.flatten() for g in head]),
+                  torch.tensor([float(one_pass)], dtype=torch.float64)),
+                 ("the loss", "where its gradient went", "the gradient it gives Q's head",
+                  "whether D's batch-norm statistics changed as in one pass"))
 
 
 def traversal_shares_no_memory(fn: Callable[..., Any], args: tuple) -> Any:
