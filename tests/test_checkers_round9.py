@@ -99,3 +99,15 @@ def test_log_q_computes_float64_inputs_in_float64():
     q32 = QOutput([q.logits[0].float()], q.mean.float(), q.log_std.float())
     assert log_q(q32, codes, spec).categorical.dtype == torch.float32  # training's precision is unchanged
     assert isinstance(codes, Codes) and np.isfinite(lq.continuous.item())
+
+
+def test_a_second_pass_through_d_in_eval_mode_is_refused():
+    def extra_pass(D, fake, codes, spec):  # the blind student's W22: mode restored, no statistic changed
+        D.eval()
+        with torch.no_grad():
+            D.features(fake)
+        D.train()
+        return control(D, fake, codes, spec)
+
+    result = ex.check_control_info_loss(extra_pass)
+    assert not result.passed and "runs D's body 2 times" in result.message
