@@ -1,4 +1,4 @@
-"""Issue 25, the ninth blind round (361 wrong answers, 11 passed; 60 right answers, none rejected): each gap as a test.
+"""Issue 25, the ninth and tenth blind rounds (361 and 335 wrong answers, 11 and 5 passed; no right answer rejected).
 
 - The control left D's batch-norm statistics as they were (its buffers saved and put back, or a copy of D's body
   run): refused, while the eval-mode slips keep their own explanations.
@@ -111,3 +111,52 @@ def test_a_second_pass_through_d_in_eval_mode_is_refused():
 
     result = ex.check_control_info_loss(extra_pass)
     assert not result.passed and "runs D's body 2 times" in result.message
+
+
+# The tenth blind round (335 wrong answers, 5 passed; 72 right answers, none rejected).
+
+def test_the_tenth_round_s_passes_are_refused():
+    def shifted_by_max_or_zero(logits, c):  # finite for every row with a logit >= 0, -inf for a row of negatives
+        m = logits.max(1, keepdim=True).values.clamp_min(0)
+        lse = m.squeeze(1) + torch.log(torch.exp(logits - m).sum(1))
+        return (lse - logits.gather(1, c[:, None]).squeeze(1)).mean()
+
+    result = ex.check_categorical_info_loss(shifted_by_max_or_zero)
+    assert not result.passed and "only very negative logits" in result.message
+
+    def traversal(spec, base, code, values, *, through_float32=False, last_digit=False):
+        steps = len(values)
+        i = int(code[-1]) - 1 if last_digit else spec.code_index(code)
+        z, cat, cont = (t.repeat_interleave(steps, dim=0) for t in (base.z, base.categorical, base.continuous))
+        varied = values.repeat(len(base))
+        varied = varied.float() if through_float32 else varied
+        if i < spec.n_categorical:
+            cat[:, i] = varied.to(cat.dtype)
+        else:
+            cont[:, i - spec.n_categorical] = varied.to(cont.dtype)
+        return Codes(z, cat, cont)
+
+    assert ex.check_traversal_codes(traversal).passed
+    result = ex.check_traversal_codes(lambda *a: traversal(*a, last_digit=True))
+    assert not result.passed and "12 codes" in result.message
+    result = ex.check_traversal_codes(lambda *a: traversal(*a, through_float32=True))
+    assert not result.passed and "float64 values" in result.message
+
+    def counted_in_float16(clusters, labels):
+        from scipy.optimize import linear_sum_assignment
+        counts = np.zeros((10, 10), dtype=np.float16)
+        np.add.at(counts, (clusters, labels), 1)
+        rows, cols = linear_sum_assignment(counts.astype(np.float64), maximize=True)
+        return float(counts[rows, cols].astype(np.float64).sum() / len(labels))
+
+    result = ex.check_matched_accuracy(counted_in_float16)
+    assert not result.passed and "4001 of them in one count" in result.message
+
+
+def test_a_gradient_without_a_derivative_at_the_input_is_named():
+    def through_sqrt(c, mean, log_std):
+        distance = torch.sqrt((c - mean) ** 2)
+        return -0.5 * math.log(2 * math.pi) - log_std - 0.5 * (distance * torch.exp(-log_std)) ** 2
+
+    result = ex.check_gaussian_log_likelihood(through_sqrt)
+    assert not result.passed and "no derivative at that input" in result.message

@@ -225,8 +225,10 @@ def gradient_problem(exercise: Exercise, got_grads: list[Tensor] | None, leaves:
         if bool(torch.isfinite(w).all()) and not bool(torch.isfinite(g).all()):
             bad = _nonfinite_kind(g)
             return (f"the value is right, but the gradient with respect to {name} holds {bad} where the right one is "
-                    "finite: a step in between overflows (e.g. exp of a large number, then multiplied by 0) although "
-                    "the value comes out right. Rewrite it so that every step stays finite for such inputs.")
+                    "finite, although the value comes out right: a step in between overflows (e.g. exp of a large "
+                    "number, then multiplied by 0), or has no derivative at that input (sqrt of 0, abs or log|x| at "
+                    "0, as in sqrt((c - mean)**2) where c = mean). Rewrite it so that every step and its derivative "
+                    "stay finite for such inputs.")
         if bool(w.abs().sum() > 0) and not bool(g.abs().sum() > 0):
             return (f"the value is right, but no gradient reaches {name}: a part of the computation was "
                     "detached (.detach(), .data, torch.no_grad()), so training would not update what feeds it.")

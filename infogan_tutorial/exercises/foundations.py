@@ -78,6 +78,9 @@ def _categorical_info_loss_exercise() -> Exercise:
     def single() -> tuple:
         return torch.tensor([[3.5]]), torch.tensor([0])
 
+    def all_negative() -> tuple:  # a shift by max(row max, 0) leaves exp(-1000) = 0 here: log 0
+        return torch.tensor([[-1000.0, -1001.0, -2000.0], [0.5, -0.3, 1.0]]), torch.tensor([0, 2])
+
     def blind_then_sure() -> tuple:
         logits = torch.zeros(3, 10)
         logits[1, 4], logits[2, 7] = 30.0, -30.0
@@ -93,6 +96,8 @@ def _categorical_info_loss_exercise() -> Exercise:
              Case("7 images, 3 categories, most of them category 2", unbalanced),
              Case("logits in the thousands (rows 1000, 0, -1000 and -5, 995, 0; true categories 0, 1, 2)", huge),
              Case("one very sure row (1000, 0, -1000; true category 2) beside two ordinary rows", one_sure_row),
+             Case("a row of only very negative logits (-1000, -1001, -2000; true category 0) beside an ordinary row",
+                  all_negative),
              Case("one image and one category (the answer is 0)", single),
              Case("10 categories: a blind first row (all logits 0), then a sure row and one sure what it is not",
                   blind_then_sure),
@@ -506,6 +511,11 @@ def _traversal_codes_exercise() -> Exercise:
              Case("c1 of a spec with 12 categories over categories (11, 10, 3), 2 rows",
                   case(LatentSpec(noise_dim=8, categorical=(12,), n_continuous=2), 2, "c1", torch.tensor([11, 10, 3]),
                        56)),
+             Case("c12 of a spec with 12 codes (2 categorical, 10 continuous) over 3 values, 2 rows",
+                  case(LatentSpec(noise_dim=4, categorical=(3, 3), n_continuous=10), 2, "c12", grid3, 57)),
+             Case("c3 of a float64 base over 3 float64 values (0.1, -0.7, 1.3), 2 rows", lambda: (
+                 PAPER_SPEC, _in_float64(PAPER_SPEC.sample(2, seeded_rng(58))), "c3",
+                 torch.tensor([0.1, -0.7, 1.3], dtype=torch.float64))),
              Case("c3 of a float64 base over 3 values, 2 rows", lambda: (
                  PAPER_SPEC, _in_float64(PAPER_SPEC.sample(2, seeded_rng(54))), "c3", torch.tensor([-1.0, 0.1, 1.0])))]
 
@@ -640,8 +650,8 @@ def _matched_accuracy_exercise() -> Exercise:
                   lambda: (np.array([3] * 18 + [6] + [1, 1, 1]), np.array([0] * 10 + [1] * 8 + [0] + [5, 5, 5]))),
              Case("3000 items in 3 categories (more than 255 in one count)",
                   lambda: (np.repeat([4, 1, 0], 1000), np.repeat([1, 0, 2], [1200, 900, 900]))),
-             Case("5000 items, 4000 of them in one count (float16 counts no further than 2048)",
-                  lambda: (np.repeat([2, 7], [4500, 500]), np.repeat([5, 1, 5], [4000, 500, 500]))),
+             Case("5001 items, 4001 of them in one count (float16 holds no odd count above 2048)",
+                  lambda: (np.repeat([2, 7], [4501, 500]), np.repeat([5, 1, 5], [4001, 500, 500]))),
              Case("a single item (the answer is 1.0)", lambda: (np.array([6]), np.array([2]))),
              Case("int32 arrays, 10 categories but only 2 labels",
                   lambda: (np.arange(12, dtype=np.int32) % 10, np.array([0, 1] * 6, dtype=np.int32))),
