@@ -15,7 +15,7 @@ import time
 import warnings
 from pathlib import Path
 from collections.abc import Iterator
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -25,7 +25,8 @@ from .evaluation import categorical_accuracy, estimate_info_bound
 from .objectives import InfoBound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
-from .checkpoints import load_networks, networks_from_checkpoint, not_regular_file, read_checkpoint
+from .checkpoints import (PNG_MAGIC, load_networks, networks_from_checkpoint, not_regular_file, read_checkpoint,
+                          starts_with)
 from .compute import PRECISIONS, plan_compute
 from .config import MAX_SEED, MAX_STEPS
 from .devices import select_device
@@ -307,6 +308,12 @@ def train(args: argparse.Namespace) -> None:
         raise SpecError(f"--out {args.out} is {'the root folder' if here == here.parent else 'the folder you are in'}; "
                         "a run needs a folder of its own for its files, e.g. --out runs/infogan.")
     check_not_busy(args.out)
+    if not args.no_figures:
+        foreign = _foreign_figures(args.out / "figures")
+        if foreign:
+            raise SpecError(f"{args.out / 'figures'} holds {', '.join(foreign[:3])}: not PNG images, under the "
+                            "names the run writes its figures to, so writing them would destroy them. Move them away, "
+                            "or pass --no-figures.")
     if not args.resume and checkpoint.exists():
         raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
     if not args.resume and args.out.is_dir():
@@ -376,6 +383,7 @@ def train(args: argparse.Namespace) -> None:
                             "start a new run with another --out.")
         if args.resume:
             state = _resume(args, checkpoint, device, steps, saved_config)
+            state.config = _scored_exactly(state.config, args.eval_every)
             _trim_eval_log(args.out / "eval.jsonl", state.step)
         else:
             steps = steps if steps is not None else profile.steps
@@ -387,12 +395,7 @@ def train(args: argparse.Namespace) -> None:
                 config = dataclasses.replace(config, checkpoint_every=args.checkpoint_every)
             elif config.checkpoint_every > DEFAULT_CHECKPOINT_SPAN:  # a long run still saves now and then
                 config = dataclasses.replace(config, checkpoint_every=DEFAULT_CHECKPOINT_SPAN)
-            if args.eval_every and args.eval_every % config.log_every:  # scores come at reads of the losses:
-                # read them at the largest divisor of --eval-every up to the profile's interval, so each score is
-                # taken exactly at a multiple of --eval-every
-                reads = max(d for d in range(1, min(config.log_every, args.eval_every) + 1) if args.eval_every % d == 0)
-                config = dataclasses.replace(config, log_every=reads)
-            state = create_state(LatentSpec(), config, device)
+            state = create_state(LatentSpec(), _scored_exactly(config, args.eval_every), device)
         if state.data is not None and state.data["source"] != data.source and state.data.get("fingerprint") is None:
             raise SpecError(f"this run trained on {state.data['source']}, but {data.source} was loaded now; "
                             "--resume must continue on the same data (pass the run's --dataset and --data-dir).")
@@ -555,6 +558,24 @@ def _write_json(path: Path, obj: object, indent: int | None = None) -> None:
     tmp.replace(path)
 
 
+def _scored_exactly(config: TrainConfig, eval_every: int) -> TrainConfig:
+    """``config`` with the losses read (``log_every``) at the largest divisor of ``eval_every`` up to its interval:
+    scores come at reads of the losses, so each is then taken exactly at a multiple of ``--eval-every`` (also
+    after a ``--resume`` that changes it; the interval only sets how often the losses are logged)."""
+    if not eval_every or eval_every % config.log_every == 0:
+        return config
+    reads = max(d for d in range(1, min(config.log_every, eval_every) + 1) if eval_every % d == 0)
+    return dataclasses.replace(config, log_every=reads)
+
+
+def _foreign_figures(figs: Path) -> list[str]:
+    """The names of the files in ``figs`` named like a figure (``*.png``) that are not PNG images (a user's own)."""
+    if not figs.is_dir():
+        return []
+    return sorted(p.name for p in figs.glob("*.png") if not_regular_file(p) or p.is_dir() or (
+        p.is_file() and p.stat().st_size and not starts_with(p, PNG_MAGIC)))
+
+
 def _write_figures(args: argparse.Namespace, state: TrainState) -> None:
     import matplotlib.pyplot as plt
 
@@ -562,14 +583,18 @@ def _write_figures(args: argparse.Namespace, state: TrainState) -> None:
 
     figs = args.out / "figures"
     figs.mkdir(exist_ok=True)
-    for code in state.spec.code_names():
-        ax = plot_traversal(state.G, state.spec, code, generator=torch.Generator().manual_seed(state.config.seed))
-        ax.figure.savefig(figs / f"traversal_{code}.png", dpi=100, bbox_inches="tight")
+    kept = _foreign_figures(figs)  # put there during the run: kept, not overwritten
+
+    def save(ax: Any, name: str) -> None:
+        if name not in kept:
+            ax.figure.savefig(figs / name, dpi=100, bbox_inches="tight")
         plt.close(ax.figure)
-    ax = plot_info_curves({"InfoGAN" if state.config.info else "GAN": state.history}, state.spec)
-    ax.figure.savefig(figs / "info_bound.png", dpi=100, bbox_inches="tight")
-    plt.close(ax.figure)
-    print(f"Figures in {figs}.")
+
+    for code in state.spec.code_names():
+        save(plot_traversal(state.G, state.spec, code, generator=torch.Generator().manual_seed(state.config.seed)),
+             f"traversal_{code}.png")
+    save(plot_info_curves({"InfoGAN" if state.config.info else "GAN": state.history}, state.spec), "info_bound.png")
+    print(f"Figures in {figs}." + (f" Kept {', '.join(kept)} (not PNG images: not written over)." if kept else ""))
 
 
 def _last_score(path: Path) -> tuple[int, float]:

@@ -51,10 +51,22 @@ class ClusterAccuracy:
     def from_dict(cls, d: dict) -> ClusterAccuracy:
         """The inverse of :meth:`to_dict` (e.g. for scores stored as JSON); a :class:`SpecError` for anything else."""
         try:
-            return cls(float(d["accuracy"]), int(d["n"]), np.array(d["confusion"]), np.array(d["mapping"]))
+            result = cls(float(d["accuracy"]), int(d["n"]), np.array(d["confusion"]), np.array(d["mapping"]))
         except (TypeError, KeyError, ValueError) as e:
             raise SpecError(f"ClusterAccuracy.from_dict needs a dict with accuracy, n, confusion and mapping as "
                             f"to_dict writes them, got {type(d).__name__} ({type(e).__name__}: {e}).") from e
+        c = result.confusion
+        problem = (
+            "accuracy is not a fraction from 0 to 1" if not 0.0 <= result.accuracy <= 1.0 else
+            "confusion is not a square table of counts >= 0" if c.ndim != 2 or c.shape[0] != c.shape[1] or not c.size
+            or not np.issubdtype(c.dtype, np.number) or (c < 0).any() else
+            f"confusion counts {int(c.sum())} items, not n = {result.n}" if int(c.sum()) != result.n else
+            f"accuracy {result.accuracy:g} is not the confusion's diagonal share "
+            f"{float(np.trace(c)) / result.n:g}" if result.n and abs(result.accuracy - np.trace(c) / result.n) > 1e-6
+            else None)
+        if problem:
+            raise SpecError(f"ClusterAccuracy.from_dict: {problem}; pass what to_dict wrote, unchanged.")
+        return result
 
 
 def _whole_numbers(values: Tensor | np.ndarray, name: str) -> np.ndarray:

@@ -94,6 +94,7 @@ def _render_many(G: Generator, spec: LatentSpec, settings: Sequence[tuple[int, f
 
 
 MAX_ZOOM = 64  # a 28 x 28 image at most 1,792 pixels wide
+MAX_PNG_PIXELS = 64_000_000  # about 64 MB of grey pixels: a traversal strip at any zoom fits, a runaway size does not
 
 
 def to_png(image: Tensor | np.ndarray, zoom: int = 6) -> bytes:
@@ -109,6 +110,10 @@ def to_png(image: Tensor | np.ndarray, zoom: int = 6) -> bytes:
     if array.ndim != 2 or not array.size:
         raise SpecError(f"to_png needs one grey image of shape (H, W), got shape {tuple(array.shape)}; for one "
                         "image of a batch (N, 1, H, W) pass images[i, 0].")
+    if array.size * zoom * zoom > MAX_PNG_PIXELS:
+        raise SpecError(f"to_png: a {array.shape[0]} x {array.shape[1]} image at zoom {zoom} is "
+                        f"{array.size * zoom * zoom:,} pixels, more than the {MAX_PNG_PIXELS:,} a PNG here may hold; "
+                        "pass a smaller zoom or a smaller image.")
     if not np.isfinite(array).all():
         raise SpecError("to_png: the image holds NaN or infinite pixels, which have no grey; check what drew it.")
     low, high = float(array.min()), float(array.max())

@@ -295,6 +295,10 @@ def traversal_values(spec: LatentSpec, code: str, steps: int = 10,
         return list(range(spec.categorical[i]))
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
         raise SpecError(f"traversal_values: steps must be a whole number >= 2 (the two ends of the range), got {steps!r}.")
+    if not (isinstance(values, (tuple, list)) and len(values) == 2 and all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in values)):
+        raise SpecError(f"traversal_values: values must be the two ends (low, high) of the range as finite numbers, "
+                        f"e.g. (-2.0, 2.0), got {values!r}.")
     return torch.linspace(values[0], values[1], steps).tolist()
 
 

@@ -148,14 +148,19 @@ def info_loss(q: QOutput, codes: Codes, spec: LatentSpec,
     :class:`~infogan_tutorial.errors.SpecError`, as :class:`~infogan_tutorial.config.TrainConfig` does.
     """
     if check_values:
-        for name, value in (("lambda_cat", lambda_cat), ("lambda_cont", lambda_cont)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-                raise SpecError(f"info_loss: {name} must be a finite number >= 0 (a weight of the information term), "
-                                f"got {value!r}.")
+        _check_weights("info_loss", lambda_cat, lambda_cont)
         if isinstance(codes, Codes) and len(codes) == 0:
             raise SpecError("info_loss: the batch is empty (0 images): a mean over no images has no value; pass "
                             "at least one image's codes and Q's outputs.")
     return info_term(log_q(q, codes, spec, check_values), lambda_cat, lambda_cont)
+
+
+def _check_weights(where: str, lambda_cat: float, lambda_cont: float) -> None:
+    """Refuse a weight of the information term that is not a finite number >= 0, as TrainConfig does."""
+    for name, value in (("lambda_cat", lambda_cat), ("lambda_cont", lambda_cont)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+            raise SpecError(f"{where}: {name} must be a finite number >= 0 (a weight of the information term), got "
+                            f"{value!r}.")
 
 
 def info_term(lq: LogQ, lambda_cat: float = 1.0, lambda_cont: float = 0.1) -> Tensor:
@@ -163,6 +168,7 @@ def info_term(lq: LogQ, lambda_cat: float = 1.0, lambda_cont: float = 0.1) -> Te
     lq.continuous), i.e. -lambda L_I up to the constant H(c)."""
     if not isinstance(lq, LogQ):
         raise SpecError(f"info_term needs a LogQ (what log_q(q, codes, spec) returns), got {type(lq).__name__}.")
+    _check_weights("info_term", lambda_cat, lambda_cont)
     return -(lambda_cat * lq.categorical + lambda_cont * lq.continuous)
 
 

@@ -49,7 +49,7 @@ from .explorer import explorer_codes, to_png
 from .latent_codes import LatentSpec
 from .networks import Discriminator, Generator, check_network, eval_mode
 from .pretrained import MODEL_NAME, PRETRAINED_DIR, load_pretrained
-from .checkpoints import not_regular_file, starts_with
+from .checkpoints import PNG_MAGIC, not_regular_file, starts_with
 from .run_folder import missing_folders, path_argument, prepare_folder, remove_empty
 from .quantize import INT4_GROUP, dequantize_int4, quantizable, quantize_int4
 
@@ -217,7 +217,12 @@ def build_assets(folder: Path = PRETRAINED_DIR) -> tuple[bytes, dict, bytes]:
 
 
 def manifest_text(manifest: dict) -> str:
-    return json.dumps(manifest, indent=1) + "\n"
+    """The manifest as JSON text; a NaN or infinite number (not JSON) raises :class:`SpecError`."""
+    try:
+        return json.dumps(manifest, indent=1, allow_nan=False) + "\n"
+    except ValueError as e:
+        raise SpecError(f"the manifest holds a number JSON cannot hold (NaN or infinity): {e}; check the model's "
+                        "weights and the categories' scores.") from None
 
 
 def write_assets(out_dir: Path = ASSET_DIR, folder: Path = PRETRAINED_DIR) -> dict:
@@ -307,6 +312,34 @@ def _check_onnx_path(path: Path, option: str = "--onnx") -> None:
     prepare_folder(path.parent, f"{option}'s folder")
 
 
+def check_assets_replaceable(out_dir: Path) -> None:
+    """Refuse to write into ``out_dir`` where a file of the assets' names is not an earlier export: a PNG at
+    explorer-static.png, this format's manifest at generator.json, and generator.bin only beside that manifest
+    (writing over anything else, such as a user's own file of the same name, would destroy it)."""
+    manifest, static, weights = out_dir / MANIFEST_NAME, out_dir / STATIC_NAME, out_dir / WEIGHTS_NAME
+    for path in (manifest, static, weights):
+        kind = not_regular_file(path)
+        if kind or path.is_dir():
+            raise SpecError(f"--out {out_dir} holds {path.name} as {kind or 'a folder'}, where the export writes a "
+                            "file; move it away, or choose another --out.")
+    ours = False
+    if manifest.is_file():
+        try:
+            ours = json.loads(manifest.read_text(encoding="utf8")).get("format") == FORMAT
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            ours = False
+        if not ours:
+            raise SpecError(f"--out {out_dir} holds a {MANIFEST_NAME} that is not an earlier export (no \"format\": "
+                            f"{FORMAT!r}); writing there would destroy it. Move it away, or choose another --out.")
+    if static.is_file() and static.stat().st_size and not starts_with(static, PNG_MAGIC):
+        raise SpecError(f"--out {out_dir} holds a {STATIC_NAME} that is not a PNG image; writing there would destroy "
+                        "it. Move it away, or choose another --out.")
+    if weights.is_file() and weights.stat().st_size and not ours:
+        raise SpecError(f"--out {out_dir} holds a {WEIGHTS_NAME} without an earlier export's {MANIFEST_NAME} beside "
+                        "it, so it may be a file of your own; writing there would destroy it. Move it away, or choose "
+                        "another --out.")
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.check and args.onnx is not None:
         raise SpecError("--check writes nothing, so it cannot write --onnx; run the two separately.")
@@ -319,6 +352,8 @@ def _run(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     if args.onnx is not None:  # checked before the assets are written, not after
         _check_onnx_path(args.onnx)
+    if args.out.is_dir():
+        check_assets_replaceable(args.out)
     created = missing_folders(args.out)
     prepare_folder(args.out, "--out")
     try:

@@ -91,3 +91,29 @@ def test_pid_alive_refuses_text_and_why_unwritable_says_when_nothing_refuses(tmp
         with pytest.raises(CheckpointError, match="as an int"):
             pid_alive(pid)
     assert why_unwritable(tmp_path).startswith("nothing refuses writes there now")
+
+
+def test_a_user_s_file_under_a_figure_s_name_is_never_written_over(tmp_path, capsys):
+    from infogan_tutorial.cli import main
+
+    smoke = ["--profile", "smoke", "--batch-size", "8", "--quiet", "--device", "cpu", "--steps", "1"]
+    out = tmp_path / "run"
+    (out / "figures").mkdir(parents=True)
+    notes = out / "figures" / "info_bound.png"
+    notes.write_text("my notes\n")
+    assert main(["train", *smoke, "--out", str(out)]) == 2
+    assert "not PNG images" in capsys.readouterr().err and notes.read_text() == "my notes\n"
+    assert not (out / "checkpoint.pt").exists()
+
+
+def test_web_export_keeps_a_user_s_files_of_its_asset_names(tmp_path, capsys):
+    from infogan_tutorial import web_export
+
+    for name, text in [("generator.json", '{"mine": 1}\n'), ("explorer-static.png", "a text\n"),
+                       ("generator.bin", "my bytes\n")]:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / name).write_text(text)
+        assert web_export.main(["--out", str(folder)]) == 2
+        assert "would destroy it" in capsys.readouterr().err and (folder / name).read_text() == text
+        assert sorted(p.name for p in folder.iterdir()) == [name]
