@@ -85,6 +85,9 @@ def main() -> None:
     p.add_argument("--target", type=float, default=0.95, help="accuracy whose time to reach is reported (0.95)")
     p.add_argument("--out", type=Path, default=Path("runs/bench-accuracy"))
     args = p.parse_args()
+    if args.eval_dir is not None and not args.eval_dir.is_dir():
+        p.error(f"--eval-dir {args.eval_dir} is not a folder; give the folder of the IDX files to score on "
+                "(t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]), or leave it out.")
 
     device = select_device(args.device)
     args.device = str(device)
@@ -96,6 +99,7 @@ def main() -> None:
     wall: dict[tuple[str, int], float] = {}
     commands: dict[tuple[str, int], str] = {}
     stopped: set[tuple[str, int]] = set()
+    failed: list[tuple[str, int]] = []
     deadline = time.perf_counter() + 60 * args.max_minutes if args.max_minutes else float("inf")
     while pending or running:
         while pending and len(running) < args.parallel and time.perf_counter() < deadline:
@@ -117,6 +121,7 @@ def main() -> None:
                 wall[key] = time.perf_counter() - start
                 del running[key]
                 if proc.returncode not in (0, 130, -signal.SIGINT):
+                    failed.append(key)
                     print(f"{key[0]} seed {key[1]} failed (exit {proc.returncode}); "
                           f"see {args.out / f'{key[0]}-seed-{key[1]}.log'}", flush=True)
 
@@ -177,6 +182,8 @@ def main() -> None:
     (args.out / "table.md").write_text("\n".join(table) + "\n")
     (args.out / "results.json").write_text(json.dumps({"rows": rows, "recipes": summary, "eval_data": eval_data,
                                                        "command": " ".join(sys.argv)}, indent=1))
+    if failed:
+        sys.exit(f"{len(failed)} of {len(wall)} run(s) failed: see their logs in {args.out}.")
 
 
 if __name__ == "__main__":

@@ -341,6 +341,9 @@ def train(args: argparse.Namespace) -> None:
             "without --resume, or choose another --out." if left else "; start a new run without --resume, or give "
             "the --out of the run to continue."))
     saved_ckpt = read_checkpoint(checkpoint) if args.resume else None
+    if saved_ckpt is not None and "opt_g" not in saved_ckpt:  # said before any option is compared with its recipe
+        raise SpecError(f"{checkpoint} holds only weights (an exported model), so training cannot resume from it; "
+                        "use it with evaluate or sample --checkpoint, or start a new run in another --out.")
     saved_config, saved_data = saved_recipe(saved_ckpt, checkpoint) if saved_ckpt is not None else (None, None)
     del saved_ckpt
     device = select_device(args.device)  # the recipe, the device and its plan are checked before any data loads

@@ -140,7 +140,13 @@ class TrainConfig:
         saved = dict(saved)
         amp, amp_dtype = saved.pop("amp", None), saved.pop("amp_dtype", None)
         if amp is not None or amp_dtype is not None:
-            saved.setdefault("precision", "fp32" if amp is False else (amp_dtype or "auto"))
+            if "precision" in saved:
+                raise CheckpointError("the checkpoint's config has both precision and the older amp/amp_dtype it "
+                                      "replaced; one of them was added by hand. Keep precision only.")
+            if amp not in (None, True, False) or amp_dtype not in (None, "auto", "bf16", "fp16"):
+                raise CheckpointError(f"the checkpoint's config has amp={amp!r}, amp_dtype={amp_dtype!r}; older "
+                                      "versions wrote amp as true or false and amp_dtype as auto, bf16 or fp16.")
+            saved["precision"] = "fp32" if amp is False else (amp_dtype or "auto")
         if saved.get("info") is False:  # older versions accepted these for the plain GAN and never used them
             saved.update(lambda_real=0.0, lambda_invariant=0.0)
         unknown = set(saved) - {f.name for f in dataclasses.fields(cls)}

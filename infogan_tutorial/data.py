@@ -153,11 +153,11 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
                         "unsigned byte (0x08) files such as MNIST's can be read.")
     ndim = data[3]
     header = 4 + 4 * ndim
-    if ndim == 0 or len(data) < header:
+    if ndim == 0 or ndim > 8 or len(data) < header:
         raise DataError(f"{path}: the IDX header is corrupt or truncated ({ndim} dimensions, "
                         f"{len(data)} bytes). Re-download or regenerate the file.")
     dims = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(dims, dtype=np.int64))
+    expected = math.prod(dims)  # Python's integers: a header's absurd sizes cannot wrap around to match
     got = len(data) - header
     if got != expected:
         raise DataError(f"{path}: the header declares shape {dims}, i.e. {expected:,} data "

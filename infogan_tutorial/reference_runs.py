@@ -17,6 +17,7 @@ run's folder; the ``README.md`` beside the files gives the commands):
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,9 +94,7 @@ def record_reference(run: str | Path, out: str | Path, test_sets: dict[str, Data
                "accuracy": {name: categorical_accuracy(D, ds.images, ds.labels).to_dict()
                             for name, ds in test_sets.items()}}
     if (run / "eval.jsonl").is_file():  # the scores of --eval-every, on the run's --eval-dir
-        lines = (run / "eval.jsonl").read_text().splitlines()
-        summary["scores_during_training"] = [{k: e[k] for k in ("step", "accuracy", "n", "eval_data")}
-                                             for e in (json.loads(line) for line in lines if line.strip())]
+        summary["scores_during_training"] = _scores(run / "eval.jsonl")
     history = {k: list(v) for k, v in ckpt.get("history", {}).items()}
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -109,6 +108,18 @@ def record_reference(run: str | Path, out: str | Path, test_sets: dict[str, Data
     return load_reference(out.name, out.parent)
 
 
+def _scores(path: Path) -> list[dict]:
+    """The scores of ``eval.jsonl``, less any line a kill cut short or an edit broke (as ``train --resume`` drops)."""
+    scores = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            scores.append({k: entry[k] for k in ("step", "accuracy", "n", "eval_data")})
+        except (ValueError, KeyError, TypeError):
+            continue
+    return scores
+
+
 def load_reference(name: str, folder: str | Path = REFERENCE_DIR) -> ReferenceRun:
     """Read the stored run ``folder/name`` (see the module's docstring for its files)."""
     path = Path(folder) / name
@@ -116,13 +127,22 @@ def load_reference(name: str, folder: str | Path = REFERENCE_DIR) -> ReferenceRu
         known = sorted(p.name for p in Path(folder).glob("*") if (p / "summary.json").is_file())
         raise CheckpointError(f"no stored run {name!r} in {folder}; stored runs: {', '.join(known) or 'none'}. "
                               "They ship with the repository (data/reference), not with a pip-installed package.")
-    summary = json.loads((path / "summary.json").read_text())
-    history = json.loads((path / "history.json").read_text())
-    traversals = {}
-    with np.load(path / "traversals.npz") as npz:
-        for key in npz.files:
-            if key.endswith("_images"):
-                code = key[: -len("_images")]
-                traversals[code] = Traversal(code, npz[f"{code}_values"].tolist(), _from_uint8(npz[key]),
-                                             bool(npz[f"{code}_categorical"]))
+    try:
+        summary = json.loads((path / "summary.json").read_text())
+        history = json.loads((path / "history.json").read_text())
+        traversals = {}
+        with np.load(path / "traversals.npz") as npz:
+            for key in npz.files:
+                if key.endswith("_images"):
+                    code = key[: -len("_images")]
+                    traversals[code] = Traversal(code, npz[f"{code}_values"].tolist(), _from_uint8(npz[key]),
+                                                 bool(npz[f"{code}_categorical"]))
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:  # JSONDecodeError is a ValueError
+        raise CheckpointError(f"the stored run {path} is damaged or incomplete ({type(e).__name__}: {e}); restore it "
+                              "(git checkout -- data/reference, or record it again with scripts/record_reference.py)."
+                              ) from None
+    if not isinstance(summary, dict) or not isinstance(history, dict) or len(
+            {len(v) for v in history.values() if isinstance(v, list)}) > 1:
+        raise CheckpointError(f"the stored run {path} is damaged: summary.json must hold an object and history.json "
+                              "lists of one length; restore it (git checkout -- data/reference).")
     return ReferenceRun(name, summary, history, traversals)

@@ -145,6 +145,9 @@ def check_not_busy(out: Path) -> None:
     """Raise :class:`SpecError` if a live process other than this one holds ``out/.lock`` (a training writing there):
     said before anything else about the folder's files, which that training is changing."""
     lock = out / LOCK_NAME
+    if lock.is_dir():  # (a FIFO or a stale file is taken over by owned(); a folder cannot be)
+        raise SpecError(f"{lock} is a folder, where a training keeps its lock file (the id of the process writing to "
+                        f"{out}); no training made it. Remove it (rmdir {lock}, or move it away) and run again.")
     pid = _holder(lock)
     if pid is not None and pid != os.getpid() and pid_alive(pid):
         raise SpecError(f"another training (process {pid}) is writing to {out}; wait for it to finish, or "

@@ -420,7 +420,16 @@ def _diverged(state: TrainState, path: Path | None, what: str) -> None:
 
 def checkpoint_contents(state: TrainState, unlogged: tuple[list[float], int] | None = None) -> dict:
     """The full checkpoint of ``state`` (:func:`~infogan_tutorial.checkpoints.training_checkpoint` writes the
-    format); ``unlogged``: the statistics summed since their last read, if the save falls between two reads."""
+    format); ``unlogged``: the statistics summed since their last read, if the save falls between two reads (one
+    number per ``STAT_NAMES`` and their count of steps, as ``fit`` passes them; anything else raises
+    :class:`~infogan_tutorial.errors.SpecError`, since ``resume_state`` could not read it back)."""
+    if unlogged is not None and not (
+            isinstance(unlogged, (list, tuple)) and len(unlogged) == 2 and isinstance(unlogged[0], (list, tuple))
+            and len(unlogged[0]) == len(STAT_NAMES) and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                                            for v in unlogged[0])
+            and isinstance(unlogged[1], int) and not isinstance(unlogged[1], bool) and unlogged[1] > 0):
+        raise SpecError(f"unlogged must be None or ({len(STAT_NAMES)} sums, one per {', '.join(STAT_NAMES)}; a count "
+                        f"of steps >= 1), as fit passes it; got {unlogged!r:.200}.")
     return training_checkpoint(
         spec=state.spec, config=dataclasses.asdict(state.config), step=state.step, history=state.history,
         data=state.data, G=state.G, D=state.D, opt_g=state.opt_g, opt_d=state.opt_d, scaler=state.scaler,

@@ -117,3 +117,110 @@ def test_web_export_keeps_a_user_s_files_of_its_asset_names(tmp_path, capsys):
         assert web_export.main(["--out", str(folder)]) == 2
         assert "would destroy it" in capsys.readouterr().err and (folder / name).read_text() == text
         assert sorted(p.name for p in folder.iterdir()) == [name]
+
+
+# The ninth tester (1,341 tries): the rest of its findings.
+
+def test_checks_that_other_functions_already_make_are_made_here_too():
+    import json
+
+    from infogan_tutorial.evaluation import ClusterAccuracy
+    from infogan_tutorial.figures import traversal_values
+    from infogan_tutorial.objectives import LogQ, info_term
+    from infogan_tutorial.web_export import manifest_text
+
+    lq = LogQ(torch.tensor(-1.0), torch.tensor(-2.0))
+    for weights in [(float("nan"), 0.1), (1.0, -1.0)]:
+        with pytest.raises(SpecError, match="finite number >= 0"):
+            info_term(lq, *weights)
+    with pytest.raises(SpecError, match="finite numbers"):
+        traversal_values(LatentSpec(), "c2", 10, (float("nan"), 1.0))
+    good = ClusterAccuracy(0.5, 4, np.array([[1, 1], [1, 1]]), np.array([0, 1]))
+    assert ClusterAccuracy.from_dict(json.loads(json.dumps(good.to_dict()))).to_dict() == good.to_dict()
+    for change, words in [({"accuracy": 2.0}, "fraction from 0 to 1"), ({"confusion": [[5, 0], [0, 5]]}, "not n = 4"),
+                          ({"accuracy": 1.0}, "diagonal share")]:
+        with pytest.raises(SpecError, match=words):
+            ClusterAccuracy.from_dict({**good.to_dict(), **change})
+    with pytest.raises(SpecError, match="NaN or infinity"):
+        manifest_text({"x": float("nan")})
+    with pytest.raises(SpecError, match="more than the"):
+        to_png(np.zeros((5000, 5000)), zoom=64)
+
+
+def test_damaged_files_are_named_not_tracebacks(tmp_path):
+    import shutil
+
+    from infogan_tutorial.data import read_idx
+    from infogan_tutorial.errors import DataError
+    from infogan_tutorial.reference_runs import REFERENCE_DIR, _scores, load_reference
+
+    idx = tmp_path / "huge-idx3-ubyte"
+    idx.write_bytes(bytes([0, 0, 8, 3]) + (2 ** 31).to_bytes(4, "big") * 3)  # 2**93 bytes declared, none there
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        read_idx(idx)
+    idx.write_bytes(bytes([0, 0, 8, 255]) + bytes(4 * 255))
+    with pytest.raises(DataError, match="header is corrupt"):
+        read_idx(idx)
+    for damage in ("summary.json", "traversals.npz"):
+        copy = tmp_path / damage / "gan-seed-1"
+        shutil.copytree(REFERENCE_DIR / "gan-seed-1", copy)
+        data = bytearray((copy / damage).read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (copy / damage).write_bytes(bytes(data) if damage != "summary.json" else b"{'broken")
+        with pytest.raises(CheckpointError, match="damaged"):
+            load_reference("gan-seed-1", copy.parent)
+    scores = tmp_path / "eval.jsonl"
+    scores.write_text('{"step": 5, "accuracy": 0.5, "n": 10, "eval_data": "x"}\n{"step": 10, "accu\n{"step": 7}\n')
+    assert _scores(scores) == [{"step": 5, "accuracy": 0.5, "n": 10, "eval_data": "x"}]
+
+
+def test_configs_and_unlogged_sums_that_cannot_be_read_back_are_refused(tmp_path):
+    from infogan_tutorial.training import TrainConfig, checkpoint_contents, create_state
+
+    for saved, words in [({"amp": True, "precision": "fp32"}, "both precision"),
+                         ({"amp": "yes"}, "amp='yes'"), ({"amp": True, "amp_dtype": "half"}, "amp_dtype='half'")]:
+        with pytest.raises(CheckpointError, match=words):
+            TrainConfig.from_dict(saved)
+    state = create_state(LatentSpec(), TrainConfig(steps=1, batch_size=4), "cpu")
+    for unlogged in [([1.0, 2.0], 3), ([0.0] * 6, 0), "sums"]:
+        with pytest.raises(SpecError, match="as fit passes it"):
+            checkpoint_contents(state, unlogged)
+
+
+def test_the_cli_names_a_lock_folder_an_export_to_resume_and_a_missing_eval_dir(tmp_path, capsys):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from infogan_tutorial.cli import main
+
+    smoke = ["--profile", "smoke", "--batch-size", "8", "--quiet", "--device", "cpu", "--no-figures"]
+    out = tmp_path / "run"
+    (out / ".lock").mkdir(parents=True)
+    assert main(["train", *smoke, "--out", str(out), "--steps", "1"]) == 2
+    assert "is a folder, where a training keeps its lock file" in capsys.readouterr().err
+    (out / ".lock").rmdir()
+    assert main(["train", *smoke, "--out", str(out), "--steps", "2", "--export", str(tmp_path / "m.pt")]) == 0
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    (tmp_path / "m.pt").rename(exported / "checkpoint.pt")
+    capsys.readouterr()
+    assert main(["train", *smoke, "--out", str(exported), "--resume", "--seed", "2", "--steps", "4"]) == 2
+    assert "holds only weights" in capsys.readouterr().err
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "accuracy.py"
+    done = subprocess.run([sys.executable, str(bench), "--eval-dir", str(tmp_path / "nowhere"), "--out",
+                           str(tmp_path / "bench")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "is not a folder" in done.stderr
+
+
+def test_eval_every_is_honoured_on_resume(tmp_path):
+    import json
+
+    from infogan_tutorial.cli import main
+
+    smoke = ["--profile", "smoke", "--batch-size", "8", "--quiet", "--device", "cpu", "--no-figures"]
+    out = tmp_path / "run"
+    assert main(["train", *smoke, "--out", str(out), "--steps", "6", "--eval-every", "6"]) == 0
+    assert main(["train", *smoke, "--out", str(out), "--resume", "--steps", "14", "--eval-every", "7"]) == 0
+    steps = [json.loads(line)["step"] for line in (out / "eval.jsonl").read_text().splitlines()]
+    assert steps == [6, 7, 14]
