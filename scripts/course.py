@@ -193,7 +193,13 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
             page.write_text(cg.feedback_html(student, assignment, result), encoding="utf8")
             graded_now.add((student, assignment))
             print(f"{summary_line(student, assignment, result)}  ({time.monotonic() - start:.0f} s)", flush=True)
-        for student, flags in cg.alike_flags(submissions, everyone, assignment, name, items, source).items():
+        try:
+            alike = cg.alike_flags(submissions, everyone, assignment, name, items, source)
+        except Exception as e:  # noqa: BLE001 - a comparison that fails never costs a round its grades
+            print(f"NOTE: the comparison of {assignment}'s submissions with each other failed ({type(e).__name__}: "
+                  f"{str(e)[:200]}); grades are unaffected, but no submission was flagged as alike.", flush=True)
+            alike = {}
+        for student, flags in alike.items():
             out = results / student / f"{assignment}.json"
             if flags and (student, assignment) in graded_now and out.is_file():
                 result = json.loads(out.read_text())

@@ -178,15 +178,25 @@ def find_notebook(folder: Path, name: str) -> tuple[Path | None, str | None]:
         return (f"; also in the folder and not graded: {', '.join(rest)} (only {graded.name} counts: hand in "
                 "your work in that notebook)") if rest else ""
 
+    link = next((p for p in (folder.parent, folder) if p.is_symlink()), None)
+    if link is not None:  # a link may point anywhere the grader can read: the course's own solutions, another student
+        return None, f"{link} is a symbolic link, not a handed-in folder; hand in the files themselves"
     if exact.is_file():
-        return exact, (others(exact).removeprefix("; ") or None)
+        return _not_a_link(exact, (others(exact).removeprefix("; ") or None))
     close = [p for p in found if p.stem.startswith(name)] or (found if len(found) == 1 else [])
     if len(close) == 1:
-        return close[0], (f"graded {close[0].name} (the notebook was renamed; expected {name}.ipynb)"
-                          + others(close[0]))
+        return _not_a_link(close[0], (f"graded {close[0].name} (the notebook was renamed; expected {name}.ipynb)"
+                                      + others(close[0])))
     if not found:
         return None, f"no notebook in {folder} (expected {name}.ipynb)"
     return None, f"several notebooks and none named {name}.ipynb: {', '.join(p.name for p in found)}"
+
+
+def _not_a_link(path: Path, note: str | None) -> tuple[Path | None, str | None]:
+    if path.is_symlink():
+        return None, (f"{path.name} is a symbolic link (to {os.readlink(path)}), not a handed-in notebook; hand in the "
+                      "notebook itself")
+    return path, note
 
 
 def answers_of(nb: dict, items: list[Item]) -> tuple[dict[str, str], list[str]]:
@@ -820,8 +830,8 @@ def alike_flags(submissions: Path, students: list[str], assignment: str, name: s
             submissions / student / assignment).is_dir() else (None, None)
         try:
             answers[student] = answers_of(json.loads(path.read_text(encoding="utf8")), items)[0] if path else {}
-        except (OSError, ValueError, AttributeError, TypeError):
-            answers[student] = {}  # an unreadable notebook is reported by its grading
+        except Exception:  # noqa: BLE001 - unreadable (even a JSON nested past Python's recursion limit): its grading
+            answers[student] = {}  # reports it; the comparison goes on without it
     return alike_submissions(answers, answers_of(source, items)[0],
                              "the course's worked solutions (the book's full edition)")
 

@@ -89,7 +89,7 @@ def parse(source: str) -> ast.Module | None:
     try:
         return ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
                                    for line in source.splitlines()))
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested past the parser's limits: no tree
         return None
 
 
@@ -118,10 +118,12 @@ class Key:
         None (only for functions of :data:`KEY_COPY_NODES` nodes or more)."""
         if sum(1 for _ in ast.walk(fn)) < KEY_COPY_NODES:
             return None
-        where = self.exact.get(shape(fn))
+        try:
+            where, seq = self.exact.get(shape(fn)), tokens(fn)
+        except (RecursionError, MemoryError, ValueError):  # nested past ast.unparse's limits: no shape to compare
+            return None
         if where:
             return f"the answer key's {where} up to names"
-        seq = tokens(fn)
         best = max(((likeness(seq, key), where) for where, key in self.alike), default=(0.0, ""))
         return f"{best[0]:.0%} like the answer key's {best[1]}" if best[0] >= KEY_LIKE_RATIO else None
 
@@ -132,7 +134,10 @@ def answer_tokens(answers: dict[str, str]) -> dict[str, list[str]]:
     out = {}
     for label, source in answers.items():
         tree = parse(source)
-        seq = [t for fn in (long_functions(tree) if tree else []) for t in tokens(fn)]
+        try:
+            seq = [t for fn in (long_functions(tree) if tree else []) for t in tokens(fn)]
+        except (RecursionError, MemoryError, ValueError):
+            seq = []
         if seq:
             out[label] = seq
     return out

@@ -157,3 +157,26 @@ def test_an_answer_written_as_a_callable_instance_or_again_below_its_stub_is_gra
                      "graded with that cell run after the answer cell, as the notebook runs them"]
     assert cg.defines("from m import f as g\nh: int = 3\nk = lambda x: x\ndef broken(:\n") == {"k", "broken"}
     assert cg.defines("from m import f as g\nh: int = 3\nk = lambda x: x\nclass C: pass\n") == {"g", "h", "k", "C"}
+
+
+def test_a_link_or_code_nested_past_python_s_limits_never_stops_the_comparison(tmp_path):
+    """The seventh cheating instructor: a 200,000-deep JSON notebook stopped the whole round in the comparison
+    (RecursionError), and a notebook linked to the course's source was graded 12/12."""
+    nb, items = released()
+    solutions = tmp_path / "source.ipynb"
+    solutions.write_text(json.dumps(nb))
+    for student in ("ana", "ben", "eve"):
+        (tmp_path / "subs" / student / "foundations").mkdir(parents=True)
+    target = tmp_path / "subs" / "ana" / "foundations" / "08_exercises_foundations.ipynb"
+    target.write_text("[" * 200_000 + "]" * 200_000)
+    (tmp_path / "subs" / "ben" / "foundations" / "08_exercises_foundations.ipynb").symlink_to(solutions)
+    deep = "def code_entropy(spec):\n    return " + "(" * 5000 + "1" + ")" * 5000 + "\n"
+    cells = nb["cells"] + [{"cell_type": "code", "metadata": {}, "source": deep, "outputs": [], "execution_count": None}]
+    (tmp_path / "subs" / "eve" / "foundations" / "08_exercises_foundations.ipynb").write_text(
+        json.dumps({**nb, "cells": cells}))
+    flags = cg.alike_flags(tmp_path / "subs", ["ana", "ben", "eve"], "foundations", "08_exercises_foundations",
+                           items, nb)
+    assert set(flags) == {"ana", "ben", "eve"}
+    path, why = cg.find_notebook(tmp_path / "subs" / "ben" / "foundations", "08_exercises_foundations")
+    assert path is None and "symbolic link" in why
+    assert cg.review_flags({"ex-code-entropy": deep}) == []

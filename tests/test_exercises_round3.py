@@ -630,7 +630,7 @@ def trav_index_select(spec, base, code, values):
     if i < spec.n_categorical:
         cat[:, i] = values.repeat(rows).long()
     else:
-        cont[:, i - spec.n_categorical] = values.repeat(rows).float()
+        cont[:, i - spec.n_categorical] = values.repeat(rows).to(cont.dtype)  # (.float() rounds float64 values)
     return Codes(z, cat, cont)
 
 
