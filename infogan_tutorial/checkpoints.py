@@ -383,6 +383,8 @@ def read_checkpoint(path: str | Path) -> dict:
 def malformed_entry(ckpt: dict) -> str | None:
     """The first entry of a checkpoint dict that is not of the kind this package writes (said in words), or None:
     the entries besides the weights, which evaluate, sample and a resume read."""
+    if not isinstance(ckpt, dict):
+        return f"the checkpoint is a {type(ckpt).__name__}, not the dict of entries torch.save wrote"
     step = ckpt.get("step", 0)
     kinds = {"config": dict, "history": dict, "data": (dict, type(None)), "int8_scales": dict, "int4": dict,
              "spec": dict}
@@ -463,6 +465,9 @@ def spec_of(ckpt: dict, path: str | Path = "checkpoint") -> LatentSpec:
 def network_weights(ckpt: dict, net: str) -> dict[str, Tensor]:
     """fp32 tensors of network ``net`` ("G" or "D") from any checkpoint: a full one (fp32), or an
     export whose entries may be fp16, int8 with per-row scales or packed 4-bit weights."""
+    if net not in ("G", "D") or not isinstance(ckpt, dict) or not isinstance(ckpt.get(net), dict):
+        raise CheckpointError(f"network_weights reads network 'G' or 'D' of a checkpoint dict; got net={net!r}"
+                              + ("" if net not in ("G", "D") else f" and a checkpoint without {net}'s weights") + ".")
     scales, int4 = ckpt.get("int8_scales", {}).get(net, {}), ckpt.get("int4", {}).get(net, {})
     out = {}
     for k, v in ckpt[net].items():

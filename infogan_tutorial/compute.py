@@ -48,7 +48,12 @@ class DeviceFacts:
 
 
 def device_facts(device: torch.device, ask_bf16: bool = True) -> DeviceFacts:
-    """The answers of ``device``; a GPU or the CPU is asked about bf16 only with ``ask_bf16``."""
+    """The answers of ``device`` (a torch.device or its name); a GPU or the CPU is asked about bf16 only with
+    ``ask_bf16``."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
     bf16 = ask_bf16 and (native_bf16(device) if device.type == "cuda" else
                          device.type == "cpu" and cpu_native_bf16())
     return DeviceFacts(device.type, native_bf16=bf16, graph_problem=graph_problem(device))

@@ -43,6 +43,8 @@ _MATH = {r"\lambda": "λ", r"\varepsilon": "ε", r"\sigma": "σ", r"\mu": "μ", 
 
 def plain(text: str) -> str:
     """``text`` with matplotlib's mathtext made plain: ``"$L_I$ of $c_1$"`` -> ``"L_I of c_1"``."""
+    if not isinstance(text, str):
+        raise SpecError(f"plain needs a str, got {type(text).__name__}.")
     for tex, word in _MATH.items():
         text = text.replace(tex, word)
     text = re.sub(r"\\(?:mathrm|text|operatorname)\{([^}]*)\}", r"\1", text)
@@ -109,6 +111,9 @@ def figure_description(fig: Figure) -> str:
     A panel described by nobody but holding labelled lines is described by where those lines start
     and end; a panel with neither adds nothing, so an undescribed image grid gives "".
     """
+    if not isinstance(fig, Figure):
+        raise SpecError(f"figure_description needs a matplotlib Figure (for a panel, pass ax.figure), got "
+                        f"{type(fig).__name__}.")
     parts = [getattr(fig, "_infogan_description", "")]
     suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
     if parts[0] and suptitle and plain(suptitle) not in parts[0]:

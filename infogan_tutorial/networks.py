@@ -162,6 +162,8 @@ class Discriminator(nn.Module):
 def init_weights(module: nn.Module) -> None:
     """DCGAN-style initialisation: normal with mean 0 and standard deviation 0.02 for conv/linear weights, mean 1 and
     standard deviation 0.02 for BN scales."""
+    if not isinstance(module, nn.Module):
+        raise SpecError(f"init_weights needs a network (a torch.nn.Module, e.g. G or D), got {type(module).__name__}.")
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             if m.weight.numel() == 0:  # e.g. Q's output layer for a spec with no codes

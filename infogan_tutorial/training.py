@@ -105,9 +105,15 @@ def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | s
     return TrainState(spec, config, device, G, D, opt_g, opt_d, scaler, code_rng, plan)
 
 
+def _check_state(state: object, where: str) -> None:
+    if not isinstance(state, TrainState):
+        raise SpecError(f"{where} needs a TrainState (from create_state or resume_state), got {type(state).__name__}.")
+
+
 def autocast(state: TrainState) -> contextlib.AbstractContextManager:
     """The state's mixed-precision context (a no-op in fp32). Under a CUDA graph, without autocast's cache
     of cast weights, as PyTorch asks of graphed code."""
+    _check_state(state, "autocast")
     if state.plan.dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(state.device.type, dtype=state.plan.dtype, cache_enabled=not state.plan.cuda_graph)
@@ -196,6 +202,10 @@ def _check_writable(path: Path) -> None:
 def descend(state: TrainState, optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
     """One optimizer step on ``loss``: zero the gradients, backward, step, through the plan's gradient scaler
     (fp16's loss scaling; a no-op scaler otherwise). ``train_step`` updates the scale once per step."""
+    _check_state(state, "descend")
+    if not isinstance(loss, Tensor) or not loss.requires_grad:
+        raise SpecError("descend needs a loss that carries a gradient (a tensor computed from the networks' "
+                        "parameters, not detached, not under torch.no_grad()).")
     optimizer.zero_grad(set_to_none=True)
     state.scaler.scale(loss).backward()
     state.scaler.step(optimizer)
@@ -259,6 +269,7 @@ def make_step(state: TrainState) -> Callable[[Tensor], Tensor]:
     plan says so (``state.plan.cuda_graph``: recorded after a few eager calls, and again whenever
     :func:`recording_key` changes). :func:`fit` makes one per call; pass the same one to several
     ``fit`` calls to keep one recording."""
+    _check_state(state, "make_step")
     if not state.plan.cuda_graph:
         return lambda real: train_step(state, real)
     if any(not group.get("capturable", False) for opt in (state.opt_d, state.opt_g) for group in opt.param_groups):
@@ -308,6 +319,9 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     if not isinstance(state, TrainState):
         raise SpecError(f"fit needs a TrainState (create_state or resume_state) first and the images second, got "
                         f"{type(state).__name__}.")
+    if step is not None and not callable(step):
+        raise SpecError(f"fit: step must be a function of the batch, as make_step(state) returns (or None), got "
+                        f"{type(step).__name__}.")
     if callback is not None and not callable(callback):
         raise SpecError(f"fit: callback must be a function of the state (or None), got {type(callback).__name__}.")
     cfg = state.config
@@ -489,6 +503,9 @@ DATA_TEXT = ("dataset", "data_dir", "eval_dir", "fingerprint")
 def saved_recipe(ckpt: dict, path: str | Path) -> tuple[TrainConfig, dict | None]:
     """A training checkpoint's recipe (its ``config``) and the description of its data (``data``, or None),
     checked: a :class:`CheckpointError` names an entry that ``train`` would not have written."""
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path} is malformed: it holds a {type(ckpt).__name__}, not the dict of entries train "
+                              "writes.")
     config, data = ckpt.get("config"), ckpt.get("data")
     good_data = data is None or isinstance(data, dict) and all(
         data.get(k) is None or isinstance(data[k], str) for k in DATA_TEXT)

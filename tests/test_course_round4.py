@@ -66,7 +66,8 @@ def test_an_answer_written_as_a_lambda_is_graded_as_one_written_with_def():
                      "source": "categorical_info_loss = lambda logits, c: F.cross_entropy(logits, c)\n"}]}
     answers, notes = cg.answers_of(nb, items)
     assert list(answers) == [items[0].label] and notes == []
-    assert cg.defines("f: Callable = lambda x: x\ndef g(y):\n    return y\nh = 3\n") == {"f", "g"}
+    # any name a cell binds may be the answer (a callable instance too): test_course_similarity.py
+    assert cg.defines("f: Callable = lambda x: x\ndef g(y):\n    return y\nh = 3\n") == {"f", "g", "h"}
 
 
 def test_code_or_tables_smuggled_in_as_literals_are_flagged_for_review():

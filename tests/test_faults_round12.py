@@ -224,3 +224,30 @@ def test_eval_every_is_honoured_on_resume(tmp_path):
     assert main(["train", *smoke, "--out", str(out), "--resume", "--steps", "14", "--eval-every", "7"]) == 0
     steps = [json.loads(line)["step"] for line in (out / "eval.jsonl").read_text().splitlines()]
     assert steps == [6, 7, 14]
+
+
+def test_more_api_calls_with_none_or_a_wrong_type_are_refused_by_name():
+    from infogan_tutorial.checkpoints import malformed_entry, network_weights
+    from infogan_tutorial.compute import device_facts
+    from infogan_tutorial.figures import figure_description, plain
+    from infogan_tutorial.networks import init_weights
+    from infogan_tutorial.training import TrainConfig, autocast, create_state, descend, fit, make_step, saved_recipe
+
+    for call, error, words in [(lambda: plain(None), SpecError, "needs a str"),
+                               (lambda: figure_description(None), SpecError, "matplotlib Figure"),
+                               (lambda: init_weights(None), SpecError, "torch.nn.Module"),
+                               (lambda: device_facts("gpu7"), SpecError, "unknown device"),
+                               (lambda: network_weights({}, "Q"), CheckpointError, "'G' or 'D'"),
+                               (lambda: network_weights({}, "G"), CheckpointError, "without G's weights"),
+                               (lambda: saved_recipe(None, "x.pt"), CheckpointError, "malformed"),
+                               (lambda: autocast(None), SpecError, "needs a TrainState"),
+                               (lambda: make_step(None), SpecError, "needs a TrainState")]:
+        with pytest.raises(error, match=words):
+            call()
+    assert "not the dict" in malformed_entry(None)
+    assert device_facts("cpu") == device_facts(torch.device("cpu"))  # a name is read as the device
+    state = create_state(LatentSpec(), TrainConfig(steps=1, batch_size=4), "cpu")
+    with pytest.raises(SpecError, match="carries a gradient"):
+        descend(state, state.opt_g, torch.tensor(1.0))
+    with pytest.raises(SpecError, match="step must be a function"):
+        fit(state, torch.zeros(8, 1, 28, 28), progress=False, step=5)
