@@ -785,10 +785,17 @@ LONG_LITERAL = 2000
 """A string or bytes literal longer than this in an answer (stored tables, code) is flagged for review too."""
 
 
+PACKAGE_ANSWERS = ("objectives.py", "evaluation.py", "latent_codes.py", "mutual_information.py")
+"""The package's own modules that implement what the exercises ask for: compared like the answer key."""
+
+
 def answer_key() -> Key:
-    """The checkers' answer key (:data:`ANSWER_KEY`), to flag a copy of one of its functions in an answer."""
+    """The checkers' answer key (:data:`ANSWER_KEY`) and the package's modules that implement what the exercises ask
+    for (:data:`PACKAGE_ANSWERS`), to flag a copy of one of their functions in an answer."""
+    import infogan_tutorial
     import infogan_tutorial.exercises as exercises
-    return Key(Path(exercises.__file__).parent / name for name in ANSWER_KEY)
+    return Key([*(("the answer key's", Path(exercises.__file__).parent / name) for name in ANSWER_KEY),
+                *(("the package's", Path(infogan_tutorial.__file__).parent / name) for name in PACKAGE_ANSWERS)])
 
 
 def review_flags(answers: dict[str, str], key: Key | None = None) -> list[str]:

@@ -4,11 +4,12 @@ Code is compared by its anonymous shape (:func:`tokens`): the syntax tree in sou
 variable, argument and function name replaced by one placeholder and docstrings dropped, keeping the
 attributes it calls (``torch.logsumexp``), its constants and its keywords. Two token lists are compared
 with :class:`difflib.SequenceMatcher`: a statement added, removed or changed costs a few tokens of the
-ratio, so a copy padded with dead code (``_unused = 0``) stays above the thresholds below.
+ratio, so a copy with a few dead lines (``_unused = 0``) stays above the thresholds below, and the share of
+the original found in order (containment) catches one padded with many.
 
-The thresholds were measured (December 2026) on 684 answer functions written by two students who
-never saw the answer key: against the key's functions of 66 tokens or more, the most alike honest answer
-scored 0.71; shorter functions (a ``F.cross_entropy`` call, a ``linear_sum_assignment`` loop) are
+The thresholds were measured (December 2026) on 958 answer functions written by three students who
+never saw the answer key: against the key's and the package's functions of 66 tokens or more, the most
+alike honest answer scored 0.71 and held at most 0.68 of one; shorter functions (a ``F.cross_entropy`` call, a ``linear_sum_assignment`` loop) are
 written alike by everyone (honest answers up to 0.97), so only an exact copy of those is flagged.
 """
 
@@ -26,10 +27,18 @@ KEY_LIKE_TOKENS = 66
 """A key function this long (in :func:`tokens`) is also matched by likeness, not only exactly."""
 KEY_LIKE_RATIO = 0.85
 """Likeness from which an answer function counts as a reworded copy of a key function of :data:`KEY_LIKE_TOKENS`."""
-SUBMISSION_MIN_TOKENS = 200
+KEY_CONTAINED = 0.97
+"""Share of a key function of :data:`KEY_LIKE_TOKENS` found, in order, in an answer function, from which the answer
+counts as a padded copy of it (dead lines and extra steps added); honest answers held at most 0.68 of one (958
+functions of three blind students, December 2026)."""
+SUBMISSION_MIN_TOKENS = 150
 """Two submissions are compared over the exercises both answered with code at least this long in all."""
 SUBMISSION_RATIO = 0.9
 """Likeness of two submissions' answers (or of one and the worked solutions) from which both are flagged."""
+SUBMISSION_CONTAINED = 0.97
+"""Share of the shorter submission's code found, in order, in the other's, from which both are flagged: a copy
+padded with dead lines and extra steps keeps nearly all of its source (0.99 to 1.00 in the seventh cheating
+instructor's term), while a submission written to the same worked solutions shared at most 0.91 with them."""
 
 
 class _Anonymous(ast.NodeTransformer):
@@ -100,22 +109,23 @@ def long_functions(tree: ast.AST) -> list[ast.FunctionDef]:
 
 
 class Key:
-    """The functions of some reference files (the checkers' answer key), to tell a copy of one in an answer."""
+    """The functions of some reference files (the checkers' answer key, the package's own modules), to tell a copy
+    of one in an answer; ``files`` are (whose, path) pairs, e.g. ("the answer key's", .../foundations.py)."""
 
-    def __init__(self, files: Iterable[Path]) -> None:
+    def __init__(self, files: Iterable[tuple[str, Path]]) -> None:
         self.exact: dict[str, str] = {}
         self.alike: list[tuple[str, list[str]]] = []
-        for path in files:
+        for whose, path in files:
             for fn in long_functions(ast.parse(path.read_text(encoding="utf8"))):
-                where = f"{path.name}: {fn.name}"
+                where = f"{whose} {path.name}: {fn.name}"
                 self.exact.setdefault(shape(fn), where)
                 seq = tokens(fn)
                 if len(seq) >= KEY_LIKE_TOKENS:
                     self.alike.append((where, seq))
 
     def copy_of(self, fn: ast.FunctionDef) -> str | None:
-        """'the answer key's X up to names' or 'N % like the answer key's X' for a copy of a key function, else
-        None (only for functions of :data:`KEY_COPY_NODES` nodes or more)."""
+        """"the answer key's X up to names", "N% like the package's X" or "holds N% of X, in order" for a copy of a
+        key function, else None (only for functions of :data:`KEY_COPY_NODES` nodes or more)."""
         if sum(1 for _ in ast.walk(fn)) < KEY_COPY_NODES:
             return None
         try:
@@ -123,9 +133,17 @@ class Key:
         except (RecursionError, MemoryError, ValueError):  # nested past ast.unparse's limits: no shape to compare
             return None
         if where:
-            return f"the answer key's {where} up to names"
-        best = max(((likeness(seq, key), where) for where, key in self.alike), default=(0.0, ""))
-        return f"{best[0]:.0%} like the answer key's {best[1]}" if best[0] >= KEY_LIKE_RATIO else None
+            return f"{where} up to names"
+        for where, key in self.alike:
+            if likeness(seq, key) == 0.0 and len(seq) < len(key):  # (too unlike to hold it, by the quick bounds)
+                continue
+            matched = sum(block.size for block in difflib.SequenceMatcher(
+                None, seq, key, autojunk=False).get_matching_blocks())
+            if 2 * matched / (len(seq) + len(key)) >= KEY_LIKE_RATIO:
+                return f"{2 * matched / (len(seq) + len(key)):.0%} like {where}"
+            if matched / len(key) >= KEY_CONTAINED:
+                return f"holds {matched / len(key):.0%} of {where}, in order"
+        return None
 
 
 def answer_tokens(answers: dict[str, str]) -> dict[str, list[str]]:
@@ -152,24 +170,32 @@ def alike_submissions(submissions: dict[str, dict[str, str]], solutions: dict[st
     flags: dict[str, list[str]] = {name: [] for name in submissions}
     names = sorted(seqs)
 
-    def compare(a: dict[str, list[str]], b: dict[str, list[str]]) -> tuple[float, int]:
+    def compare(a: dict[str, list[str]], b: dict[str, list[str]]) -> tuple[str | None, int]:
+        """'N %' (how alike, or how much of the shorter is in the other) where the two are flagged, else None."""
         common = sorted(set(a) & set(b))
         left = [t for label in common for t in a[label]]
         right = [t for label in common for t in b[label]]
         if min(len(left), len(right)) < SUBMISSION_MIN_TOKENS:
-            return 0.0, len(common)
-        return likeness(left, right), len(common)
+            return None, len(common)
+        matched = sum(block.size for block in difflib.SequenceMatcher(
+            None, left, right, autojunk=False).get_matching_blocks())
+        ratio, contained = 2 * matched / (len(left) + len(right)), matched / min(len(left), len(right))
+        if ratio >= SUBMISSION_RATIO:
+            return f"{ratio:.0%} alike", len(common)
+        if contained >= SUBMISSION_CONTAINED:
+            return f"{contained:.0%} of the shorter one's code in the other, in order", len(common)
+        return None, len(common)
 
     found: dict[str, list[str]] = {name: [] for name in names}
     for i, name in enumerate(names):
-        ratio, n = compare(seqs[name], reference)
-        if ratio >= SUBMISSION_RATIO:
-            flags[name].append(f"answers {ratio:.0%} like {solutions_name} ({n} exercises)")
+        how, n = compare(seqs[name], reference)
+        if how:
+            flags[name].append(f"answers like {solutions_name} ({how}; {n} exercises)")
         for other in names[i + 1:]:
-            ratio, n = compare(seqs[name], seqs[other])
-            if ratio >= SUBMISSION_RATIO:
-                found[name].append(f"{other} ({ratio:.0%}, {n} exercises)")
-                found[other].append(f"{name} ({ratio:.0%}, {n} exercises)")
+            how, n = compare(seqs[name], seqs[other])
+            if how:
+                found[name].append(f"{other} ({how}; {n} exercises)")
+                found[other].append(f"{name} ({how}; {n} exercises)")
     for name, others in found.items():
         if others:
             flags[name].append(f"answers alike those of {len(others)} other student(s): {', '.join(others)}")

@@ -203,7 +203,7 @@ def test_cheats_score_zero(graded):
     for student in ("reference", "mistakes"):  # no tampering flag: only the likeness of copies of the book's answers
         assert all("worked solutions" in f or "alike those of" in f for f in rows[student]["review"].split("; ")), \
             rows[student]["review"]
-    assert "answers 100% like the course's worked solutions" in rows["reference"]["review"]
+    assert "answers like the course's worked solutions (100% alike" in rows["reference"]["review"]
     assert "crashes (" in rows["reference"]["review"]  # its answers are the reference's, two of them broken
 
 

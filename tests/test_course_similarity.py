@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 import re
@@ -180,3 +181,26 @@ def test_a_link_or_code_nested_past_python_s_limits_never_stops_the_comparison(t
     path, why = cg.find_notebook(tmp_path / "subs" / "ben" / "foundations", "08_exercises_foundations")
     assert path is None and "symbolic link" in why
     assert cg.review_flags({"ex-code-entropy": deep}) == []
+
+
+def test_padded_copies_of_the_package_or_of_another_submission_are_flagged():
+    """The seventh cheating instructor: copies of the package's own functions, of another student and of the book,
+    renamed and padded with dead lines and extra steps, scored 12, 12 and 22 points unflagged."""
+    from infogan_tutorial import objectives
+
+    padded = reworded(objectives.gaussian_log_likelihood).replace("\n    return", "\n    _spare = [0]\n    return")
+    assert any("the package's objectives.py: gaussian_log_likelihood" in f
+               for f in cg.review_flags({"ex-gaussian-log-likelihood": padded}))
+    solutions = solution_bodies(BOOK)
+
+    def pad(source: str) -> str:  # a dead line between every two statements of each function's body
+        tree = ast.parse(source)
+        for fn in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+            fn.body = [s for stmt in fn.body for s in (stmt, ast.parse("_dead = [0]").body[0])]
+        return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+    padded_solutions = {k: pad(v) for k, v in solutions.items()}
+    assert all(cs.parse(v) is not None for v in padded_solutions.values())
+    flags = cs.alike_submissions({"kim": padded_solutions, "max": HONEST}, solutions, "the worked solutions")
+    assert any("like the worked solutions" in f and "in order" in f for f in flags["kim"]), flags["kim"]
+    assert flags["max"] == []
