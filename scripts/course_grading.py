@@ -781,8 +781,14 @@ SUSPICIOUS = frozenset({
     "__self__", "vars", "symlink", "mkfifo", "rename", "co_code",
 })
 """Names that answer code rarely needs and tampering does: a submission using one is flagged for review."""
+BARE_ONLY = frozenset({"eval", "exec", "compile", "open", "Path"})
+"""Of :data:`SUSPICIOUS`, the names flagged only when used bare: as an attribute they are ordinary (``D.eval()``,
+``torch.compile``, ``Image.open``); ``modules`` is flagged as ``sys.modules`` only, not ``D.modules()``."""
 LONG_LITERAL = 2000
 """A string or bytes literal longer than this in an answer (stored tables, code) is flagged for review too."""
+TABLE_NUMBERS = 60
+"""An answer cell writing more numbers than this (a table of the visible cases' answers) is flagged for review: the
+honest answers of three blind students wrote at most 14 per function (December 2026)."""
 
 
 PACKAGE_ANSWERS = ("objectives.py", "evaluation.py", "latent_codes.py", "mutual_information.py")
@@ -807,6 +813,10 @@ def review_flags(answers: dict[str, str], key: Key | None = None) -> list[str]:
         tree = parse(source)
         if tree is None:
             continue
+        numbers_written = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                              and isinstance(n.value, (int, float, complex)) and not isinstance(n.value, bool))
+        if numbers_written > TABLE_NUMBERS:
+            flags.append(f"a table of {numbers_written:,} numbers ({label})")
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef):
                 copy = key.copy_of(node)
@@ -816,7 +826,8 @@ def review_flags(answers: dict[str, str], key: Key | None = None) -> list[str]:
             if isinstance(node, ast.Name):
                 names = [node.id]
             elif isinstance(node, ast.Attribute):
-                names = [node.attr]
+                names = [] if node.attr in BARE_ONLY or node.attr == "modules" and not (
+                    isinstance(node.value, ast.Name) and node.value.id == "sys") else [node.attr]
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [a.name.split(".")[0] for a in node.names] + ([node.module.split(".")[0]]
                                                                        if getattr(node, "module", None) else [])

@@ -200,9 +200,8 @@ def test_cheats_score_zero(graded):
     for cheat in ("patcher", "reader", "frame"):
         assert float(rows[cheat]["raw_score"]) == 0, cheat
     assert "setattr" in rows["patcher"]["review"] and "_getframe" in rows["frame"]["review"]  # for the instructor
-    for student in ("reference", "mistakes"):  # no tampering flag: only the likeness of copies of the book's answers
-        assert all("worked solutions" in f or "alike those of" in f for f in rows[student]["review"].split("; ")), \
-            rows[student]["review"]
+    for student in ("reference", "mistakes"):  # no tampering flag ("name (cell, line N)"): only the likeness of copies
+        assert not re.search(r"\w+ \(ex-[\w-]+, line \d+\)", rows[student]["review"]), rows[student]["review"]
     assert "answers like the course's worked solutions (100% alike" in rows["reference"]["review"]
     assert "crashes (" in rows["reference"]["review"]  # its answers are the reference's, two of them broken
 

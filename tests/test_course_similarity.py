@@ -204,3 +204,13 @@ def test_padded_copies_of_the_package_or_of_another_submission_are_flagged():
     flags = cs.alike_submissions({"kim": padded_solutions, "max": HONEST}, solutions, "the worked solutions")
     assert any("like the worked solutions" in f and "in order" in f for f in flags["kim"]), flags["kim"]
     assert flags["max"] == []
+
+
+def test_a_table_of_numbers_is_flagged_and_an_attribute_named_like_a_builtin_is_not():
+    table = "T = {" + ", ".join(f"{i}: {i * 0.5}" for i in range(40)) + "}\ndef code_entropy(spec):\n    return T[0]\n"
+    assert cg.review_flags({"ex-code-entropy": table}) == ["a table of 81 numbers (ex-code-entropy)"]  # and T[0]
+    honest = ("def control_info_loss(D, fake, codes, spec):\n    layers = list(D.modules())\n"
+              "    return D.eval() if not layers else 0\n")
+    assert cg.review_flags({"ex-control": honest}) == []
+    assert cg.review_flags({"ex-control": "import sys\nx = sys.modules\ny = eval('1')\n"}) == [
+        "modules (ex-control, line 2)", "eval (ex-control, line 3)"]
