@@ -202,7 +202,7 @@ def test_cheats_score_zero(graded):
     assert "setattr" in rows["patcher"]["review"] and "_getframe" in rows["frame"]["review"]  # for the instructor
     for student in ("reference", "mistakes"):  # no tampering flag ("name (cell, line N)"): only the likeness of copies
         assert not re.search(r"\w+ \(ex-[\w-]+, line \d+\)", rows[student]["review"]), rows[student]["review"]
-    assert "answers like the course's worked solutions (100% alike" in rows["reference"]["review"]
+    assert "answers like the course's worked solutions (the book's full edition) (100% alike" in rows["reference"]["review"]
     assert "crashes (" in rows["reference"]["review"]  # its answers are the reference's, two of them broken
 
 
