@@ -325,8 +325,8 @@ class Traversal:
 
     @property
     def rows(self) -> int:
-        """Number of rows (each with its own z and other codes)."""
-        return len(self.images) // len(self.values)
+        """Number of rows (each with its own z and other codes); 0 for a traversal without values."""
+        return len(self.images) // len(self.values) if len(self.values) else 0
 
 
 def traverse(G: Generator, spec: LatentSpec, code: str, rows: int = 10, steps: int = 10,

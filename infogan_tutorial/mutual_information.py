@@ -179,6 +179,12 @@ def uniform(k: int) -> Tensor:
 
 def symmetric_channel(k: int, error: float) -> Tensor:
     """A K-ary symmetric channel: x = c with probability 1 - error, else one of the other K - 1 symbols."""
+    if isinstance(error, Tensor) and error.numel() == 1 and error.is_floating_point():
+        error = float(error)  # a 0-d tensor (e.g. from torch.linspace) is one number
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or isinstance(error, bool) \
+            or not isinstance(error, numbers.Real):
+        raise SpecError(f"symmetric_channel needs a whole number K and an error probability as a number, got "
+                        f"K = {k!r}, error = {error!r}.")
     if k < 2 or not 0.0 <= error <= 1.0:
         raise SpecError(f"need K >= 2 and 0 <= error <= 1, got K = {k}, error = {error}.")
     ch = torch.full((k, k), error / (k - 1), dtype=DTYPE)
@@ -207,7 +213,10 @@ def gaussian_mixture_channel(means: Sequence[float], std: float, grid: Tensor | 
     CDF); every row is renormalised over the grid, which must reach several std beyond the means.
     As the bins get finer, I(c; x) of this channel converges to that of the continuous x.
     """
-    mu = _as_tensor(means)[:, None]
+    mu = _as_tensor(means)
+    if mu.dim() != 1 or not mu.numel():
+        raise SpecError(f"gaussian_mixture_channel: means must be a 1-D list of the K means, got shape {tuple(mu.shape)}.")
+    mu = mu[:, None]
     x = _as_tensor(grid)
     if isinstance(std, bool) or not isinstance(std, numbers.Real) or not math.isfinite(std) or std <= 0:
         raise SpecError(f"gaussian_mixture_channel: std must be a finite number > 0, got {std!r}.")

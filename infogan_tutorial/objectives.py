@@ -100,6 +100,8 @@ def _check(q: QOutput, codes: Codes, spec: LatentSpec, values: bool = True) -> N
     if not isinstance(codes, Codes):
         raise SpecError(f"the codes must be a Codes batch (what spec.sample(n) returns: z, categorical, continuous), "
                         f"got {type(codes).__name__}.")
+    if not isinstance(spec, LatentSpec):
+        raise SpecError(f"the code layout must be a LatentSpec (e.g. G.spec), got {type(spec).__name__}.")
     spec.check(codes, values=values)
     n = len(codes)
     if len(q.logits) != spec.n_categorical:

@@ -251,3 +251,21 @@ def test_more_api_calls_with_none_or_a_wrong_type_are_refused_by_name():
         descend(state, state.opt_g, torch.tensor(1.0))
     with pytest.raises(SpecError, match="step must be a function"):
         fit(state, torch.zeros(8, 1, 28, 28), progress=False, step=5)
+
+
+def test_the_last_api_calls_with_a_wrong_type():
+    from infogan_tutorial import mutual_information as mi
+    from infogan_tutorial.networks import QOutput
+    from infogan_tutorial.objectives import info_loss
+
+    with pytest.raises(SpecError, match="error probability as a number"):
+        mi.symmetric_channel(2, "0.1")
+    assert torch.allclose(mi.symmetric_channel(2, torch.tensor(0.1)), mi.symmetric_channel(2, 0.1))
+    with pytest.raises(SpecError, match="1-D list of the K means"):
+        mi.gaussian_mixture_channel(0.5, 1.0, torch.linspace(-3, 3, 10))
+    spec = LatentSpec()
+    codes = spec.sample(2, generator=torch.Generator().manual_seed(0))
+    q = QOutput([torch.zeros(2, 10)], torch.zeros(2, 2), torch.zeros(2, 2))
+    with pytest.raises(SpecError, match="must be a LatentSpec"):
+        info_loss(q, codes, None)
+    assert Traversal("c1", [], torch.zeros(0, 1, 28, 28), True).rows == 0
