@@ -164,7 +164,8 @@ def answer_tokens(answers: dict[str, str]) -> dict[str, list[str]]:
 def alike_submissions(submissions: dict[str, dict[str, str]], solutions: dict[str, str],
                       solutions_name: str = "the worked solutions") -> dict[str, list[str]]:
     """Student -> review flags, one for each other student (and for ``solutions``) whose answers are at least
-    :data:`SUBMISSION_RATIO` alike over the exercises both answered with long enough code."""
+    :data:`SUBMISSION_RATIO` alike, or of whom one holds :data:`SUBMISSION_CONTAINED` of the other's code in order,
+    over the exercises both answered with long enough code."""
     seqs = {name: answer_tokens(answers) for name, answers in submissions.items()}
     reference = answer_tokens(solutions)
     flags: dict[str, list[str]] = {name: [] for name in submissions}
