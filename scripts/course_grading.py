@@ -786,9 +786,10 @@ BARE_ONLY = frozenset({"eval", "exec", "compile", "open", "Path"})
 ``torch.compile``, ``Image.open``); ``modules`` is flagged as ``sys.modules`` only, not ``D.modules()``."""
 LONG_LITERAL = 2000
 """A string or bytes literal longer than this in an answer (stored tables, code) is flagged for review too."""
-TABLE_NUMBERS = 60
+TABLE_NUMBERS = 30
 """An answer cell writing more numbers than this (a table of the visible cases' answers) is flagged for review: the
-honest answers of three blind students wrote at most 14 per function (December 2026)."""
+honest answers of three blind students wrote at most 14 per function, the book's at most 5 (December 2026); the
+seventh cheating instructor's tables held 44 to 14,603."""
 
 
 PACKAGE_ANSWERS = ("objectives.py", "evaluation.py", "latent_codes.py", "mutual_information.py")
