@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import csv
 import dataclasses
+import functools
 import html
 import importlib
 import json
@@ -796,6 +797,7 @@ PACKAGE_ANSWERS = ("objectives.py", "evaluation.py", "latent_codes.py", "mutual_
 """The package's own modules that implement what the exercises ask for: compared like the answer key."""
 
 
+@functools.lru_cache(maxsize=1)
 def answer_key() -> Key:
     """The checkers' answer key (:data:`ANSWER_KEY`) and the package's modules that implement what the exercises ask
     for (:data:`PACKAGE_ANSWERS`), to flag a copy of one of their functions in an answer."""

@@ -87,6 +87,11 @@ def tokens(fn: ast.FunctionDef) -> list[str]:
     return out
 
 
+def matched(a: list[str], b: list[str]) -> int:
+    """How many tokens of ``a`` and ``b`` match, in order (difflib's matching blocks)."""
+    return sum(block.size for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks())
+
+
 def likeness(a: list[str], b: list[str]) -> float:
     """How alike two token lists are, from 0 to 1 (difflib's ratio: twice the matched tokens over both lengths)."""
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
@@ -137,12 +142,11 @@ class Key:
         for where, key in self.alike:
             if likeness(seq, key) == 0.0 and len(seq) < len(key):  # (too unlike to hold it, by the quick bounds)
                 continue
-            matched = sum(block.size for block in difflib.SequenceMatcher(
-                None, seq, key, autojunk=False).get_matching_blocks())
-            if 2 * matched / (len(seq) + len(key)) >= KEY_LIKE_RATIO:
-                return f"{2 * matched / (len(seq) + len(key)):.0%} like {where}"
-            if matched / len(key) >= KEY_CONTAINED:
-                return f"holds {matched / len(key):.0%} of {where}, in order"
+            m = matched(seq, key)
+            if 2 * m / (len(seq) + len(key)) >= KEY_LIKE_RATIO:
+                return f"{2 * m / (len(seq) + len(key)):.0%} like {where}"
+            if m / len(key) >= KEY_CONTAINED:
+                return f"holds {m / len(key):.0%} of {where}, in order"
         return None
 
 
@@ -178,9 +182,8 @@ def alike_submissions(submissions: dict[str, dict[str, str]], solutions: dict[st
         right = [t for label in common for t in b[label]]
         if min(len(left), len(right)) < SUBMISSION_MIN_TOKENS:
             return None, len(common)
-        matched = sum(block.size for block in difflib.SequenceMatcher(
-            None, left, right, autojunk=False).get_matching_blocks())
-        ratio, contained = 2 * matched / (len(left) + len(right)), matched / min(len(left), len(right))
+        m = matched(left, right)
+        ratio, contained = 2 * m / (len(left) + len(right)), m / min(len(left), len(right))
         if ratio >= SUBMISSION_RATIO:
             return f"{ratio:.0%} alike", len(common)
         if contained >= SUBMISSION_CONTAINED:
