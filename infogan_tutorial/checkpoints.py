@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import secrets
 import shutil
 import stat
@@ -68,6 +69,10 @@ def atomic_save(obj: object, path: str | Path) -> None:
     try:
         torch.save(obj, tmp)
         os.replace(tmp, path)
+    except (AttributeError, TypeError, pickle.PicklingError) as e:  # what pickle raises for a lambda, a lock, ...
+        raise CheckpointError(f"could not write {path}: it holds an object that cannot be saved ({e}); save tensors, "
+                              "numbers, strings and lists or dicts of them. The previous file at that path, if any, "
+                              "is unchanged.") from e
     except (OSError, RuntimeError) as e:  # a full disk surfaces as torch's RuntimeError ("unexpected pos")
         fix = ("check the permissions of that folder and file" if isinstance(e, PermissionError)
                else "write elsewhere" if on_read_only_file_system(path.parent) else "free some disk space")
@@ -361,7 +366,7 @@ def read_checkpoint(path: str | Path) -> dict:
     if not isinstance(ckpt, dict) or "spec" not in ckpt or "G" not in ckpt or "D" not in ckpt:
         raise CheckpointError(f"{path} is a torch file but not an infogan_tutorial checkpoint (no spec, G or D).")
     version = ckpt.get("format", CHECKPOINT_FORMAT)
-    if version != CHECKPOINT_FORMAT:
+    if version != CHECKPOINT_FORMAT or isinstance(version, bool):
         raise CheckpointError(f"{path} has checkpoint format {version!r}, but this version of infogan_tutorial "
                               f"reads format {CHECKPOINT_FORMAT} only; upgrade the package (or use the version "
                               "that wrote it).")
@@ -475,6 +480,10 @@ def network_weights(ckpt: dict, net: str) -> dict[str, Tensor]:
             v = dequantize_int4(v, int4[k]["scales"], int4[k]["shape"])
         elif k in scales:
             v = dequantize_rows(v, scales[k])
+        elif isinstance(v, Tensor) and v.is_floating_point() and v.dtype not in (torch.float32, torch.float16):
+            raise CheckpointError(f"{net}'s {k} is stored as {v.dtype}; this package writes weights in float32 (a "
+                                  "training checkpoint) or float16, int8 or 4 bits (an export), so the file was made "
+                                  "elsewhere. Use a checkpoint or export `train` wrote, or retrain.")
         out[k] = v.float() if v.is_floating_point() else v
     return out
 

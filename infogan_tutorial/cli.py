@@ -77,6 +77,10 @@ class Parser(argparse.ArgumentParser):
     """argparse, with a pointer to --help on every usage error."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if message.endswith("expected one argument"):  # also what argparse says of a value starting with '-'
+            option = message.split(":")[0].removeprefix("argument ").split("/")[-1]
+            message += (f" (a value that starts with '-', such as a file named -x.png, is written {option}=-x.png "
+                        "or as ./-x.png)")
         self.exit(2, f"{self.prog}: error: {message}\nRun `{self.prog} --help` to see the options.\n")
 
 

@@ -180,6 +180,8 @@ def explorer_static_figure(G: Generator, spec: LatentSpec, seeds: Sequence[int] 
     check_explorer_spec(spec)
     if not seeds:
         raise SpecError("explorer_static_figure needs at least one seed.")
+    if not values:
+        raise SpecError("explorer_static_figure needs at least one slider value, e.g. values=(-2, -1, 0, 1, 2).")
     k = spec.categorical[0]
     left = _render_many(G, spec, [(j, 0.0, 0.0, s) for s in seeds for j in range(k)])
     right = _render_many(G, spec, [(c1, a, b, seed) for b in values for a in values])

@@ -128,9 +128,11 @@ class LatentSpec:
         return float(sum(math.log(k) for k in self.categorical))
 
     def continuous_entropy(self) -> float:
-        """Differential entropy h(c) of the continuous codes: n * ln(high - low)."""
+        """Differential entropy h(c) of the continuous codes: n * ln(high - low) (finite for any finite
+        range, also where high - low itself overflows)."""
         low, high = self.continuous_range
-        return self.n_continuous * math.log(high - low)
+        width = high - low
+        return self.n_continuous * (math.log(width) if math.isfinite(width) else math.log(high / 2 - low / 2) + math.log(2))
 
     def entropy(self) -> float:
         """H(c) of all codes (categorical entropy plus the continuous codes' differential entropy)."""

@@ -15,6 +15,7 @@ chapters' install cell) has them; a copy of the package installed without the re
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +82,12 @@ def gan_control_history(folder: Path = PRETRAINED_DIR) -> dict[str, list[float]]
     except (ValueError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path} is damaged ({type(e).__name__}: {e}). Restore it: git checkout -- "
                               "data/pretrained, or download the repository again.") from e
-    if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
-        raise CheckpointError(f"{path} is not a training history (a JSON object of lists). Restore it: git "
-                              "checkout -- data/pretrained.")
+    if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()) or len(
+            {len(v) for v in history.values()}) > 1 or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+            for v in history.values() for x in v):
+        raise CheckpointError(f"{path} is not a training history (a JSON object of lists of finite numbers, all of "
+                              "one length). Restore it: git checkout -- data/pretrained.")
     return history
 
 
@@ -91,7 +95,9 @@ def check_listed_sum(path: Path) -> None:
     """Raise :class:`CheckpointError` if ``SHA256SUMS`` beside ``path`` lists it with another SHA-256."""
     sums = listed_sum_differs(path)
     if sums is not None:
-        raise CheckpointError(f"{path} is damaged: its SHA-256 differs from the one {sums} lists. Restore it "
-                              "(git checkout -- data/pretrained, or download the repository again).")
+        raise CheckpointError(f"{path} does not match its line in {sums} (the file's SHA-256 differs from the one "
+                              "listed): the file is damaged, or the list was changed. For the shipped model restore both "
+                              "(git checkout -- data/pretrained, or download the repository again); in a folder of "
+                              f"your own, write {sums} again with `sha256sum` or remove it.")
 
 

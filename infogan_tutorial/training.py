@@ -526,10 +526,16 @@ def _history(ckpt: dict, path: Path) -> dict[str, list[float]]:
     history, names = ckpt.get("history"), ("step", *STAT_NAMES)
     lists = isinstance(history, dict) and all(isinstance(history.get(k), (list, tuple)) for k in names)
     if not lists or len({len(history[k]) for k in names}) != 1 or not all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) for k in names for v in history[k]):
-        raise CheckpointError(f"{path} is malformed: its history must map {', '.join(names)} to lists of numbers of "
-                              "one length (one entry per logged step); resume from a checkpoint `train` wrote, or "
-                              "retrain.")
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+            for k in names for v in history[k]):
+        raise CheckpointError(f"{path} is malformed: its history must map {', '.join(names)} to lists of finite "
+                              "numbers of one length (one entry per logged step); resume from a checkpoint `train` "
+                              "wrote, or retrain.")
+    steps = history["step"]
+    if any(b <= a for a, b in zip(steps, steps[1:])) or (steps and not (0 < steps[0] and steps[-1] <= ckpt["step"])):
+        raise CheckpointError(f"{path} is malformed: its history's steps must be positive, rise, and end at most at the checkpoint's "
+                              f"step ({ckpt['step']}), got {steps[:3]}...{steps[-2:]}; training never writes that. "
+                              "Resume from a checkpoint `train` wrote, or retrain.")
     return {k: list(v) for k, v in history.items()}
 
 
@@ -537,6 +543,10 @@ def _rebuild(ckpt: dict, path: Path, ckpt_spec: LatentSpec, device: torch.device
              overrides: dict) -> TrainState:
     """resume_state's work once the checkpoint is read: the config, the networks, optimizers, RNG and history."""
     recipe, data = saved_recipe(ckpt, path)
+    if int(ckpt["step"]) > recipe.steps:
+        raise CheckpointError(f"{path} is malformed: its step ({int(ckpt['step'])}) is beyond its own config's steps "
+                              f"({recipe.steps}); training never writes that. Resume from a checkpoint `train` wrote, "
+                              "or retrain.")
     graph = False if recipe.cuda_graph is False else None  # True: re-decided for this device, as None is
     config = dataclasses.replace(recipe, **{"cuda_graph": graph, **overrides})
     if "steps" in overrides and config.steps < int(ckpt["step"]):
@@ -555,6 +565,10 @@ def _rebuild(ckpt: dict, path: Path, ckpt_spec: LatentSpec, device: torch.device
         groups = [{**group, "capturable": state.plan.cuda_graph, "lr": lr, "betas": betas}  # are the config's, which
                   for group in saved["param_groups"]]  # an override may have changed
         opt.load_state_dict({**saved, "param_groups": groups})
+        if int(ckpt["step"]) > 0 and not opt.state:
+            raise CheckpointError(f"{path} is malformed: {name} has no Adam moments after {int(ckpt['step'])} steps "
+                                  "(training always writes them), so a resume would not continue the run. Resume "
+                                  "from a checkpoint `train` wrote, or retrain.")
         _check_moments(opt, name, path)
     if ckpt["scaler"] and state.plan.scaler:  # fp16's loss scale, where this run also trains in fp16
         state.scaler.load_state_dict(ckpt["scaler"])

@@ -153,6 +153,9 @@ def encode_tensor(t: Tensor) -> tuple[dict, list[bytes], float]:
 
 def pack_tensors(tensors: dict[str, Tensor]) -> tuple[bytes, dict[str, dict], float]:
     """One binary blob of all tensors (8-byte aligned blocks), their entries, and the worst error."""
+    if not isinstance(tensors, dict):
+        raise SpecError(f"pack_tensors needs a dict of name -> tensor (e.g. G.state_dict()), got "
+                        f"{type(tensors).__name__}.")
     blob, entries, worst = bytearray(), {}, 0.0
     for name, t in tensors.items():
         entry, blocks, error = encode_tensor(t)
@@ -227,8 +230,11 @@ def manifest_text(manifest: dict) -> str:
 
 def write_assets(out_dir: Path = ASSET_DIR, folder: Path = PRETRAINED_DIR) -> dict:
     """Write generator.bin, generator.json and explorer-static.png into ``out_dir``; return the manifest."""
-    blob, manifest, png = build_assets(folder)
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SpecError(f"write_assets writes three files into a folder, but {out_dir} is a file; give a folder "
+                        "(it is made if missing).")
+    blob, manifest, png = build_assets(folder)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / WEIGHTS_NAME).write_bytes(blob)
     (out_dir / MANIFEST_NAME).write_text(manifest_text(manifest))
