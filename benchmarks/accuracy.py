@@ -1,7 +1,7 @@
 """Does c1 learn digit identity? Train recipes x seeds with the project's CLI and score every run.
 
     python benchmarks/accuracy.py --seeds 0 1 2 3 4 --steps 3000 \\
-        --eval-dir ../shared/data/mnist-t10k --out runs/bench-accuracy
+        --eval-dir mnist-t10k --out runs/bench-accuracy
     python benchmarks/accuracy.py --recipe paper= --recipe "invariant=--lambda-invariant 1" \\
         --steps 6000 --eval-every 500 --parallel 10 --device cuda --max-minutes 5 ...
 

@@ -83,6 +83,17 @@ def glue(name: str, value) -> None:
     myst_glue(name, value, display=False)
 
 
+def spoken(value: float, scale: float = 1.0) -> str:
+    """``value`` to three significant digits as a screen reader should hear it: "0" for a value below a
+    millionth of ``scale`` (the largest magnitude it is read beside), so 4.44e-16 beside 1 is 0."""
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) <= 1e-6 * abs(scale) or value == 0:
+        return "0"
+    return f"{value:.3g}"
+
+
 def _describe_lines(ax: Axes) -> str:
     """Where each labelled line of ``ax`` starts and ends (a fallback for panels nobody described)."""
     parts = []
@@ -91,18 +102,32 @@ def _describe_lines(ax: Axes) -> str:
         x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
         if label.startswith("_") or not len(y):
             continue
+        sy = float(np.nanmax(np.abs(y))) if np.isfinite(y).any() else 1.0
+        sx = float(np.nanmax(np.abs(x))) if np.isfinite(x).any() else 1.0
         if np.ptp(y) == 0 and len(y) <= 2:
-            parts.append(f"{plain(label)}: a level line at {y[0]:.3g}")
+            parts.append(f"{plain(label)}: a level line at {spoken(y[0], sy)}")
         elif np.ptp(x) == 0 and len(x) <= 2:  # axvline: its y runs over the panel's height, not the data
-            parts.append(f"{plain(label)}: a vertical line at {x[0]:.3g}")
+            parts.append(f"{plain(label)}: a vertical line at {spoken(x[0], sx)}")
         else:
-            parts.append(f"{plain(label)}: from {y[0]:.3g} at {x[0]:.3g} to {y[-1]:.3g} at {x[-1]:.3g} "
-                         f"(lowest {np.nanmin(y):.3g}, highest {np.nanmax(y):.3g})")
+            parts.append(f"{plain(label)}: from {spoken(y[0], sy)} at {spoken(x[0], sx)} to {spoken(y[-1], sy)} at "
+                         f"{spoken(x[-1], sx)} (lowest {spoken(np.nanmin(y), sy)}, highest {spoken(np.nanmax(y), sy)})")
     if not parts:
         return ""
     axes = ", ".join(filter(None, (plain(ax.get_xlabel()) and f"x: {plain(ax.get_xlabel())}",
                                    plain(ax.get_ylabel()) and f"y: {plain(ax.get_ylabel())}")))
     return (f"Line chart ({axes}). " if axes else "Line chart. ") + "; ".join(parts) + "."
+
+
+def _tick_words(ax: Axes) -> str:
+    """The labels on an image panel's rows and columns where they are words (not plain numbers, which the
+    panel's description already gives as values)."""
+    said = []
+    for axis, name in ((ax.yaxis, "rows"), (ax.xaxis, "columns")):
+        labels = [plain(t.get_text()) for t in axis.get_ticklabels() if t.get_text().strip()]
+        numbers = all(label.replace("\u2212", "-").lstrip("-").replace(".", "", 1).isdigit() for label in labels)
+        if labels and not numbers:
+            said.append(f"The {name} are labelled, in order: {', '.join(labels)}")
+    return ". ".join(said)
 
 
 def figure_description(fig: Figure) -> str:
@@ -120,6 +145,8 @@ def figure_description(fig: Figure) -> str:
         parts[0] = f"{plain(suptitle)}: {parts[0]}"
     for ax in fig.axes:
         text = getattr(ax, "_infogan_description", "") or _describe_lines(ax)
+        if text and ax.images:  # an image panel: the words on its rows and columns are part of what it shows
+            text = ". ".join(filter(None, (text.rstrip("."), _tick_words(ax))))
         title = plain(ax.get_title())
         if text:
             parts.append(f"{title}: {text}" if title and title not in text else text)
@@ -197,6 +224,23 @@ def image_grid(images: Tensor, nrow: int) -> np.ndarray:
     return grid[0].numpy()
 
 
+def _flat(images: Tensor) -> str:
+    """Words for a screen reader where the images show nothing: all nearly one shade."""
+    spread = float(images.detach().float().std()) if images.numel() > 1 else 0.0
+    if spread >= 0.05:
+        return ""
+    return (f". Every image is nearly one flat shade (pixels spread by only {spoken(spread)} on the -1 to 1 "
+            "scale): the generator draws no shapes yet")
+
+
+def _row_change(images: Tensor, rows: int, cols: int) -> str:
+    """How much a traversal's rows change from their first column to their last, in words."""
+    grid = images.detach().float().reshape(rows, cols, -1)
+    change = float((grid[:, -1] - grid[:, 0]).abs().mean()) / 2  # a fraction of the range [-1, 1]
+    return (f". From the first column to the last a pixel changes by {change:.0%} of the black-to-white range "
+            "on average" + (" (barely visible)" if change < 0.02 else ""))
+
+
 def plot_images(images: Tensor, nrow: int = 10, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Show a grid of images (N, 1, 28, 28) in [-1, 1] without ticks (see :func:`image_grid`)."""
     nrow = count(nrow, "plot_images: nrow")
@@ -207,7 +251,8 @@ def plot_images(images: Tensor, nrow: int = 10, ax: Axes | None = None, title: s
     if title:
         ax.set_title(title)
     rows = math.ceil(len(images) / nrow)
-    describe(ax, f"{len(images)} images of 28 by 28 pixels in {rows} row{'s' * (rows > 1)} of up to {nrow}")
+    describe(ax, f"{len(images)} images of 28 by 28 pixels in {rows} row{'s' * (rows > 1)} of up to {nrow}"
+                 + _flat(images))
     return ax
 
 
@@ -391,7 +436,8 @@ def draw_traversal(traversal: Traversal, ax: Axes | None = None, title: str | No
             else f"{len(cols)} values from {cols[0]:.1f} to {cols[-1]:.1f}")
     describe(ax, f"A grid of generated images, {rows} rows by {len(cols)} columns. Along each row only "
                  f"{what} {traversal.code} changes, through {span}; each row keeps its own noise z and other "
-                 f"codes, so reading across a row shows what {traversal.code} alone changes in the image")
+                 f"codes, so reading across a row shows what {traversal.code} alone changes in the image"
+                 + (_flat(traversal.images) or _row_change(traversal.images, rows, len(cols))))
     return ax
 
 

@@ -4,11 +4,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from infogan_tutorial.data import FASHION_CLASSES  # noqa: E402
 from infogan_tutorial.errors import SpecError  # noqa: E402
 from infogan_tutorial.evaluation import hungarian_accuracy  # noqa: E402
-from infogan_tutorial.figures import plot_confusion  # noqa: E402
+from infogan_tutorial.figures import draw_traversal, plot_confusion  # noqa: E402
+from infogan_tutorial.latent_codes import LatentSpec  # noqa: E402
+from infogan_tutorial.networks import build_networks  # noqa: E402
 
 
 def test_confusion_matrix_names_its_classes_and_refuses_the_wrong_number():
@@ -86,3 +89,30 @@ def test_a_short_run_s_curve_is_drawn_with_dots_so_one_point_shows():
     short, long = ax.get_lines()[:2]
     assert short.get_marker() == "o" and long.get_marker() in (None, "None", "")
     plt.close(ax.figure)
+
+
+def test_alt_text_says_what_a_reader_would_see(pretrained):
+    """A screen reader hears 0 for 4.44e-16, that an untrained grid is one flat shade, how much a
+    traversal's rows change, and the words on an image panel's rows (issue 27)."""
+    from infogan_tutorial.figures import figure_description, plot_images, spoken, traverse
+
+    assert (spoken(4.44e-16), spoken(2.64e-31), spoken(-0.0), spoken(0.25), spoken(1e-9, scale=1e-9)) == (
+        "0", "0", "0", "0.25", "1e-09")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1.03, 4.44e-16], label="L_I")
+    assert "from 1.03 at 0 to 0 at 1 (lowest 0, highest 1.03)" in figure_description(fig)
+    plt.close(fig)
+
+    untrained, _ = build_networks(LatentSpec(), seed=0)
+    flat = draw_traversal(traverse(untrained, LatentSpec(), "c1", rows=2, generator=torch.Generator().manual_seed(0)))
+    assert "nearly one flat shade" in figure_description(flat.figure)
+    trained = draw_traversal(traverse(pretrained.G, pretrained.spec, "c2", rows=3, steps=5,
+                                      generator=torch.Generator().manual_seed(0)))
+    words = figure_description(trained.figure)
+    assert "flat shade" not in words and "a pixel changes by" in words and "% of the black-to-white range" in words
+
+    grid = plot_images(torch.rand(20, 1, 28, 28) * 2 - 1, nrow=10)
+    grid.set_yticks([14, 44], ["cat. 4 -> 1 (26)", "cat. 0 -> 7 (30)"])
+    assert "The rows are labelled, in order: cat. 4 -> 1 (26), cat. 0 -> 7 (30)" in figure_description(grid.figure)
+    assert "labelled" not in words  # a traversal's numbered rows and value columns are not repeated
+    plt.close("all")
