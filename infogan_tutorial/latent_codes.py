@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor
 
+from .devices import usable_device
 from .errors import SpecError
 
 
@@ -362,4 +363,5 @@ def to_device(codes: Codes, device: torch.device | str) -> Codes:
     except (RuntimeError, TypeError) as e:
         raise SpecError(f"to_device: {device!r} is not a device; pass a torch.device or a name such as 'cpu', "
                         "'cuda' or 'cuda:0'.") from e
+    device = usable_device(device)  # a GPU this machine lacks is said so, not torch's driver error
     return Codes(codes.z.to(device), codes.categorical.to(device), codes.continuous.to(device))

@@ -140,3 +140,11 @@ def test_a_value_starting_with_a_dash_is_explained(capsys):
     with pytest.raises(SystemExit):
         main(["sample", "--out", "-x.png"])
     assert "--out=-x.png" in capsys.readouterr().err
+
+
+def test_codes_sent_to_a_gpu_this_machine_lacks_are_refused_by_name(monkeypatch):
+    from infogan_tutorial.latent_codes import to_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    codes = LatentSpec().sample(2, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(SpecError, match="CUDA is not available here"):
+        to_device(codes, "cuda")
