@@ -109,6 +109,13 @@ def release(course: Path) -> None:
     print(f"student release: {course / 'release'} (checked: no solution, no hidden test)")
 
 
+def released_at(course: Path, assignment: str) -> object:
+    """When ``assignment`` was released (its released notebook's modification time, an aware datetime), or None."""
+    import datetime as dt
+    path = course / "release" / assignment / f"{ASSIGNMENTS[assignment]}.ipynb"
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc) if path.is_file() else None
+
+
 def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, check_time: float,
           only_students: list[str] | None = None, only_assignments: list[str] | None = None,
           unsandboxed: bool = False, partial: bool = False, due: dict | None = None,
@@ -178,7 +185,7 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
                             result["notes"].insert(0, note)
                         if assignment in deadlines:
                             when, per_day = deadlines[assignment]
-                            cg.late_penalty(folder, result, when, per_day)
+                            cg.late_penalty(folder, result, when, per_day, released_at(course, assignment))
                         result["reason"] = "; ".join(result["notes"])
                     except Exception as e:  # noqa: BLE001 - one broken submission never stops the round
                         result = {"status": "error", "max_score": top,

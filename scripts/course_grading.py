@@ -779,12 +779,18 @@ SUSPICIOUS = frozenset({
     "exec", "eval", "compile", "__import__", "globals", "modules", "open", "Path", "listdir", "glob", "walk",
     "environ", "pickle", "setattr", "delattr", "__dict__", "__class__", "__subclasses__",
     "marshal", "base64", "b64decode", "b85decode", "zlib", "lzma", "bz2", "codecs", "FunctionType", "CodeType",
-    "__self__", "vars", "symlink", "mkfifo", "rename", "co_code",
+    "__self__", "vars", "symlink", "mkfifo", "rename", "co_code", "__defaults__", "__kwdefaults__",
+    "exercises", "guards", "engine", "probes",  # the checkers' own modules, which run beside the answer
 })
 """Names that answer code rarely needs and tampering does: a submission using one is flagged for review."""
+OWN_ATTRIBUTES = frozenset({"grad", "requires_grad", "data"})
+"""Attributes an honest answer may set on its own tensors (``x.requires_grad = True``); any other attribute it
+sets (``torch.Tensor.backward = f``, ``guards.changed = f``, ``D.body = copy``) is flagged for review."""
 BARE_ONLY = frozenset({"eval", "exec", "compile", "open", "Path"})
 """Of :data:`SUSPICIOUS`, the names flagged only when used bare: as an attribute they are ordinary (``D.eval()``,
 ``torch.compile``, ``Image.open``); ``modules`` is flagged as ``sys.modules`` only, not ``D.modules()``."""
+NUMBER_IN_TEXT = re.compile(r"\d+\.\d+")
+"""A decimal number written inside a string (``'3.6888794541139367;...'``): counted towards :data:`TABLE_NUMBERS`."""
 LONG_LITERAL = 2000
 """A string or bytes literal longer than this in an answer (stored tables, code) is flagged for review too."""
 TABLE_NUMBERS = 30
@@ -818,6 +824,8 @@ def review_flags(answers: dict[str, str], key: Key | None = None) -> list[str]:
             continue
         numbers_written = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Constant)
                               and isinstance(n.value, (int, float, complex)) and not isinstance(n.value, bool))
+        numbers_written += sum(len(NUMBER_IN_TEXT.findall(n.value)) for n in ast.walk(tree)  # a table kept as text
+                               if isinstance(n, ast.Constant) and isinstance(n.value, str))
         if numbers_written > TABLE_NUMBERS:
             flags.append(f"a table of {numbers_written:,} numbers ({label})")
         for node in ast.walk(tree):
@@ -831,10 +839,20 @@ def review_flags(answers: dict[str, str], key: Key | None = None) -> list[str]:
             elif isinstance(node, ast.Attribute):
                 names = [] if node.attr in BARE_ONLY or node.attr == "modules" and not (
                     isinstance(node.value, ast.Name) and node.value.id == "sys") else [node.attr]
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                names = [a.name.split(".")[0] for a in node.names] + ([node.module.split(".")[0]]
-                                                                       if getattr(node, "module", None) else [])
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):  # every part: infogan_tutorial.exercises.guards
+                names = [part for a in node.names for part in a.name.split(".")] + (
+                    node.module.split(".") if getattr(node, "module", None) else [])
             flags += [f"{n} ({label}, line {node.lineno})" for n in names if n in SUSPICIOUS]
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+                targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+                for target in (t for t in targets for t in ast.walk(t)
+                               if isinstance(t, ast.Attribute) and isinstance(t.ctx, (ast.Store, ast.Del))):
+                    root = target.value
+                    while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
+                        root = root.value if not isinstance(root, ast.Call) else root.func
+                    if not (isinstance(root, ast.Name) and root.id == "self") and target.attr not in OWN_ATTRIBUTES:
+                        flags.append(f"sets {ast.unparse(target)} ({label}, line {node.lineno}): an answer "
+                                     "changes no attribute of a module, class or argument")
             if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and len(node.value) > LONG_LITERAL:
                 flags.append(f"a literal of {len(node.value):,} characters ({label}, line {node.lineno})")
     return list(dict.fromkeys(flags))
@@ -939,11 +957,12 @@ def feedback_html(student: str, assignment: str, result: dict) -> str:
     return "\n".join(parts)
 
 
-def late_penalty(folder: Path, result: dict, due: Any, per_day: float) -> None:
+def late_penalty(folder: Path, result: dict, due: Any, per_day: float, released: Any = None) -> None:
     """Apply the late penalty to a graded result: ``per_day`` of the maximum score for each started day after
     ``due`` (an aware datetime), from the submission's nbgrader ``timestamp.txt``; noted in the result. The
     stamp is written by the student's nbgrader client: a missing or unreadable one grades as on time and is
-    flagged for review, never an error that leaves the grade empty."""
+    flagged for review, never an error that leaves the grade empty; so is one dated before ``released`` (when the
+    assignment was released, an aware datetime) or after the grading, which no client writes."""
     import datetime as dt
     import math
     stamp = folder / "timestamp.txt"
@@ -960,6 +979,12 @@ def late_penalty(folder: Path, result: dict, due: Any, per_day: float) -> None:
         result["notes"].append("timestamp.txt is unreadable: graded as on time")
         review.append(f"unreadable timestamp.txt {text[:40]!r} (graded as on time)")
         return
+    now = dt.datetime.now(dt.timezone.utc)
+    if when > now + dt.timedelta(hours=1):
+        review.append(f"timestamp.txt lies in the future ({when:%Y-%m-%d %H:%M} UTC): check it against the exchange")
+    elif released is not None and when < released - dt.timedelta(hours=1):
+        review.append(f"timestamp.txt ({when:%Y-%m-%d %H:%M} UTC) is before the assignment was released "
+                      f"({released.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC): check it against the exchange")
     late = when - due
     if late.total_seconds() <= 0:
         return

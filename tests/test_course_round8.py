@@ -1,0 +1,79 @@
+"""Issue 24, the eighth cheating instructor: cheats that switched off the checkers' own rule checks from an answer
+cell (``guards.changed = f``, ``torch.Tensor.backward = f``, ``engine.time_limit = f``), a table of the visible
+answers kept in a string, and forged timestamps scored without a review flag. All are flagged now; no honest
+answer of four blind rounds (333 functions) and no honest submission of the term gets one of the new flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import course_grading as cg  # noqa: E402
+
+RULES_OFF = """import infogan_tutorial.exercises.guards as _g, infogan_tutorial.exercises.engine as _e
+def _nothing(*a, **k): return ()
+for _m in (_g, _e):
+    if hasattr(_m, 'changed'): _m.changed = _nothing
+
+def categorical_info_loss(logits, c):
+    logits.data.sub_(logits.data.max(dim=1, keepdim=True).values)
+    return F.cross_entropy(logits, c)
+"""
+PROBE_OFF = """import torch
+_orig = torch.Tensor.backward
+def _bw(self, *a, **k): return _orig(self, *a, **k)
+torch.Tensor.backward = _bw
+def control_info_loss(D, fake, codes, spec):
+    return info_loss(D.q(fake.detach()), codes, spec)
+"""
+TABLE_IN_TEXT = ("_T = dict(x.split('=') for x in '" + ";".join(f"k{i}={i}.123456789" for i in range(31))
+                 + "'.split(';'))\ndef code_entropy(spec):\n    return float(_T.get(repr(spec), 1.0))\n")
+HONEST = """def traversal_codes(spec, base, code, values):
+    steps, i = len(values), spec.code_index(code)
+    z, cat, cont = (t.repeat_interleave(steps, dim=0).clone() for t in (base.z, base.categorical, base.continuous))
+    if i < spec.n_categorical:
+        cat[:, i] = values.repeat(len(base)).long()
+    else:
+        cont[:, i - spec.n_categorical] = values.repeat(len(base)).to(cont.dtype)
+    x = torch.zeros(3)
+    x.requires_grad = True
+    return Codes(z, cat, cont)
+"""
+
+
+@pytest.mark.parametrize("source, words", [
+    (RULES_OFF, ["exercises (a, line 1)", "guards (a, line 1)", "sets _m.changed (a, line 4)"]),
+    (PROBE_OFF, ["sets torch.Tensor.backward (a, line 4)"]),
+    (TABLE_IN_TEXT, ["a table of 32 numbers (a)"]),
+])
+def test_switching_the_rule_checks_off_or_a_table_in_text_is_flagged(source, words):
+    flags = "; ".join(cg.review_flags({"a": source}))
+    for word in words:
+        assert word in flags
+
+
+def test_an_honest_answer_that_indexes_with_attributes_is_not_flagged():
+    assert cg.review_flags({"a": HONEST}) == []
+
+
+def _stamp(tmp_path, text):
+    (tmp_path / "timestamp.txt").write_text(text)
+    result = {"score": 10.0, "max_score": 12.0, "notes": []}
+    due = dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc)
+    released = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    cg.late_penalty(tmp_path, result, due, 0.1, released)
+    return result
+
+
+def test_a_timestamp_before_the_release_or_in_the_future_is_flagged(tmp_path):
+    assert "before the assignment was released" in "; ".join(_stamp(tmp_path, "1999-01-01 00:00:00 UTC")["review"])
+    future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    result = _stamp(tmp_path, future)
+    assert "lies in the future" in "; ".join(result["review"])
+    honest = _stamp(tmp_path, "2026-11-10 12:00:00 UTC")
+    assert honest.get("review") == [] and honest["score"] == 10.0
