@@ -282,6 +282,8 @@ def meta_checksum(ckpt: dict) -> str:
 
 def with_checksum(ckpt: dict) -> dict:
     """``ckpt`` with its ``checksum`` (:func:`tensor_checksum`) and ``meta_checksum`` (:func:`meta_checksum`)."""
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"with_checksum needs a checkpoint dict, got {type(ckpt).__name__}.")
     ckpt = {k: v for k, v in ckpt.items() if k not in _CHECKSUMS}
     return {**ckpt, "checksum": tensor_checksum(ckpt), "meta_checksum": meta_checksum(ckpt)}
 
@@ -290,6 +292,9 @@ def verify_contents(ckpt: dict, path: str | Path = "checkpoint") -> None:
     """Raise :class:`CheckpointError` if the tensors of ``ckpt`` do not match its ``checksum`` or the rest
     (recipe, step, history, ...) its ``meta_checksum``, or if a network's weight is NaN or infinite (in a file
     written before checksums: any floating-point tensor)."""
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"verify_contents needs a checkpoint dict (what torch.load read), got "
+                              f"{type(ckpt).__name__}.")
     stored = ckpt.get("checksum")
     fix = "the file was damaged after it was written; use an earlier checkpoint or a fresh copy, or retrain"
     meta = ckpt.get("meta_checksum")

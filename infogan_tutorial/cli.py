@@ -484,11 +484,12 @@ def _fingerprint(data: Dataset) -> str:
 
 def _trim_eval_log(path: Path, step: int) -> None:
     """Drop the lines of ``eval.jsonl`` after ``step`` (scores of steps a killed run lost, which the resumed
-    run takes again), rewriting the file atomically."""
+    run takes again), rewriting the file atomically; lines that are no score (cut short by a kill, or written by
+    hand) are moved to ``eval.jsonl.unread``, never lost."""
     if not path.is_file():
         return
     text = path.read_text(errors="replace")
-    kept, dropped, broken = [], 0, 0
+    kept, dropped, broken = [], 0, []
     for line in text.splitlines():
         try:
             at = json.loads(line).get("step")
@@ -499,17 +500,22 @@ def _trim_eval_log(path: Path, step: int) -> None:
         elif isinstance(at, int):
             kept.append(line)
         elif line.strip():  # a line cut by a kill mid-write (or not a score at all): the next one would be glued to it
-            broken += 1
+            broken.append(line)
     if dropped or broken or (text and not text.endswith("\n")):
         from .checkpoints import temporary_name
 
+        if broken:
+            unread = path.with_name(path.name + ".unread")
+            with unread.open("a") as f:
+                f.write("".join(f"{line}\n" for line in broken))
         tmp = temporary_name(path)
         tmp.write_text("".join(f"{line}\n" for line in kept))
         tmp.replace(path)
         if dropped:
             print(f"Dropped {dropped} line(s) of {path} after step {step}, the checkpoint's (they are scored again).")
         if broken:
-            print(f"Dropped {broken} line(s) of {path} that are no score (cut short by an interrupted write).")
+            print(f"Moved {len(broken)} line(s) of {path} that are no score line (cut short by an interrupted write, "
+                  f"or edited by hand) to {unread}.")
 
 
 def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset, test: Dataset,

@@ -135,6 +135,9 @@ def plan_compute(device: torch.device | str, precision: str = "auto", cuda_graph
     if precision not in PRECISIONS:
         raise SpecError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}.")
     facts = facts if facts is not None else device_facts(device, ask_bf16=precision in ("auto", "bf16"))
+    if not isinstance(facts, DeviceFacts) or facts.type != device.type:
+        raise SpecError(f"plan_compute: the facts describe a {getattr(facts, 'type', type(facts).__name__)!s} device, "
+                        f"but the plan is for {device}; pass the facts of that device (or none, to ask it).")
     if cuda_graph and compile:
         raise SpecError("choose compile or cuda_graph, not both (a captured step is already launched at once).")
     if cuda_graph and facts.graph_problem is not None:

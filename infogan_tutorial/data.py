@@ -81,6 +81,14 @@ class Dataset:
     source: str
     """Human-readable origin, e.g. ``bundled MNIST sample (9,000 images from data/mnist-sample)``."""
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.images, torch.Tensor) and isinstance(self.labels, torch.Tensor)):
+            raise DataError(f"a Dataset holds images and labels as torch tensors, got {type(self.images).__name__} "
+                            f"and {type(self.labels).__name__}.")
+        if self.images.dim() == 0 or self.labels.dim() != 1 or self.images.shape[0] != self.labels.shape[0]:
+            raise DataError(f"a Dataset needs one label per image: images {tuple(self.images.shape)} and labels "
+                            f"{tuple(self.labels.shape)} (labels of shape (N,) for N images).")
+
     def __len__(self) -> int:
         """Number of images."""
         return int(self.images.shape[0])

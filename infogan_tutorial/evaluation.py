@@ -42,6 +42,13 @@ class ClusterAccuracy:
     confusion: np.ndarray
     mapping: np.ndarray
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is (the arrays element by element), as two scorings of the same clustering are."""
+        if not isinstance(other, ClusterAccuracy):
+            return NotImplemented
+        return (self.accuracy == other.accuracy and self.n == other.n and np.array_equal(self.confusion, other.confusion)
+                and np.array_equal(self.mapping, other.mapping))
+
     def to_dict(self) -> dict:
         """The fields as plain JSON-ready values (lists for the arrays)."""
         return {"accuracy": self.accuracy, "n": self.n, "confusion": self.confusion.tolist(),

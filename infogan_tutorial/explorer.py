@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from .errors import SpecError
-from .figures import describe, generate, image_grid
+from .figures import MAX_GRID, describe, generate, image_grid
 from .latent_codes import Codes, LatentSpec
 from .networks import Generator
 
@@ -183,6 +183,10 @@ def explorer_static_figure(G: Generator, spec: LatentSpec, seeds: Sequence[int] 
     if not values:
         raise SpecError("explorer_static_figure needs at least one slider value, e.g. values=(-2, -1, 0, 1, 2).")
     k = spec.categorical[0]
+    if len(seeds) * k + len(values) ** 2 > MAX_GRID:
+        raise SpecError(f"explorer_static_figure would draw {len(seeds) * k + len(values) ** 2:,} images ({len(seeds)} "
+                        f"seeds x {k} categories, and {len(values)} x {len(values)} slider values); at most "
+                        f"{MAX_GRID:,} are drawn: pass fewer seeds or values.")
     left = _render_many(G, spec, [(j, 0.0, 0.0, s) for s in seeds for j in range(k)])
     right = _render_many(G, spec, [(c1, a, b, seed) for b in values for a in values])
     fig, (ax_left, ax_right) = plt.subplots(1, 2, figsize=(11, 3.6), width_ratios=(k, len(values) * 1.25))

@@ -102,6 +102,10 @@ def _describe_lines(ax: Axes) -> str:
         x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
         if label.startswith("_") or not len(y):
             continue
+        low, high = sorted(ax.get_xlim())
+        shown = (x >= low) & (x <= high)  # only what the panel shows (a line may run past its x-limits)
+        if len(x) > 2 and shown.sum() >= 2:
+            x, y = x[shown], y[shown]
         sy = float(np.nanmax(np.abs(y))) if np.isfinite(y).any() else 1.0
         sx = float(np.nanmax(np.abs(x))) if np.isfinite(x).any() else 1.0
         if np.ptp(y) == 0 and len(y) <= 2:
@@ -156,7 +160,8 @@ def figure_description(fig: Figure) -> str:
 def png_with_description(png: bytes, text: str) -> bytes:
     """``png`` with an iTXt chunk ``Description`` = ``text`` (UTF-8) after its header, in place of any description
     it had; pixels untouched."""
-    if not isinstance(png, bytes) or png[:8] != PNG_MAGIC or png[12:16] != b"IHDR":
+    if not isinstance(png, bytes) or png[:8] != PNG_MAGIC or png[12:16] != b"IHDR" or len(png) < 8 + 25 + 12 \
+            or png[8:12] != (13).to_bytes(4, "big"):
         raise SpecError("png_with_description needs the bytes of a PNG image (they start with the PNG signature and "
                         "its IHDR header), e.g. what savefig(..., format='png') writes.")
     if not isinstance(text, str):
@@ -243,6 +248,9 @@ def _row_change(images: Tensor, rows: int, cols: int) -> str:
 
 def plot_images(images: Tensor, nrow: int = 10, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Show a grid of images (N, 1, 28, 28) in [-1, 1] without ticks (see :func:`image_grid`)."""
+    if not isinstance(images, Tensor):
+        raise SpecError(f"plot_images needs a torch tensor of images (N, 1, 28, 28), got {type(images).__name__}; "
+                        "convert with torch.as_tensor(...).")
     nrow = count(nrow, "plot_images: nrow")
     ax = _axes(ax, figsize=(nrow * 0.6, math.ceil(len(images) / nrow) * 0.6))
     ax.imshow(image_grid(images, nrow), cmap="gray", vmin=0, vmax=1)
@@ -460,6 +468,8 @@ def plot_info_curves(histories: dict[str, dict[str, list[float]]], spec: LatentS
     """L_I over training for each named run, with H(c) of the categorical codes marked."""
     if not isinstance(histories, dict):
         raise SpecError(f"plot_info_curves needs a dict of run name -> history, got {type(histories).__name__}.")
+    if not isinstance(spec, LatentSpec):
+        raise SpecError(f"plot_info_curves needs the runs' LatentSpec (for H(c)), got {type(spec).__name__}.")
     for label, h in histories.items():
         _history(h, ("step", key), f"plot_info_curves ({label!r})")
     ax = _axes(ax, figsize=(6, 3.5))

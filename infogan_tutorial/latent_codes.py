@@ -206,6 +206,15 @@ class LatentSpec:
             bad = (codes.categorical < 0) | (codes.categorical >= upper)
             if bool(bad.any()):
                 raise SpecError(f"codes.categorical has indices outside 0..K-1 for K = {self.categorical}.")
+        if values:
+            for name in ("z", "continuous"):
+                part = getattr(codes, name)
+                if part.is_meta:
+                    raise SpecError(f"codes.{name} is on the meta device, which holds no values; draw codes on a real "
+                                    "device (spec.sample(n, device='cpu')).")
+                if part.numel() and not bool(torch.isfinite(part).all()):
+                    raise SpecError(f"codes.{name} holds NaN or infinite values; G would draw NaN images from them. "
+                                    "Draw codes with spec.sample(n), or check where the values came from.")
 
     def to_input(self, codes: Codes, check_values: bool = True) -> Tensor:
         """The generator's input [z, one_hot(c_cat)..., c_cont], shape (N, input_dim).

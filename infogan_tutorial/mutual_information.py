@@ -33,7 +33,9 @@ from .errors import SpecError
 
 DTYPE = torch.float64
 MAX_SYMBOLS = 100_000_000
-"""The most symbols :func:`uniform` makes a distribution over (800 MB in float64)."""
+"""The most symbols :func:`uniform` makes a distribution over (800 MB in float64), and entries of a channel table."""
+MAX_FIT_STEPS = 1_000_000
+"""The most gradient steps :func:`fit_q` takes (the book's fits take 200 to 2,000)."""
 
 
 def _as_tensor(p: Tensor | Sequence) -> Tensor:
@@ -187,6 +189,9 @@ def symmetric_channel(k: int, error: float) -> Tensor:
                         f"K = {k!r}, error = {error!r}.")
     if k < 2 or not 0.0 <= error <= 1.0:
         raise SpecError(f"need K >= 2 and 0 <= error <= 1, got K = {k}, error = {error}.")
+    if k * k > MAX_SYMBOLS:
+        raise SpecError(f"symmetric_channel: a K x K table for K = {k:,} holds {k * k:,} entries; at most "
+                        f"{MAX_SYMBOLS:,} are made (K up to {math.isqrt(MAX_SYMBOLS):,}).")
     ch = torch.full((k, k), error / (k - 1), dtype=DTYPE)
     ch.fill_diagonal_(1.0 - error)
     return ch
@@ -291,6 +296,9 @@ def fit_q(joint: Tensor | Sequence, features: Tensor | None = None, steps: int =
             or not isinstance(lr, numbers.Real):
         raise SpecError(f"fit_q needs whole numbers for steps, seed and samples_per_step (or None) and a number for "
                         f"lr, got steps={steps!r}, seed={seed!r}, samples_per_step={samples_per_step!r}, lr={lr!r}.")
+    if steps > MAX_FIT_STEPS or not 0 <= seed < 2**63:
+        raise SpecError(f"fit_q needs steps up to {MAX_FIT_STEPS:,} and a seed in 0..2**63-1, got steps={steps!r}, "
+                        f"seed={seed!r}.")
     if steps < 0 or not lr > 0 or not math.isfinite(lr) or (samples_per_step is not None and samples_per_step < 1):
         raise SpecError(f"fit_q needs steps >= 0, a finite lr > 0 and samples_per_step >= 1 (or None), got steps={steps!r}, "
                         f"lr={lr!r}, samples_per_step={samples_per_step!r}.")

@@ -135,6 +135,10 @@ class Discriminator(nn.Module):
 
     def d_from_features(self, h: Tensor) -> Tensor:
         """D's logit l (N,) for the body's features: D(x) = sigmoid(l)."""
+        width = self.d_head.in_features if isinstance(self.d_head, nn.Linear) else None
+        if not isinstance(h, Tensor) or h.dim() != 2 or (width is not None and h.shape[1] != width):
+            raise SpecError(f"d_from_features needs the body's features, shape (N, {width}) (what D.features(x) "
+                            f"returns), got {tuple(h.shape) if isinstance(h, Tensor) else type(h).__name__}.")
         return self.d_head(h).squeeze(1)
 
     def q_from_features(self, h: Tensor) -> QOutput:

@@ -53,8 +53,9 @@ def generator_loss(fake_logit: Tensor) -> Tensor:
 def gaussian_log_likelihood(c: Tensor, mean: Tensor, log_std: Tensor) -> Tensor:
     """log N(c; mean, exp(log_std)^2), elementwise (the three broadcast together).
 
-    1 / sigma = exp(-log_std) is held at the dtype's largest number, so a sigma too small for it (log_std below
-    about -88 in float32) still gives -log_std - log sqrt(2 pi) where c equals the mean, not 0 * inf = NaN.
+    1 / sigma = exp(-log_std) is held just below the dtype's largest number, so a sigma too small for it (log_std
+    below about -88 in float32) still gives -log_std - log sqrt(2 pi) where c equals the mean, not 0 * inf = NaN;
+    log_std is held there before the exponential, so the gradient stays finite too.
     """
     if not all(isinstance(t, Tensor) for t in (c, mean, log_std)):
         raise SpecError("gaussian_log_likelihood needs tensors c, mean and log_std, got "
@@ -64,8 +65,8 @@ def gaussian_log_likelihood(c: Tensor, mean: Tensor, log_std: Tensor) -> Tensor:
     except RuntimeError:
         raise SpecError(f"gaussian_log_likelihood: c {tuple(c.shape)}, mean {tuple(mean.shape)} and log_std "
                         f"{tuple(log_std.shape)} do not broadcast together; give them one shape, e.g. (N, L).") from None
-    scale = torch.exp(-log_std)
-    scale = scale.clamp(max=torch.finfo(scale.dtype).max)  # the identity on every finite 1 / sigma
+    floor = 0.01 - math.log(torch.finfo(log_std.dtype).max) if log_std.is_floating_point() else -math.inf
+    scale = torch.exp(-log_std.clamp(min=floor))  # the identity on every finite 1 / sigma; exp never reaches inf
     return -0.5 * math.log(2 * math.pi) - log_std - 0.5 * ((c - mean) * scale) ** 2
 
 
@@ -221,6 +222,9 @@ def invariant_information(q: QOutput, q_moved: QOutput) -> Tensor:
     """
     _check_q_batch(q, "invariant_information")
     _check_q_batch(q_moved, "invariant_information (q_moved)")
+    if len(q.logits) != len(q_moved.logits):
+        raise SpecError(f"the two Q outputs have {len(q.logits)} and {len(q_moved.logits)} categorical codes; pass "
+                        "Q(x) and Q(T(x)) of one network.")
     total = q.mean.new_zeros((), dtype=torch.float32)
     for logits, moved in zip(q.logits, q_moved.logits):
         if logits.shape != moved.shape:

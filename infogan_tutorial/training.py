@@ -524,8 +524,9 @@ def saved_recipe(ckpt: dict, path: str | Path) -> tuple[TrainConfig, dict | None
 def _history(ckpt: dict, path: Path) -> dict[str, list[float]]:
     """The checkpoint's history ({"step": [...], one list per STAT_NAMES}, all of one length), checked."""
     history, names = ckpt.get("history"), ("step", *STAT_NAMES)
-    lists = isinstance(history, dict) and all(isinstance(history.get(k), (list, tuple)) for k in names)
-    if not lists or len({len(history[k]) for k in names}) != 1 or not all(
+    lists = isinstance(history, dict) and all(isinstance(history.get(k), (list, tuple)) for k in history) and all(
+        k in history for k in names)
+    if not lists or len({len(history[k]) for k in history}) != 1 or not all(
             isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
             for k in names for v in history[k]):
         raise CheckpointError(f"{path} is malformed: its history must map {', '.join(names)} to lists of finite "

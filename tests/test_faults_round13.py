@@ -4,6 +4,7 @@ wrong arguments reached torch or pickle as tracebacks, and messages that sent th
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -148,3 +149,71 @@ def test_codes_sent_to_a_gpu_this_machine_lacks_are_refused_by_name(monkeypatch)
     codes = LatentSpec().sample(2, generator=torch.Generator().manual_seed(0))
     with pytest.raises(SpecError, match="CUDA is not available here"):
         to_device(codes, "cuda")
+
+
+def test_lines_of_the_score_log_that_are_no_score_are_kept_aside_on_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *SMOKE, "--out", str(out), "--steps", "6", "--eval-every", "3"]) == 0
+    log = out / "eval.jsonl"
+    log.write_text(log.read_text() + "notes: my own line\n")
+    assert main(["train", *SMOKE, "--out", str(out), "--resume", "--steps", "9", "--eval-every", "3"]) == 0
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [3, 6, 9]
+    assert (out / "eval.jsonl.unread").read_text() == "notes: my own line\n"
+    assert "eval.jsonl.unread" in capsys.readouterr().out
+
+
+def test_the_tenth_testers_api_items_are_refused_by_name():
+    import numpy as np
+
+    from infogan_tutorial import checkpoints, figures, mutual_information as mi, objectives
+    from infogan_tutorial.data import Dataset
+    from infogan_tutorial.errors import DataError
+    from infogan_tutorial.evaluation import hungarian_accuracy
+    from infogan_tutorial.networks import QOutput
+
+    spec = LatentSpec()
+    G, D = build_networks(spec, seed=0)
+    codes = spec.sample(2, generator=torch.Generator().manual_seed(0))
+    nan_codes = type(codes)(codes.z.clone().fill_(float("nan")), codes.categorical, codes.continuous)
+    q = QOutput([torch.zeros(2, 10)], torch.zeros(2, 2), torch.zeros(2, 2))
+    no_cat = QOutput([], torch.zeros(2, 2), torch.zeros(2, 2))
+    for call, error, words in [
+            (lambda: mi.fit_q(mi.symmetric_channel(2, 0.1) / 2, steps=10**12), SpecError, "steps up to"),
+            (lambda: mi.fit_q(mi.symmetric_channel(2, 0.1) / 2, seed=2**64, samples_per_step=3), SpecError, "seed in"),
+            (lambda: mi.symmetric_channel(10**9, 0.1), SpecError, "K x K table"),
+            (lambda: explorer_static_figure(G, spec, seeds=(0,), values=tuple(range(5000))), SpecError, "at most"),
+            (lambda: D.d_from_features(torch.zeros(4, 10)), SpecError, "shape \\(N, 1024\\)"),
+            (lambda: figures.plot_images(np.zeros((2, 1, 28, 28))), SpecError, "torch tensor"),
+            (lambda: figures.plot_info_curves({}, None), SpecError, "LatentSpec"),
+            (lambda: checkpoints.with_checksum(None), CheckpointError, "checkpoint dict"),
+            (lambda: checkpoints.verify_contents(None), CheckpointError, "checkpoint dict"),
+            (lambda: objectives.invariant_information(q, no_cat), SpecError, "1 and 0 categorical codes"),
+            (lambda: spec.to_input(nan_codes), SpecError, "NaN or infinite"),
+            (lambda: Dataset(torch.zeros(8, 1, 28, 28), torch.zeros(3, dtype=torch.long), "x"), DataError,
+             "one label per image"),
+            (lambda: compute.plan_compute("cpu", facts=compute.DeviceFacts("cuda", native_bf16=True)), SpecError,
+             "describe a cuda device"),
+            (lambda: figures.png_with_description(b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0", "x"), SpecError,
+             "bytes of a PNG")]:
+        with pytest.raises(error, match=words):
+            call()
+    a = hungarian_accuracy(np.array([0, 1, 1]), np.array([1, 0, 0]))
+    assert a == hungarian_accuracy(np.array([0, 1, 1]), np.array([1, 0, 0])) and a != hungarian_accuracy(
+        np.array([0, 1]), np.array([0, 1]))
+
+
+def test_a_tiny_sigma_keeps_a_finite_gradient():
+    from infogan_tutorial.objectives import gaussian_log_likelihood
+    for log_std in (-1000.0, -100.0, -89.0):
+        ls = torch.tensor([log_std, log_std], requires_grad=True)
+        mean = torch.tensor([0.5, 0.5], requires_grad=True)
+        value = gaussian_log_likelihood(torch.tensor([0.5, 0.5]), mean, ls)
+        value.sum().backward()
+        assert torch.isfinite(value).all() and torch.isfinite(ls.grad).all() and torch.isfinite(mean.grad).all()
+        assert value[0].item() == pytest.approx(-log_std - 0.5 * math.log(2 * math.pi))
+
+
+def test_a_history_with_a_ragged_extra_entry_is_refused(run, tmp_path):
+    path = _craft(run, tmp_path, lambda c: c["history"].__setitem__("extra", [1.0]))
+    with pytest.raises(CheckpointError, match="malformed"):
+        resume_state(path)

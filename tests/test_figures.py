@@ -102,6 +102,11 @@ def test_alt_text_says_what_a_reader_would_see(pretrained):
     ax.plot([0, 1], [1.03, 4.44e-16], label="L_I")
     assert "from 1.03 at 0 to 0 at 1 (lowest 0, highest 1.03)" in figure_description(fig)
     plt.close(fig)
+    fig, ax = plt.subplots()  # a line that runs past the panel's x-limits is read where the panel shows it
+    ax.plot(np.linspace(-8, 8, 161), np.linspace(-8, 8, 161), label="x")
+    ax.set_xlim(-6, 6)
+    assert "from -6 at -6 to 6 at 6" in figure_description(fig)
+    plt.close(fig)
 
     untrained, _ = build_networks(LatentSpec(), seed=0)
     flat = draw_traversal(traverse(untrained, LatentSpec(), "c1", rows=2, generator=torch.Generator().manual_seed(0)))

@@ -406,10 +406,11 @@ def _invariant_info(p: Tensor, p_moved: Tensor, *, symmetric: bool = True, norma
     joint = p.T @ p_moved
     joint = joint / p.shape[0] if normalise else joint
     joint = (joint + joint.T) / 2 if symmetric else joint
-    joint = joint.clamp_min(1e-12) if clamp else joint
     rows, cols = joint.sum(dim=1), joint.sum(dim=0)
     other = {"both": cols, "rows": rows}[marginals]
-    return (joint * (joint.log() - rows.log()[:, None] - other.log()[None, :])).sum() / math.log(base)
+    terms = joint * (joint.log() - rows.log()[:, None] - other.log()[None, :])
+    terms = torch.where(joint > 0, terms, 0.0) if clamp else terms  # 0 log 0 counted as 0, exactly
+    return terms.sum() / math.log(base)
 
 
 def _number_or_tensor(fn: Callable[..., Any], args: tuple) -> Any:
@@ -449,7 +450,12 @@ def _invariant_information_exercise() -> Exercise:
              Case("5 images, 7 categories", soft(73, 5, 7, 2.5)),
              Case("6 images, 5 categories, of which categories 3 and 4 are never used", unused),
              Case("one image and one category (the answer is 0)", lambda: (torch.ones(1, 1), torch.ones(1, 1))),
-             Case("float64 probabilities, 10 images, 3 categories", soft(74, 10, 3, 2.0, torch.float64))]
+             Case("float64 probabilities, 10 images, 3 categories", soft(74, 10, 3, 2.0, torch.float64)),
+             Case("sure, balanced categories that survive the move, 50 categories (the answer is ln 50; most cells "
+                  "of the joint table are empty)", lambda: (torch.eye(50).repeat(2, 1), torch.eye(50).repeat(2, 1))),
+             Case("float64, 40 images in 20 categories, half of them never used",
+                  lambda: tuple(torch.cat([t, torch.zeros(40, 10, dtype=torch.float64)], 1)
+                                for t in soft(77, 40, 10, 3.0, torch.float64)()))]
     mistakes = [
         Mistake("P is not divided by the number of images: P = p^T p' / N is a joint distribution and sums to 1.",
                 partial(_invariant_info, normalise=False)),
@@ -462,8 +468,9 @@ def _invariant_information_exercise() -> Exercise:
                 partial(_invariant_info, base=2.0)),
         Mistake("wrong sign: return the information I itself (at least 0); the training loss is -lambda I.",
                 lambda p, q: -_invariant_info(p, q)),
-        Mistake("P has zero entries here, and 0 * log 0 gave nan; that term counts as 0: clamp P "
-                "(e.g. P.clamp_min(1e-12)) before taking the log.", partial(_invariant_info, clamp=False)),
+        Mistake("P has zero entries here, and 0 * log 0 gave nan; those terms count as 0: keep them out of the "
+                "sum (torch.where(P > 0, terms, 0), or torch.special.xlogy for P log P).",
+                partial(_invariant_info, clamp=False)),
         Mistake("it measures agreement, the mean of sum_k p_k p'_k, not information: that is highest when "
                 "every image falls into one category, which tells nothing about the image.",
                 lambda p, q: (p * q).sum(1).mean()),

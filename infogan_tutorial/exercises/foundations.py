@@ -178,6 +178,11 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
                   lambda: (torch.tensor([0.3], dtype=torch.float64), torch.tensor([-0.4], dtype=torch.float64),
                            torch.tensor([-1.2], dtype=torch.float64))),
              Case("a batch of 5 images with 2 continuous codes", random_case(21, (5, 2))),
+             Case("float64 at log_std = 100 with c - mean = 1e40 (sigma = exp(100): a clamp of log_std shows)",
+                  lambda: (torch.tensor([1e40, -1e40], dtype=torch.float64), torch.zeros(2, dtype=torch.float64),
+                           torch.full((2,), 100.0, dtype=torch.float64))),
+             Case("0-d float32 tensors (one value each)",
+                  lambda: (torch.tensor(0.3), torch.tensor(-0.2), torch.tensor(0.4))),
              Case("a batch of 3 images with 3 continuous codes", random_case(22, (3, 3))),
              Case("c = mean with sigma = 1 (the answer is -ln(2 pi)/2 = -0.919)",
                   lambda: (torch.zeros(2, 2), torch.zeros(2, 2), torch.zeros(2, 2))),
@@ -400,7 +405,12 @@ def _mutual_info_bound_exercise() -> Exercise:
              float64_near_miss_case("float64 at log_std = -30, Q's means on the codes or 1e-9 and -3e-9 off (misses "
                                     "float32 cannot hold), the paper's spec, 3 images", PAPER_SPEC, 3, 29),
              q_case("an ordinary Q on two codes on (0.5, 2), a range without 0, 5 images",
-                     LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(0.5, 2.0)), 5, 40)]
+                     LatentSpec(noise_dim=4, n_continuous=2, continuous_range=(0.5, 2.0)), 5, 40),
+             q_case("an ordinary Q on the paper's codes on (0.25, 0.75), a range narrower than 1 (log(b - a) < 0), "
+                    "5 images", LatentSpec(noise_dim=4, categorical=(10,), n_continuous=2,
+                                           continuous_range=(0.25, 0.75)), 5, 27),
+             q_case("two 10-way codes (each code's logits are its own), 6 images",
+                    LatentSpec(noise_dim=4, categorical=(10, 10), n_continuous=1), 6, 26)]
     mistakes = [
         Mistake("H(c) is missing: this is E[log Q(c|x)] alone. The bound adds the entropy of the codes, "
                 "L_I = E[log Q(c|x)] + H(c) (your code_entropy(spec)).", partial(_info_bound, entropy=False)),
@@ -517,7 +527,17 @@ def _traversal_codes_exercise() -> Exercise:
                  PAPER_SPEC, _in_float64(PAPER_SPEC.sample(2, seeded_rng(58))), "c3",
                  torch.tensor([0.1, -0.7, 1.3], dtype=torch.float64))),
              Case("c3 of a float64 base over 3 values, 2 rows", lambda: (
-                 PAPER_SPEC, _in_float64(PAPER_SPEC.sample(2, seeded_rng(54))), "c3", torch.tensor([-1.0, 0.1, 1.0])))]
+                 PAPER_SPEC, _in_float64(PAPER_SPEC.sample(2, seeded_rng(54))), "c3", torch.tensor([-1.0, 0.1, 1.0]))),
+             Case("c2 of a spec with two categorical codes (4, 10) over categories (0, 5, 9), beyond the first "
+                  "code's 4", case(LatentSpec(noise_dim=6, categorical=(4, 10), n_continuous=2), 2, "c2",
+                                   torch.tensor([0, 5, 9]), 59)),
+             Case("c3 of a spec with two categorical codes (10, 4): its first continuous code, 2 rows",
+                  case(two_cats, 2, "c3", grid3, 60)),
+             Case("c1 of a spec with no categorical code and three continuous codes: its first continuous code",
+                  case(LatentSpec(noise_dim=4, categorical=(), n_continuous=3), 2, "c1", grid3, 61)),
+             Case("c1 of a spec with 300 categories over categories (299, 5, 256), 1 row",
+                  case(LatentSpec(noise_dim=4, categorical=(300,), n_continuous=1), 1, "c1",
+                       torch.tensor([299, 5, 256]), 62))]
 
     def reference(spec: LatentSpec, base: Codes, code: str, values: Tensor) -> Codes:
         return _traversal(spec, base, code, values)
@@ -624,6 +644,15 @@ def _row_fraction_accuracy(clusters: np.ndarray, labels: np.ndarray, axis: int =
     return float(counts[rows, cols].sum() / len(labels))
 
 
+def _three_cycle() -> tuple[np.ndarray, np.ndarray]:
+    """Items whose count matrix is [[2, 3, 0], [0, 2, 3], [3, 0, 2]]: the identity is a local optimum for pair
+    swaps (each swap scores 5, as the diagonal pair does) while the rotation scores 9 of 15."""
+    counts = np.array([[2, 3, 0], [0, 2, 3], [3, 0, 2]])
+    clusters, labels = np.nonzero(counts)
+    reps = counts[clusters, labels]
+    return np.repeat(clusters, reps), np.repeat(labels, reps)
+
+
 def _matched_accuracy_exercise() -> Exercise:
     def relabelled(noise: float, seed: int) -> Callable[[], tuple]:
         def make() -> tuple:
@@ -635,7 +664,10 @@ def _matched_accuracy_exercise() -> Exercise:
             return clusters, labels
         return make
 
-    cases = [Case("a renamed clustering with 30% of the items moved at random", relabelled(0.3, 52)),
+    cases = [Case("ids 0..4 only, in the categories and the labels",  # first: an answer that keeps its first
+                  lambda: (np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]),  # call's number of ids fails on 0..9 later
+                           np.array([1, 1, 0, 0, 2, 3, 3, 3, 4, 4]))),
+             Case("a renamed clustering with 30% of the items moved at random", relabelled(0.3, 52)),
              Case("a perfect clustering with its categories renamed (the answer is 1.0)", relabelled(0.0, 51)),
              Case("two clusters whose most common label is the same digit",
                   lambda: (np.array([0, 0, 0, 0, 0, 1, 1, 1, 2]), np.array([0, 0, 0, 1, 1, 1, 2, 2, 2]))),
@@ -658,7 +690,9 @@ def _matched_accuracy_exercise() -> Exercise:
              Case("2 categories (0, 1) and labels 8 and 9, larger than any category (the answer is 1.0)",
                   lambda: (np.array([0, 0, 1, 1]), np.array([8, 8, 9, 9]))),
              Case("one category (0) for labels 0 and 5: fewer categories than labels (the answer is 0.9)",
-                  lambda: (np.zeros(10, dtype=np.int64), np.array([0] + [5] * 9)))]
+                  lambda: (np.zeros(10, dtype=np.int64), np.array([0] + [5] * 9))),
+             Case("counts where the best matching turns three pairs at once (swapping two pairs never improves "
+                  "the diagonal; the answer is 0.6)", _three_cycle)]
     mistakes = [
         Mistake("no matching: it compares category numbers with labels directly. Q's category 3 need not "
                 "mean digit 3; match categories to labels first (scipy.optimize.linear_sum_assignment).",

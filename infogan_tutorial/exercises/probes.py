@@ -115,18 +115,23 @@ def gradient_flow(fn: Callable[..., Any], args: tuple) -> Any:
     before, modes = stored_grads(D, fake), [(n, m.training) for n, m in D.named_modules()]
     attributes = [(n, dict(vars(m))) for n, m in D.named_modules()]
     statistics, expected = norm_statistics(D), _after_one_pass(D, fake)
-    passes = [0]  # forward passes through D's body (an extra pass in eval mode changes no statistic)
-    hook = D.body.register_forward_hook(lambda *_: passes.__setitem__(0, passes[0] + 1))
+    passes = [0, 0]  # forward passes through D's body and Q's head (an extra pass in eval mode changes no statistic)
+    hooks = [D.body.register_forward_hook(lambda *_: passes.__setitem__(0, passes[0] + 1)),
+             D.q_head.register_forward_hook(lambda *_: passes.__setitem__(1, passes[1] + 1))]
     try:
         out = fn(D, fake, codes, spec)
     finally:
-        hook.remove()
+        for hook in hooks:
+            hook.remove()
     after = stored_grads(D, fake)
     effect = grad_side_effect(before, after) or mode_side_effect(D, modes) or attribute_side_effect(D, attributes) \
-        or statistics_side_effect(D, statistics, expected) or (passes[0] > 1 and (
+        or (passes[0] > 1 and (
             f"it runs D's body {passes[0]} times (D.features, D.q or D(...) called more than once, also in eval mode "
             "or under torch.no_grad()): the statement asks for one pass of fake through D.features. Compute "
-            "h = D.features(fake) once and use it."))
+            "h = D.features(fake) once and use it.")) or (passes[1] > 1 and (
+            f"it runs Q's head {passes[1]} times (D.q_from_features or D.q called more than once): its batch norm "
+            "then updates its running statistics each time. Compute Q's output once from h and use it.")) \
+        or statistics_side_effect(D, statistics, expected)
     if effect:
         raise SideEffect(effect)
     if not isinstance(out, Tensor) or out.dim() != 0:
