@@ -63,6 +63,7 @@ class ClusterAccuracy:
             raise SpecError(f"ClusterAccuracy.from_dict needs a dict with accuracy, n, confusion and mapping as "
                             f"to_dict writes them, got {type(d).__name__} ({type(e).__name__}: {e}).") from e
         c = result.confusion
+        matched = [int(v) for v in np.ravel(result.mapping) if v >= 0]  # the label of each matched category
         problem = (
             "accuracy is not a fraction from 0 to 1" if not 0.0 <= result.accuracy <= 1.0 else
             "confusion is not a square table of counts >= 0" if c.ndim != 2 or c.shape[0] != c.shape[1] or not c.size
@@ -70,7 +71,8 @@ class ClusterAccuracy:
             f"confusion counts {int(c.sum())} items, not n = {result.n}" if int(c.sum()) != result.n else
             f"accuracy {result.accuracy:g} is not the confusion's diagonal share "
             f"{float(np.trace(c)) / result.n:g}" if result.n and abs(result.accuracy - np.trace(c) / result.n) > 1e-6
-            else None)
+            else "mapping sends two categories to one label (a matching is one-to-one)"
+            if len(set(matched)) != len(matched) else None)
         if problem:
             raise SpecError(f"ClusterAccuracy.from_dict: {problem}; pass what to_dict wrote, unchanged.")
         return result

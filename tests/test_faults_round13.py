@@ -217,3 +217,13 @@ def test_a_history_with_a_ragged_extra_entry_is_refused(run, tmp_path):
     path = _craft(run, tmp_path, lambda c: c["history"].__setitem__("extra", [1.0]))
     with pytest.raises(CheckpointError, match="malformed"):
         resume_state(path)
+
+
+def test_a_stored_score_whose_matching_is_not_one_to_one_is_refused():
+    import numpy as np
+
+    from infogan_tutorial.evaluation import ClusterAccuracy, hungarian_accuracy
+    stored = hungarian_accuracy(np.array([0, 1, 1, 2]), np.array([1, 0, 0, 2])).to_dict()
+    assert ClusterAccuracy.from_dict(stored).accuracy == 1.0
+    with pytest.raises(SpecError, match="one-to-one"):
+        ClusterAccuracy.from_dict({**stored, "mapping": [0, 0, 2]})
