@@ -54,10 +54,10 @@ def device_facts(device: torch.device, ask_bf16: bool = True) -> DeviceFacts:
         device = torch.device(device)
     except (RuntimeError, TypeError) as e:
         raise SpecError(f"unknown device {device!r}; use cpu, cuda, cuda:0 or mps.") from e
-    if device.type == "cuda" and not torch.cuda.is_available() or device.type == "mps" and not (
-            torch.backends.mps.is_available()):
-        raise SpecError(f"there is no {device.type} device here (torch sees none), so nothing can be planned for it; "
-                        "use device 'cpu' or 'auto', or pass facts= to plan for another machine.")
+    if ask_bf16 and (device.type == "cuda" and not torch.cuda.is_available() or device.type == "mps" and not (
+            torch.backends.mps.is_available())):  # a question for a GPU that is not here (fp32 and fp16 ask none)
+        raise SpecError(f"there is no {device.type} device here (torch sees none) to ask whether it has bf16; use "
+                        "device 'cpu' or 'auto', precision 'fp32' or 'fp16', or pass facts= to plan for another machine.")
     bf16 = ask_bf16 and (native_bf16(device) if device.type == "cuda" else
                          device.type == "cpu" and cpu_native_bf16())
     return DeviceFacts(device.type, native_bf16=bf16, graph_problem=graph_problem(device))
@@ -120,8 +120,8 @@ def plan_compute(device: torch.device | str, precision: str = "auto", cuda_graph
         facts: the device's answers; by default asked of ``device`` (tests pass a T4's or an H100's).
 
     Raises:
-        SpecError: an unknown precision or device, a GPU (cuda, mps) torch does not see here while ``facts`` is
-            not given, or ``cuda_graph=True`` where no graph can be recorded
+        SpecError: an unknown precision or device, precision ``auto`` or ``bf16`` for a GPU (cuda, mps) torch
+            does not see here while ``facts`` is not given, or ``cuda_graph=True`` where no graph can be recorded
             (off CUDA, with fp16, with compile, or on a torch too old); the message names the fix.
     """
     try:

@@ -160,7 +160,7 @@ def figure_description(fig: Figure) -> str:
 def png_with_description(png: bytes, text: str) -> bytes:
     """``png`` with an iTXt chunk ``Description`` = ``text`` (UTF-8) after its header, in place of any description
     it had; pixels untouched."""
-    if not isinstance(png, bytes) or png[:8] != PNG_MAGIC or png[12:16] != b"IHDR" or len(png) < 8 + 25 + 12 \
+    if not isinstance(png, bytes) or png[:8] != PNG_MAGIC or png[12:16] != b"IHDR" or len(png) < 8 + 25 \
             or png[8:12] != (13).to_bytes(4, "big"):
         raise SpecError("png_with_description needs the bytes of a PNG image (they start with the PNG signature and "
                         "its IHDR header), e.g. what savefig(..., format='png') writes.")

@@ -161,7 +161,7 @@ def _right_with_no_grad(D, fake, codes, spec):
 
 
 @pytest.mark.parametrize("answer, said", [(_reset_stats, "running statistics"), (_momentum_one, "momentum"),
-                                          (_two_passes, "running statistics")], ids=lambda v: getattr(v, "__name__", ""))
+                                          (_two_passes, "runs D's body 2 times")], ids=lambda v: getattr(v, "__name__", ""))
 def test_a_control_that_changes_d_s_batch_norms_is_refused(answer, said):
     result = ex.check_control_info_loss(answer)
     assert not result.passed and said in result.message, result.message
