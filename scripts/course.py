@@ -155,6 +155,9 @@ def grade(course: Path, submissions: Path, *, timeout: float, memory_mb: int, ch
                  "students' work). Grade on a Linux machine that allows them, or pass --unsandboxed for "
                  "submissions you trust.")
     graded_now: set[tuple[str, str]] = set()
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("WARNING: grading as root: inside the sandbox a submission is root on its own job folder, which lies on "
+              "this machine's disk; grade as an ordinary user.", flush=True)
     print(f"sandbox: {'user, mount, pid and network namespaces' if cg.jail_available() else 'NONE (--unsandboxed)'}",
           flush=True)
     for assignment in assignments:

@@ -781,6 +781,7 @@ SUSPICIOUS = frozenset({
     "marshal", "base64", "b64decode", "b85decode", "zlib", "lzma", "bz2", "codecs", "FunctionType", "CodeType",
     "__self__", "vars", "symlink", "mkfifo", "rename", "co_code", "__defaults__", "__kwdefaults__",
     "exercises", "guards", "engine", "probes",  # the checkers' own modules, which run beside the answer
+    "attrgetter", "methodcaller", "resolve_name", "pkgutil", "__getattribute__",  # attribute access by a string
 })
 """Names that answer code rarely needs and tampering does: a submission using one is flagged for review."""
 OWN_ATTRIBUTES = frozenset({"grad", "requires_grad", "data"})
@@ -828,6 +829,9 @@ def review_flags(answers: dict[str, str], key: Key | None = None) -> list[str]:
                                if isinstance(n, ast.Constant) and isinstance(n.value, str))
         if numbers_written > TABLE_NUMBERS:
             flags.append(f"a table of {numbers_written:,} numbers ({label})")
+        local_objects = {t.id for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.AnnAssign))  # made here
+                         for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)
+                         and isinstance(n.value, ast.Call)}
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef):
                 copy = key.copy_of(node)
@@ -845,12 +849,18 @@ def review_flags(answers: dict[str, str], key: Key | None = None) -> list[str]:
             flags += [f"{n} ({label}, line {node.lineno})" for n in names if n in SUSPICIOUS]
             if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
                 targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-                for target in (t for t in targets for t in ast.walk(t)
-                               if isinstance(t, ast.Attribute) and isinstance(t.ctx, (ast.Store, ast.Del))):
+                for target in (t for t in targets for t in ast.walk(t) if isinstance(t, (ast.Attribute, ast.Subscript))
+                               and isinstance(t.ctx, (ast.Store, ast.Del))):
                     root = target.value
                     while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
                         root = root.value if not isinstance(root, ast.Call) else root.func
-                    if not (isinstance(root, ast.Name) and root.id == "self") and target.attr not in OWN_ATTRIBUTES:
+                    if isinstance(target, ast.Subscript):  # f(...)[key] = value: an entry of what a call returned
+                        if isinstance(target.value, ast.Call):
+                            flags.append(f"sets an entry of {ast.unparse(target.value)[:60]} ({label}, line "
+                                         f"{node.lineno}): an answer changes no namespace it looked up")
+                        continue
+                    own = isinstance(root, ast.Name) and (root.id == "self" or root.id in local_objects)
+                    if not own and target.attr not in OWN_ATTRIBUTES:
                         flags.append(f"sets {ast.unparse(target)} ({label}, line {node.lineno}): an answer "
                                      "changes no attribute of a module, class or argument")
             if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and len(node.value) > LONG_LITERAL:

@@ -77,3 +77,36 @@ def test_a_timestamp_before_the_release_or_in_the_future_is_flagged(tmp_path):
     assert "lies in the future" in "; ".join(result["review"])
     honest = _stamp(tmp_path, "2026-11-10 12:00:00 UTC")
     assert honest.get("review") == [] and honest["score"] == 10.0
+
+
+ROUTES = """import operator as _op, infogan_tutorial
+for m in ('guards', 'engine'):
+    _op.attrgetter('__di' + 'ct__')(_op.attrgetter('exer' + 'cises.' + m)(infogan_tutorial))['time_limit'] = print
+def code_entropy(spec):
+    return 0.0
+"""
+OWN_OBJECT = """def traversal_codes(spec, base, code, values):
+    out = Codes(base.z.repeat_interleave(len(values), 0), base.categorical.repeat_interleave(len(values), 0),
+                base.continuous.repeat_interleave(len(values), 0))
+    out.continuous = out.continuous.clone()
+    return out
+"""
+
+
+def test_the_ninth_instructors_string_routes_are_flagged_and_own_objects_are_not():
+    flags = "; ".join(cg.review_flags({"a": ROUTES}))
+    assert "attrgetter (a, line 3)" in flags and "sets an entry of" in flags
+    assert cg.review_flags({"a": OWN_OBJECT}) == []
+
+
+def test_a_private_helper_of_a_forbidden_module_is_forbidden_too():
+    import infogan_tutorial.exercises as ex
+    from infogan_tutorial import mutual_information as mi
+
+    def through_the_helper(p, q):
+        joint = p.T @ q / p.shape[0]
+        joint = (joint + joint.T) / 2
+        rows = joint.sum(1)
+        return mi._xlogx(joint).sum() - 2 * mi._xlogx(rows).sum()
+    result = ex.check_invariant_information(through_the_helper)
+    assert not result.passed and "mutual_information._xlogx" in result.message

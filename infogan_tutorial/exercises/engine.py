@@ -127,11 +127,11 @@ class Exercise:
 
 
 def module_functions(module: Any) -> dict[Callable[..., Any], str]:
-    """Every public function defined in ``module``, named as a message names it ("the package's
-    mutual_information.entropy"): for an exercise that forbids a whole module."""
+    """Every function defined in ``module``, its private helpers too (``_xlogx``), named as a message names it
+    ("the package's mutual_information.entropy"): for an exercise that forbids a whole module."""
     short = module.__name__.rsplit(".", 1)[-1]
     return {fn: f"the package's {short}.{name}" for name, fn in vars(module).items()
-            if callable(fn) and not name.startswith("_") and getattr(fn, "__module__", None) == module.__name__
+            if callable(fn) and not name.startswith("__") and getattr(fn, "__module__", None) == module.__name__
             and not isinstance(fn, type)}
 
 

@@ -114,6 +114,13 @@ def _generator_objective(fake_logit: Tensor, q: QOutput, codes: Codes, spec: Lat
     return adversarial + info_sign * info
 
 
+_UNSTABLE_G = ("it computes -log D(G(z,c)) in a form that overflows for a logit of -1000 (in float32, any below "
+               "about -88): as the log of the probability D = sigmoid(fake_logit) (or of 1 - sigmoid(-fake_logit)), "
+               "which is 0 in float32 there, so its log is -inf; or as log(1 + exp(-fake_logit)), where exp(1000) is "
+               "inf. In exact arithmetic each equals softplus(-fake_logit), but in float32 the value is inf and the "
+               "gradient is lost: use F.softplus(-fake_logit), which computes it stably.")
+
+
 def _generator_objective_exercise() -> Exercise:
     def case(lambda_cat: float, lambda_cont: float, seed: int, n: int = 6,
              spec: LatentSpec = PAPER_SPEC) -> Callable[[], tuple]:
@@ -132,6 +139,15 @@ def _generator_objective_exercise() -> Exercise:
         fake_logit, q, codes, spec, lambda_cat, lambda_cont = case(1.0, 0.1, 78)()
         return (fake_logit.double(), *in_float64(q, codes), spec, lambda_cat, lambda_cont)
 
+    def middle(dtype: torch.dtype) -> Callable[[], tuple]:
+        def make() -> tuple:  # logits where a softplus cut off at 3, 5 or 10 is visibly off
+            fake_logit, q, codes, spec, lambda_cat, lambda_cont = case(1.0, 0.1, 80, n=6)()
+            fake_logit = torch.tensor([-3.5, -6.0, -12.0, -4.5, -8.0, 2.5])
+            if dtype == torch.float64:
+                return (fake_logit.double(), *in_float64(q, codes), spec, lambda_cat, lambda_cont)
+            return fake_logit, q, codes, spec, lambda_cat, lambda_cont
+        return make
+
     cases = [Case("lambda_cat = 2, lambda_cont = 0.5", case(2.0, 0.5, 72)),
              Case("lambda_cat = 2, lambda_cont = 0.5, other images", case(2.0, 0.5, 172)),
              Case("lambda_cat = 1.3, lambda_cont = 0.05", case(1.3, 0.05, 79)),
@@ -142,7 +158,9 @@ def _generator_objective_exercise() -> Exercise:
              Case("D's logits -1000, -30, 0.5, 30, 1000 (D sure the images are fake, or real) and a very sure Q "
                   "(logits hundreds apart, log_std = -6), lambda = 1, 0.1",
                   extreme),
-             Case("D's logits, Q's outputs and the codes in float64, the paper's weights", float64)]
+             Case("D's logits, Q's outputs and the codes in float64, the paper's weights", float64),
+             Case("D's logits -3.5, -6, -12, -4.5, -8 and 2.5 (D fairly sure the images are fake)", middle(torch.float32)),
+             Case("the same logits in float64, with Q's outputs and the codes in float64", middle(torch.float64))]
     mistakes = [
         Mistake("the information term has the wrong sign: G must *increase* E[log Q(c|x)], so its loss "
                 "subtracts lambda E[log Q] (adds lambda times the information loss). With +lambda E[log Q], "
@@ -158,12 +176,10 @@ def _generator_objective_exercise() -> Exercise:
         Mistake("the value is off by exactly lambda * H(c): it subtracts lambda L_I = lambda (E[log Q] + H(c)). "
                 "H(c) is a constant, so the gradient is the same, but the loss the book logs (train_step) "
                 "leaves H(c) out: use -lambda E[log Q(c|x)].", partial(_generator_objective, with_entropy=True)),
-        Mistake("it computes -log D(G(z,c)) in a form that overflows for a logit of -1000 (in float32, any below about -88): as the log of the "
-                "probability D = sigmoid(fake_logit) (or of 1 - sigmoid(-fake_logit)), which is 0 in float32 there, "
-                "so its log is -inf; or as log(1 + exp(-fake_logit)), where exp(1000) is inf. In exact arithmetic "
-                "each equals softplus(-fake_logit), but in float32 the value is inf and the gradient is lost: use "
-                "F.softplus(-fake_logit), which computes it stably.",
-                lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean() + info_loss(q, codes, spec, lc, lk)),
+        Mistake(_UNSTABLE_G, lambda fl, q, codes, spec, lc, lk: -torch.log(torch.sigmoid(fl)).mean()
+                + info_loss(q, codes, spec, lc, lk)),
+        Mistake(_UNSTABLE_G, lambda fl, q, codes, spec, lc, lk: -torch.log(1 - torch.sigmoid(-fl)).mean()
+                + info_loss(q, codes, spec, lc, lk)),  # the same slip, which also loses digits for logits near -10
         Mistake("it feeds sigmoid(fake_logit) to F.binary_cross_entropy, which clamps each log at -100: for a "
                 "logit of -1000 the loss is capped and its gradient is 0. Use F.binary_cross_entropy_with_logits "
                 "or F.softplus(-fake_logit).", lambda fl, q, codes, spec, lc, lk: F.binary_cross_entropy(
@@ -284,13 +300,26 @@ def _control_info_loss_exercise() -> Exercise:
             return (D, fake.detach(), *rest)
         return made
 
+    def in_double(make: Callable[[], tuple]) -> Callable[[], tuple]:
+        def made() -> tuple:  # D, the images, their stored gradients and the codes in float64
+            D, fake, codes, spec = make()
+            D = D.double()
+            for p in D.parameters():
+                if p.grad is not None:
+                    p.grad = p.grad.double()
+            images = fake.detach().double().requires_grad_()
+            images.grad = fake.grad.double()
+            return D, images, Codes(codes.z.double(), codes.categorical, codes.continuous.double()), spec
+        return made
+
     cases = [Case("the paper's spec, 4 images", case(PAPER_SPEC, 4, 81)),
              Case("a 10-way code only, 3 images", case(LatentSpec(noise_dim=4, n_continuous=0), 3, 82)),
              Case("the paper's spec, 4 other images and another D", case(PAPER_SPEC, 4, 83)),
              Case("a D that comes in eval mode (D.eval(): its batch norms use their running statistics), the paper's "
                   "spec, 4 images", in_eval_mode(case(PAPER_SPEC, 4, 84))),
              Case("G's images that ask for no gradient (fake detached before the call), the paper's spec, 4 images",
-                  images_without_grad(case(PAPER_SPEC, 4, 85)))]
+                  images_without_grad(case(PAPER_SPEC, 4, 85))),
+             Case("D, its images and the codes in float64, the paper's spec, 4 images", in_double(case(PAPER_SPEC, 4, 86)))]
     mistakes = [
         Mistake("the gradient reaches G's images and D's shared body: this is InfoGAN's information term, "
                 "not the control. Detach D's features before Q's head (D.features(fake).detach()), so only "
@@ -451,6 +480,10 @@ def _invariant_information_exercise() -> Exercise:
              Case("6 images, 5 categories, of which categories 3 and 4 are never used", unused),
              Case("one image and one category (the answer is 0)", lambda: (torch.ones(1, 1), torch.ones(1, 1))),
              Case("float64 probabilities, 10 images, 3 categories", soft(74, 10, 3, 2.0, torch.float64)),
+             Case("sure categories that survive the move, 2 of 4 categories used (the answer is ln 2, not ln 4)",
+                  lambda: (torch.eye(4)[[0, 2] * 5], torch.eye(4)[[0, 2] * 5])),
+             Case("sure categories that survive the move, used unequally (6, 3 and 1 images of 10)",
+                  lambda: (torch.eye(3)[[0] * 6 + [1] * 3 + [2]], torch.eye(3)[[0] * 6 + [1] * 3 + [2]])),
              Case("sure, balanced categories that survive the move, 50 categories (the answer is ln 50; most cells "
                   "of the joint table are empty)", lambda: (torch.eye(50).repeat(2, 1), torch.eye(50).repeat(2, 1)))]
     mistakes = [

@@ -535,6 +535,11 @@ def _traversal_codes_exercise() -> Exercise:
                   case(two_cats, 2, "c3", grid3, 60)),
              Case("c1 of a spec with no categorical code and three continuous codes: its first continuous code",
                   case(LatentSpec(noise_dim=4, categorical=(), n_continuous=3), 2, "c1", grid3, 61)),
+             Case("c1 of a spec with one categorical code (10) and no continuous code, 2 rows",
+                  case(LatentSpec(noise_dim=4, categorical=(10,), n_continuous=0), 2, "c1", torch.tensor([3, 8]), 63)),
+             Case("c3 (categorical) of a spec with three categorical codes (10, 4, 3) and one continuous code",
+                  case(LatentSpec(noise_dim=4, categorical=(10, 4, 3), n_continuous=1), 2, "c3",
+                       torch.tensor([2, 0, 1]), 64)),
              Case("c1 of a spec with 300 categories over categories (299, 5, 256), 1 row",
                   case(LatentSpec(noise_dim=4, categorical=(300,), n_continuous=1), 1, "c1",
                        torch.tensor([299, 5, 256]), 62))]
