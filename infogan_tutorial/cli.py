@@ -599,8 +599,15 @@ def _write_figures(args: argparse.Namespace, state: TrainState) -> None:
     kept = _foreign_figures(figs)  # put there during the run: kept, not overwritten
 
     def save(ax: Any, name: str) -> None:
-        if name not in kept:
-            ax.figure.savefig(figs / name, dpi=100, bbox_inches="tight")
+        from .checkpoints import temporary_name
+
+        if name not in kept:  # to a temporary file, then renamed: a Ctrl-C never leaves half a PNG
+            tmp = temporary_name(figs / name)
+            try:
+                ax.figure.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+                tmp.replace(figs / name)
+            finally:
+                tmp.unlink(missing_ok=True)
         plt.close(ax.figure)
 
     for code in state.spec.code_names():

@@ -115,6 +115,10 @@ def _fit_q(Q: Discriminator, G: nn.Module, spec: LatentSpec, rng: torch.Generato
     return history
 
 
+MAX_STEPS = 100_000
+"""The most training steps (and held-out images) :func:`recover_codes` takes."""
+
+
 def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200, batch_size: int = 64,
                   seed: int = 0, device: torch.device | str | None = None, lr: float = 1e-3,
                   n_eval: int = 1000, log_every: int = 10) -> RecoveryResult:
@@ -142,6 +146,10 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
         raise SpecError(f"spec {spec} has no codes c to recover (only noise z).")
     if steps < 1 or batch_size < 2 or n_eval < 1 or log_every < 1:
         raise SpecError("need steps >= 1, batch_size >= 2 (Q uses batch norm), n_eval >= 1 and log_every >= 1.")
+    if steps > MAX_STEPS or batch_size * (steps + 1) > MAX_STEPS * 256 or n_eval > MAX_STEPS:
+        raise SpecError(f"recover_codes: steps and n_eval are at most {MAX_STEPS:,}, and steps x batch_size at most "
+                        f"{MAX_STEPS * 256:,} images (the book's runs take 200 x 64); got steps={steps:,}, "
+                        f"batch_size={batch_size:,}, n_eval={n_eval:,}.")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
         raise SpecError(f"recover_codes: lr must be a finite number > 0 (Adam's learning rate), got {lr!r}.")
     if device is None:

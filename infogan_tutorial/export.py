@@ -32,9 +32,9 @@ def export_model(source: TrainState | str | Path, path: str | Path,
     if not isinstance(source, (TrainState, str, Path)):
         raise SpecError(f"export_model: source must be a TrainState or a checkpoint path, got "
                         f"{type(source).__name__} (for networks, save a state: create_state/resume_state).")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise SpecError(f"export_model: dtype must be a floating-point torch.dtype such as torch.float16, got "
-                        f"{dtype!r}.")
+    if dtype not in (torch.float16, torch.float32):
+        raise SpecError(f"export_model: dtype must be torch.float16 (half the size) or torch.float32, the dtypes the "
+                        f"package reads back, got {dtype!r}.")
     for name, value in (("int8", int8), ("int4", int4)):
         if not isinstance(value, bool):
             raise SpecError(f"export_model: {name} must be True or False, got {value!r}.")

@@ -166,7 +166,11 @@ def png_with_description(png: bytes, text: str) -> bytes:
                         "its IHDR header), e.g. what savefig(..., format='png') writes.")
     if not isinstance(text, str):
         raise SpecError(f"png_with_description: the description must be a str, got {type(text).__name__}.")
-    data = DESCRIPTION_KEY.encode() + b"\0\0\0\0\0" + text.encode("utf-8")
+    try:
+        data = DESCRIPTION_KEY.encode() + b"\0\0\0\0\0" + text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise SpecError(f"png_with_description: the description holds a character UTF-8 cannot write ({e.reason} at "
+                        f"position {e.start}); pass ordinary text.") from None
     chunk = struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
     end = 8 + 25  # the signature, then IHDR (length, type, 13 bytes, crc)
     rest, at = [], end

@@ -34,6 +34,8 @@ from .errors import SpecError
 DTYPE = torch.float64
 MAX_SYMBOLS = 100_000_000
 """The most symbols :func:`uniform` makes a distribution over (800 MB in float64), and entries of a channel table."""
+MAX_FIT_SAMPLES = 1_000_000
+"""The most (c, x) pairs :func:`fit_q` draws in one step (the book's fits draw 64)."""
 MAX_FIT_STEPS = 1_000_000
 """The most gradient steps :func:`fit_q` takes (the book's fits take 200 to 2,000)."""
 
@@ -296,6 +298,9 @@ def fit_q(joint: Tensor | Sequence, features: Tensor | None = None, steps: int =
             or not isinstance(lr, numbers.Real):
         raise SpecError(f"fit_q needs whole numbers for steps, seed and samples_per_step (or None) and a number for "
                         f"lr, got steps={steps!r}, seed={seed!r}, samples_per_step={samples_per_step!r}, lr={lr!r}.")
+    if samples_per_step is not None and samples_per_step > MAX_FIT_SAMPLES:
+        raise SpecError(f"fit_q: samples_per_step is at most {MAX_FIT_SAMPLES:,} (each sample takes memory in every "
+                        f"step), got {samples_per_step:,}.")
     if steps > MAX_FIT_STEPS or not 0 <= seed < 2**63:
         raise SpecError(f"fit_q needs steps up to {MAX_FIT_STEPS:,} and a seed in 0..2**63-1, got steps={steps!r}, "
                         f"seed={seed!r}.")

@@ -26,7 +26,7 @@ import torch
 
 from .checkpoints import read_checkpoint, networks_from_checkpoint
 from .data import Dataset
-from .errors import CheckpointError
+from .errors import CheckpointError, SpecError
 from .evaluation import ClusterAccuracy, categorical_accuracy, estimate_info_bound
 from .figures import Traversal, traverse
 
@@ -82,6 +82,9 @@ def record_reference(run: str | Path, out: str | Path, test_sets: dict[str, Data
     ``codes`` (default: every code of the run's spec) with rows from :data:`TRAVERSAL_SEED`.
     """
     run, out = Path(run), Path(out)
+    if not isinstance(test_sets, dict) or not all(isinstance(ds, Dataset) for ds in test_sets.values()):
+        raise SpecError(f"record_reference: test_sets must be a dict of name -> Dataset (e.g. {{'sample': "
+                        f"load_dataset('sample', split='test')}}), got {type(test_sets).__name__}.")
     ckpt = read_checkpoint(run / "checkpoint.pt")
     spec, G, D = networks_from_checkpoint(ckpt, "cpu", path=run / "checkpoint.pt")
     codes = codes or tuple(f"c{i + 1}" for i in range(spec.n_categorical + spec.n_continuous))

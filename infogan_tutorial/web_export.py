@@ -223,17 +223,24 @@ def manifest_text(manifest: dict) -> str:
     """The manifest as JSON text; a NaN or infinite number (not JSON) raises :class:`SpecError`."""
     try:
         return json.dumps(manifest, indent=1, allow_nan=False) + "\n"
+    except TypeError as e:  # a tensor or a NumPy number where JSON needs a plain one
+        raise SpecError(f"the manifest must hold plain numbers, strings, lists and dicts ({e}); convert tensors and "
+                        "NumPy numbers with .tolist() or .item().") from None
     except ValueError as e:
         raise SpecError(f"the manifest holds a number JSON cannot hold (NaN or infinity): {e}; check the model's "
                         "weights and the categories' scores.") from None
 
 
 def write_assets(out_dir: Path = ASSET_DIR, folder: Path = PRETRAINED_DIR) -> dict:
-    """Write generator.bin, generator.json and explorer-static.png into ``out_dir``; return the manifest."""
+    """Write generator.bin, generator.json and explorer-static.png into ``out_dir``; return the manifest. Files of
+    those names that are not an earlier export (a user's own) are refused, never overwritten
+    (:func:`check_assets_replaceable`)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise SpecError(f"write_assets writes three files into a folder, but {out_dir} is a file; give a folder "
                         "(it is made if missing).")
+    if out_dir.is_dir():
+        check_assets_replaceable(out_dir)
     blob, manifest, png = build_assets(folder)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / WEIGHTS_NAME).write_bytes(blob)

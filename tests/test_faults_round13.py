@@ -227,3 +227,27 @@ def test_a_stored_score_whose_matching_is_not_one_to_one_is_refused():
     assert ClusterAccuracy.from_dict(stored).accuracy == 1.0
     with pytest.raises(SpecError, match="one-to-one"):
         ClusterAccuracy.from_dict({**stored, "mapping": [0, 0, 2]})
+
+
+def test_the_eleventh_testers_api_items_are_refused_by_name(tmp_path):
+    import numpy as np
+
+    from infogan_tutorial import code_recovery, export, figures, mutual_information as mi, reference_runs
+    spec = LatentSpec()
+    G, _ = build_networks(spec, seed=0)
+    own = tmp_path / "w"
+    own.mkdir()
+    (own / "generator.json").write_text('{"my": "own file"}')
+    png = figures.png_with_description(b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR" + bytes(17), "x")
+    for call, words in [
+            (lambda: web_export.write_assets(own), "generator.json"),
+            (lambda: web_export.manifest_text({"a": torch.zeros(1)}), "plain numbers"),
+            (lambda: web_export.manifest_text({"a": np.float32(1.5)}), "plain numbers"),
+            (lambda: figures.png_with_description(png, "\udcff"), "UTF-8 cannot write"),
+            (lambda: code_recovery.recover_codes(G, spec, steps=10**12, batch_size=4, n_eval=10), "at most"),
+            (lambda: mi.fit_q(mi.symmetric_channel(2, 0.1) / 2, steps=2, samples_per_step=10**10), "at most"),
+            (lambda: reference_runs.record_reference(tmp_path, tmp_path / "o", [1], "x", "y"), "dict of name"),
+            (lambda: export.export_model(tmp_path / "c.pt", tmp_path / "e.pt", dtype=torch.bfloat16), "float16")]:
+        with pytest.raises((SpecError, CheckpointError), match=words):
+            call()
+    assert (own / "generator.json").read_text() == '{"my": "own file"}'
