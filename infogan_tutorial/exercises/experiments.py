@@ -252,7 +252,8 @@ def _flow_diagnosis(got: Any, args: tuple) -> str | None:
                 "there, and the sign.")
     return ("the gradient reaches Q's head only and the loss is right, but the gradient it gives Q's head differs "
             "from that of info_loss(q, codes, spec): a part of Q's output detached (its mean and log_std, or its "
-            "logits), or the loss mixed with a detached copy of itself, trains Q's head otherwise.")
+            "logits), the loss mixed with a detached copy of itself, or (for a float64 D) a step computed in float32, "
+            "trains Q's head otherwise.")
 
 
 def _control_loss(D: Discriminator, fake: Tensor, codes: Codes, spec: LatentSpec, *,
