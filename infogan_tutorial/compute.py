@@ -57,7 +57,8 @@ def device_facts(device: torch.device, ask_bf16: bool = True) -> DeviceFacts:
     if ask_bf16 and (device.type == "cuda" and not torch.cuda.is_available() or device.type == "mps" and not (
             torch.backends.mps.is_available())):  # a question for a GPU that is not here (fp32 and fp16 ask none)
         raise SpecError(f"there is no {device.type} device here (torch sees none) to ask whether it has bf16; use "
-                        "device 'cpu' or 'auto', precision 'fp32' or 'fp16', or pass facts= to plan for another machine.")
+                        "device 'cpu' or 'auto', precision 'fp32' or 'fp16', or pass facts= to plan for another "
+                        "machine.")
     bf16 = ask_bf16 and (native_bf16(device) if device.type == "cuda" else
                          device.type == "cpu" and cpu_native_bf16())
     return DeviceFacts(device.type, native_bf16=bf16, graph_problem=graph_problem(device))

@@ -133,7 +133,8 @@ class LatentSpec:
         range, also where high - low itself overflows)."""
         low, high = self.continuous_range
         width = high - low
-        return self.n_continuous * (math.log(width) if math.isfinite(width) else math.log(high / 2 - low / 2) + math.log(2))
+        log_width = math.log(width) if math.isfinite(width) else math.log(high / 2 - low / 2) + math.log(2)
+        return self.n_continuous * log_width
 
     def entropy(self) -> float:
         """H(c) of all codes (categorical entropy plus the continuous codes' differential entropy)."""

@@ -96,8 +96,8 @@ def check_listed_sum(path: Path) -> None:
     sums = listed_sum_differs(path)
     if sums is not None:
         raise CheckpointError(f"{path} does not match its line in {sums} (the file's SHA-256 differs from the one "
-                              "listed): the file is damaged, or the list was changed. For the shipped model restore both "
-                              "(git checkout -- data/pretrained, or download the repository again); in a folder of "
-                              f"your own, write {sums} again with `sha256sum` or remove it.")
+                              "listed): the file is damaged, or the list was changed. For the shipped model restore "
+                              "both (git checkout -- data/pretrained, or download the repository again); in a folder "
+                              f"of your own, write {sums} again with `sha256sum` or remove it.")
 
 

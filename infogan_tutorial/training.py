@@ -534,9 +534,9 @@ def _history(ckpt: dict, path: Path) -> dict[str, list[float]]:
                               "wrote, or retrain.")
     steps = history["step"]
     if any(b <= a for a, b in zip(steps, steps[1:])) or (steps and not (0 < steps[0] and steps[-1] <= ckpt["step"])):
-        raise CheckpointError(f"{path} is malformed: its history's steps must be positive, rise, and end at most at the checkpoint's "
-                              f"step ({ckpt['step']}), got {steps[:3]}...{steps[-2:]}; training never writes that. "
-                              "Resume from a checkpoint `train` wrote, or retrain.")
+        raise CheckpointError(f"{path} is malformed: its history's steps must be positive, rise, and end at most at "
+                              f"the checkpoint's step ({ckpt['step']}), got {steps[:3]}...{steps[-2:]}; training never "
+                              "writes that. Resume from a checkpoint `train` wrote, or retrain.")
     return {k: list(v) for k, v in history.items()}
 
 

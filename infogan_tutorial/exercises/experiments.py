@@ -159,7 +159,8 @@ def _generator_objective_exercise() -> Exercise:
                   "(logits hundreds apart, log_std = -6), lambda = 1, 0.1",
                   extreme),
              Case("D's logits, Q's outputs and the codes in float64, the paper's weights", float64),
-             Case("D's logits -3.5, -6, -12, -4.5, -8 and 2.5 (D fairly sure the images are fake)", middle(torch.float32)),
+             Case("D's logits -3.5, -6, -12, -4.5, -8 and 2.5 (D fairly sure the images are fake)",
+                  middle(torch.float32)),
              Case("the same logits in float64, with Q's outputs and the codes in float64", middle(torch.float64))]
     mistakes = [
         Mistake("the information term has the wrong sign: G must *increase* E[log Q(c|x)], so its loss "
@@ -320,7 +321,8 @@ def _control_info_loss_exercise() -> Exercise:
                   "spec, 4 images", in_eval_mode(case(PAPER_SPEC, 4, 84))),
              Case("G's images that ask for no gradient (fake detached before the call), the paper's spec, 4 images",
                   images_without_grad(case(PAPER_SPEC, 4, 85))),
-             Case("D, its images and the codes in float64, the paper's spec, 4 images", in_double(case(PAPER_SPEC, 4, 86)))]
+             Case("D, its images and the codes in float64, the paper's spec, 4 images",
+                  in_double(case(PAPER_SPEC, 4, 86)))]
     mistakes = [
         Mistake("the gradient reaches G's images and D's shared body: this is InfoGAN's information term, "
                 "not the control. Detach D's features before Q's head (D.features(fake).detach()), so only "
