@@ -33,8 +33,8 @@ def export_model(source: TrainState | str | Path, path: str | Path,
         raise SpecError(f"export_model: source must be a TrainState or a checkpoint path, got "
                         f"{type(source).__name__} (for networks, save a state: create_state/resume_state).")
     if dtype not in (torch.float16, torch.float32):
-        raise SpecError(f"export_model: dtype must be torch.float16 (half the size) or torch.float32, the dtypes the "
-                        f"package reads back, got {dtype!r}.")
+        raise SpecError(f"export_model: dtype must be a floating-point dtype the package reads back, torch.float16 "
+                        f"(half the size) or torch.float32, got {dtype!r}.")
     for name, value in (("int8", int8), ("int4", int4)):
         if not isinstance(value, bool):
             raise SpecError(f"export_model: {name} must be True or False, got {value!r}.")
