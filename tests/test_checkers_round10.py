@@ -152,3 +152,15 @@ def test_q_heads_second_pass_is_named():
         return info_loss(D.q_from_features(h), codes, spec)
     result = ex.check_control_info_loss(twice)
     assert not result.passed and "runs Q's head 2 times" in result.message
+
+
+def test_a_clamp_that_hides_a_rare_category_is_refused():
+    def clamped(at):
+        def answer(p, q):
+            joint = p.T @ q / p.shape[0]
+            joint = (joint + joint.T) / 2
+            rows, cols = joint.sum(1, keepdim=True), joint.sum(0, keepdim=True)
+            return (joint * (joint.clamp_min(at).log() - (rows * cols).clamp_min(at).log())).sum()
+        return answer
+    assert not ex.check_invariant_information(clamped(1e-6)).passed  # the thirteenth blind student's w_clamp6
+    assert ex.check_invariant_information(clamped(1e-12)).passed  # the hint's tiny clamp

@@ -485,6 +485,9 @@ def _invariant_information_exercise() -> Exercise:
              Case("float64 probabilities, 10 images, 3 categories", soft(74, 10, 3, 2.0, torch.float64)),
              Case("sure categories that survive the move, 2 of 4 categories used (the answer is ln 2, not ln 4)",
                   lambda: (torch.eye(4)[[0, 2] * 5], torch.eye(4)[[0, 2] * 5])),
+             Case("sure categories that survive the move, 3 of 10,000 images in a rare third category (a clamp "
+                  "above about 1e-8 shows there)", lambda: (torch.eye(3)[[0] * 4998 + [1] * 4999 + [2] * 3],
+                                                             torch.eye(3)[[0] * 4998 + [1] * 4999 + [2] * 3])),
              Case("sure categories that survive the move, used unequally (6, 3 and 1 images of 10)",
                   lambda: (torch.eye(3)[[0] * 6 + [1] * 3 + [2]], torch.eye(3)[[0] * 6 + [1] * 3 + [2]])),
              Case("sure, balanced categories that survive the move, 50 categories (the answer is ln 50; most cells "
