@@ -787,6 +787,21 @@ SUSPICIOUS = frozenset({
 OWN_ATTRIBUTES = frozenset({"grad", "requires_grad", "data"})
 """Attributes an honest answer may set on its own tensors (``x.requires_grad = True``); any other attribute it
 sets (``torch.Tensor.backward = f``, ``guards.changed = f``, ``D.body = copy``) is flagged for review."""
+LOOKUPS = frozenset({"getattr", "vars", "globals", "locals", "__import__", "import_module", "resolve_name",
+                     "attrgetter"})
+"""Calls that return an existing module or object rather than make one: a name bound to what they return is not the
+answer's own object (``g = getattr(ex, 'guards'); g.changed = f`` is flagged)."""
+
+
+def _called(call: ast.Call) -> str:
+    """The name a call calls: ``getattr`` for ``getattr(x, 'y')``, ``import_module`` for ``importlib.import_module(...)``
+    and for ``attrgetter('a')(x)`` (the call of a call counts as its inner function's)."""
+    func = call.func
+    while isinstance(func, ast.Call):
+        func = func.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
 BARE_ONLY = frozenset({"eval", "exec", "compile", "open", "Path"})
 """Of :data:`SUSPICIOUS`, the names flagged only when used bare: as an attribute they are ordinary (``D.eval()``,
 ``torch.compile``, ``Image.open``); ``modules`` is flagged as ``sys.modules`` only, not ``D.modules()``."""
@@ -831,7 +846,7 @@ def review_flags(answers: dict[str, str], key: Key | None = None) -> list[str]:
             flags.append(f"a table of {numbers_written:,} numbers ({label})")
         local_objects = {t.id for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.AnnAssign))  # made here
                          for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)
-                         and isinstance(n.value, ast.Call)}
+                         and isinstance(n.value, ast.Call) and _called(n.value) not in LOOKUPS}
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef):
                 copy = key.copy_of(node)

@@ -110,3 +110,9 @@ def test_a_private_helper_of_a_forbidden_module_is_forbidden_too():
         return mi._xlogx(joint).sum() - 2 * mi._xlogx(rows).sum()
     result = ex.check_invariant_information(through_the_helper)
     assert not result.passed and "mutual_information._xlogx" in result.message
+
+
+def test_a_module_bound_through_getattr_is_not_the_answers_own_object():
+    source = ("import infogan_tutorial as _i\n_g = getattr(getattr(_i, 'exer' + 'cises'), 'gua' + 'rds')\n"
+              "_g.changed = print\n")
+    assert "sets _g.changed (a, line 3)" in "; ".join(cg.review_flags({"a": source}))
