@@ -630,7 +630,7 @@ def _last_score(path: Path) -> tuple[int, float]:
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue
             if step >= last[0]:
-                last = (step, seconds if math.isfinite(seconds) else 0.0)
+                last = (step, seconds if math.isfinite(seconds) and seconds >= 0 else 0.0)  # no negative clock
     return last
 
 

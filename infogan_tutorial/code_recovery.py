@@ -22,13 +22,13 @@ import math
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from .devices import usable_device
 from .errors import DataError, SpecError
 from .evaluation import score_fresh_samples
 from .latent_codes import Codes, LatentSpec, count
-from .networks import Discriminator, check_network, eval_mode, init_weights
+from .networks import IMAGE_SHAPE, Discriminator, check_network, eval_mode, init_weights
 from .objectives import info_lower_bound, log_q
 
 
@@ -83,6 +83,21 @@ def _recalibrate_batch_norm(Q: Discriminator, G: nn.Module, spec: LatentSpec, rn
         m.momentum = momentum
 
 
+def _first_images(G: nn.Module, codes: Codes) -> Tensor:
+    """G's images of the first batch of codes, or a SpecError that says G does not map codes to images."""
+    need = ("recover_codes needs a G that maps a Codes batch (spec.sample(n)) to images (N, 1, 28, 28) in [-1, 1], "
+            "such as a trained Generator")
+    try:
+        x = G(codes)
+    except (TypeError, AttributeError, RuntimeError, ValueError) as e:
+        raise SpecError(f"{need}; calling {type(G).__name__} on codes failed: {type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else ''}"[:400]) from e
+    if not isinstance(x, Tensor) or tuple(x.shape) != (len(codes), *IMAGE_SHAPE):
+        got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise SpecError(f"{need}; {type(G).__name__} returned {got} for {len(codes)} codes.")
+    return x
+
+
 def _fit_q(Q: Discriminator, G: nn.Module, spec: LatentSpec, rng: torch.Generator, device: torch.device,
            steps: int, batch_size: int, lr: float, log_every: int) -> dict[str, list[float]]:
     """Adam on -E[log Q(c | x)] (all codes) for ``steps`` steps on fresh x = G(z, c); Q's training history."""
@@ -93,7 +108,7 @@ def _fit_q(Q: Discriminator, G: nn.Module, spec: LatentSpec, rng: torch.Generato
     for step in range(1, steps + 1):
         codes = spec.sample(batch_size, rng, device=device)
         with torch.no_grad():
-            x = G(codes)
+            x = G(codes) if step > 1 else _first_images(G, codes)
         if step == 1 and not torch.isfinite(x).all():  # one host read: a G that draws NaN has nothing to recover
             raise DataError("recover_codes: G's images hold NaN or infinite values (its weights are not finite: a "
                             "corrupt checkpoint or a run that diverged), so no Q can be trained or scored on them; "

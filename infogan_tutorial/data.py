@@ -559,6 +559,9 @@ class ShuffledBatches:
             raise DataError(f"ShuffledBatches needs the images as a torch.Tensor, got {type(images).__name__}; "
                             "convert with torch.as_tensor(...).")
         n = int(images.shape[0]) if images.dim() > 0 else 0
+        if n == 0:
+            raise DataError(f"ShuffledBatches got no images (shape {tuple(images.shape)}); pass a data set's images, "
+                            "e.g. load_dataset('sample').images.")
         if not isinstance(batch_size, int) or batch_size <= 0 or batch_size > n:
             raise DataError(f"batch_size must be an integer in 1..{n} (the number of images), "
                             f"got {batch_size!r}. Use a smaller batch size or more data.")

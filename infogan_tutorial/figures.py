@@ -42,13 +42,24 @@ _MATH = {r"\lambda": "λ", r"\varepsilon": "ε", r"\sigma": "σ", r"\mu": "μ", 
 
 
 def plain(text: str) -> str:
-    """``text`` with matplotlib's mathtext made plain: ``"$L_I$ of $c_1$"`` -> ``"L_I of c_1"``."""
+    """``text`` with matplotlib's mathtext made plain: ``"$L_I$ of $c_1$"`` -> ``"L_I of c_1"``.
+
+    As matplotlib reads it: only text between pairs of unescaped ``$`` is math; with an odd number of
+    them, or none, every ``$`` is a dollar sign (``"cost $5"`` stays), and ``\\$`` is one anywhere."""
     if not isinstance(text, str):
         raise SpecError(f"plain needs a str, got {type(text).__name__}.")
-    for tex, word in _MATH.items():
-        text = text.replace(tex, word)
-    text = re.sub(r"\\(?:mathrm|text|operatorname)\{([^}]*)\}", r"\1", text)
-    return re.sub(r"\s+", " ", re.sub(r"[${}\\]", "", text)).strip()
+    parts = re.split(r"(?<!\\)\$", text)
+    if len(parts) % 2 == 0:  # an odd number of $: matplotlib draws the text as it is
+        parts = [text]
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            for tex, word in _MATH.items():
+                part = part.replace(tex, word)
+            part = re.sub(r"\\(?:mathrm|text|operatorname)\{([^}]*)\}", r"\1", part)
+            part = re.sub(r"[{}\\]", "", part)
+        out.append(part.replace("\\$", "$"))
+    return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
 def describe(target: Axes | Figure, text: str) -> Axes | Figure:

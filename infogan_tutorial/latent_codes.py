@@ -188,6 +188,16 @@ class LatentSpec:
             if part.numel() and not part.dtype.is_floating_point:
                 raise SpecError(f"codes.{name} must hold floating-point numbers, got {part.dtype}; convert it with "
                                 f"codes.{name}.float().")
+        for name in ("z", "categorical", "continuous"):
+            part = getattr(codes, name)
+            if part.dim() != 2:
+                raise SpecError(f"codes.{name} must be a batch, a 2-D tensor (N, {self._width(name)}), got "
+                                f"{part.dim()}-D of shape {tuple(part.shape)}" + (
+                                    f"; for one input add the batch axis with codes.{name}.unsqueeze(0)"
+                                    if part.dim() == 1 and len(part) == self._width(name) != 1 else
+                                    f"; for one code per input add its axis with codes.{name}.unsqueeze(1)"
+                                    if part.dim() == 1 and name != "z" and self._width(name) == 1 else "")
+                                + ", or build codes with spec.sample(n).")
         n = codes.z.shape[0]
         expected = {"z": (n, self.noise_dim), "categorical": (n, self.n_categorical),
                     "continuous": (n, self.n_continuous)}
@@ -217,16 +227,21 @@ class LatentSpec:
                     raise SpecError(f"codes.{name} holds NaN or infinite values; G would draw NaN images from them. "
                                     "Draw codes with spec.sample(n), or check where the values came from.")
 
+    def _width(self, part: str) -> int:
+        """The width of one of the codes' parts (``z``, ``categorical``, ``continuous``) in this spec."""
+        return {"z": self.noise_dim, "categorical": self.n_categorical, "continuous": self.n_continuous}[part]
+
     def to_input(self, codes: Codes, check_values: bool = True) -> Tensor:
         """The generator's input [z, one_hot(c_cat)..., c_cont], shape (N, input_dim).
 
         ``check_values=False`` skips the host-synchronising bounds check (see :meth:`check`).
         """
         self.check(codes, values=check_values)
-        parts = [codes.z]
-        parts += [torch.nn.functional.one_hot(codes.categorical[:, i].long(), k).to(codes.z.dtype)
+        dtype = torch.promote_types(codes.z.dtype, codes.continuous.dtype)  # never rounds a code to z's dtype
+        parts = [codes.z.to(dtype)]
+        parts += [torch.nn.functional.one_hot(codes.categorical[:, i].long(), k).to(dtype)
                   for i, k in enumerate(self.categorical)]
-        parts.append(codes.continuous.to(codes.z.dtype))
+        parts.append(codes.continuous.to(dtype))
         return torch.cat(parts, dim=1)
 
     # -- traversals --------------------------------------------------------

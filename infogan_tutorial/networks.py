@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from .data import SCALE_TOLERANCE
 from .errors import SpecError
 from .latent_codes import Codes, LatentSpec
 
@@ -90,6 +91,24 @@ def _check_batch(net: nn.Module, x: Tensor, name: str, what: str) -> None:
                         f"pass two or more, or call {name}.eval() to run one.")
 
 
+def _check_scale(x: Tensor) -> None:
+    """Refuse images D would score silently wrong: non-finite pixels (in training mode they would also poison
+    batch norm's running statistics) or pixels off the [-1, 1] scale (uint8's 0..255). Checked where the
+    images are on the CPU; on a GPU the check would read the values back to the host every step, so there
+    the data pipeline's own check (:func:`~infogan_tutorial.data.check_images`) and G's tanh stand for it."""
+    if x.device.type != "cpu" or not x.is_floating_point() or x.numel() == 0 or torch.jit.is_tracing() \
+            or torch.compiler.is_compiling():
+        return
+    lo, hi = (float(v) for v in torch.aminmax(x.detach()))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise SpecError("D got images holding NaN or infinite values; pass finite pixels in [-1, 1] (in training "
+                        "mode they would also make batch norm's running statistics NaN).")
+    if lo < -1 - SCALE_TOLERANCE or hi > 1 + SCALE_TOLERANCE:
+        raise SpecError(f"D takes images on the scale [-1, 1] (G's tanh, the data sets' background -1), got values "
+                        f"from {lo:g} to {hi:g}; rescale them, e.g. x / 127.5 - 1 for 0..255 pixels or x * 2 - 1 "
+                        "for [0, 1].")
+
+
 class Discriminator(nn.Module):
     """D and Q with a shared body.
 
@@ -119,8 +138,12 @@ class Discriminator(nn.Module):
             nn.Linear(128, n_out),
         ) if n_out else nn.Identity()  # a noise-only spec (a plain GAN) has no codes for Q to guess
 
-    def features(self, x: Tensor) -> Tensor:
-        """The shared body's 1024 features of images x (N, 1, 28, 28)."""
+    def features(self, x: Tensor, check_values: bool = True) -> Tensor:
+        """The shared body's 1024 features of images x (N, 1, 28, 28) on the scale [-1, 1].
+
+        ``check_values=False`` skips the check of the pixels' values (finite, in [-1, 1]; made on the CPU
+        only), for callers that checked them already (the training step, whose real images were checked
+        when loaded and whose fakes come from G's tanh; a NaN there is reported as divergence)."""
         if not isinstance(x, Tensor):
             raise SpecError(f"D takes a torch tensor of images (N, 1, 28, 28), got {type(x).__name__}; convert it "
                             "with torch.as_tensor(x, dtype=torch.float32).")
@@ -131,6 +154,8 @@ class Discriminator(nn.Module):
                    "Add the channel axis with x.unsqueeze(1) if it is missing.")
             raise SpecError(f"D expects images of shape (N, 1, 28, 28), got {tuple(x.shape)}. {fix}")
         _check_batch(self, x, "D", "images")
+        if check_values:
+            _check_scale(x)
         return self.body(x)
 
     def d_from_features(self, h: Tensor) -> Tensor:

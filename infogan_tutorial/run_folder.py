@@ -81,6 +81,15 @@ def check_output_file(path: Path, option: str, example: str = "model.pt", suffix
         raise SpecError(f"{option} {str(path)!r} names no file; give a file name, e.g. {example}.")
     if path.is_dir():
         raise SpecError(f"{option} {path} is a folder; give a file name, e.g. {path / example}.")
+    if path.is_symlink() and not path.exists():  # written through, the link's target must be a file to create
+        try:
+            target = path.resolve(strict=False)
+        except (RuntimeError, OSError):
+            target = None
+        if target is None or target.is_symlink() or not target.parent.is_dir():
+            raise SpecError(f"{option} {path} is a symbolic link that leads nowhere (" + (
+                "the links form a loop" if target is None or target.is_symlink() else
+                f"to {target}, whose folder does not exist") + "); remove the link, or choose another path.")
     try:
         check_replaceable(path, option)
     except CheckpointError as e:

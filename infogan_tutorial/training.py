@@ -166,9 +166,9 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
 
     # 2. D's step (and Q's): real vs fake on detached fakes, plus L_I
     with amp:
-        h_real = D.features(real)
+        h_real = D.features(real, check_values=False)
         l_real = D.d_from_features(h_real)  # logits
-        h_fake = D.features(fake.detach())  # no gradient into G
+        h_fake = D.features(fake.detach(), check_values=False)  # no gradient into G
         l_fake = D.d_from_features(h_fake)
         q_fake = D.q_from_features(h_fake if cfg.info else h_fake.detach())
     lq = log_q(q_fake, codes, spec, check_values=False)  # kept for the statistics
@@ -180,7 +180,7 @@ def train_step(state: TrainState, real: Tensor) -> Tensor:
     # 3. G's step: fool D, and make c recoverable by Q (D frozen: gradients for G only)
     with frozen(D):
         with amp:
-            h = D.features(fake)
+            h = D.features(fake, check_values=False)
             loss_g = generator_loss(D.d_from_features(h).float())
             if cfg.info:
                 loss_g = loss_g + info_loss(D.q_from_features(h), codes, spec, *lambdas, check_values=False)
@@ -239,7 +239,7 @@ def beyond_the_paper(state: TrainState, real: Tensor, h_real: Tensor, amp: conte
     if cfg.lambda_invariant:  # categories that survive small moves of the digit
         moved = random_affine(real, state.code_rng, check_range=False)  # checked at step 0
         with amp:
-            q_moved = D.q(moved)
+            q_moved = D.q_from_features(D.features(moved, check_values=False))
         total = total + cfg.lambda_invariant * invariant_information(q_real, q_moved)
     return total
 

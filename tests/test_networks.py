@@ -26,7 +26,7 @@ def test_shapes_and_ranges_for_each_layout(spec):
 
 def test_q_shares_the_discriminator_body():
     D = Discriminator(LatentSpec())
-    x = torch.randn(4, 1, 28, 28, requires_grad=True)
+    x = (torch.rand(4, 1, 28, 28) * 2 - 1).requires_grad_()
     h = D.features(x)
     assert h.shape == (4, 1024)
     D.eval()
@@ -35,7 +35,7 @@ def test_q_shares_the_discriminator_body():
 
 def test_fixed_std_makes_q_predict_only_a_mean():
     D = Discriminator(LatentSpec(), fixed_std=0.5)
-    q = D.q(torch.randn(3, 1, 28, 28))
+    q = D.q(torch.rand(3, 1, 28, 28) * 2 - 1)
     assert torch.allclose(q.log_std, torch.full((3, 2), 0.5).log())
     with pytest.raises(SpecError, match="fixed_std"):
         Discriminator(LatentSpec(), fixed_std=0.0)
@@ -83,7 +83,7 @@ def test_eval_mode_and_frozen_restore_what_they_change_even_on_error():
             raise RuntimeError("boom")
     assert not G.training and D.training
     assert all(p.requires_grad for p in D.body.parameters()) and not any(p.requires_grad for p in D.d_head.parameters())
-    x = torch.randn(4, 1, 28, 28, requires_grad=True)
+    x = (torch.rand(4, 1, 28, 28) * 2 - 1).requires_grad_()
     with frozen(D):
         D(x)[0].sum().backward()
     assert all(p.grad is None for p in D.parameters())
