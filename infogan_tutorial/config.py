@@ -50,9 +50,10 @@ class TrainConfig:
         seed: seeds the initial weights, the batches and the sampled codes.
         log_every: read the losses back from the device every this many steps.
         checkpoint_every: write a checkpoint every this many steps (0: only at the end).
-        precision: the arithmetic on CUDA: ``auto`` (bf16 where the GPU has it natively; else fp32
-            when the step is replayed from a CUDA graph, fp16 with a gradient scaler when not),
-            ``bf16``, ``fp16`` or ``fp32``. The CPU trains in fp32, or in bf16 when asked by name.
+        precision: the arithmetic: ``auto`` (on CUDA, bf16 where the GPU has it natively, else fp32
+            when the step is replayed from a CUDA graph, fp16 with a gradient scaler when not; on the
+            CPU, bf16 where it has native bf16 (AVX-512 BF16 or AMX), else fp32), ``bf16``, ``fp16`` or
+            ``fp32``; see :mod:`infogan_tutorial.compute`.
         compile: compile G, D's body and Q's head with ``torch.compile`` (PyTorch 2). The first
             steps then take a minute longer; chapter 6b's benchmark says whether it pays off.
         cuda_graph: record the whole step as a CUDA graph once and replay it: None (the default)
