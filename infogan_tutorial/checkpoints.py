@@ -33,6 +33,7 @@ import secrets
 import shutil
 import stat
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -65,10 +66,8 @@ def atomic_save(obj: object, path: str | Path) -> None:
         path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
-    tmp = temporary_name(path)
     try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
+        replace_atomically(path, lambda tmp: torch.save(obj, tmp))
     except (AttributeError, TypeError, pickle.PicklingError) as e:  # what pickle raises for a lambda, a lock, ...
         raise CheckpointError(f"could not write {path}: it holds an object that cannot be saved ({e}); save tensors, "
                               "numbers, strings and lists or dicts of them. The previous file at that path, if any, "
@@ -78,9 +77,6 @@ def atomic_save(obj: object, path: str | Path) -> None:
                else "write elsewhere" if on_read_only_file_system(path.parent) else "free some disk space")
         raise CheckpointError(f"could not write {path} ({_write_failure(e, path.parent)}); {fix}, or choose another "
                               "output folder. The previous file at that path, if any, is unchanged.") from e
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -161,6 +157,17 @@ def _write_failure(error: BaseException, folder: Path) -> str:
 def temporary_name(path: Path) -> Path:
     """A temporary file beside ``path`` that no other process picks: ``.NAME.tmp-PID-RANDOM``."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` to a temporary file beside ``path``, then rename it over ``path``: an interrupt (Ctrl-C,
+    kill -9) leaves the old file or the new one, never half of one; the temporary file never stays behind."""
+    tmp = temporary_name(path)
+    try:
+        write(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def check_replaceable(path: str | Path, option: str | None = None) -> None:

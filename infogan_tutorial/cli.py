@@ -502,15 +502,13 @@ def _trim_eval_log(path: Path, step: int) -> None:
         elif line.strip():  # a line cut by a kill mid-write (or not a score at all): the next one would be glued to it
             broken.append(line)
     if dropped or broken or (text and not text.endswith("\n")):
-        from .checkpoints import temporary_name
+        from .checkpoints import replace_atomically
 
         if broken:
             unread = path.with_name(path.name + ".unread")
             with unread.open("a") as f:
                 f.write("".join(f"{line}\n" for line in broken))
-        tmp = temporary_name(path)
-        tmp.write_text("".join(f"{line}\n" for line in kept))
-        tmp.replace(path)
+        replace_atomically(path, lambda tmp: tmp.write_text("".join(f"{line}\n" for line in kept)))
         if dropped:
             print(f"Dropped {dropped} line(s) of {path} after step {step}, the checkpoint's (they are scored again).")
         if broken:
@@ -563,12 +561,9 @@ def _json_line(obj: object) -> str:
 
 def _write_json(path: Path, obj: object, indent: int | None = None) -> None:
     """Valid JSON only: a non-finite number is written as null (JSON has no NaN)."""
-    clean = _clean
-    from .checkpoints import temporary_name
+    from .checkpoints import replace_atomically
 
-    tmp = temporary_name(path)
-    tmp.write_text(json.dumps(clean(obj), indent=indent, allow_nan=False))
-    tmp.replace(path)
+    replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(_clean(obj), indent=indent, allow_nan=False)))
 
 
 def _scored_exactly(config: TrainConfig, eval_every: int) -> TrainConfig:
@@ -599,15 +594,11 @@ def _write_figures(args: argparse.Namespace, state: TrainState) -> None:
     kept = _foreign_figures(figs)  # put there during the run: kept, not overwritten
 
     def save(ax: Any, name: str) -> None:
-        from .checkpoints import temporary_name
+        from .checkpoints import replace_atomically
 
-        if name not in kept:  # to a temporary file, then renamed: a Ctrl-C never leaves half a PNG
-            tmp = temporary_name(figs / name)
-            try:
-                ax.figure.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
-                tmp.replace(figs / name)
-            finally:
-                tmp.unlink(missing_ok=True)
+        if name not in kept:  # a Ctrl-C never leaves half a PNG
+            replace_atomically(figs / name, lambda tmp: ax.figure.savefig(tmp, dpi=100, bbox_inches="tight",
+                                                                          format="png"))
         plt.close(ax.figure)
 
     for code in state.spec.code_names():
@@ -718,19 +709,19 @@ def sample(args: argparse.Namespace) -> None:
         ax = plot_images(generate(G, spec.sample(args.rows * 10, rng)), nrow=10, title="samples of G(z, c)")
     else:
         ax = plot_traversal(G, spec, args.code, rows=args.rows, generator=rng)
-    from .checkpoints import check_replaceable, remove_stale_temporaries, temporary_name
+    from .checkpoints import check_replaceable, remove_stale_temporaries, replace_atomically
+
+    def write(tmp: Path) -> None:  # tmp is unique: two runs to one --out do not share it
+        ax.figure.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+        check_replaceable(out, "--out")  # it may have become a FIFO or a device meanwhile
 
     out = Path(os.path.realpath(args.out)) if args.out.is_symlink() else args.out  # write through a link
     remove_stale_temporaries(out)
-    tmp = temporary_name(out)  # unique: two runs to one --out do not share it
     try:
-        ax.figure.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
-        check_replaceable(out, "--out")  # it may have become a FIFO or a device meanwhile
-        tmp.replace(out)
+        replace_atomically(out, write)
     except OSError as e:
         raise SpecError(f"could not write {args.out} ({e.strerror or e}); choose another --out.") from e
     finally:
-        tmp.unlink(missing_ok=True)
         plt.close(ax.figure)
     print(f"Wrote {args.out}.")
 
