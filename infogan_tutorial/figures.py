@@ -258,7 +258,8 @@ def _row_change(images: Tensor, rows: int, cols: int) -> str:
     grid = images.detach().float().reshape(rows, cols, -1)
     change = float((grid[:, -1] - grid[:, 0]).abs().mean()) / 2  # a fraction of the range [-1, 1]
     return (f". From the first column to the last a pixel changes by {change:.0%} of the black-to-white range "
-            "on average" + (" (barely visible)" if change < 0.02 else ""))
+            "on average" + (" (barely visible: each row shows nearly the same image in every column)"
+                            if change < 0.02 else ""))
 
 
 def plot_images(images: Tensor, nrow: int = 10, ax: Axes | None = None, title: str | None = None) -> Axes:
