@@ -2,6 +2,7 @@
 
     python benchmarks/speed.py                      # CPU: batch 64 and 128
     python benchmarks/speed.py --time-to-accuracy   # CUDA: also the time to 95 % test accuracy
+    python benchmarks/speed.py --peer natsu=InfoGAN-PyTorch --peer pytorch-gan=PyTorch-GAN  # and the peers
 
 Prints one table row per (loop, batch size): images/s of whole training steps (a D step and a
 G step) after a warm-up, and the ratios to the baseline and to the package's own fp32 loop at the
@@ -11,7 +12,8 @@ is the median of its rounds.
 
 * ``package``: ``training.fit`` as the book uses it: the data set resident on the device,
   batches gathered there, bf16 autocast on CUDA (fp16 with a scaler where bf16 is not native),
-  statistics read back every ``log_every`` steps, cuDNN autotuning.
+  statistics read back every ``log_every`` steps, cuDNN autotuning. On the CPU this row is fp32
+  (``package (fp32)``), the reference of the last column, whatever ``auto`` would pick.
 * ``package+bf16`` (CPU): the same under CPU bf16 autocast (``TrainConfig(precision="bf16")``); marked
   "emulated" where the CPU has no native bf16 (AVX-512 BF16 or AMX), where it is slower than fp32.
 * ``package+compile``: the same with ``TrainConfig(compile=True)`` (CUDA only by default: on the
@@ -21,6 +23,10 @@ is the median of its rounds.
 * ``baseline``: the loop most PyTorch InfoGAN repositories use: ``torchvision.datasets.MNIST``
   with ``ToTensor`` and ``Normalize`` transforms behind a ``DataLoader`` (``--workers`` processes),
   fp32, ``.item()`` on the losses every step. Same networks, same losses, same optimizers.
+* ``peer NAME`` (``--peer NAME=CLONE``, repeatable): a peer repository's own training script as it
+  ships, from a git clone of it: ``natsu`` (https://github.com/Natsu6767/InfoGAN-PyTorch) and
+  ``pytorch-gan`` (https://github.com/eriklindernoren/PyTorch-GAN), their own networks, data
+  pipeline and logging (:func:`peer_speed`).
 
 With ``--time-to-accuracy``, the package's default recipe (or ``--lambda-invariant``, with or
 without ``--cuda-graph``) trains until c1's accuracy on ``--eval-dir`` (Hungarian matching)
@@ -73,6 +79,87 @@ def package_speed(images: torch.Tensor, batch_size: int, steps: int, warmup: int
     fit(state, images, progress=False, step=step)
     synchronize(device)
     return steps * batch_size / (time.perf_counter() - start)
+
+
+PEERS = {
+    "natsu": ("train.py", "Natsu6767/InfoGAN-PyTorch, train.py as shipped (its config.py's batch size set)"),
+    "pytorch-gan": ("implementations/infogan/infogan.py",
+                    "eriklindernoren/PyTorch-GAN, implementations/infogan/infogan.py as shipped (--batch_size)"),
+}
+"""The peers' training scripts (``--peer NAME=CLONE``): the path of the script in a clone, and what is run."""
+
+_PEER_RUNNER = r"""
+import json, os, runpy, sys, time
+import matplotlib
+matplotlib.use("Agg")
+import torch, torch.utils.data as tud
+
+name, script, batch_size, steps, warmup = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
+_full = torch.full
+def full(size, fill_value, *args, **kwargs):  # written for torch < 1.7, where an integer fill gave floats
+    if "dtype" not in kwargs and type(fill_value) is int:
+        kwargs["dtype"] = torch.get_default_dtype()
+    return _full(size, fill_value, *args, **kwargs)
+torch.full = full
+import torchvision.transforms as T
+_normalize = T.Normalize.forward
+def normalize(self, tensor):  # written for torchvision < 0.8, whose Normalize took a 3-value mean for 1 channel
+    channels = tensor.shape[-3]
+    if len(self.mean) > channels:
+        return T.functional.normalize(tensor, self.mean[:channels], self.std[:channels], self.inplace)
+    return _normalize(self, tensor)
+T.Normalize.forward = normalize
+_iter, fetched = tud.DataLoader.__iter__, {"n": 0, "start": 0.0}
+def timed(self):  # every batch handed out is followed by one training step before the next is asked for
+    for batch in _iter(self):
+        if fetched["n"] == warmup:
+            fetched["start"] = time.perf_counter()
+        if fetched["n"] == warmup + steps:
+            print("PEER_IMAGES_PER_S", json.dumps(steps * batch_size / (time.perf_counter() - fetched["start"])),
+                  flush=True)
+            os._exit(0)
+        fetched["n"] += 1
+        yield batch
+tud.DataLoader.__iter__ = timed
+sys.path.insert(0, os.path.dirname(script))
+if name == "natsu":
+    import config
+    config.params.update(batch_size=batch_size, num_epochs=10**6)
+    sys.argv = [script]
+else:
+    sys.argv = [script, "--batch_size", str(batch_size), "--n_epochs", str(10**6)]
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def peer_speed(name: str, clone: Path, root: Path, batch_size: int, steps: int, warmup: int) -> float:
+    """images/s of a peer's own training script, run unchanged in a fresh Python (its DataLoader, transforms,
+    logging and periodic sample images included) from a scratch folder where its relative data path finds the
+    IDX files of ``root``. The time runs from the ``warmup``-th batch its DataLoader hands out to the one
+    ``steps`` later. Two shims restore what the scripts were written for: ``torch.full`` with an integer fill
+    gives floats (torch < 1.7; Natsu6767's BCE labels), and ``Normalize`` with a 3-value mean normalises one
+    channel (torchvision < 0.8; PyTorch-GAN's transform). Without them both stop with an error today."""
+    import subprocess
+    import sys
+
+    script = (clone / PEERS[name][0]).resolve()
+    if not script.is_file():
+        raise FileNotFoundError(f"--peer {name}={clone}: no {PEERS[name][0]} there; pass a clone of {PEERS[name][1]}")
+    work = Path(tempfile.mkdtemp(prefix=f"infogan-peer-{name}-"))
+    try:
+        cwd = work if name == "natsu" else work / "a" / "b"  # data/mnist/ or ../../data/mnist/
+        (work / "data" / "mnist").mkdir(parents=True)
+        (work / "data" / "mnist" / "MNIST").symlink_to(root / "MNIST")
+        cwd.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([sys.executable, "-c", _PEER_RUNNER, name, str(script), str(batch_size), str(steps),
+                               str(warmup)], cwd=cwd, capture_output=True, text=True, timeout=1800)
+        for line in done.stdout.splitlines():
+            if line.startswith("PEER_IMAGES_PER_S "):
+                return float(line.split()[1])
+        raise RuntimeError(f"{name} stopped before {warmup + steps} batches: "
+                           f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def torchvision_root(idx_dir: Path) -> Path:
@@ -168,6 +255,15 @@ def time_to_accuracy(images: torch.Tensor, test_images: torch.Tensor, test_label
     return None, state.step, accuracy
 
 
+def _peer(text: str) -> tuple[str, Path]:
+    name, sep, clone = text.partition("=")
+    if not sep or name not in PEERS or not clone:
+        raise argparse.ArgumentTypeError(f"--peer takes NAME=CLONE with NAME one of {', '.join(PEERS)}, e.g. "
+                                         "natsu=InfoGAN-PyTorch (git clone https://github.com/Natsu6767/"
+                                         "InfoGAN-PyTorch)")
+    return name, Path(clone)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto")
@@ -197,6 +293,9 @@ def main() -> None:
                    help="the time-to-accuracy run's TrainConfig.lambda_invariant (default 0: the paper's recipe)")
     p.add_argument("--cuda-graph", action="store_true", help="the time-to-accuracy run replays a CUDA graph")
     p.add_argument("--seed", type=int, default=0, help="seed of the time-to-accuracy run")
+    p.add_argument("--peer", type=_peer, action="append", default=[], metavar="NAME=CLONE",
+                   help=f"also time a peer's own training script, from a git clone of it ({', '.join(PEERS)}); "
+                        "repeatable")
     args = p.parse_args()
 
     device = select_device(args.device)
@@ -212,8 +311,12 @@ def main() -> None:
     compile_too = args.compile == "yes" or (args.compile == "auto" and cuda)
     runs: list[tuple[str, Callable[[int], float]]] = [
         ("baseline", lambda bs: baseline_speed(root, bs, steps, args.warmup, device, args.workers)),
-        ("package", lambda bs: package_speed(data.images, bs, steps, args.warmup, device)),
+        ("package" + (" (fp32)" if device.type == "cpu" else ""),
+         lambda bs: package_speed(data.images, bs, steps, args.warmup, device,
+                                  precision="fp32" if device.type == "cpu" else "auto")),
     ]
+    for peer in args.peer:
+        runs.append((f"peer {peer[0]}", lambda bs, peer=peer: peer_speed(*peer, root, bs, steps, args.warmup)))
     if compile_too:
         runs.append(("package+compile",
                      lambda bs: package_speed(data.images, bs, steps, args.warmup, device, compile=True)))
@@ -223,10 +326,13 @@ def main() -> None:
     if cuda and args.graph == "auto":
         runs.append(("package+graph",
                      lambda bs: package_speed(data.images, bs, steps, args.warmup, device, cuda_graph=True)))
+    own = runs[1][0]  # the package's own loop in fp32 (CPU) or as auto picks (CUDA)
     if not args.no_table:
         print(f"\n{steps} timed steps after {args.warmup} warm-up steps, {args.repeats} interleaved rounds "
               f"(median); baseline DataLoader workers: {args.workers}\n")
-        print("| loop | batch | images/s | × baseline | × package |\n|---|---:|---:|---:|---:|")
+        for name, clone in args.peer:
+            print(f"peer {name}: {PEERS[name][1]}, from {clone}")
+        print(f"| loop | batch | images/s | × baseline | × {own} |\n|---|---:|---:|---:|---:|")
     try:
         for bs in [] if args.no_table else sizes:
             speeds: dict[str, list[float]] = {label: [] for label, _ in runs}
@@ -244,7 +350,7 @@ def main() -> None:
                 if label in failed:
                     print(f"| {label} | {bs} | failed: {failed[label]} | | |", flush=True)
                     continue
-                ratios = [median[label] / median[b] if b in median else float("nan") for b in ("baseline", "package")]
+                ratios = [median[label] / median[b] if b in median else float("nan") for b in ("baseline", own)]
                 print(f"| {label} | {bs} | {median[label]:,.0f} | {ratios[0]:.2f} | {ratios[1]:.2f} |", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
