@@ -107,9 +107,10 @@ def _value_difference(got: Any, want: Any, where: str) -> str | None:
             "tensor or constant on the way, no constant rounded to a few digits, no small number such as 1e-8 "
             "added)." if exact and bool(torch.isclose(g, w, rtol=1e-5, atol=1e-7, equal_nan=True).all()) else "")
     if not near and bool(torch.isclose(g, w, rtol=1e-2, atol=1e-4, equal_nan=True).all()):
-        near = (" It is close (within 1 %): if the formula is right, misses of this size come from computing a step "
-                "in float16 or bfloat16, a constant rounded to a few digits, or a small number added for safety "
-                "(compute in the inputs' dtype with exact constants); if not, check the formula on this case.")
+        near = (" It is close (within 1 %): check the formula on this case first (a sign, a term, a constant "
+                "factor); if it is right, misses of this size come from computing a step in float16 or bfloat16, a "
+                "constant rounded to a few digits, or a small number added for safety (compute in the inputs' dtype "
+                "with exact constants).")
     if w.dim() == 0:
         return f"wrong value{where}: {_two_numbers(w.item(), g.item())}.{near}"
     gap = (g - w).abs().nan_to_num(nan=float("inf"))

@@ -258,7 +258,8 @@ def _hint(what: str, arg: Any) -> str:
         return ("a spec is read-only: read its fields, never set them (object.__setattr__ gets round the frozen "
                 "dataclass, and the change outlasts the call: every later use of that spec would see it).")
     if isinstance(arg, np.ndarray):
-        return "leave them as they are and build new arrays (e.g. with .copy() or np.asarray(x, dtype=float))."
+        return ("leave them as they are and build new arrays (e.g. with .copy() or np.array(x, dtype=float), which "
+                "copies; np.asarray does not when x is already float64).")
     if isinstance(arg, Tensor):
         return "leave them as they are and build new tensors (e.g. with .clone())."
     return "leave them as they are and build new objects (e.g. new tensors with .clone())."

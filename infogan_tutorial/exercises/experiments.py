@@ -71,7 +71,9 @@ def _per_code_info_exercise() -> Exercise:
                                     "float32 cannot hold), three continuous codes, 3 images", LatentSpec(n_continuous=3),
                                     3, 60),
              q_case("a 10-way code and no continuous code (the answer has shape (0,))",
-                     LatentSpec(noise_dim=4, n_continuous=0), 3, 59)]
+                     LatentSpec(noise_dim=4, n_continuous=0), 3, 59),
+             float64_q_case("a 10-way code and no continuous code, Q's outputs in float64 (the answer has shape (0,) "
+                            "and Q's dtype)", LatentSpec(noise_dim=4, n_continuous=0), 3, 58)]
     mistakes = [
         Mistake("the codes are added up into one number: return one value per continuous code, shape "
                 "(n_continuous,), so you can see which code carries information.",
@@ -215,12 +217,12 @@ def check_generator_objective(fn: Callable[..., Tensor], *, graded: bool = False
 
 # -- exercise: the plain-GAN control's Q loss (where the gradient flows) --------------------
 
-def _small_discriminator(spec: LatentSpec, seed: int) -> Discriminator:
+def _small_discriminator(spec: LatentSpec, seed: int, fixed_std: float | None = None) -> Discriminator:
     """A fixed D for the gradient-flow cases; its big 6272 x 1024 weight is frozen to keep the check fast
     (gradients still flow *through* it, so whether they reach the body shows in the conv layers)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        d = Discriminator(spec)
+        d = Discriminator(spec, fixed_std=fixed_std)
         init_weights(d)
     big = max((m for m in d.body if isinstance(m, torch.nn.Linear)), key=lambda m: m.weight.numel())
     big.weight.requires_grad_(False)
@@ -250,7 +252,9 @@ def _flow_diagnosis(got: Any, args: tuple) -> str | None:
         return (f"the gradient reaches Q's head only, but the loss is {float(got[0]):.6g} where info_loss(q, codes, "
                 f"spec) of Q's output on the detached features gives {float(want):.6g}: check the weights (info_loss's "
                 "own: lambda_cat = 1, lambda_cont = 0.1), that both the categorical and the continuous terms are "
-                "there, and the sign.")
+                "there, and the sign" + (", and that Q's output comes from D.q_from_features(h), which applies D's "
+                "fixed standard deviation (D.fixed_std is set here), not from D.q_head by hand"
+                if D.fixed_std is not None else "") + ".")
     return ("the gradient reaches Q's head only and the loss is right, but the gradient it gives Q's head differs "
             "from that of info_loss(q, codes, spec): a part of Q's output detached (its mean and log_std, or its "
             "logits), the loss mixed with a detached copy of itself, or (for a float64 D) a step computed in float32, "
@@ -276,8 +280,8 @@ def _control_loss(D: Discriminator, fake: Tensor, codes: Codes, spec: LatentSpec
 
 
 def _control_info_loss_exercise() -> Exercise:
-    def case(spec: LatentSpec, n: int, seed: int) -> Callable[[], tuple]:
-        d = _small_discriminator(spec, seed)  # built once; every run gets a fresh copy
+    def case(spec: LatentSpec, n: int, seed: int, fixed_std: float | None = None) -> Callable[[], tuple]:
+        d = _small_discriminator(spec, seed, fixed_std)  # built once; every run gets a fresh copy
 
         def make() -> tuple:
             fake = torch.tanh(torch.randn(n, 1, 28, 28, generator=seeded_rng(seed))).requires_grad_()
@@ -322,7 +326,9 @@ def _control_info_loss_exercise() -> Exercise:
              Case("G's images that ask for no gradient (fake detached before the call), the paper's spec, 4 images",
                   images_without_grad(case(PAPER_SPEC, 4, 85))),
              Case("D, its images and the codes in float64, the paper's spec, 4 images",
-                  in_double(case(PAPER_SPEC, 4, 86)))]
+                  in_double(case(PAPER_SPEC, 4, 86))),
+             Case("a D whose Q has a fixed standard deviation (Discriminator(spec, fixed_std=0.5): its head "
+                  "ignores the log-std outputs), the paper's spec, 4 images", case(PAPER_SPEC, 4, 87, fixed_std=0.5))]
     mistakes = [
         Mistake("the gradient reaches G's images and D's shared body: this is InfoGAN's information term, "
                 "not the control. Detach D's features before Q's head (D.features(fake).detach()), so only "
@@ -399,6 +405,8 @@ def _per_class_accuracy_exercise() -> Exercise:
              Case("a 2 x 2 matrix of float counts", lambda: (np.array([[3.0, 1.0], [0.0, 2.0]]),)),
              Case("a 3 x 3 uint8 matrix with rows summing past 255",
                   lambda: (np.array([[200, 50, 30], [10, 250, 100], [0, 0, 255]], dtype=np.uint8),)),
+             Case("a 2 x 2 matrix of 70,002 images, 70,000 in one row (int16 and uint16 sums wrap past 32,767 "
+                  "and 65,535)", lambda: (np.array([[40000, 30000], [1, 1]]),)),
              Case("a 4 x 4 matrix whose class 2 has no images (row 2 is all zeros: its entry is nan)",
                   lambda: (np.array([[5, 1, 0, 2], [0, 3, 1, 0], [0, 0, 0, 0], [1, 0, 2, 6]]),))]
     mistakes = [
@@ -491,7 +499,9 @@ def _invariant_information_exercise() -> Exercise:
              Case("sure categories that survive the move, used unequally (6, 3 and 1 images of 10)",
                   lambda: (torch.eye(3)[[0] * 6 + [1] * 3 + [2]], torch.eye(3)[[0] * 6 + [1] * 3 + [2]])),
              Case("sure, balanced categories that survive the move, 50 categories (the answer is ln 50; most cells "
-                  "of the joint table are empty)", lambda: (torch.eye(50).repeat(2, 1), torch.eye(50).repeat(2, 1)))]
+                  "of the joint table are empty)", lambda: (torch.eye(50).repeat(2, 1), torch.eye(50).repeat(2, 1))),
+             Case("200 images spread over 1,000 categories (the joint table's entries are about 1e-6 and below: "
+                  "dropping or clamping entries below 1e-6 changes the sum)", soft(77, 200, 1000, 1.0))]
     mistakes = [
         Mistake("P is not divided by the number of images: P = p^T p' / N is a joint distribution and sums to 1.",
                 partial(_invariant_info, normalise=False)),

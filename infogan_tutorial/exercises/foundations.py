@@ -287,7 +287,13 @@ def _code_entropy_exercise() -> Exercise:
              ("the paper's codes on (0, 5) instead of (-1, 1)", LatentSpec(continuous_range=(0.0, 5.0))),
              ("a 10-way code and five codes on (-1, 1)", LatentSpec(n_continuous=5)),
              ("one code on the narrow range (0, 1e-6) (the answer is ln 1e-6 = -13.8)",
-              LatentSpec(noise_dim=8, categorical=(), n_continuous=1, continuous_range=(0.0, 1e-6)))]
+              LatentSpec(noise_dim=8, categorical=(), n_continuous=1, continuous_range=(0.0, 1e-6))),
+             ("one code on (1, 1.000001), a width float32 cannot hold (the answer is ln(1e-6) = -13.8155)",
+              LatentSpec(noise_dim=8, categorical=(), n_continuous=1, continuous_range=(1.0, 1.000001))),
+             ("one code on (1e8, 1e8 + 1), ends float32 rounds to one number (the answer is ln 1 = 0)",
+              LatentSpec(noise_dim=8, categorical=(), n_continuous=1, continuous_range=(1e8, 1e8 + 1))),
+             ("a 3-way code and two codes on (0, 1e-300), a width below float32's smallest number",
+              LatentSpec(noise_dim=8, categorical=(3,), n_continuous=2, continuous_range=(0.0, 1e-300)))]
     cases = [Case(name, lambda s=s: (s,)) for name, s in specs]
     mistakes = [
         Mistake("log base 2 (bits) instead of the natural log (nats): the book measures H(c) in nats, "
@@ -330,7 +336,7 @@ def _info_bound(q: QOutput, codes: Codes, spec: LatentSpec, *, entropy: bool = T
                 reduce: str = "mean", softmax_first: bool = False, squared_error: bool = False,
                 continuous: bool = True, sigma_first: bool = False, cat_sign: float = 1.0) -> Tensor:
     """L_I = E[log Q(c | x)] + H(c) over all codes, with switches that produce typical mistakes."""
-    per_example = torch.zeros(len(codes))
+    per_example = q.mean.new_zeros(len(codes))  # in Q's dtype, also for a spec without codes
     for i, logits in enumerate(q.logits):
         per_example = per_example - cat_sign * _categorical_loss(logits, codes.categorical[:, i],
                                                       softmax_first=softmax_first, reduce="none")
@@ -402,6 +408,8 @@ def _mutual_info_bound_exercise() -> Exercise:
              low_sigma_case("the low end of the stated range, log_std = -30 (sigma = 9.4e-14), Q's means on the codes "
                             "or 1e-3 off, the paper's spec, 3 images", PAPER_SPEC, 3, 39),
              float64_q_case("Q's outputs and the codes in float64, the paper's spec, 4 images", PAPER_SPEC, 4, 30),
+             float64_q_case("no codes at all (noise only), Q's outputs in float64: the answer is 0, in Q's dtype",
+                            LatentSpec(noise_dim=4, categorical=(), n_continuous=0), 3, 29),
              float64_near_miss_case("float64 at log_std = -30, Q's means on the codes or 1e-9 and -3e-9 off (misses "
                                     "float32 cannot hold), the paper's spec, 3 images", PAPER_SPEC, 3, 29),
              q_case("an ordinary Q on two codes on (0.5, 2), a range without 0, 5 images",
@@ -689,6 +697,8 @@ def _matched_accuracy_exercise() -> Exercise:
                   lambda: (np.repeat([4, 1, 0], 1000), np.repeat([1, 0, 2], [1200, 900, 900]))),
              Case("5001 items, 4001 of them in one count (float16 holds no odd count above 2048)",
                   lambda: (np.repeat([2, 7], [4501, 500]), np.repeat([5, 1, 5], [4001, 500, 500]))),
+             Case("70,000 items, 66,000 of them in one count (int16 and uint16 counts wrap past 32,767 and 65,535)",
+                  lambda: (np.repeat([3, 8], [66000, 4000]), np.repeat([1, 2, 1], [66000, 2000, 2000]))),
              Case("a single item (the answer is 1.0)", lambda: (np.array([6]), np.array([2]))),
              Case("int32 arrays, 10 categories but only 2 labels",
                   lambda: (np.arange(12, dtype=np.int32) % 10, np.array([0, 1] * 6, dtype=np.int32))),
@@ -723,11 +733,13 @@ def _matched_accuracy_exercise() -> Exercise:
         Mistake("the counts wrapped around: a uint8 array holds at most 255 in one count. Count in int64 or float "
                 "(np.zeros((10, 10)) is float64).",
                 lambda clusters, labels: _hungarian_counts(clusters, labels, np.uint8)),
-        Mistake("it optimises the fractions of each category (or of each label) instead of the counts: the "
+        Mistake("its matching is the one of the fractions of each category (or of each label), not of the counts "
+                "(it optimises those fractions or another transform of the counts): the "
                 "best matching is the one with the most matched items, so pass the raw count matrix to "
                 "linear_sum_assignment(counts, maximize=True) and divide only the total by the number of items.",
                 _row_fraction_accuracy),
-        Mistake("it optimises the fractions of each label (or of each category) instead of the counts: the best "
+        Mistake("its matching is the one of the fractions of each label (or of each category), not of the counts "
+                "(it optimises those fractions or another transform of the counts): the best "
                 "matching is the one with the most matched items, so pass the raw count matrix to "
                 "linear_sum_assignment(counts, maximize=True) and divide only the total by the number of items.",
                 partial(_row_fraction_accuracy, axis=0)),
