@@ -7,12 +7,11 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from infogan_tutorial.exercises.experiments import (check_control_info_loss, check_invariant_information,
                                                     check_per_class_accuracy, check_per_code_info)
-from infogan_tutorial.exercises.foundations import check_code_entropy, check_matched_accuracy, check_mutual_info_bound
+from infogan_tutorial.exercises.foundations import check_code_entropy, check_matched_accuracy
 from infogan_tutorial.networks import QOutput
 from infogan_tutorial.objectives import gaussian_log_likelihood, info_loss
 
@@ -63,20 +62,7 @@ def test_an_empty_answer_keeps_q_dtype() -> None:
 
     result = check_per_code_info(per_code_info)
     assert not result.passed and "wrong dtype" in str(result) and "float64 (the answer has shape (0,)" in str(result)
-
-    def bound(q, codes, spec):
-        total = torch.zeros(())  # float32 whatever Q's dtype
-        for i, k in enumerate(spec.categorical):
-            total = total - F.cross_entropy(q.logits[i], codes.categorical[:, i]) + math.log(k)
-        if spec.n_continuous:
-            low, high = spec.continuous_range
-            z = (codes.continuous - q.mean) * torch.exp(-q.log_std)
-            ll = -0.5 * math.log(2 * math.pi) - q.log_std - 0.5 * z ** 2
-            total = total + ll.sum(1).mean() + spec.n_continuous * math.log(high - low)
-        return total
-
-    result = check_mutual_info_bound(bound)
-    assert not result.passed and "no codes at all" in str(result)
+    # (the bound of a spec without codes is not asked: its gradient could reach nothing)
 
 
 def test_q_head_applied_by_hand_misses_a_fixed_standard_deviation() -> None:
