@@ -349,6 +349,18 @@ def is_training_checkpoint(path: str | Path) -> bool:
     return isinstance(ckpt, dict) and "opt_g" in ckpt
 
 
+def is_model_file(path: str | Path) -> bool:
+    """Whether ``path`` holds a model this package wrote (an export or a checkpoint: a dict with a spec, G and D);
+    memory-maps, reads no weights. A user's own ``torch.save`` file (a tensor, a dict of results) is not one."""
+    if not Path(path).is_file() or not_regular_file(path):
+        return False
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - not a torch file at all
+        return False
+    return isinstance(ckpt, dict) and {"spec", "G", "D"} <= set(map(str, ckpt))
+
+
 def read_checkpoint(path: str | Path) -> dict:
     """Load a checkpoint dict safely (``weights_only=True``: no arbitrary objects are unpickled).
 
@@ -505,9 +517,10 @@ def load_weights(module: torch.nn.Module, ckpt: dict, net: str, path: str | Path
     missing or extra entry, another shape or dtype), are not finite, or give a batch norm a negative variance."""
     try:
         weights = network_weights(ckpt, net)
-    except InfoGANError:
+    except CheckpointError:
         raise
-    except (AttributeError, TypeError, KeyError, ValueError, RuntimeError, IndexError) as e:
+    except (InfoGANError, AttributeError, TypeError, KeyError, ValueError, RuntimeError, IndexError) as e:  # a
+        # dequantize_* refusal names the function's arguments, which a user cannot pass: the file is what is wrong
         raise CheckpointError(f"{net} in {path} is malformed ({type(e).__name__}: {str(e)[:120]}): it was not written "
                               "by this package; use a checkpoint or export `train` wrote, or retrain.") from e
     wanted = module.state_dict()

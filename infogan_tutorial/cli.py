@@ -203,7 +203,12 @@ def _data_options(args: argparse.Namespace, saved: dict | None, profile_name: st
     path is taken for a run that recorded its data's checksum (the data moved): the checksum then says if it is the
     same data."""
     if saved is not None:
-        dataset, data_dir = saved["dataset"], Path(saved["data_dir"]) if saved["data_dir"] else None
+        if saved.get("dataset") not in SOURCES or not isinstance(saved.get("data_dir", ""), (str, type(None))):
+            raise SpecError(f"this run's checkpoint is malformed: its data entry ({saved.get('dataset')!r}, "
+                            f"{saved.get('data_dir')!r}) does not name a data set this package reads and the folder it "
+                            "trained on, which `train` always writes; use a checkpoint `train` wrote, or start a new "
+                            "run.")
+        dataset, data_dir = saved["dataset"], Path(saved["data_dir"]) if saved.get("data_dir") else None
         moved = args.data_dir is not None and data_dir is not None and saved.get("fingerprint") is not None
         if moved:
             return dataset, args.data_dir
@@ -276,6 +281,10 @@ def train(args: argparse.Namespace) -> None:
     from .run_folder import check_output_file, owned
 
     if args.threads is not None:
+        cpus = os.cpu_count() or 1
+        if args.threads > 4 * cpus:  # more threads than cores only makes them wait for each other
+            raise SpecError(f"--threads {args.threads} is far more than this machine's {cpus} CPU(s), which would "
+                            f"slow training many times over; give at most {cpus} (or drop --threads).")
         torch.set_num_threads(args.threads)
     profile = get_profile(args.profile)
     if str(args.out) in ("", "."):
@@ -300,9 +309,6 @@ def train(args: argparse.Namespace) -> None:
                         f"{args.export.with_suffix('.pt').name}" + (" (for ONNX: python -m infogan_tutorial.web_export "
                                                                    "--onnx G.onnx)." if args.export.suffix.lower()
                                                                    == ".onnx" else "."))
-    if args.export is not None:
-        check_output_file(args.export, "--export",
-                          protect=[args.out, *(args.out / name for name in RUN_FILES)])
     if checkpoint.is_dir():
         raise SpecError(f"{checkpoint} is a folder, where the run's checkpoint file goes: it holds no run to "
                         "--resume, and a new run cannot write its checkpoint there. Move it away, or choose another "
@@ -331,6 +337,16 @@ def train(args: argparse.Namespace) -> None:
     if not args.resume and others:
         raise SpecError(f"{args.out} holds {', '.join(others)} of another run (or your own files) but no checkpoint; a "
                         "new run would overwrite them. Choose another --out, or move those files away first.")
+    wrong_kind = [name for name in RUN_FILES if name != "checkpoint.pt" and (args.out / name).exists()
+                  and (args.out / name).is_dir() != (name == "figures")]
+    if wrong_kind:  # found now, not after training when the run writes them
+        raise SpecError(f"{args.out} holds " + ", ".join(f"{name} as a {'file' if name == 'figures' else 'folder'}"
+                                                        for name in wrong_kind)
+                        + f" where the run writes its {'folder' if wrong_kind == ['figures'] else 'files'}; move "
+                          "them away first, or choose another --out.")
+    if args.export is not None:  # after the checks above, which create nothing: this one may create its folder
+        check_output_file(args.export, "--export",
+                          protect=[args.out, *(args.out / name for name in RUN_FILES)])
     if args.no_info:
         dropped = [o for o, v in (("--lambda-real", args.lambda_real), ("--lambda-invariant", args.lambda_invariant))
                    if v] + [o for o, v in (("--lambda-cat", args.lambda_cat), ("--lambda-cont", args.lambda_cont))

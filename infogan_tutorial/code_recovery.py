@@ -132,6 +132,8 @@ def _fit_q(Q: Discriminator, G: nn.Module, spec: LatentSpec, rng: torch.Generato
 
 MAX_STEPS = 100_000
 """The most training steps (and held-out images) :func:`recover_codes` takes."""
+MAX_BATCH = 4096
+"""The largest batch of fresh images :func:`recover_codes` trains Q on at once."""
 
 
 def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200, batch_size: int = 64,
@@ -161,8 +163,10 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
         raise SpecError(f"spec {spec} has no codes c to recover (only noise z).")
     if steps < 1 or batch_size < 2 or n_eval < 1 or log_every < 1:
         raise SpecError("need steps >= 1, batch_size >= 2 (Q uses batch norm), n_eval >= 1 and log_every >= 1.")
-    if steps > MAX_STEPS or batch_size * (steps + 1) > MAX_STEPS * 256 or n_eval > MAX_STEPS:
-        raise SpecError(f"recover_codes: steps and n_eval are at most {MAX_STEPS:,}, and steps x batch_size at most "
+    if steps > MAX_STEPS or batch_size * (steps + 1) > MAX_STEPS * 256 or n_eval > MAX_STEPS \
+            or batch_size > MAX_BATCH:
+        raise SpecError(f"recover_codes: steps and n_eval are at most {MAX_STEPS:,}, batch_size at most {MAX_BATCH:,} "
+                        f"(one batch's activations take about 1 GB per 1,000 images), and steps x batch_size at most "
                         f"{MAX_STEPS * 256:,} images (the book's runs take 200 x 64); got steps={steps:,}, "
                         f"batch_size={batch_size:,}, n_eval={n_eval:,}.")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
@@ -185,6 +189,10 @@ def recover_codes(G: nn.Module, spec: LatentSpec | None = None, steps: int = 200
         with eval_mode(Q):
             score = score_fresh_samples(G, Q, spec, n_eval, eval_rng, device=device)
 
+    if not all(math.isfinite(v) for v in (*history["info_cat"], *history["info_cont"],
+                                           float(score.bound.categorical), float(score.bound.continuous))):
+        raise DataError(f"recover_codes: Q's training diverged (its bound became NaN or infinite) at lr={lr:g}; use "
+                        "a smaller lr (the default is 1e-3).")
     has_cat = spec.n_categorical > 0
     return RecoveryResult(
         c1_accuracy=score.c1_accuracy,

@@ -45,7 +45,7 @@ class TrainConfig:
             image and of a randomly moved copy (``objectives.invariant_information``), added to
             Q's objective in D's step. 0 (the default) is the paper's InfoGAN; 1 is the recipe
             chapter 7b measures (five seeds a side suggest it helps; not yet a proof).
-        fixed_std: if set, Q's continuous heads use this fixed standard deviation.
+        fixed_std: if set (1e-3 to 1e3), Q's continuous heads use this fixed standard deviation.
         info: False trains a plain GAN (the control): no information term reaches G or D's body.
         seed: seeds the initial weights, the batches and the sampled codes.
         log_every: read the losses back from the device every this many steps.
@@ -107,8 +107,10 @@ class TrainConfig:
             raise SpecError(f"TrainConfig.beta1 must be in [0, 1), got {self.beta1}.")
         if min(self.lambda_cat, self.lambda_cont, self.lambda_real, self.lambda_invariant) < 0:
             raise SpecError("TrainConfig.lambda_cat, lambda_cont, lambda_real and lambda_invariant must be >= 0.")
-        if self.fixed_std is not None and not self.fixed_std > 0:
-            raise SpecError(f"TrainConfig.fixed_std must be positive (or None), got {self.fixed_std}.")
+        if self.fixed_std is not None and not 1e-3 <= self.fixed_std <= 1e3:
+            raise SpecError(f"TrainConfig.fixed_std must be between 1e-3 and 1e3 (or None: learned), got "
+                            f"{self.fixed_std}: a Gaussian that narrow or wide makes Q's log-likelihood explode or "
+                            "vanish (the authors' code fixes it at 1).")
         if not 0 <= self.seed <= MAX_SEED:
             raise SpecError(f"TrainConfig.seed must be in 0..{MAX_SEED} (2**63 - 1), got {self.seed}.")
         if self.precision not in PRECISIONS:

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from .errors import SpecError
 from .figures import MAX_GRID, describe, generate, image_grid
-from .latent_codes import Codes, LatentSpec
+from .latent_codes import Codes, LatentSpec, code_value_ok
 from .networks import Generator
 
 if TYPE_CHECKING:  # ipywidgets is only needed to build the widget
@@ -63,8 +63,9 @@ def explorer_codes(spec: LatentSpec, c1: int, c2: float, c3: float, seed: int) -
     if isinstance(c1, bool) or not isinstance(c1, (int, np.integer)) or not 0 <= int(c1) < k:
         raise SpecError(f"c1 must be a category index 0..{k - 1} (an int), got {c1!r}.")
     for name, value in (("c2", c2), ("c3", c3)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
-            raise SpecError(f"{name} must be a finite number (the sliders run from -2 to 2), got {value!r}.")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not code_value_ok(float(value)):
+            raise SpecError(f"{name} must be a finite number within float32's range (the sliders run from -2 to 2), "
+                            f"got {value!r}.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) <= MAX_SEED:
         raise SpecError(f"seed must be an int in 0..{MAX_SEED}, got {seed!r}.")
     z = torch.randn(1, spec.noise_dim, generator=torch.Generator().manual_seed(int(seed)))

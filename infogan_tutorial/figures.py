@@ -29,7 +29,7 @@ from .checkpoints import PNG_MAGIC
 from .data import check_images
 from .errors import SpecError
 from .evaluation import ClusterAccuracy
-from .latent_codes import Codes, LatentSpec, check_generator, count
+from .latent_codes import FLOAT32_MAX, MAX_SAMPLE, Codes, LatentSpec, check_generator, code_value_ok, count
 from .networks import Generator, check_network, eval_mode
 
 PAD = 2  # pixels between the images of a grid
@@ -238,6 +238,9 @@ def image_grid(images: Tensor, nrow: int) -> np.ndarray:
     (:func:`~infogan_tutorial.data.check_images`), as are no images and an ``nrow`` that is not a whole number >= 1.
     """
     nrow = count(nrow, "image_grid: nrow")
+    if isinstance(images, (Tensor, np.ndarray)) and images.ndim > 0 and len(images) > MAX_GRID:
+        raise SpecError(f"image_grid: a grid shows at most {MAX_GRID:,} images, got {len(images):,}; pass a slice, "
+                        "e.g. images[:100].")
     images = check_images(images.detach() if isinstance(images, Tensor) else images, "image_grid", background=False)
     grid = make_grid(images.cpu(), nrow=nrow, padding=PAD, normalize=True,
                      value_range=(-1, 1), pad_value=1.0)
@@ -370,9 +373,12 @@ def traversal_values(spec: LatentSpec, code: str, steps: int = 10,
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
         raise SpecError(f"traversal_values: steps must be a whole number >= 2 (the two ends of the range), got {steps!r}.")
     if not (isinstance(values, (tuple, list)) and len(values) == 2 and all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in values)):
-        raise SpecError(f"traversal_values: values must be the two ends (low, high) of the range as finite numbers, "
-                        f"e.g. (-2.0, 2.0), got {values!r}.")
+            isinstance(v, numbers.Real) and code_value_ok(v) for v in values)
+            and abs(float(values[1]) - float(values[0])) <= FLOAT32_MAX):
+        raise SpecError(f"traversal_values: values must be the two ends (low, high) of the range as finite numbers "
+                        f"within float32's range, e.g. (-2.0, 2.0), got {values!r}.")
+    if steps > MAX_SAMPLE:
+        raise SpecError(f"traversal_values: steps is at most {MAX_SAMPLE:,} (one value per column), got {steps:,}.")
     return torch.linspace(values[0], values[1], steps).tolist()
 
 

@@ -24,6 +24,16 @@ from .devices import usable_device
 from .errors import SpecError
 
 
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+"""The largest code value G's float32 input holds (about 3.4e38); a larger one would overflow to inf."""
+
+
+def code_value_ok(value: object) -> bool:
+    """Whether ``value`` is a real number a code can take: finite and within float32's range (:data:`FLOAT32_MAX`)."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            and abs(float(value)) <= FLOAT32_MAX)
+
+
 MAX_SAMPLE = 10_000_000
 """The most codes one :meth:`LatentSpec.sample` draws."""
 MAX_WIDTH = 100_000
@@ -105,6 +115,10 @@ class LatentSpec:
         if len(self.continuous_range) != 2 or not low < high:
             raise SpecError(f"continuous_range must be (low, high) with low < high, got {self.continuous_range}; "
                             "the paper uses (-1.0, 1.0).")
+        if max(abs(low), abs(high), high - low) > FLOAT32_MAX:
+            raise SpecError(f"continuous_range {self.continuous_range} is wider than float32, the codes' dtype, holds "
+                            f"(its ends and their difference must stay within ±{FLOAT32_MAX:.3g}); sampled codes would "
+                            "be inf or NaN. Use a range such as (-1.0, 1.0).")
         if self.input_dim == 0:
             raise SpecError("the spec has no inputs at all: give noise_dim > 0 or at least one code.")
 
@@ -338,11 +352,13 @@ class LatentSpec:
 def _check_range_pair(values: object) -> None:
     """``values`` is (first, last): two finite numbers, else a :class:`SpecError`."""
     try:
-        ok = len(values) == 2 and all(not isinstance(v, bool) and math.isfinite(float(v)) for v in values)
-    except (TypeError, ValueError):  # not a pair, or not numbers
+        ok = len(values) == 2 and all(code_value_ok(float(v)) and not isinstance(v, bool) for v in values) \
+            and abs(float(values[1]) - float(values[0])) <= FLOAT32_MAX  # a grid's step must not overflow either
+    except (TypeError, ValueError, OverflowError):  # not a pair, or not numbers
         ok = False
     if not ok:
-        raise SpecError(f"values must be two finite numbers (first, last), e.g. (-2.0, 2.0), got {values!r}.")
+        raise SpecError(f"values must be two finite numbers (first, last) within float32's range (±{FLOAT32_MAX:.3g}), "
+                        f"e.g. (-2.0, 2.0), got {values!r}.")
 
 
 def _check_grid_size(rows: int, steps: int) -> None:

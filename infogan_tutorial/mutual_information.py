@@ -40,11 +40,21 @@ MAX_FIT_STEPS = 1_000_000
 """The most gradient steps :func:`fit_q` takes (the book's fits take 200 to 2,000)."""
 
 
+MAX_ENTRIES = 50_000_000
+"""The most numbers a distribution (or a grid) given to this module may hold (400 MB in float64)."""
+
+
 def _as_tensor(p: Tensor | Sequence) -> Tensor:
     """A float64 tensor of finite numbers (lists are read as float64 directly, so no float32 rounding creeps in),
     or a :class:`SpecError`."""
     if isinstance(p, (str, bytes)):
         raise SpecError(f"a distribution must be numbers (a tensor, an array or a list), got the text {p!r}.")
+    if isinstance(p, Tensor) and p.is_meta:
+        raise SpecError("a distribution must hold numbers, but this tensor is on the meta device (a shape without "
+                        "values); pass real probabilities.")
+    if isinstance(p, Tensor) and p.numel() > MAX_ENTRIES:
+        raise SpecError(f"a distribution here holds at most {MAX_ENTRIES:,} numbers (computed in float64), got "
+                        f"{p.numel():,}; use a coarser grid or fewer outcomes.")
     try:
         p = p.to(DTYPE) if isinstance(p, Tensor) else torch.as_tensor(p, dtype=DTYPE)
     except (TypeError, ValueError, RuntimeError) as e:

@@ -105,6 +105,16 @@ def _check(q: QOutput, codes: Codes, spec: LatentSpec, values: bool = True) -> N
         raise SpecError(f"the code layout must be a LatentSpec (e.g. G.spec), got {type(spec).__name__}.")
     spec.check(codes, values=values)
     n = len(codes)
+    parts = [*q.logits, q.mean, q.log_std] if isinstance(q.logits, (list, tuple)) else [q.logits]
+    for part in parts:
+        if not isinstance(part, Tensor) or not part.is_floating_point():
+            raise SpecError(f"Q's outputs must be floating-point torch tensors (what D.q(x) returns), got "
+                            f"{type(part).__name__ if not isinstance(part, Tensor) else part.dtype}; convert them "
+                            "with torch.as_tensor(x, dtype=torch.float32).")
+        if part.is_meta or part.device != codes.z.device:
+            raise SpecError(f"Q's outputs are on {part.device} but the codes on {codes.z.device}" + (
+                " (the meta device holds shapes without values)" if part.is_meta else "")
+                + "; compute both on one device.")
     if len(q.logits) != spec.n_categorical:
         raise SpecError(f"Q gave {len(q.logits)} categorical heads but the spec has {spec.n_categorical}; "
                         "build Q from the same spec as the codes.")
@@ -192,7 +202,7 @@ def real_information(q: QOutput) -> Tensor:
     """I_Q(x; ĉ) = H(E_x Q(ĉ | x)) - E_x H(Q(ĉ | x)) on a batch of *real* images, summed over categorical codes.
 
     The mutual information between a real image x and the category ĉ that Q assigns to it
-    (Krause et al.'s regularised information maximisation, as in CatGAN). It is large when Q
+    (Gomes et al.'s regularised information maximisation, as in CatGAN). It is large when Q
     is sure of each image's category (low conditional entropy) and uses all categories
     equally often (high marginal entropy); it is at most H(c) = sum of ln K. Computed in fp32.
     """

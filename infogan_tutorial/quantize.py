@@ -53,6 +53,10 @@ def quantize_rows(weight: Tensor) -> tuple[Tensor, Tensor]:
 
 def dequantize_rows(q: Tensor, scale: Tensor) -> Tensor:
     """fp32 weights from int8 ``q`` and one scale per row: w = q * scale."""
+    if not isinstance(q, Tensor) or not isinstance(scale, Tensor) or q.dim() == 0 or scale.numel() != q.shape[0]:
+        raise SpecError(f"dequantize_rows needs an int8 tensor q and one scale per row of it, got "
+                        f"{tuple(q.shape) if isinstance(q, Tensor) else type(q).__name__} and "
+                        f"{tuple(scale.shape) if isinstance(scale, Tensor) else type(scale).__name__} scales.")
     return q.float() * scale.float().view(-1, *([1] * (q.dim() - 1)))
 
 
@@ -62,8 +66,8 @@ def quantize_int4(weight: Tensor) -> tuple[Tensor, Tensor]:
     Weights that came out of :func:`dequantize_int4` are reproduced exactly (each group's largest ``abs(q)`` is 7).
     """
     _checked(weight, "quantize_int4")
-    if weight.numel() % INT4_GROUP:
-        raise SpecError(f"quantize_int4: {weight.numel()} weights are not a multiple of {INT4_GROUP}.")
+    if weight.numel() % INT4_GROUP or not weight.numel():
+        raise SpecError(f"quantize_int4: {weight.numel()} weights are not a positive multiple of {INT4_GROUP}.")
     groups = weight.detach().float().reshape(-1, INT4_GROUP)
     if float(groups.abs().max()) / 7 > torch.finfo(torch.float16).max:
         raise SpecError("quantize_int4: a weight is larger than 7 times fp16's largest number (65504), so its group's "

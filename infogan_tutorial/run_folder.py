@@ -20,6 +20,7 @@ from .checkpoints import (
     PNG_MAGIC,
     ZIP_MAGIC,
     check_replaceable,
+    is_model_file,
     is_training_checkpoint,
     not_regular_file,
     on_read_only_file_system,
@@ -97,8 +98,9 @@ def check_output_file(path: Path, option: str, example: str = "model.pt", suffix
     if any(path.resolve() == other.resolve() for other in protect):
         raise SpecError(f"{option} {path} is one of the run's own files or its folder (writing there would destroy "
                         f"it); give it another name, e.g. {path.with_name(example) if path.parent != path else example}.")
-    sums = path.parent / "SHA256SUMS"
-    if path.is_file() and sums.is_file() and any(line.split()[1:] == [path.name] for line in
+    real = path.resolve() if path.is_symlink() else path  # a link is written through: judge what it points to
+    sums = real.parent / "SHA256SUMS"
+    if real.is_file() and sums.is_file() and any(line.split()[1:] == [real.name] for line in
                                                  sums.read_text(errors="replace").splitlines()):
         raise SpecError(f"{option} {path} is a file listed in {sums} (a shipped file, such as the pretrained "
                         f"model); writing there would destroy it. Choose another path, e.g. "
@@ -113,8 +115,8 @@ def check_output_file(path: Path, option: str, example: str = "model.pt", suffix
         raise SpecError(f"{option} {path}: this command writes a {suffix} file; give a name ending in {suffix}, "
                         f"e.g. {path.with_suffix(suffix).name}.")
     if path.is_file() and path.stat().st_size > 0:
-        magic, what = (PNG_MAGIC, "PNG image") if suffix == ".png" else (ZIP_MAGIC, "model file (torch.save)")
-        if not starts_with(path, magic):
+        magic, what = (PNG_MAGIC, "PNG image") if suffix == ".png" else (ZIP_MAGIC, "model this package wrote")
+        if not starts_with(path, magic) or (suffix != ".png" and not is_model_file(path)):
             raise SpecError(f"{option} {path} exists and is not a {what} (writing there would destroy it); "
                             "choose another path, or move that file first.")
     prepare_folder(path.parent, option)

@@ -354,7 +354,12 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     try:
         with deferred_interrupts() as interrupt:
             while state.step < cfg.steps and not interrupt.requested:
-                acc.add_(step(batches.batch(state.step)))
+                stats = step(batches.batch(state.step))
+                if not isinstance(stats, Tensor) or stats.shape != acc.shape:  # shapes only: no host read
+                    raise SpecError(f"fit: step must return the step's statistics as one tensor of {len(STAT_NAMES)} "
+                                    f"numbers ({', '.join(STAT_NAMES)}), as make_step(state) does; got "
+                                    f"{tuple(stats.shape) if isinstance(stats, Tensor) else type(stats).__name__}.")
+                acc.add_(stats)
                 state.step += 1
                 count += 1
                 bar.update(1)
