@@ -117,10 +117,12 @@ def fold_generator(G: Generator) -> dict[str, Tensor]:
     fc, deconv = G.fc, G.deconv
     tensors: dict[str, Tensor] = {}
     for name, layer, bn in (("fc1", fc[0], fc[1]), ("fc2", fc[3], fc[4]), ("deconv1", deconv[0], deconv[1])):
-        s = bn.weight.detach().float() / torch.sqrt(bn.running_var.float() + bn.eps)
+        # in float64, rounded once to float32: the same bytes on every CPU (float32 kernels differ in the last bit
+        # between AVX2, AVX-512 and AMX machines, and --check compares bytes)
+        s = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
         tensors[f"{name}.weight"] = layer.weight.detach().float()
-        tensors[f"{name}.scale"] = s
-        tensors[f"{name}.shift"] = bn.bias.detach().float() - bn.running_mean.float() * s
+        tensors[f"{name}.scale"] = s.float()
+        tensors[f"{name}.shift"] = (bn.bias.detach().double() - bn.running_mean.double() * s).float()
     tensors["deconv2.weight"] = deconv[3].weight.detach().float()
     tensors["deconv2.bias"] = deconv[3].bias.detach().float()
     return {k: v.cpu().contiguous() for k, v in tensors.items()}
