@@ -380,6 +380,9 @@ def read_checkpoint(path: str | Path) -> dict:
     if kind:
         raise CheckpointError(f"{path} is {kind}, not a regular file, so it holds no checkpoint; give the path of a "
                               "checkpoint file (e.g. runs/infogan/checkpoint.pt).")
+    if path.is_symlink() and not path.exists():
+        raise CheckpointError(f"{path} is a symbolic link that leads nowhere (its target is missing, or the links "
+                              "form a loop); give the path of the checkpoint file itself.")
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train one with `python -m infogan_tutorial train`, "
                               "or check the path.")

@@ -521,9 +521,12 @@ def saved_recipe(ckpt: dict, path: str | Path) -> tuple[TrainConfig, dict | None
                               "`train` wrote, or retrain.")
     try:
         return TrainConfig.from_dict(config), data
-    except TypeError as e:  # a field of the wrong kind
-        raise CheckpointError(f"{path} is malformed: its config does not make a TrainConfig ({str(e)[:120]}); resume "
-                              "from a checkpoint `train` wrote, or retrain.") from e
+    except CheckpointError:
+        raise
+    except (TypeError, SpecError) as e:  # a field of the wrong kind, or a value TrainConfig refuses (lr_g: nan)
+        raise CheckpointError(f"{path} is malformed: its stored recipe does not make a TrainConfig ({str(e)[:160]}); "
+                              "the value is the checkpoint's, not an option you gave. Resume from a checkpoint `train` "
+                              "wrote, or retrain.") from e
 
 
 def _history(ckpt: dict, path: Path) -> dict[str, list[float]]:

@@ -133,3 +133,17 @@ def test_threads_far_beyond_the_cpus_are_refused(tmp_path: Path, capsys) -> None
     threads = min(1024, 4 * (os.cpu_count() or 1) + 1)
     assert main([*SMOKE, "--out", str(tmp_path / "run"), "--threads", str(threads)]) == 2
     assert "far more than this machine's" in capsys.readouterr().err
+
+
+def test_a_checkpoint_link_that_leads_nowhere_and_a_stored_recipe_train_refuses(tmp_path: Path, capsys) -> None:
+    (tmp_path / "a.pt").symlink_to(tmp_path / "b.pt")
+    (tmp_path / "b.pt").symlink_to(tmp_path / "a.pt")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "a.pt")]) == 2
+    assert "symbolic link that leads nowhere" in capsys.readouterr().err
+    out = tmp_path / "run"
+    assert main([*SMOKE, "--out", str(out)]) == 0
+    ckpt = read_checkpoint(out / "checkpoint.pt")
+    ckpt["config"]["lr_g"] = float("nan")
+    torch.save(with_checksum(ckpt), out / "checkpoint.pt")
+    assert main(["train", "--resume", "--out", str(out), "--steps", "2", "--quiet", "--no-figures"]) == 2
+    assert "the value is the checkpoint's, not an option you gave" in capsys.readouterr().err
