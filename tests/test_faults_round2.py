@@ -262,7 +262,7 @@ def test_export_does_not_overwrite_a_file_that_is_not_a_model(tmp_path, capsys):
     notes = tmp_path / "notes.pt"  # named like a model, but holding notes
     notes.write_text("my notes")
     assert train(tmp_path, "--steps", "1", "--export", str(notes)) == 2
-    assert notes.read_text() == "my notes" and "is not a model file" in capsys.readouterr().err
+    assert notes.read_text() == "my notes" and "is not a model this package wrote" in capsys.readouterr().err
     text = tmp_path / "notes.txt"  # a name of another format is refused by its name, before anything is read
     text.write_text("my notes")
     assert train(tmp_path, "--steps", "1", "--export", str(text)) == 2
