@@ -337,28 +337,27 @@ def not_regular_file(path: str | Path) -> str | None:
             else "not a regular file")
 
 
-def is_training_checkpoint(path: str | Path) -> bool:
-    """Whether ``path`` holds a full, resumable checkpoint (with optimizers); memory-maps, reads no weights.
-    Anything but a regular file (a FIFO, a device) is not one, and is not opened."""
+def _entries(path: str | Path) -> set[str]:
+    """The entry names of the torch file at ``path`` if it holds a dict, else none; memory-maps, reads no weights.
+    Anything but a regular file (a FIFO, a device) is not opened."""
     if not Path(path).is_file() or not_regular_file(path):
-        return False
+        return set()
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # noqa: BLE001 - not a torch file at all
-        return False
-    return isinstance(ckpt, dict) and "opt_g" in ckpt
+        return set()
+    return set(map(str, ckpt)) if isinstance(ckpt, dict) else set()
+
+
+def is_training_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` holds a full, resumable checkpoint (with optimizers)."""
+    return "opt_g" in _entries(path)
 
 
 def is_model_file(path: str | Path) -> bool:
-    """Whether ``path`` holds a model this package wrote (an export or a checkpoint: a dict with a spec, G and D);
-    memory-maps, reads no weights. A user's own ``torch.save`` file (a tensor, a dict of results) is not one."""
-    if not Path(path).is_file() or not_regular_file(path):
-        return False
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # noqa: BLE001 - not a torch file at all
-        return False
-    return isinstance(ckpt, dict) and {"spec", "G", "D"} <= set(map(str, ckpt))
+    """Whether ``path`` holds a model this package wrote (an export or a checkpoint: a dict with a spec, G and D).
+    A user's own ``torch.save`` file (a tensor, a dict of results) is not one."""
+    return {"spec", "G", "D"} <= _entries(path)
 
 
 def read_checkpoint(path: str | Path) -> dict:
