@@ -14,7 +14,7 @@ The rules, with the reasons:
   name trains under bf16 autocast (native on CPUs with AVX-512 BF16 or AMX, and faster there;
   emulated, and slower, elsewhere); ``auto`` is bf16 on a CPU with native bf16 (about 1.55 times the
   fp32 step on this project's Zen 4 machine; over five seeds its accuracy could not be told from
-  fp32's, README), fp32 on one without.
+  fp32's, README), fp32 on one without. Adam's update is fused there (:attr:`ComputePlan.fused_adam`).
 * On a GPU with native bf16 (A100, L4, H100): ``auto`` is bf16, and the step is recorded as a
   CUDA graph where this PyTorch can record one.
 * On a GPU without it (Colab's T4): ``auto`` is fp32 *with* the graph where one records (fp16's
@@ -104,6 +104,14 @@ class ComputePlan:
     def arithmetic(self) -> str:
         """``fp32``, ``bf16`` or ``fp16``: what the step computes in."""
         return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
+
+    @property
+    def fused_adam(self) -> bool:
+        """Adam updates each parameter in one fused pass (torch's CPU kernel, from torch 2.4) instead of a dozen
+        elementwise ones: on the CPU, where the update of G's and D's 6.4-million-weight layers was a quarter of
+        the bf16 step (1.2 to 1.3 times the step on this project's machine, README). CUDA keeps foreach Adam,
+        which the CUDA graph rows were measured with."""
+        return self.device.type == "cpu" and torch.__version__ >= "2.4"
 
     def __str__(self) -> str:
         return f"{self.arithmetic}{' + CUDA graph' if self.cuda_graph else ''} on {self.device}"

@@ -98,8 +98,9 @@ def create_state(spec: LatentSpec, config: TrainConfig, device: torch.device | s
         for module in (G, D.body, D.d_head, D.q_head):
             module.compile()
     betas = (config.beta1, 0.999)  # capturable: Adam counts its steps on the GPU, as a CUDA graph needs
-    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas, capturable=plan.cuda_graph)
-    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas, capturable=plan.cuda_graph)
+    adam = {"betas": betas, "capturable": plan.cuda_graph, "fused": plan.fused_adam or None}
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, **adam)
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, **adam)
     scaler = torch.amp.GradScaler("cuda", enabled=plan.scaler)
     code_rng = torch.Generator(device).manual_seed(config.seed + 1)
     return TrainState(spec, config, device, G, D, opt_g, opt_d, scaler, code_rng, plan)
@@ -570,9 +571,10 @@ def _rebuild(ckpt: dict, path: Path, ckpt_spec: LatentSpec, device: torch.device
     load_weights(state.D, ckpt, "D", path)
     betas = (config.beta1, 0.999)
     for opt, name, lr in ((state.opt_g, "opt_g", config.lr_g), (state.opt_d, "opt_d", config.lr_d)):
-        saved = ckpt[name]  # capturable is this run's plan (a CUDA graph or not), not the saving run's; the rates
-        groups = [{**group, "capturable": state.plan.cuda_graph, "lr": lr, "betas": betas}  # are the config's, which
-                  for group in saved["param_groups"]]  # an override may have changed
+        saved = ckpt[name]  # capturable and fused are this run's plan, not the saving run's; the rates are the
+        groups = [{**group, "capturable": state.plan.cuda_graph, "fused": state.plan.fused_adam or None,  # config's,
+                   "foreach": None, "lr": lr, "betas": betas}  # which an override may have changed
+                  for group in saved["param_groups"]]
         opt.load_state_dict({**saved, "param_groups": groups})
         if int(ckpt["step"]) > 0 and not opt.state:
             raise CheckpointError(f"{path} is malformed: {name} has no Adam moments after {int(ckpt['step'])} steps "
