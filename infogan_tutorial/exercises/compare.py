@@ -103,9 +103,11 @@ def _value_difference(got: Any, want: Any, where: str) -> str | None:
     close = torch.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
     if bool(close.all()):
         return None
-    near = (" It is right to float32's accuracy only: for float64 inputs compute in float64 throughout (no float32 "
-            "tensor or constant on the way, no constant rounded to a few digits, no small number such as 1e-8 "
-            "added)." if exact and bool(torch.isclose(g, w, rtol=1e-5, atol=1e-7, equal_nan=True).all()) else "")
+    near = (" It is right to about 1e-5 only, where float64 inputs ask for float64's accuracy: a step lost digits, "
+            "either in float32 (a float32 tensor or constant on the way, a constant rounded to a few digits, a small "
+            "number such as 1e-8 added) or by cancellation (a difference of two large, nearly equal numbers, such as "
+            "log(exp(a)) - log(exp(b)) or (x - m)**2 expanded as x**2 - 2xm + m**2: compute the small difference "
+            "directly)." if exact and bool(torch.isclose(g, w, rtol=1e-5, atol=1e-7, equal_nan=True).all()) else "")
     if not near and bool(torch.isclose(g, w, rtol=1e-2, atol=1e-4, equal_nan=True).all()):
         near = (" It is close (within 1 %): check the formula on this case first (a sign, a term, a constant "
                 "factor); if it is right, misses of this size come from computing a step in float16 or bfloat16, a "

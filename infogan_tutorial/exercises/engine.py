@@ -203,8 +203,11 @@ def _gradient_problem(exercise: Exercise, got: Any, leaves: list, want_grads: li
         got_grads = _gradients(got, leaves)
     except RuntimeError as e:  # e.g. a tensor its graph needs was changed in place after use
         said = str(e).splitlines()[0].split(" Hint:")[0][:300]
+        advice = ("do not change a tensor in place after computing with it" if "inplace" in str(e).replace("-", "")
+                  else "compute it with real-valued torch operations on the inputs as they come (no complex numbers, "
+                       "no NumPy or Python numbers on the way)")
         return (f"its result's gradient could not be computed ({type(e).__name__}: {said}): "
-                "a loss must let backward() run; do not change a tensor in place after computing with it.")
+                f"a loss must let backward() run; {advice}.")
     return gradient_problem(exercise, got_grads, leaves, want_grads)
 
 
@@ -332,6 +335,10 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
                        "ends? (The right answer takes milliseconds.)")
         except Exception as e:  # noqa: BLE001 - any error in the student's code is feedback, not a crash
             problem = f"{name} raised {type(e).__name__} on {case.name}{where_raised(e, student)}: {cut(str(e), 300)}"
+        except SystemExit as e:  # sys.exit() or exit() in an answer ends the answer, not the check
+            problem = (f"{name} called sys.exit() (or exit(), raising SystemExit({e.code!r})) on {case.name}"
+                       f"{where_raised(e, student)}: a function returns its value; it never ends the program. "
+                       "To report a bad input, raise an exception such as ValueError.")
     left_running = live_threads() - threads  # threads the answer started and did not wait for
     if not left_running:
         time.sleep(0.01)  # a thread started with _thread is listed only once it runs: give it the moment

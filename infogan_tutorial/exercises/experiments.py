@@ -501,7 +501,12 @@ def _invariant_information_exercise() -> Exercise:
              Case("sure, balanced categories that survive the move, 50 categories (the answer is ln 50; most cells "
                   "of the joint table are empty)", lambda: (torch.eye(50).repeat(2, 1), torch.eye(50).repeat(2, 1))),
              Case("200 images spread over 1,000 categories (the joint table's entries are about 1e-6 and below: "
-                  "dropping or clamping entries below 1e-6 changes the sum)", soft(77, 200, 1000, 1.0))]
+                  "dropping or clamping entries below 1e-6 changes the sum)", soft(77, 200, 1000, 1.0)),
+             Case("100 sure-ish images over 300 categories (many entries of the joint table between 1e-12 and 1e-7: "
+                  "dropping or clamping entries below float32's eps changes the sum)", soft(77, 100, 300, 5.0)),
+             Case("the same 100 images over 300 categories in float64 (dropping or clamping entries below 1e-8 "
+                  "changes the sum in float64's digits; a clamp at 1e-12 does not)",
+                  soft(77, 100, 300, 5.0, torch.float64))]
     mistakes = [
         Mistake("P is not divided by the number of images: P = p^T p' / N is a joint distribution and sums to 1.",
                 partial(_invariant_info, normalise=False)),

@@ -7,6 +7,7 @@ L_I(G, Q) = E[log Q(c | x)] + H(c); the loss G and Q minimise is -lambda E[log Q
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import partial
 from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
@@ -22,7 +23,8 @@ from .. import mutual_information
 from ..networks import QOutput
 from ..objectives import gaussian_log_likelihood, info_loss, info_lower_bound, log_q
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, module_functions, with_cases
-from .inputs import PAPER_SPEC, float64_near_miss_case, float64_q_case, low_sigma_case, q_case, q_output, seeded_rng
+from .inputs import (PAPER_SPEC, float64_near_miss_case, float64_q_case, low_sigma_case, off_float32_grid, q_case, q_output,
+                     seeded_rng)
 from .probes import traversal_shares_no_memory
 
 # -- exercise: the categorical information loss ------------------------------------------
@@ -267,6 +269,15 @@ def _entropy(spec: LatentSpec, *, base: float = math.e, continuous: bool = True,
     return h / math.log(base)
 
 
+def _entropy_of_wrapped_product(spec: LatentSpec) -> float:
+    """ln of the K's product in int64 (wrapped past 2^63) plus the continuous codes' part: a known slip."""
+    with np.errstate(over="ignore"):
+        product = int(np.prod(np.array(spec.categorical or (1,), dtype=np.int64)))
+    if product <= 0:
+        raise ValueError("the wrapped product is not positive: no value to compare")
+    return math.log(product) + _entropy(dataclasses.replace(spec, categorical=()))
+
+
 def _code_entropy_exercise() -> Exercise:
     specs = [("the paper's spec (one 10-way code, two codes on (-1, 1))", PAPER_SPEC),
              ("two categorical codes (10 and 4 ways) and one code on (0, 3)",
@@ -293,7 +304,11 @@ def _code_entropy_exercise() -> Exercise:
              ("one code on (1e8, 1e8 + 1), ends float32 rounds to one number (the answer is ln 1 = 0)",
               LatentSpec(noise_dim=8, categorical=(), n_continuous=1, continuous_range=(1e8, 1e8 + 1))),
              ("a 3-way code and two codes on (0, 1e-300), a width below float32's smallest number",
-              LatentSpec(noise_dim=8, categorical=(3,), n_continuous=2, continuous_range=(0.0, 1e-300)))]
+              LatentSpec(noise_dim=8, categorical=(3,), n_continuous=2, continuous_range=(0.0, 1e-300))),
+             ("ten 10-way codes (the product of the K's, 1e10, overflows a 32-bit integer)",
+              LatentSpec(noise_dim=8, categorical=(10,) * 10, n_continuous=0)),
+             ("twenty 10-way codes and one code on (-1, 1) (the product of the K's, 1e20, overflows a 64-bit "
+              "integer)", LatentSpec(noise_dim=8, categorical=(10,) * 20, n_continuous=1))]
     cases = [Case(name, lambda s=s: (s,)) for name, s in specs]
     mistakes = [
         Mistake("log base 2 (bits) instead of the natural log (nats): the book measures H(c) in nats, "
@@ -318,6 +333,9 @@ def _code_entropy_exercise() -> Exercise:
                 + spec.n_continuous * math.log(abs(spec.continuous_range[0]) + abs(spec.continuous_range[1]))),
         Mistake("log base 10 instead of the natural log: use math.log, so H(c) is in nats.",
                 partial(_entropy, base=10.0)),
+        Mistake("it takes the log of the product of the K's, which a fixed-width integer cannot hold here "
+                "(np.prod wraps past 9.2e18 in int64, past 2.1e9 in int32): add the logs instead, the sum of ln K.",
+                _entropy_of_wrapped_product),
     ]
     forbidden = {LatentSpec.entropy: "spec.entropy()", LatentSpec.categorical_entropy: "spec.categorical_entropy()",
                  LatentSpec.continuous_entropy: "spec.continuous_entropy()", **module_functions(mutual_information)}
@@ -473,13 +491,30 @@ def _in_float64(codes: Codes) -> Codes:
     return Codes(codes.z.double(), codes.categorical, codes.continuous.double())
 
 
+def _with_first_category(codes: Codes, ids: list[int]) -> Codes:
+    """``codes`` with the first categorical code set to ``ids``, one per row."""
+    categorical = codes.categorical.clone()
+    categorical[:, 0] = torch.tensor(ids)
+    return Codes(codes.z, categorical, codes.continuous)
+
+
+def _described(got: Any) -> str:
+    """What the answer returned, in words: its type and, where it has one, its length."""
+    if isinstance(got, Codes):
+        return f"Codes of length {len(got)}"
+    try:
+        return f"a {type(got).__name__} of length {len(got)}" + (
+            " (return Codes(z, categorical, continuous), not a tuple of its parts)" if isinstance(got, tuple) else "")
+    except TypeError:
+        return f"a {type(got).__name__}"
+
+
 def _traversal_diagnosis(got: Any, args: tuple) -> str | None:
     """Name what changes within a row when no known mistake matched (e.g. freshly drawn noise)."""
     spec, base, code, values = args
     if not isinstance(got, Codes) or len(got) != len(base) * len(values):
         return (f"it should return Codes with rows x steps = {len(base)} x {len(values)} = "
-                f"{len(base) * len(values)} inputs, got {type(got).__name__} of length "
-                f"{len(got) if isinstance(got, Codes) else '?'}.")
+                f"{len(base) * len(values)} inputs, got {_described(got)}.")
     rows, steps = len(base), len(values)
     kinds = {part: type(getattr(got, part)).__name__ for part in ("z", "categorical", "continuous")
              if not isinstance(getattr(got, part), Tensor)}
@@ -504,6 +539,7 @@ def _traversal_codes_exercise() -> Exercise:
         return lambda: (spec, spec.sample(rows, seeded_rng(seed)), code, values.clone())
 
     two_cats = LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=2)
+    big_first = LatentSpec(noise_dim=4, categorical=(5000, 4), n_continuous=1)
     grid5, grid4, grid3 = torch.linspace(-2, 2, 5), torch.linspace(-1, 1, 4), torch.linspace(-2, 2, 3)
     cases = [Case("c2 of the paper's spec over 5 values, 3 rows", case(PAPER_SPEC, 3, "c2", grid5, 41)),
              Case("c3 of the paper's spec over 4 values, 2 rows", case(PAPER_SPEC, 2, "c3", grid4, 42)),
@@ -548,7 +584,15 @@ def _traversal_codes_exercise() -> Exercise:
                        torch.tensor([2, 0, 1]), 64)),
              Case("c1 of a spec with 300 categories over categories (299, 5, 256), 1 row",
                   case(LatentSpec(noise_dim=4, categorical=(300,), n_continuous=1), 1, "c1",
-                       torch.tensor([299, 5, 256]), 62))]
+                       torch.tensor([299, 5, 256]), 62)),
+             Case("c3 of a float64 base whose z and codes hold values float32 cannot (each 1e-8 off float32's "
+                  "grid, relative), over 3 float64 values, 3 rows", lambda: (
+                      PAPER_SPEC, off_float32_grid(PAPER_SPEC.sample(3, seeded_rng(65))), "c3",
+                      torch.tensor([0.1, -0.7, 1.3], dtype=torch.float64))),
+             Case("c2 (4 ways) of a spec with categorical codes (5000, 4), the fixed c1 at 4097, 300 and 4999 "
+                  "(ids int8 and float16 cannot hold), 3 rows", lambda: (
+                      big_first, _with_first_category(big_first.sample(3, seeded_rng(66)), [4097, 300, 4999]), "c2",
+                      torch.tensor([3, 0, 1])))]
 
     def reference(spec: LatentSpec, base: Codes, code: str, values: Tensor) -> Codes:
         return _traversal(spec, base, code, values)
