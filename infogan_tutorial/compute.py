@@ -12,7 +12,7 @@ The rules, with the reasons:
 * Off CUDA: fp32, eagerly (a graph needs CUDA). Asking for a graph there explicitly
   (``cuda_graph=True``) is refused; ``None`` simply means none. On the CPU, ``bf16`` asked for by
   name trains under bf16 autocast (native on CPUs with AVX-512 BF16 or AMX, and faster there;
-  emulated, and slower, elsewhere); ``auto`` is bf16 on a CPU with native bf16 (about 1.55 times the
+  emulated, and slower, elsewhere); ``auto`` is bf16 on a CPU with native bf16 (1.6 to 1.9 times the
   fp32 step on this project's Zen 4 machine; over five seeds its accuracy could not be told from
   fp32's, README), fp32 on one without. Adam's update is fused there (:attr:`ComputePlan.fused_adam`).
 * On a GPU with native bf16 (A100, L4, H100): ``auto`` is bf16, and the step is recorded as a

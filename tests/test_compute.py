@@ -17,7 +17,7 @@ from infogan_tutorial.errors import SpecError
 from infogan_tutorial.latent_codes import LatentSpec
 from infogan_tutorial.profiles import PROFILES
 from infogan_tutorial.training import (UNBAKED, TrainConfig, create_state, fit, make_step, recording_key,
-                                       resume_state, select_device, train_step)
+                                       resume_state, save_checkpoint, select_device, train_step)
 
 T4 = DeviceFacts("cuda", native_bf16=False)
 H100 = DeviceFacts("cuda", native_bf16=True)
@@ -335,3 +335,44 @@ def test_the_cli_interrupt_prints_the_command_that_continues_the_run(tmp_path, c
     printed = capsys.readouterr().out
     assert "from step 2 to 4 (2 steps left)" in printed
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 4
+
+
+FUSED_CPU_ADAM = torch.__version__ >= "2.4"
+"""torch has Adam's fused kernel for the CPU from 2.4 on."""
+
+
+def test_adam_is_fused_on_the_cpu_only(fake_gpu_kind):
+    assert plan(BF16_CPU).fused_adam == FUSED_CPU_ADAM
+    assert not plan(H100).fused_adam and not plan(T4).fused_adam  # CUDA keeps foreach Adam (and the graph's capture)
+    state = create_state(LatentSpec(), TrainConfig(batch_size=8), "cpu")
+    assert all(bool(g["fused"]) == FUSED_CPU_ADAM for opt in (state.opt_d, state.opt_g) for g in opt.param_groups)
+
+
+def test_fused_adam_takes_foreach_adams_steps_and_a_resume_takes_this_runs_plan(tmp_path, images):
+    state = create_state(LatentSpec(), TrainConfig(batch_size=16, steps=1, checkpoint_every=0), "cpu")
+    params = list(state.G.parameters())
+    group = state.opt_g.param_groups[0]
+    twins = [p.detach().clone().requires_grad_() for p in params]
+    foreach = torch.optim.Adam(twins, lr=group["lr"], betas=group["betas"], foreach=True)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(3):  # gradients from 1e-8 to 1: Adam's normalised step, its bias corrections, its eps
+        for p, t in zip(params, twins):
+            p.grad = torch.randn(p.shape, generator=g) * 10.0 ** -torch.randint(0, 9, p.shape, generator=g)
+            t.grad = p.grad.clone()
+        state.opt_g.step()
+        foreach.step()
+    for p, t in zip(params, twins):
+        torch.testing.assert_close(p, t, rtol=0, atol=1e-6)  # the same update, to float32's rounding
+
+    for name in ("opt_g", "opt_d"):  # a state whose Adam is foreach, as before the fused kernel
+        opt = getattr(state, name)
+        setattr(state, name, torch.optim.Adam(opt.param_groups[0]["params"], lr=opt.param_groups[0]["lr"],
+                                              betas=opt.param_groups[0]["betas"], foreach=True))
+    fit(state, images, progress=False)
+    save_checkpoint(state, tmp_path / "foreach.pt")  # a checkpoint whose Adam groups say foreach, not fused
+    resumed = resume_state(tmp_path / "foreach.pt", device="cpu")
+    groups = [g for opt in (resumed.opt_d, resumed.opt_g) for g in opt.param_groups]
+    assert all(bool(g["fused"]) == FUSED_CPU_ADAM and not g["foreach"] for g in groups)
+    resumed.config = dataclasses.replace(resumed.config, steps=3)
+    fit(resumed, images, progress=False)  # the fused kernel takes the foreach run's moments
+    assert resumed.step == 3 and all(torch.isfinite(p).all() for p in resumed.G.parameters())
