@@ -408,6 +408,11 @@ def train(args: argparse.Namespace) -> None:
             state = _resume(args, checkpoint, device, steps, saved_config)
             state.config = _scored_exactly(state.config, args.eval_every)
             _trim_eval_log(args.out / "eval.jsonl", state.step)
+            scored = _last_score(args.out / "eval.jsonl")[0]
+            if scored and not args.eval_every:  # a session option: the checkpoint does not record it
+                print(f"Note: this run scored c1 while it trained (eval.jsonl, last at step {scored}); this session "
+                      "does not, since --eval-every was not given. Stop it and add --eval-every N to go on scoring.",
+                      file=sys.stderr)
         else:
             steps = steps if steps is not None else profile.steps
             recipe = {**_recipe(args), "batch_size": batch_size, "compile": args.compile}
@@ -534,8 +539,9 @@ def _trim_eval_log(path: Path, step: int) -> None:
 
 def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset, test: Dataset,
                       device: torch.device) -> None:
-    span = (f"for {state.config.steps} steps" if state.step == 0 else
-            f"from step {state.step} to {state.config.steps} ({state.config.steps - state.step} steps left)")
+    left = state.config.steps - state.step
+    span = (f"for {_count(state.config.steps, 'step')}" if state.step == 0 else
+            f"from step {state.step} to {state.config.steps} ({_count(left, 'step')} left)")
     print(f"Training on {device} {span} at batch {state.config.batch_size} "
           f"({state.plan.why}); writing to {args.out}.")
     with warnings.catch_warnings():  # a finished run resumed for its report: the line above says so
@@ -622,6 +628,11 @@ def _write_figures(args: argparse.Namespace, state: TrainState) -> None:
              f"traversal_{code}.png")
     save(plot_info_curves({"InfoGAN" if state.config.info else "GAN": state.history}, state.spec), "info_bound.png")
     print(f"Figures in {figs}." + (f" Kept {', '.join(kept)} (not PNG images: not written over)." if kept else ""))
+
+
+def _count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 step", "2 steps"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _last_score(path: Path) -> tuple[int, float]:
