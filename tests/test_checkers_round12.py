@@ -160,8 +160,10 @@ def invariant(eps: float, clamp: bool):
 
 def test_dropping_or_clamping_joint_entries_at_float32_eps_or_1e_8_fails() -> None:
     eps = float(torch.finfo(torch.float32).eps)
-    for answer, case in ((invariant(eps, clamp=True), "300 categories"), (invariant(eps, clamp=False), "300 categories"),
-                         (invariant(1e-8, clamp=True), "in float64"), (invariant(1e-8, clamp=False), "300 categories")):
+    for answer, case in ((invariant(eps, clamp=True), "300 categories"),
+                         (invariant(eps, clamp=False), "300 categories"),
+                         (invariant(1e-8, clamp=True), "in float64"),
+                         (invariant(1e-8, clamp=False), "300 categories")):
         result = check_invariant_information(answer)
         assert not result.passed and case in str(result), str(result)
     assert check_invariant_information(invariant(1e-12, clamp=True)).passed  # the hint allows 1e-12

@@ -23,8 +23,8 @@ from .. import mutual_information
 from ..networks import QOutput
 from ..objectives import gaussian_log_likelihood, info_loss, info_lower_bound, log_q
 from .engine import Case, CheckResult, Exercise, Mistake, check_against, module_functions, with_cases
-from .inputs import (PAPER_SPEC, float64_near_miss_case, float64_q_case, low_sigma_case, off_float32_grid, q_case, q_output,
-                     seeded_rng)
+from .inputs import (PAPER_SPEC, float64_near_miss_case, float64_q_case, low_sigma_case, off_float32_grid, q_case,
+                     q_output, seeded_rng)
 from .probes import traversal_shares_no_memory
 
 # -- exercise: the categorical information loss ------------------------------------------

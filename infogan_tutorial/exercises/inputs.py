@@ -64,7 +64,8 @@ def off_float32_grid(codes: Codes) -> Codes:
     """``codes`` in float64 with z and the continuous codes scaled by 1 - 1e-8, to values float32 cannot hold (its
     spacing is 6e-8 relative): an answer that rounds them through float32 gets back the unscaled values, which
     differ by 1e-8 relative, ten times float64 checks' tolerance."""
-    return dataclasses.replace(codes, z=codes.z.double() * (1 - 1e-8), continuous=codes.continuous.double() * (1 - 1e-8))
+    return dataclasses.replace(codes, z=codes.z.double() * (1 - 1e-8),
+                               continuous=codes.continuous.double() * (1 - 1e-8))
 
 
 def float64_near_miss_case(name: str, spec: LatentSpec, n: int, seed: int) -> Case:

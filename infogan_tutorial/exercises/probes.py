@@ -68,7 +68,8 @@ def statistics_side_effect(D: Discriminator, before: list, expected: list) -> st
         return None  # each batch norm ran once, or not at all
     return ("it changes the running statistics of D's batch norms otherwise than one pass of the whole batch "
             "through D, in the mode D came in, does: a second forward pass, a pass of part of the batch (or of "
-            "other images, or of the images changed on the way: edited in place, rounded to float16), a pass in another mode (D.eval() or D.train() switched on the way), "
+            "other images, or of the images changed on the way: edited in place, rounded to float16), a pass in "
+            "another mode (D.eval() or D.train() switched on the way), "
             "reset_running_stats(), ... Compute D.features(fake) once on the whole batch, without changing D's "
             "mode, and leave D's batch norms as they are.")
 
