@@ -9,6 +9,7 @@ names the worst element, its index and both values; every repr in a message is c
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,10 +34,11 @@ def is_data(x: Any) -> bool:
 
 
 def as_tensor(x: Any) -> Tensor:
-    """A float64 CPU copy of a tensor, array or number (detached)."""
+    """A float64 CPU copy of a tensor, array or number (detached; of complex values, the real part: :func:`difference`
+    refuses those first)."""
     if isinstance(x, Tensor):
-        return x.detach().cpu().to(torch.float64)
-    return torch.as_tensor(np.array(x, dtype=np.float64))  # a writable copy
+        return (x.real if x.is_complex() else x).detach().cpu().to(torch.float64)
+    return torch.as_tensor(np.array(np.real(x), dtype=np.float64))  # a writable copy
 
 
 def kind(x: Any) -> str:
@@ -103,8 +105,9 @@ def _value_difference(got: Any, want: Any, where: str) -> str | None:
     close = torch.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
     if bool(close.all()):
         return None
-    near = (" It is right to about 1e-5 only, where float64 inputs ask for float64's accuracy: a step lost digits, "
-            "either in float32 (a float32 tensor or constant on the way, a constant rounded to a few digits, a small "
+    relative = float(((g - w).abs() / w.abs().clamp(min=atol / rtol)).nan_to_num(nan=math.inf).max())
+    near = (f" It is close (relative error {relative:.1g}), but float64 inputs ask for float64's accuracy (1e-9): a "
+            "step lost digits, either in float32 (a float32 tensor or constant on the way, a constant rounded to a few digits, a small "
             "number such as 1e-8 added) or by cancellation (a difference of two large, nearly equal numbers, such as "
             "log(exp(a)) - log(exp(b)) or (x - m)**2 expanded as x**2 - 2xm + m**2: compute the small difference "
             "directly)." if exact and bool(torch.isclose(g, w, rtol=1e-5, atol=1e-7, equal_nan=True).all()) else "")
@@ -130,6 +133,22 @@ def _type_name(x: Any) -> str:
     if isinstance(x, (float, np.floating)):
         return "a float"
     return f"a {cut(type(x).__name__, 40)}"
+
+
+def _is_complex(x: Any) -> bool:
+    return (isinstance(x, Tensor) and x.is_complex()) or (isinstance(x, np.ndarray) and x.dtype.kind == "c") \
+        or isinstance(x, (complex, np.complexfloating))
+
+
+def _valueless(got: Any, want: Any, where: str) -> str | None:
+    """A result without real values where the answer has them: a tensor on the meta device, complex numbers."""
+    if isinstance(got, Tensor) and got.is_meta:
+        return (f"it returned a tensor on the meta device{where} (a shape without values): compute the values from "
+                "the inputs, on their device.")
+    if _is_complex(got) and not _is_complex(want):
+        return (f"it returned complex numbers{where}, but the answer is real: compute with real dtypes (no complex "
+                "cast on the way; take .real only where the statement asks for it).")
+    return None
 
 
 def _type_difference(got: Any, want: Any, where: str) -> str | None:
@@ -181,6 +200,15 @@ def difference(got: Any, want: Any, where: str = "", exact_dtype: bool = False, 
             problem = difference(getattr(got, field), getattr(want, field), f" in Codes.{field}", dtypes, dtypes)
             if problem:
                 return problem
+        for field in ("z", "categorical", "continuous"):  # codes are copied, never computed: to the last bit
+            g, w = getattr(got, field), getattr(want, field)
+            g = g.to(w.dtype) if isinstance(g, Tensor) and isinstance(w, Tensor) else g  # a dtype is said elsewhere
+            g, w = as_tensor(g), as_tensor(w)
+            if not torch.equal(g, w):
+                gap = float((g - w).abs().max())
+                return (f"the values in Codes.{field} differ from the inputs' by up to {gap:.2g}: a traversal copies "
+                        "z, the codes and the grid's values exactly, with no arithmetic on them (no rounding, "
+                        "rescaling or detour through another dtype).")
         return None
     if isinstance(want, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(want):
@@ -193,7 +221,7 @@ def difference(got: Any, want: Any, where: str = "", exact_dtype: bool = False, 
         return None
     if not is_data(want):
         return None  # networks, specs, ...: not compared
-    problem = _type_difference(got, want, where)
+    problem = _type_difference(got, want, where) or _valueless(got, want, where)
     if problem:
         return problem
     g, w = as_tensor(got), as_tensor(want)

@@ -234,7 +234,8 @@ def gradient_problem(exercise: Exercise, got_grads: list[Tensor] | None, leaves:
                     "stay finite for such inputs.")
         if bool(w.abs().sum() > 0) and not bool(g.abs().sum() > 0):
             return (f"the value is right, but no gradient reaches {name}: a part of the computation was "
-                    "detached (.detach(), .data, torch.no_grad()), so training would not update what feeds it.")
+                    "detached (.detach(), .data, torch.no_grad()), or a branch (torch.where, an if) computes these "
+                    f"entries with a formula that leaves {name} out, so training would not update what feeds it.")
         problem = difference(g, w, f" of the gradient with respect to {name}")
         if problem:
             return f"the value is right, but the gradient is not: {problem}"
@@ -331,8 +332,9 @@ def _run(student: Callable[..., Any], exercise: Exercise, case: Case, args: tupl
             problem = (f"{name} is not implemented yet: replace the `raise NotImplementedError(...)` line with your "
                        "code, run that cell, then run this check again.")
         except CheckTimeout:
-            problem = (f"{name} did not finish within {TIME_LIMIT:g} s on {case.name}: is there a loop that never "
-                       "ends? (The right answer takes milliseconds.)")
+            problem = (f"{name} did not finish within {TIME_LIMIT:g} s on {case.name}: a loop that never ends, or a "
+                       "Python loop over every entry, which is too slow for the checks' sizes (up to 1,000 categories "
+                       "or 70,000 items): use tensor or array operations. (The right answer takes milliseconds.)")
         except Exception as e:  # noqa: BLE001 - any error in the student's code is feedback, not a crash
             problem = f"{name} raised {type(e).__name__} on {case.name}{where_raised(e, student)}: {cut(str(e), 300)}"
         except SystemExit as e:  # sys.exit() or exit() in an answer ends the answer, not the check
@@ -546,8 +548,8 @@ def _remembers(student: Callable[..., Any], exercise: Exercise, name: str, answe
 
 
 def _verdict(student: Callable[..., Any], exercise: Exercise, case: Case, name: str,
-             answer_key_ok: bool) -> str | None:
-    """What is wrong with the student's function on ``case`` (the message), or None."""
+             answer_key_ok: bool) -> tuple[str | None, Any]:
+    """What is wrong with the student's function on ``case`` (the message, or None), and what it returned."""
     args = _make(case)
     leaves = _prepare(exercise, args)
     want = exercise.probe(exercise.reference, args)
@@ -556,15 +558,15 @@ def _verdict(student: Callable[..., Any], exercise: Exercise, case: Case, name: 
     leaves = _prepare(exercise, args)
     got, problem = _run(student, exercise, case, args, name, answer_key_ok)
     if problem:
-        return problem
+        return problem, got
     if not same(got, want, dtypes=False):
         def elsewhere(current: Case = case) -> list[tuple[Case, Any]]:
             return [(other, out) for other in exercise.cases if other is not current
                     for out, bad in [_run(student, exercise, other, _make(other), name, answer_key_ok)]
                     if bad is None]
-        return f"{name}: {_explain(got, args, exercise, case, want, elsewhere)}"
+        return f"{name}: {_explain(got, args, exercise, case, want, elsewhere)}", got
     problem = difference(got, want) or _gradient_problem(exercise, got, leaves, want_grads)
-    return f"{name}: on {case.name}: {problem}" if problem else None
+    return (f"{name}: on {case.name}: {problem}" if problem else None), got
 
 
 def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bool = False,
@@ -587,10 +589,18 @@ def check_against(student: Callable[..., Any], exercise: Exercise, *, graded: bo
     if key:
         return _report(False, f"{name} is the package's own {key}, part of the checker's answer key: "
                               "write the function yourself.", graded)
+    results = []
     for case in exercise.cases:
-        problem = _verdict(student, exercise, case, name, answer_key_ok)
+        problem, got = _verdict(student, exercise, case, name, answer_key_ok)
         if problem:
             return _report(False, problem, graded)
+        results.append((case, got, snapshot(got)))
+    for case, got, snap in results:  # a result the answer keeps and writes again on a later call
+        what = changed(got, snap, "its result")
+        if what:
+            return _report(False, f"{name}: {what} on {case.name} changed when it was called again on later inputs: "
+                                  "it hands out a buffer it reuses (a tensor or array kept between calls and written "
+                                  "in place). Return a new tensor or array from each call.", graded)
     stale = _without_grad(student, exercise, name, answer_key_ok) or _remembers(student, exercise, name, answer_key_ok)
     if stale:
         return _report(False, stale, graded)

@@ -26,8 +26,8 @@ from .compare import difference
 from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, module_functions, with_cases
 from .foundations import _SIGMA_FIRST, _sigma_first_ll, _sure_q, _sure_q_case, gaussian_ll, huge_sigma_case
 from .guards import torch_state, torch_state_change
-from .inputs import (PAPER_SPEC, float64_near_miss_case, float64_q_case, in_float64, low_sigma_case, q_case,
-                     q_output, seeded_rng)
+from .inputs import (PAPER_SPEC, far_miss_case, float64_near_miss_case, float64_q_case, in_float64, low_sigma_case,
+                     q_case, q_output, seeded_rng)
 from .probes import gradient_flow
 
 # -- exercise: the bound of each continuous code (a third continuous code) -----------------
@@ -73,7 +73,9 @@ def _per_code_info_exercise() -> Exercise:
              q_case("a 10-way code and no continuous code (the answer has shape (0,))",
                      LatentSpec(noise_dim=4, n_continuous=0), 3, 59),
              float64_q_case("a 10-way code and no continuous code, Q's outputs in float64 (the answer has shape (0,) "
-                            "and Q's dtype)", LatentSpec(noise_dim=4, n_continuous=0), 3, 58)]
+                            "and Q's dtype)", LatentSpec(noise_dim=4, n_continuous=0), 3, 58),
+             far_miss_case("an unsure Q far off: log_std = 20 (sigma = 4.9e8) and means 1e6 from the codes, three "
+                           "continuous codes, 3 images", LatentSpec(n_continuous=3), 3, 57)]
     mistakes = [
         Mistake("the codes are added up into one number: return one value per continuous code, shape "
                 "(n_continuous,), so you can see which code carries information.",
@@ -155,6 +157,10 @@ def _generator_objective_exercise() -> Exercise:
              Case("lambda_cat = 1.3, lambda_cont = 0.05", case(1.3, 0.05, 79)),
              Case("the paper's weights lambda_cat = 1, lambda_cont = 0.1", case(1.0, 0.1, 71)),
              Case("lambda_cat = lambda_cont = 0 (a plain GAN's G loss)", case(0.0, 0.0, 73)),
+             Case("lambda_cat = 0, lambda_cont = 0.1 (the continuous term alone)", case(0.0, 0.1, 81)),
+             Case("lambda_cat = 1, lambda_cont = 0 (the categorical term alone)", case(1.0, 0.0, 82)),
+             Case("a spec with a 10-way code and no continuous code, lambda_cat = 1, lambda_cont = 0.1",
+                  case(1.0, 0.1, 83, spec=LatentSpec(noise_dim=4, categorical=(10,), n_continuous=0))),
              Case("two categorical codes (10, 4), three continuous codes, lambda_cat = 0.7, lambda_cont = 1.5",
                   case(0.7, 1.5, 74, spec=LatentSpec(noise_dim=6, categorical=(10, 4), n_continuous=3))),
              Case("D's logits -1000, -30, 0.5, 30, 1000 (D sure the images are fake, or real) and a very sure Q "
@@ -257,7 +263,8 @@ def _flow_diagnosis(got: Any, args: tuple) -> str | None:
                 if D.fixed_std is not None else "") + ".")
     return ("the gradient reaches Q's head only and the loss is right, but the gradient it gives Q's head differs "
             "from that of info_loss(q, codes, spec): a part of Q's output detached (its mean and log_std, or its "
-            "logits), the loss mixed with a detached copy of itself, or (for a float64 D) a step computed in float32, "
+            "logits), the loss mixed with a detached copy of itself, a gradient hook (register_hook) that changes "
+            "a gradient on the way, or (for a float64 D) a step computed in float32, "
             "trains Q's head otherwise.")
 
 
@@ -458,7 +465,8 @@ def _number_or_tensor(fn: Callable[..., Any], args: tuple) -> Any:
     statement asks for one number and no gradient, so any of them is an answer (read in ``p``'s dtype; a
     tensor must have that dtype itself)."""
     out = fn(*args)
-    if isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.ndim == 0
+    if isinstance(out, (float, np.floating)) or (isinstance(out, (int, np.integer)) and not isinstance(
+            out, (bool, np.bool_))) or (isinstance(out, np.ndarray) and out.ndim == 0
                                                  and np.issubdtype(out.dtype, np.floating)):
         dtype = args[0].dtype if isinstance(args[0], Tensor) and args[0].is_floating_point() else torch.float64
         return torch.tensor(float(out), dtype=dtype)
@@ -472,6 +480,20 @@ def _invariant_information_exercise() -> Exercise:
             logits = sharpness * torch.randn(n, k, generator=g)
             moved = logits + torch.randn(n, k, generator=g)
             return (torch.softmax(logits.to(dtype), 1), torch.softmax(moved.to(dtype), 1))
+        return make
+
+    def shifted(seed: int, n: int, k: int) -> Callable[[], tuple]:
+        def make() -> tuple:  # the moved copy's category is mostly the next one: p^T p' is far from symmetric
+            logits = 3 * torch.randn(n, k, generator=seeded_rng(seed))
+            return torch.softmax(logits, 1), torch.softmax(logits.roll(1, dims=1), 1)
+        return make
+
+    def nearly_independent(seed: int, n: int, k: int) -> Callable[[], tuple]:
+        def make() -> tuple:
+            g = seeded_rng(seed)
+            logits = 0.3 * torch.randn(n, k, generator=g, dtype=torch.float64)  # unsure Q: rows near uniform
+            moved = 0.01 * logits + 0.3 * torch.randn(n, k, generator=g, dtype=torch.float64)
+            return torch.softmax(logits, 1), torch.softmax(moved, 1)
         return make
 
     def sure_and_balanced() -> tuple:
@@ -506,7 +528,11 @@ def _invariant_information_exercise() -> Exercise:
                   "dropping or clamping entries below float32's eps changes the sum)", soft(77, 100, 300, 5.0)),
              Case("the same 100 images over 300 categories in float64 (dropping or clamping entries below 1e-8 "
                   "changes the sum in float64's digits; a clamp at 1e-12 does not)",
-                  soft(77, 100, 300, 5.0, torch.float64))]
+                  soft(77, 100, 300, 5.0, torch.float64)),
+             Case("2,000 images, 6 categories, a moved copy that shifts the categories (P is far from symmetric)",
+                  shifted(78, 2000, 6)),
+             Case("4,000 images in float64 whose moved copies are nearly independent of them (I is 6e-7, "
+                  "small but not 0: what short runs give)", nearly_independent(79, 4000, 5))]
     mistakes = [
         Mistake("P is not divided by the number of images: P = p^T p' / N is a joint distribution and sums to 1.",
                 partial(_invariant_info, normalise=False)),

@@ -22,9 +22,9 @@ from ..latent_codes import Codes, LatentSpec
 from .. import mutual_information
 from ..networks import QOutput
 from ..objectives import gaussian_log_likelihood, info_loss, info_lower_bound, log_q
-from .engine import Case, CheckResult, Exercise, Mistake, check_against, module_functions, with_cases
-from .inputs import (PAPER_SPEC, float64_near_miss_case, float64_q_case, low_sigma_case, off_float32_grid, q_case,
-                     q_output, seeded_rng)
+from .engine import Case, CheckResult, Exercise, Mistake, SideEffect, check_against, module_functions, with_cases
+from .inputs import (PAPER_SPEC, far_miss_case, float64_near_miss_case, float64_q_case, low_sigma_case,
+                     off_float32_grid, q_case, q_output, seeded_rng)
 from .probes import traversal_shares_no_memory
 
 # -- exercise: the categorical information loss ------------------------------------------
@@ -105,7 +105,9 @@ def _categorical_info_loss_exercise() -> Exercise:
                   blind_then_sure),
              Case("a large batch: 200 images, 30 categories, logits in the hundreds", lambda: (
                  100 * torch.randn(200, 30, generator=seeded_rng(14)), torch.randint(30, (200,), generator=seeded_rng(15)))),
-             Case("float64 logits, 5 images, 2 categories", float64)]
+             Case("float64 logits, 5 images, 2 categories", float64),
+             Case("logits 60,000 apart (rows 0, 60000 and 60000, 0; true category 0: losses 60,000 and 0)",
+                  lambda: (torch.tensor([[0.0, 60000.0], [60000.0, 0.0]]), torch.tensor([0, 0])))]
     mistakes = [
         Mistake("softmax was applied before the cross-entropy. F.cross_entropy takes raw logits and applies "
                 "log-softmax itself; feeding it probabilities squashes the loss towards ln K.",
@@ -339,7 +341,17 @@ def _code_entropy_exercise() -> Exercise:
     ]
     forbidden = {LatentSpec.entropy: "spec.entropy()", LatentSpec.categorical_entropy: "spec.categorical_entropy()",
                  LatentSpec.continuous_entropy: "spec.continuous_entropy()", **module_functions(mutual_information)}
-    return Exercise(_entropy, cases, mistakes, arg_names=("spec",), forbidden=forbidden)
+    return Exercise(_entropy, cases, mistakes, probe=_float64_number, arg_names=("spec",), forbidden=forbidden)
+
+
+def _float64_number(fn: Callable[..., Any], args: tuple) -> Any:
+    """The result, where a NumPy number narrower than float64 is refused: H(c) is added to float64 sums (the bound
+    of float64 inputs), which a float32 H(c) would round."""
+    out = fn(*args)
+    if isinstance(out, np.floating) and not isinstance(out, np.float64):
+        raise SideEffect(f"it returned a NumPy {out.dtype} number; return a Python float (math.log, sum) or a NumPy "
+                         "float64: the bound adds H(c) to float64 sums, which a narrower number would round.")
+    return out
 
 
 def check_code_entropy(fn: Callable[[LatentSpec], float], *, graded: bool = False,
@@ -434,7 +446,9 @@ def _mutual_info_bound_exercise() -> Exercise:
                     "5 images", LatentSpec(noise_dim=4, categorical=(10,), n_continuous=2,
                                            continuous_range=(0.25, 0.75)), 5, 27),
              q_case("two 10-way codes (each code's logits are its own), 6 images",
-                    LatentSpec(noise_dim=4, categorical=(10, 10), n_continuous=1), 6, 26)]
+                    LatentSpec(noise_dim=4, categorical=(10, 10), n_continuous=1), 6, 26),
+             far_miss_case("an unsure Q far off: log_std = 20 (sigma = 4.9e8) and means 1e6 from the codes, the "
+                           "paper's spec, 3 images", PAPER_SPEC, 3, 25)]
     mistakes = [
         Mistake("H(c) is missing: this is E[log Q(c|x)] alone. The bound adds the entropy of the codes, "
                 "L_I = E[log Q(c|x)] + H(c) (your code_entropy(spec)).", partial(_info_bound, entropy=False)),
@@ -500,19 +514,23 @@ def _with_first_category(codes: Codes, ids: list[int]) -> Codes:
 
 def _described(got: Any) -> str:
     """What the answer returned, in words: its type and, where it has one, its length."""
-    if isinstance(got, Codes):
-        return f"Codes of length {len(got)}"
     try:
+        if isinstance(got, Codes):
+            return f"Codes of length {len(got)}"
         return f"a {type(got).__name__} of length {len(got)}" + (
             " (return Codes(z, categorical, continuous), not a tuple of its parts)" if isinstance(got, tuple) else "")
-    except TypeError:
-        return f"a {type(got).__name__}"
+    except Exception:  # noqa: BLE001 - no length (Codes whose fields are not tensors, z=None, ...)
+        fields = ", ".join(f"{part}={type(getattr(got, part, None)).__name__}" for part in
+                           ("z", "categorical", "continuous")) if isinstance(got, Codes) else ""
+        return f"Codes with {fields} (each part must be a tensor)" if fields else f"a {type(got).__name__}"
 
 
 def _traversal_diagnosis(got: Any, args: tuple) -> str | None:
     """Name what changes within a row when no known mistake matched (e.g. freshly drawn noise)."""
     spec, base, code, values = args
-    if not isinstance(got, Codes) or len(got) != len(base) * len(values):
+    if not isinstance(got, Codes) or not all(isinstance(getattr(got, part), Tensor)
+                                             for part in ("z", "categorical", "continuous")) \
+            or len(got) != len(base) * len(values):
         return (f"it should return Codes with rows x steps = {len(base)} x {len(values)} = "
                 f"{len(base) * len(values)} inputs, got {_described(got)}.")
     rows, steps = len(base), len(values)
@@ -585,6 +603,13 @@ def _traversal_codes_exercise() -> Exercise:
              Case("c1 of a spec with 300 categories over categories (299, 5, 256), 1 row",
                   case(LatentSpec(noise_dim=4, categorical=(300,), n_continuous=1), 1, "c1",
                        torch.tensor([299, 5, 256]), 62)),
+             Case("c2 of a spec with codes on (0, 2) over values (0, 1, 2), 2 rows: the grid's values as given, "
+                  "not rescaled", case(LatentSpec(noise_dim=4, categorical=(10,), n_continuous=2,
+                                                  continuous_range=(0.0, 2.0)), 2, "c2", torch.tensor([0.0, 1.0, 2.0]),
+                                       67)),
+             Case("c3 of a float64 base over float64 values with many digits (1/3, -2/7, 0.123456789), 2 rows",
+                  lambda: (PAPER_SPEC, _in_float64(PAPER_SPEC.sample(2, seeded_rng(68))), "c3",
+                 torch.tensor([1 / 3, -2 / 7, 0.123456789], dtype=torch.float64))),
              Case("c3 of a float64 base whose z and codes hold values float32 cannot (each 1e-8 off float32's "
                   "grid, relative), over 3 float64 values, 3 rows", lambda: (
                       PAPER_SPEC, off_float32_grid(PAPER_SPEC.sample(3, seeded_rng(65))), "c3",
@@ -749,7 +774,13 @@ def _matched_accuracy_exercise() -> Exercise:
              Case("one category (0) for labels 0 and 5: fewer categories than labels (the answer is 0.9)",
                   lambda: (np.zeros(10, dtype=np.int64), np.array([0] + [5] * 9))),
              Case("counts where the best matching turns three pairs at once (swapping two pairs never improves "
-                  "the diagonal; the answer is 0.6)", _three_cycle)]
+                  "the diagonal; the answer is 0.6)", _three_cycle),
+             Case("51 items spread over all ten categories and labels, where the largest counts first, then every "
+                  "improving swap of two pairs, stops short of the best matching (0.294; the answer is 0.314)",
+                  lambda: (np.array([6, 5, 2, 3, 0, 0, 0, 1, 8, 6, 9, 5, 6, 9, 7, 6, 5, 5, 9, 2, 8, 6, 0, 3, 8, 5, 0,
+                                     7, 7, 8, 1, 0, 8, 0, 5, 0, 2, 4, 4, 4, 0, 0, 1, 0, 6, 5, 6, 2, 6, 7, 3]),
+                           np.array([4, 9, 8, 9, 3, 6, 9, 6, 8, 6, 7, 3, 8, 1, 5, 7, 8, 5, 3, 3, 4, 4, 7, 8, 0, 9, 5,
+                                     3, 6, 5, 2, 3, 7, 5, 5, 3, 7, 3, 3, 8, 2, 2, 7, 6, 0, 0, 3, 8, 4, 7, 3])))]
     mistakes = [
         Mistake("no matching: it compares category numbers with labels directly. Q's category 3 need not "
                 "mean digit 3; match categories to labels first (scipy.optimize.linear_sum_assignment).",

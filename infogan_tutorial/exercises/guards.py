@@ -167,7 +167,7 @@ def snapshot(x: Any) -> Any:
         params = {n: (p.detach().clone(), p.requires_grad, _tensor_hooks(p)) for n, p in x.named_parameters()}
         return ("module", params, x.training, _module_hooks(x))
     if isinstance(x, np.ndarray):
-        return ("array", x.copy())
+        return ("array", x.copy(), x.flags.writeable)
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
         return ("fields", {f.name: snapshot(getattr(x, f.name)) for f in dataclasses.fields(x)})
     if isinstance(x, (list, tuple)):
@@ -217,7 +217,9 @@ def changed(x: Any, snap: Any, where: str) -> str | None:
                 return f"a forward or backward hook registered on {'.'.join(filter(None, (where, name)))}"
         return f"{where}.training (train/eval mode)" if x.training != snap[2] else None
     if tag == "array":
-        return None if np.array_equal(x, snap[1], equal_nan=True) else f"the values of {where}"
+        if not np.array_equal(x, snap[1], equal_nan=True):
+            return f"the values of {where}"
+        return None if x.flags.writeable == snap[2] else f"{where}.flags.writeable (the caller's array made read-only)"
     if tag == "fields":
         for name, sub in snap[1].items():
             problem = changed(getattr(x, name), sub, f"{where}.{name}")
@@ -329,6 +331,22 @@ class _Filters(list):
     __hash__ = None  # type: ignore[assignment]
 
 
+_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2")
+                 if hasattr(signal, n))
+
+
+def _signal_handlers() -> tuple:
+    """The handler of each signal an answer could change (SIGALRM is the time limit's own)."""
+    return tuple(signal.getsignal(n) for n in _SIGNALS)
+
+
+def _set_signal_handlers(handlers: tuple) -> None:
+    if threading.current_thread() is threading.main_thread():  # signal.signal works in the main thread only
+        for n, handler in zip(_SIGNALS, handlers):
+            if handler is not None:
+                signal.signal(n, handler)
+
+
 def _warning_filters() -> _Filters:
     return _Filters(warnings.filters)
 
@@ -340,9 +358,11 @@ def _set_warning_filters(saved: list) -> None:
 
 GLOBAL_STATE: tuple[tuple[Callable[[], Any], Callable[[Any], None], str], ...] = (
     (torch.is_grad_enabled, torch.set_grad_enabled,
-     "it leaves gradient computation switched off (torch.set_grad_enabled(False), or torch.no_grad() entered "
-     "without a `with` block), so every later line of the notebook builds no graph: use `with torch.no_grad():`, "
-     "which switches it back on at the end of the block"),
+     "it changes grad mode for the rest of the notebook: it leaves gradient computation switched off where its "
+     "caller had it on (torch.set_grad_enabled(False), or torch.no_grad() entered without a `with` block), or "
+     "switched on where its caller had it off (torch.set_grad_enabled(True), torch.enable_grad() without `with`). "
+     "Use `with torch.no_grad():` (or `with torch.enable_grad():`), which restores the caller's setting at the end "
+     "of the block"),
     (torch.get_default_dtype, torch.set_default_dtype,
      "it changes torch's default dtype (torch.set_default_dtype), for every tensor the notebook creates later: "
      "leave it as it is, and convert one tensor with .double() if you need to"),
@@ -380,6 +400,9 @@ GLOBAL_STATE: tuple[tuple[Callable[[], Any], Callable[[Any], None], str], ...] =
      "elsewhere: " + _KEEP),
     (lambda: dict(os.environ), lambda v: (os.environ.clear(), os.environ.update(v)),
      "it changes environment variables (os.environ) for the rest of the notebook: " + _KEEP),
+    (lambda: _signal_handlers(), _set_signal_handlers,
+     "it changes how the kernel answers a signal (signal.signal, e.g. SIGINT ignored: Ctrl-C or the notebook's "
+     "stop button would no longer interrupt a cell) for the rest of the notebook: " + _KEEP),
     *((lambda m=m: _attributes(m), lambda v, m=m: _set_attributes(m, v),
        f"it replaces or adds attributes of {getattr(m, '__name__', m)} (a monkey-patch) for the rest of the "
        "notebook: compute with your own names instead") for m in _PATCHABLE),

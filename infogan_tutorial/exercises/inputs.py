@@ -80,3 +80,14 @@ def float64_near_miss_case(name: str, spec: LatentSpec, n: int, seed: int) -> Ca
         off = torch.tensor([0.0, 1e-9, -3e-9], dtype=torch.float64).repeat(k)[:k].reshape(codes.continuous.shape)
         return QOutput(q.logits, codes.continuous + off, torch.full_like(q.log_std, -30.0)), codes, spec
     return Case(name, make)
+
+
+def far_miss_case(name: str, spec: LatentSpec, n: int, seed: int) -> Case:
+    """A case of arguments (q, codes, spec) where Q is unsure and far off: log_std = 20 (sigma = 4.9e8) with its means
+    1e6 from the codes, so (c - mean) / sigma = 2e-3; a clamp of log_std (at 10, say) inflates that to 45."""
+    def make() -> tuple:
+        codes = spec.sample(n, seeded_rng(seed + 1))
+        q = q_output(spec, n, seed)
+        sign = torch.where(torch.arange(codes.continuous.numel()).reshape(codes.continuous.shape) % 2 == 0, 1.0, -1.0)
+        return QOutput(q.logits, codes.continuous + 1e6 * sign, torch.full_like(q.log_std, 20.0)), codes, spec
+    return Case(name, make)
