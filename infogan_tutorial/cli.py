@@ -344,6 +344,10 @@ def train(args: argparse.Namespace) -> None:
                                                         for name in wrong_kind)
                         + f" where the run writes its {'folder' if wrong_kind == ['figures'] else 'files'}; move "
                           "them away first, or choose another --out.")
+    log = args.out / "eval.jsonl"
+    if log.exists() and not log.is_dir() and not_regular_file(log):  # appended to: a FIFO would block for ever
+        raise SpecError(f"{log} is {not_regular_file(log)}, not a regular file, where the run appends its scores; "
+                        "move it away first, or choose another --out.")
     if args.export is not None:  # after the checks above, which create nothing: this one may create its folder
         check_output_file(args.export, "--export",
                           protect=[args.out, *(args.out / name for name in RUN_FILES)])

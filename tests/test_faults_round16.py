@@ -26,3 +26,39 @@ def test_a_resume_without_eval_every_says_the_run_scored_before_and_counts_one_s
     said = capsys.readouterr()
     assert "last at step" not in said.err
     assert [json.loads(line)["step"] for line in (out / "eval.jsonl").read_text().splitlines()] == [1, 2, 4]
+
+
+def test_an_eval_log_that_is_a_fifo_is_refused_before_training(tmp_path, capsys):
+    import os
+
+    out = tmp_path / "run"
+    assert train(out, "--steps", "1") == 0
+    os.mkfifo(out / "eval.jsonl")
+    assert train(out, "--steps", "2", "--resume", "--eval-every", "1") == 2  # it would block on the FIFO
+    assert "eval.jsonl is a FIFO" in capsys.readouterr().err
+
+
+def test_a_ctrl_c_that_a_library_turns_into_another_error_while_loading_is_an_interruption(monkeypatch, capsys):
+    import os
+    import signal
+    import sys
+    import time
+
+    from infogan_tutorial import __main__ as entry
+
+    class InterruptedImport:  # what numpy does when Ctrl-C lands in its import: ImportError, not KeyboardInterrupt
+        def find_spec(self, name, path=None, target=None):
+            if name != "infogan_tutorial.cli":
+                return None
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)
+            except KeyboardInterrupt:
+                raise ImportError("cannot load module more than once per process") from None
+            return None
+
+    monkeypatch.delitem(sys.modules, "infogan_tutorial.cli")
+    monkeypatch.setattr(sys, "meta_path", [InterruptedImport(), *sys.meta_path])
+    before = signal.getsignal(signal.SIGINT)
+    assert entry.run() == 130
+    assert "Interrupted while starting" in capsys.readouterr().err and signal.getsignal(signal.SIGINT) is before
