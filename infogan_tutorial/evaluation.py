@@ -235,7 +235,7 @@ def score_fresh_samples(G: torch.nn.Module, Q: Discriminator, spec: LatentSpec, 
 def estimate_info_bound(G: Generator, D: Discriminator, spec: LatentSpec, n: int = 2000,
                         generator: torch.Generator | None = None, batch_size: int = 500) -> InfoBound:
     """L_I = E[log Q(c | G(z, c))] + H(c) on ``n`` fresh samples (eval mode), per code type."""
-    check_network(G, "G", "estimate_info_bound")
+    check_network(G, "G", "estimate_info_bound", spec)  # named here, not by the helper below
     check_network(D, "D", "estimate_info_bound")
     with eval_mode(G, D):
         return score_fresh_samples(G, D, spec, n, generator, batch_size).bound

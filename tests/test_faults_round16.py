@@ -62,3 +62,16 @@ def test_a_ctrl_c_that_a_library_turns_into_another_error_while_loading_is_an_in
     before = signal.getsignal(signal.SIGINT)
     assert entry.run() == 130
     assert "Interrupted while starting" in capsys.readouterr().err and signal.getsignal(signal.SIGINT) is before
+
+
+def test_estimate_info_bound_names_itself_for_a_spec_that_is_not_gs():
+    import pytest
+
+    from infogan_tutorial.errors import SpecError
+    from infogan_tutorial.evaluation import estimate_info_bound
+    from infogan_tutorial.latent_codes import LatentSpec
+    from infogan_tutorial.networks import build_networks
+
+    G, D = build_networks(LatentSpec())
+    with pytest.raises(SpecError, match="^estimate_info_bound: the spec"):
+        estimate_info_bound(G, D, LatentSpec(noise_dim=63, n_continuous=1), n=10)
