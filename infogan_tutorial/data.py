@@ -140,6 +140,9 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     kind = not_regular_file(path)
     if kind:  # reading a FIFO would block, a device such as /dev/zero never end
         raise DataError(f"{path} is {kind}, not a regular file; give the path of an IDX file.")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; read_idx reads one IDX file (such as {path}/t10k-images-idx3-ubyte). "
+                        "To load a folder of IDX files, use load_idx_folder.")
     if not path.is_file():
         raise DataError(f"IDX file not found: {path}. Check the path, or re-download / "
                         "regenerate the data set.")

@@ -345,6 +345,12 @@ def fit(state: TrainState, images: Tensor, out_dir: str | Path | None = None, pr
     path = Path(out_dir) / "checkpoint.pt" if out_dir is not None else None
     if path is not None and path.exists():
         _check_continues(state, path)
+    if path is not None:
+        try:  # now, not at the first save after minutes of training
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise SpecError(f"fit cannot create out_dir {out_dir} ({e.strerror or e}), so the run could not be saved: "
+                            "choose another out_dir.") from e
         _check_writable(path)
     bar = tqdm(total=cfg.steps, initial=state.step, disable=not progress, desc="InfoGAN" if cfg.info else "GAN")
     step = step if step is not None else make_step(state)

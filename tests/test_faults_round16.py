@@ -75,3 +75,28 @@ def test_estimate_info_bound_names_itself_for_a_spec_that_is_not_gs():
     G, D = build_networks(LatentSpec())
     with pytest.raises(SpecError, match="^estimate_info_bound: the spec"):
         estimate_info_bound(G, D, LatentSpec(noise_dim=63, n_continuous=1), n=10)
+
+
+def test_read_idx_of_a_folder_says_it_is_a_folder(tmp_path):
+    import pytest
+
+    from infogan_tutorial.data import read_idx
+    from infogan_tutorial.errors import DataError
+
+    with pytest.raises(DataError, match="is a folder; read_idx reads one IDX file.*load_idx_folder"):
+        read_idx(tmp_path)
+
+
+def test_fit_into_an_out_dir_it_cannot_create_is_a_spec_error_before_any_step(tmp_path, images):
+    import pytest
+
+    from infogan_tutorial.errors import SpecError
+    from infogan_tutorial.latent_codes import LatentSpec
+    from infogan_tutorial.training import TrainConfig, create_state, fit
+
+    blocker = tmp_path / "a file"
+    blocker.write_text("mine")
+    state = create_state(LatentSpec(), TrainConfig(batch_size=8, steps=2, checkpoint_every=0), "cpu")
+    with pytest.raises(SpecError, match="fit cannot create out_dir"):
+        fit(state, images[:64], out_dir=blocker / "run", progress=False)  # a folder under a file: ENOTDIR
+    assert state.step == 0 and blocker.read_text() == "mine"
