@@ -782,6 +782,7 @@ SUSPICIOUS = frozenset({
     "__self__", "vars", "symlink", "mkfifo", "rename", "co_code", "__defaults__", "__kwdefaults__",
     "exercises", "guards", "engine", "probes",  # the checkers' own modules, which run beside the answer
     "attrgetter", "methodcaller", "resolve_name", "pkgutil", "__getattribute__",  # attribute access by a string
+    "unittest", "mock", "timeit", "runpy", "fromhex",  # patching by a dotted string; code run from a string; tables
 })
 """Names that answer code rarely needs and tampering does: a submission using one is flagged for review."""
 OWN_ATTRIBUTES = frozenset({"grad", "requires_grad", "data"})

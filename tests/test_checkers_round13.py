@@ -240,3 +240,18 @@ def test_the_time_limit_names_slow_python_loops(monkeypatch):
 
     result = check_categorical_info_loss(slow)
     assert not result.passed and "Python loop over every entry" in str(result)
+
+
+def test_a_float_subclass_with_its_own_arithmetic_is_judged_by_its_value():
+    class Nats(float):
+        def __sub__(self, other):
+            raise TypeError("compare Nats with Nats only")
+
+        __rsub__ = __eq__ = __lt__ = __gt__ = __sub__
+
+    def entropy(spec):
+        low, high = spec.continuous_range
+        return Nats(sum(math.log(k) for k in spec.categorical) + spec.n_continuous * math.log(high - low))
+
+    assert check_code_entropy(entropy).passed  # the checker judges the value; it does not raise
+    assert not check_code_entropy(lambda spec: Nats(entropy(spec) + 1)).passed

@@ -357,3 +357,17 @@ def test_a_grid_that_shares_memory_with_base_is_refused_in_grading_as_in_the_not
     rows, _ = grade(BOOK, {"ex-traversal": VIEW})
     visible = rows["ex-traversal"][0]
     assert not visible["passed"] and "shares its memory with base.z" in visible["message"], visible
+
+
+def test_rule_checks_switched_off_by_mock_or_timeit_and_hex_tables_are_flagged_for_review():
+    """Issue 24, the eighth cheating instructor: mock.patch on a dotted string built from pieces, code run by timeit
+    from a string, and a table of answers kept as hex escaped the scan."""
+    answer = "def invariant_information(p, q):\n    return 0.0\n"
+    mocked = ("from unittest import mock\n_base = 'infogan_tutorial.exer' + 'cises.'\n"
+              "for part in ('engine', 'guards'):\n"
+              "    mock.patch(_base + part + '.same_rng', lambda *a, **k: True).start()\n" + answer)
+    timed = "import timeit\ntimeit.timeit('import sy' + 's', number=1)\n" + answer
+    hexed = "TABLE = bytes.fromhex('00ff')\n" + answer
+    for source, name in ((mocked, "mock"), (timed, "timeit"), (hexed, "fromhex")):
+        flags = cg.review_flags({"ex-invariant": source})
+        assert any(f.startswith(name + " ") for f in flags), flags

@@ -348,6 +348,8 @@ def _float64_number(fn: Callable[..., Any], args: tuple) -> Any:
     """The result, where a NumPy number narrower than float64 is refused: H(c) is added to float64 sums (the bound
     of float64 inputs), which a float32 H(c) would round."""
     out = fn(*args)
+    if isinstance(out, float) and type(out) is not float:  # a float subclass: its value, not its own arithmetic
+        out = float.__float__(out)
     if isinstance(out, np.floating) and not isinstance(out, np.float64):
         raise SideEffect(f"it returned a NumPy {out.dtype} number; return a Python float (math.log, sum) or a NumPy "
                          "float64: the bound adds H(c) to float64 sums, which a narrower number would round.")
