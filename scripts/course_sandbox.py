@@ -137,12 +137,40 @@ def _call(fn, args):
     return fn(*args)
 
 
-def _probes() -> dict:
-    """The probes by name, as function objects taken before any answer cell runs and held only by ``run``'s frame:
-    nothing the answer cells can reach (``__main__``'s globals, ``sys.modules``) changes which function a probe is.
-    The control's and the traversal's probes are shared with their checkers (``exercises.probes``, no answer)."""
-    from infogan_tutorial.exercises.probes import gradient_flow, traversal_shares_no_memory
-    return {"call": _call, "gradient_flow": gradient_flow, "traversal_shares_no_memory": traversal_shares_no_memory}
+CHECKER_MODULES = ("compare", "guards", "engine", "probes")
+"""The modules of ``infogan_tutorial.exercises`` that watch an answer (in the order they import each other)."""
+
+
+def _private_checkers() -> dict:
+    """Private copies of :data:`CHECKER_MODULES`, loaded before any answer cell runs and held only by ``run``'s frame.
+
+    Each is executed from its file as a new module object that is not in ``sys.modules``, and every name it took
+    from an earlier one (``engine``'s ``same_rng``, ``changed``, ``CallWatch``...) is bound to that module's private
+    copy: an answer cell that replaces ``infogan_tutorial.exercises.engine.same_rng`` (by assignment or
+    ``mock.patch`` with a dotted string) changes the public module only, never the functions that watch it."""
+    import importlib.util
+    public, private = {}, {}
+    for name in CHECKER_MODULES:
+        full = f"infogan_tutorial.exercises.{name}"
+        public[name] = importlib.import_module(full)
+        spec = importlib.util.find_spec(full)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for attr, value in list(vars(module).items()):
+            for earlier in private:
+                if getattr(public[earlier], attr, None) is value and hasattr(private[earlier], attr):
+                    setattr(module, attr, getattr(private[earlier], attr))
+        private[name] = module
+    return private
+
+
+def _probes(checkers: dict) -> dict:
+    """The probes by name, as function objects of the private checkers (:func:`_private_checkers`): nothing the
+    answer cells can reach (``__main__``'s globals, ``sys.modules``) changes which function a probe is. The
+    control's and the traversal's probes are shared with their checkers (``exercises.probes``, no answer)."""
+    probes = checkers["probes"]
+    return {"call": _call, "gradient_flow": probes.gradient_flow,
+            "traversal_shares_no_memory": probes.traversal_shares_no_memory}
 
 
 def _resolve(module: str, qualname: str):
@@ -154,12 +182,15 @@ def _resolve(module: str, qualname: str):
 
 
 def _exercise(job: Path, spec: dict, cases: list, ns: dict, cell_error: str | None, phase: str,
-              probes: dict) -> dict:
-    """Call the student's function on the cases of one exercise: {"refused": str|None, "cases": [...]}."""
+              probes: dict, checkers: dict) -> dict:
+    """Call the student's function on the cases of one exercise: {"refused": str|None, "cases": [...]}, watched by
+    the private checkers (:func:`_private_checkers`)."""
     import torch
 
-    from infogan_tutorial.exercises.engine import Case, Exercise, _gradients, _prepare, _run
-    from infogan_tutorial.exercises.guards import defined_in_package
+    engine = checkers["engine"]
+    Case, Exercise, _gradients, _prepare, _run = engine.Case, engine.Exercise, engine._gradients, engine._prepare, \
+        engine._run
+    defined_in_package = checkers["guards"].defined_in_package
 
     name = spec["function"]
     fn = ns.get(name)
@@ -201,7 +232,8 @@ def run(job: Path) -> None:
     """Stage 2: the import cells, the answer cells, then each exercise's cases; results to ``job/out``."""
     import torch
     spec = torch.load(job / "job.pt", weights_only=False)
-    probes = _probes()  # before any answer cell runs
+    checkers = _private_checkers()  # before any answer cell runs
+    probes = _probes(checkers)
     (job / "out").mkdir(exist_ok=True)
     ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
     errors: dict[str, str] = {}
@@ -234,7 +266,7 @@ def run(job: Path) -> None:
         _mark(job, f"{phase} {ex['label']}")
         _removed.HITS[:] = []
         try:
-            result = _exercise(job, ex, cases, ns, errors.get(ex["label"]), phase, probes)
+            result = _exercise(job, ex, cases, ns, errors.get(ex["label"]), phase, probes, checkers)
         except BaseException as e:  # noqa: BLE001
             result = {"refused": f"{ex['function']} could not be checked: {type(e).__name__}: {str(e)[:300]}",
                       "cases": []}

@@ -371,3 +371,37 @@ def test_rule_checks_switched_off_by_mock_or_timeit_and_hex_tables_are_flagged_f
     for source, name in ((mocked, "mock"), (timed, "timeit"), (hexed, "fromhex")):
         flags = cg.review_flags({"ex-invariant": source})
         assert any(f.startswith(name + " ") for f in flags), flags
+
+
+PATCH_CHECKS = '''from unittest import mock as _m
+for _part, _fn in (("engine", "same_rng"), ("guards", "same_rng"), ("engine", "changed"), ("guards", "changed")):
+    _m.patch("infogan_tutorial.exercises." + _part + "." + _fn,
+             (lambda *a, **k: True) if _fn == "same_rng" else (lambda *a, **k: None)).start()
+import infogan_tutorial.exercises.engine as _e
+_e.same_rng, _e.changed = (lambda *a: True), (lambda *a: None)
+'''
+PATCHED = {  # right values, with a slip the rule checks report; the checks switched off from the answer cell
+    "ex-categorical-info-loss": PATCH_CHECKS + '''import torch.nn.functional as F
+def categorical_info_loss(logits, c):
+    torch.rand(1)  # the global RNG
+    return F.cross_entropy(logits, c)
+''',
+    "ex-gaussian-log-likelihood": PATCH_CHECKS + '''import math
+def gaussian_log_likelihood(c, mean, log_std):
+    value = -0.5 * ((c - mean) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
+    with torch.no_grad():
+        mean.add_(1.0)  # an input changed in place
+    return value
+''',
+}
+
+
+def test_rule_checks_patched_from_an_answer_cell_still_watch_it():
+    """Issue 24, the eighth cheating instructor: ``mock.patch("...engine.same_rng")`` (or plain assignment) in an
+    answer cell switched the sandbox's rule checks off. They are private copies taken before any answer cell runs."""
+    rows, _ = grade(BOOK, PATCHED)
+    rng, inplace = rows["ex-categorical-info-loss"], rows["ex-gaussian-log-likelihood"]
+    assert [t["passed"] for t in rng] == [False, False], rng
+    assert "changed the global random number generator" in rng[0]["message"], rng[0]["message"]
+    assert [t["passed"] for t in inplace] == [False, False], inplace
+    assert "changed its inputs in place" in inplace[0]["message"], inplace[0]["message"]
