@@ -22,14 +22,16 @@ import argparse
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import yaml
-from course_notebooks import find_leaks, secret_lines, source_notebook
+from course_notebooks import HIDDEN_TESTS, find_leaks, hidden_bodies, secret_lines, source_notebook
 from sync_notebooks import COLAB_DIR, ColabMarkdown, colab_edition
 from sync_notebooks import install_cell as clone_cell
 from sync_notebooks import package_trees
@@ -60,12 +62,24 @@ def package_spec(repo: str, branch: str) -> str:
 
     A local folder (a bare repository on a course server) becomes a ``file://`` URL, the form pip's ``git+`` takes.
     """
-    if "://" not in repo and not repo.startswith("git@"):
+    scp = re.fullmatch(r"([\w.-]+@[\w.-]+):(?!//)(.+)", repo)  # git@host:org/repo, git's scp-like form
+    if scp:  # pip's git+ wants a URL: git+ssh://git@host/org/repo
+        repo = f"ssh://{scp.group(1)}/{scp.group(2)}"
+    if "://" not in repo:
         path = Path(repo).expanduser()
         if not path.is_dir():
             raise SystemExit(f"error: --repo {repo} is neither a URL (https://..., ssh://..., git@host:path) nor an "
                              "existing folder; give the students' repository, e.g. https://github.com/ORG/REPO.")
         repo = path.resolve().as_uri()
+    scheme = repo.split("://", 1)[0].lower()
+    if scheme not in ("https", "http", "ssh", "file", "git"):
+        raise SystemExit(f"error: --repo {repo}: pip installs from git over https, ssh or file URLs, not {scheme}://; "
+                         "give the students' repository, e.g. https://github.com/ORG/REPO.")
+    if scheme == "file" and not Path(urllib.parse.unquote(urllib.parse.urlsplit(repo).path)).is_dir():
+        raise SystemExit(f"error: --repo {repo} names no folder on this machine; give the students' repository.")
+    if scheme != "https":
+        print(f"Note: --repo {repo} is not an https URL: students on Colab or their own laptops can install from it "
+              "only if they reach it (a file:// folder: only on this machine; ssh: only with a key).")
     return f"infogan_tutorial @ git+{repo}@{branch}"
 
 
@@ -83,27 +97,50 @@ def nbgrader(course: Path, *args: str) -> None:
         sys.exit(f"nbgrader {args[0]} failed ({run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
 
 
-def init(course: Path, timeout: int, package: str) -> None:
-    """Write COURSE/nbgrader_config.py and the source notebooks (solutions, hidden tests, points)."""
+def init(course: Path, timeout: int, package: str, hidden_dir: Path = HIDDEN_TESTS) -> None:
+    """Write COURSE/nbgrader_config.py and the source notebooks (solutions, hidden tests from ``hidden_dir``,
+    points)."""
+    missing = [label for label in hidden_labels() if not (hidden_dir / f"{label}.py").is_file()]
+    if missing:
+        raise SystemExit(f"error: --hidden-tests {hidden_dir} lacks {', '.join(f'{m}.py' for m in missing)}: start "
+                         f"from a copy of {HIDDEN_TESTS} (one file per exercise) and change its cases there.")
     course.mkdir(parents=True, exist_ok=True)
     (course / "nbgrader_config.py").write_text(CONFIG.format(timeout=timeout))
     for assignment, name in ASSIGNMENTS.items():
         folder = course / "source" / assignment
         folder.mkdir(parents=True, exist_ok=True)
-        nb = source_notebook(book(name), package)
+        nb = source_notebook(book(name), package, hidden_dir=hidden_dir)
         (folder / f"{name}.ipynb").write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
     print(f"course folder: {course} ({', '.join(ASSIGNMENTS)})")
 
 
-def leaks(paths: list[Path]) -> list[str]:
-    return find_leaks(paths, secret_lines([book(name) for name in ASSIGNMENTS.values()]))
+def hidden_labels() -> list[str]:
+    """The labels of the exercises that have hidden tests: this repository's ``course/hidden_tests/*.py``."""
+    return sorted(path.stem for path in HIDDEN_TESTS.glob("*.py"))
+
+
+def course_hidden(course: Path) -> list[str]:
+    """The hidden tests of a course folder's source notebooks (a course's own, with ``init --hidden-tests``)."""
+    found = []
+    for path in sorted((course / "source").glob("*/*.ipynb")) if (course / "source").is_dir() else []:
+        try:
+            found += hidden_bodies(json.loads(path.read_text(encoding="utf8")))
+        except (OSError, ValueError):
+            continue  # not a notebook: nothing to add
+    return found
+
+
+def leaks(paths: list[Path], course: Path | None = None) -> list[str]:
+    """Lines of a solution or a hidden test (this repository's, and ``course``'s own) found in ``paths``."""
+    hidden = course_hidden(course) if course is not None else []
+    return find_leaks(paths, secret_lines([book(name) for name in ASSIGNMENTS.values()], hidden))
 
 
 def release(course: Path) -> None:
     """Generate COURSE/release/<assignment>/ and refuse it if a solution or hidden test got through."""
     for assignment in ASSIGNMENTS:
         nbgrader(course, "generate_assignment", assignment, "--force")
-    found = leaks([course / "release"])
+    found = leaks([course / "release"], course)
     if found:
         sys.exit("the release contains solutions or hidden tests:\n" + "\n".join(found))
     print(f"student release: {course / 'release'} (checked: no solution, no hidden test)")
@@ -317,7 +354,7 @@ def publish(course: Path, out: Path, repo: str, branch: str) -> None:
     if missing:
         sys.exit(f"the students' repository lacks pages its table of contents lists: {', '.join(missing)}")
     # everything published is scanned; the package itself holds the functions the exercises rebuild (README)
-    found = leaks([out])
+    found = leaks([out], course)
     if found:
         sys.exit("the published notebooks contain solutions:\n" + "\n".join(found))
     print(f"students' repository: {out} (push it to {repo})")
@@ -409,10 +446,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repo", help="the students' repository (URL): publish writes what is pushed there; init's "
                                   "install cell installs the package from it")
     p.add_argument("--branch", default="main", help="publish: its branch (default main)")
+    p.add_argument("--hidden-tests", type=Path, metavar="DIR",
+                   help="init: the hidden cases, one DIR/<exercise label>.py each (default: this repository's "
+                        "course/hidden_tests, which is public: a course that counts keeps its own, private copy)")
     args = p.parse_args(argv)
     course = args.paths[0].resolve()
     if args.step == "check":
-        found = leaks(args.paths)
+        found = leaks(args.paths, course if (course / "source").is_dir() else None)
         print("\n".join(found) or "no solution or hidden test found")
         return 1 if found else 0
     if args.step in ("grade", "all") and args.submissions is None:
@@ -421,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.package or args.repo):
             p.error(f"{args.step} needs --repo URL (the students' repository that `publish` writes) or --package SPEC: "
                     "the release's install cell must not install from this repository, which holds the solutions")
-        init(course, args.timeout, args.package or package_spec(args.repo, args.branch))
+        init(course, args.timeout, args.package or package_spec(args.repo, args.branch),
+             args.hidden_tests.resolve() if args.hidden_tests else HIDDEN_TESTS)
     if args.step in ("release", "all"):
         release(course)
     if args.step in ("grade", "all"):

@@ -32,14 +32,17 @@ from __future__ import annotations
 import ast
 import csv
 import dataclasses
+import errno
 import functools
 import html
 import importlib
+import io
 import json
 import math
 import os
 import re
 import resource
+import secrets
 import shutil
 import stat
 import subprocess
@@ -459,7 +462,7 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
     def take_visible() -> None:  # once: after it, the sandbox may hold hidden arguments
         for s in exercises:
             path = job / "out" / f"{s['label']}.pt"
-            if s["visible"] is not None and path.is_file():
+            if s["visible"] is not None and os.path.lexists(path):  # a link is refused by _load, with why
                 run.visible[s["label"]] = _load(path)
 
     given, record, rewritten = False, [], False
@@ -486,8 +489,7 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
                 take_visible()
                 given = True
                 cases = {label: hidden[label] for label in labels if label in hidden}
-                torch.save(cases, job / "hidden.tmp")
-                os.replace(job / "hidden.tmp", job / "hidden.pt")
+                _write_new(job, "hidden.pt", cases)
             if time.monotonic() - last > timeout or time.monotonic() > deadline:
                 _kill(proc)
                 break
@@ -498,7 +500,7 @@ def _one_sandbox(job: Path, run: Run, logs: list[str], bad_cells: set[str], setu
         take_visible()
     for label in labels:
         path = job / "out" / f"{label}.hidden.pt"
-        if given and path.is_file():
+        if given and os.path.lexists(path):
             run.hidden[label] = _load(path)
     lines = _progress(job)
     if lines[:len(record)] == record:
@@ -580,12 +582,64 @@ def _why(code: int, timeout: float, lines: list[str], what: str) -> str:
     return f"the grading process ended (exit code {code}) while {what}"
 
 
+def _write_new(folder: Path, name: str, value: Any) -> None:
+    """``torch.save`` ``value`` to ``folder/name``, a folder the sandbox can write in too: through a file this
+    process creates there (``O_EXCL``: never a link or file the sandbox made, which would send the bytes to a file
+    of the grader's machine), renamed over ``name`` (a rename replaces a link, never follows it)."""
+    import torch
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        while True:
+            temp = f".{name}.{os.getpid()}.{secrets.token_hex(8)}"
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=folder_fd)
+                break
+            except FileExistsError:  # the sandbox guessed the name first: take another
+                continue
+        with os.fdopen(fd, "wb") as f:
+            f.write(buffer.getbuffer())
+        os.replace(temp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    finally:
+        os.close(folder_fd)
+
+
+RESULT_BYTES = 256 * 1024 * 1024
+"""The largest results file the grader reads from a sandbox."""
+
+
+def _read_own_file(path: Path) -> bytes | str:
+    """The bytes of ``path``, a regular file the sandbox wrote in its own folder, or why they are not read: neither
+    ``path`` nor its folder may be a symbolic link (the sandbox's code may replace either with one, pointing at a file
+    of the grader's machine), nor a FIFO or device, nor larger than :data:`RESULT_BYTES`."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW
+    try:
+        folder = os.open(path.parent, flags | os.O_DIRECTORY)
+        try:
+            fd = os.open(path.name, flags | os.O_NONBLOCK, dir_fd=folder)
+        finally:
+            os.close(folder)
+    except OSError as e:
+        return f"its results could not be opened ({'a symbolic link' if e.errno == errno.ELOOP else e.strerror})"
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return "its results were not a regular file"
+        if info.st_size > RESULT_BYTES:
+            return "its results were larger than 256 MB"
+        return f.read(RESULT_BYTES + 1)
+
+
 def _load(path: Path) -> Any:
     import torch
-    if path.stat().st_size > 256 * 1024 * 1024:
+    data = _read_own_file(path)
+    if isinstance(data, str):
+        return {"refused": data, "cases": []}
+    if len(data) > RESULT_BYTES:  # grew while it was read
         return {"refused": "its results were larger than 256 MB", "cases": []}
     try:
-        result = torch.load(path, weights_only=True)
+        result = torch.load(io.BytesIO(data), weights_only=True)
     except Exception as e:  # noqa: BLE001 - what a student's process wrote is not trusted
         return {"refused": f"its results could not be read ({type(e).__name__})", "cases": []}
     return result if isinstance(result, dict) else {"refused": "its results could not be read", "cases": []}

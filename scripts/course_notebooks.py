@@ -96,12 +96,13 @@ def answer_cell(stub: str, name: str, label: str, code: str) -> dict:
     return _cell("code", "\n".join(lines), _nbgrader(f"{label}-answer", solution=True))
 
 
-def test_cells(label: str, var: str | None, checker: str, name: str, points: tuple[int, int]) -> list[dict]:
-    """The visible check and the hidden cases, as two read-only autograder test cells."""
+def test_cells(label: str, var: str | None, checker: str, name: str, points: tuple[int, int],
+               hidden_dir: Path = HIDDEN_TESTS) -> list[dict]:
+    """The visible check and the hidden cases (``hidden_dir/<label>.py``), as two read-only autograder test cells."""
     var = var or "result"
     visible = (f"from infogan_tutorial.exercises import {checker}\n\n"
                f"{var} = {checker}({name})\n{var}.raise_if_failed()")
-    hidden_file = HIDDEN_TESTS / f"{label}.py"
+    hidden_file = hidden_dir / f"{label}.py"
     if not hidden_file.is_file():
         raise FileNotFoundError(f"no hidden tests for {label!r}: write {hidden_file}")
     hidden = ("# The autograder checks more cases here; they are not part of the release.\n"
@@ -110,8 +111,8 @@ def test_cells(label: str, var: str | None, checker: str, name: str, points: tup
             _cell("code", hidden, _nbgrader(f"{label}-hidden", grade=True, locked=True, points=points[1]))]
 
 
-def source_notebook(nb: dict, package: str, points: tuple[int, int] = (1, 1)) -> dict:
-    """The nbgrader source version of a book chapter (see the module docstring)."""
+def source_notebook(nb: dict, package: str, points: tuple[int, int] = (1, 1), hidden_dir: Path = HIDDEN_TESTS) -> dict:
+    """The nbgrader source version of a book chapter (see the module docstring), its hidden cases from ``hidden_dir``."""
     solutions = solution_code(nb)
     cells, inside = [], False
     for i, cell in enumerate(nb["cells"]):
@@ -134,7 +135,7 @@ def source_notebook(nb: dict, package: str, points: tuple[int, int] = (1, 1)) ->
                 cells.append(answer_cell(code, stub_name, *solutions[stub_name]))
             elif check and check.group(3) in solutions:
                 cells.extend(test_cells(solutions[check.group(3)][0], check.group(1), check.group(2),
-                                        check.group(3), points))
+                                        check.group(3), points, hidden_dir))
             else:
                 cells.append(_cell("code", code, copy.deepcopy(cell.get("metadata", {}))))
     for j, cell in enumerate(cells):
@@ -158,16 +159,23 @@ def solution_bodies(nb: dict) -> dict[str, str]:
     return {name: code for name, (_, code) in solution_code(nb).items()}
 
 
-def secret_lines(book_notebooks: list[dict]) -> set[str]:
-    """Lines only a solution or a hidden test contains: not in the exercise text nor in the package's source
-    (students install the package), and long enough to be distinctive."""
+def hidden_bodies(nb: dict) -> list[str]:
+    """The hidden tests a source notebook holds (between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``)."""
+    return [text(cell).split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS", 1)[0]
+            for cell in nb.get("cells", []) if "### BEGIN HIDDEN TESTS" in text(cell)]
+
+
+def secret_lines(book_notebooks: list[dict], hidden: list[str] = ()) -> set[str]:
+    """Lines only a solution or a hidden test contains (this repository's ``course/hidden_tests`` and the texts
+    ``hidden``, a course's own): not in the exercise text nor in the package's source (students install the
+    package), and long enough to be distinctive."""
     lines, public = set(), set()
     for nb in book_notebooks:
         for name, (_, code) in solution_code(nb).items():
             lines.update(line.strip() for line in _body(code, name))
         public.update(line.strip() for cell in strip_solutions(nb)["cells"] for line in text(cell).splitlines())
-    for path in HIDDEN_TESTS.glob("*.py"):
-        lines.update(line.strip() for line in path.read_text().splitlines())
+    for body in [path.read_text() for path in HIDDEN_TESTS.glob("*.py")] + list(hidden):
+        lines.update(line.strip() for line in body.splitlines())
     for path in (ROOT / "infogan_tutorial").rglob("*.py"):  # shipped to students anyway (see the README's limits)
         public.update(line.strip() for line in path.read_text().splitlines())
     return {line for line in lines - public if len(line) >= 24 and not line.startswith(("#", "from ", "import ", '"""'))}

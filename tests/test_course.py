@@ -339,3 +339,42 @@ def test_a_regrade_without_due_keeps_the_recorded_late_penalty(graded):
                           "0.1"], capture_output=True, text=True, check=False,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert bad.returncode != 0 and "needs a deadline" in bad.stderr and "--due" in bad.stderr
+
+
+def test_a_course_keeps_its_own_hidden_tests_and_the_leak_check_knows_them(tmp_path):
+    """Issue 24: course/hidden_tests is public with this repository; init --hidden-tests takes a private copy, whose
+    cases the release never holds and the leak check finds; a copy that lacks an exercise is refused by name."""
+    private = tmp_path / "private"
+    shutil.copytree(ROOT / "course" / "hidden_tests", private)
+    case = '"hidden: a private 7-way code"'
+    text = (private / "ex-code-entropy.py").read_text()
+    (private / "ex-code-entropy.py").write_text(text.replace(
+        "_check(code_entropy, graded=True, cases=[",
+        f"_check(code_entropy, graded=True, cases=[\n    _Case({case}, lambda: (_Spec(noise_dim=2, categorical=(7,), "
+        "n_continuous=3, continuous_range=(0.25, 4.0)),)),"))
+    repo = ("--repo", "https://github.com/org/students")
+    course("init", tmp_path / "c", *repo, "--hidden-tests", private)
+    source = (tmp_path / "c" / "source" / ASSIGNMENT / f"{NAME}.ipynb").read_text()
+    assert "a private 7-way code" in source
+    (tmp_path / "leak").mkdir()
+    (tmp_path / "leak" / "notes.md").write_text("_Case(" + case + ", lambda: (_Spec(noise_dim=2, categorical=(7,), "
+                                                "n_continuous=3, continuous_range=(0.25, 4.0)),)),\n")
+    assert "notes.md" in course("check", tmp_path / "c", tmp_path / "leak", ok=False)
+    (private / "ex-hungarian.py").unlink()
+    refused = subprocess.run([sys.executable, str(ROOT / "scripts" / "course.py"), "init", str(tmp_path / "c2"), *repo,
+                              "--hidden-tests", str(private)], capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 1 and "lacks ex-hungarian.py" in refused.stderr, refused.stderr
+
+
+def test_repo_urls_become_requirements_pip_takes(tmp_path, capsys):
+    import course as course_py
+    assert course_py.package_spec("git@github.com:org/students.git", "main") == \
+        "infogan_tutorial @ git+ssh://git@github.com/org/students.git@main"
+    assert course_py.package_spec("https://github.com/org/students", "spring") == \
+        "infogan_tutorial @ git+https://github.com/org/students@spring"
+    assert course_py.package_spec(str(tmp_path), "main") == f"infogan_tutorial @ git+{tmp_path.as_uri()}@main"
+    assert "not an https URL" in capsys.readouterr().out
+    for bad, says in (("ftp://host/repo", "not ftp://"), ("file:///no/such/folder", "names no folder"),
+                      ("no-such-folder", "neither a URL")):
+        with pytest.raises(SystemExit, match=says):
+            course_py.package_spec(bad, "main")

@@ -138,7 +138,7 @@ def test_tampering_is_flagged_for_review_and_plain_answers_are_not():
 
 def test_each_probe_is_run_by_the_sandbox_or_reads_only_the_returned_value():
     """The grader applies a probe to the value the sandbox returned, unless course_sandbox runs its own copy."""
-    from course_sandbox import _probes
+    from course_sandbox import _private_checkers, _probes
 
     from infogan_tutorial.exercises.compare import same
     found = []
@@ -151,7 +151,7 @@ def test_each_probe_is_run_by_the_sandbox_or_reads_only_the_returned_value():
         name = ".".join(cg._qualified(ex.probe))
         want = ex.probe(ex.reference, case.make())
         if name in cg.SANDBOX_PROBES:  # the sandbox's copy gives what the checker's probe gives
-            got = _probes()[cg.SANDBOX_PROBES[name]](ex.reference, case.make())
+            got = _probes(_private_checkers())[cg.SANDBOX_PROBES[name]](ex.reference, case.make())
         else:
             got = cg._probed(ex, ex.reference(*case.make()), case)
         assert same(got, want), item.label
@@ -405,3 +405,26 @@ def test_rule_checks_patched_from_an_answer_cell_still_watch_it():
     assert "changed the global random number generator" in rng[0]["message"], rng[0]["message"]
     assert [t["passed"] for t in inplace] == [False, False], inplace
     assert "changed its inputs in place" in inplace[0]["message"], inplace[0]["message"]
+
+
+def test_the_grader_follows_no_link_the_sandbox_planted(tmp_path):
+    """Issue 24: the sandbox can write in its job folder while the grader reads its results and writes the hidden
+    cases there. A results file (or the out folder) replaced by a link to a file of the grader's machine, a FIFO,
+    and a link planted where the hidden cases go: none is followed."""
+    victim = tmp_path / "instructor.txt"
+    victim.write_text("the grader's file")
+    job = tmp_path / "job"
+    (job / "out").mkdir(parents=True)
+    torch.save({"refused": None, "cases": []}, job / "out" / "good.pt")
+    assert cg._load(job / "out" / "good.pt") == {"refused": None, "cases": []}
+    (job / "out" / "link.pt").symlink_to(job / "out" / "good.pt")
+    assert "symbolic link" in cg._load(job / "out" / "link.pt")["refused"]
+    os.mkfifo(job / "out" / "fifo.pt")
+    assert "not a regular file" in cg._load(job / "out" / "fifo.pt")["refused"]  # and no hang
+    (job / "elsewhere").symlink_to(job / "out", target_is_directory=True)
+    assert "could not be opened" in cg._load(job / "elsewhere" / "good.pt")["refused"]
+    (job / "hidden.pt").symlink_to(victim)
+    cg._write_new(job, "hidden.pt", {"ex": [("a case", (1.0,))]})
+    assert victim.read_text() == "the grader's file"
+    assert not (job / "hidden.pt").is_symlink() and torch.load(job / "hidden.pt") == {"ex": [("a case", (1.0,))]}
+    assert sorted(p.name for p in job.iterdir()) == ["elsewhere", "hidden.pt", "out"]  # no temporary file left
