@@ -14,6 +14,15 @@ each run also scores itself during training, so the table shows accuracy against
 ``--max-minutes``, runs still going at the deadline are interrupted (they save a checkpoint)
 and are scored at their last ``--eval-every`` score.
 
+With ``--keep-best K``, each K consecutive seeds of a recipe (``--seeds 0 1 2 3``: 0 and 1, 2 and 3) form one
+*restart group*, as a reader would train K runs side by side (``--parallel K``) and keep one: the kept run is the one
+whose last score has the highest ``invariant_info``, Q's I(ĉ; ĉ') on the images' pixels under random moves, which
+reads no label (``evaluation.invariant_score``); the table then lists the kept runs, and their median, as the
+recipe's results. Labels only score.
+
+    python benchmarks/accuracy.py --recipe "inv=--lambda-invariant 1" --seeds 0 1 --parallel 2 --keep-best 2 \
+        --steps 20000 --device cpu --eval-dir mnist-t10k --eval-every 250 --max-minutes 10
+
 Prints, per run: accuracy, the step it was scored at, L_I(c1) on fresh samples, the training
 time to reach ``--target`` (from the ``--eval-every`` scores: the first score at or above it),
 training wall time and device; per recipe every seed, the median, the worst seed, how many
@@ -65,6 +74,24 @@ def time_to(row: dict) -> str:
     return (f"{seconds:.1f} s " if seconds is not None else "") + f"({row['target_step']:,})"
 
 
+def kept_runs(rows: list[dict], seeds: list[int], k: int) -> list[dict]:
+    """Of each group of ``k`` consecutive ``seeds`` of a recipe, the row whose last score in its curve has the highest
+    ``invariant_info`` (no label read), with ``group`` (the group's seeds) and ``others`` (their accuracy and score)."""
+    kept = []
+    for recipe in dict.fromkeys(r["recipe"] for r in rows):
+        for i in range(0, len(seeds), k):
+            group = [r for r in rows if r["recipe"] == recipe and r["seed"] in seeds[i:i + k] and r["curve"]
+                     and "invariant_info" in r["curve"][-1]]
+            if not group:
+                continue
+            best = max(group, key=lambda r: r["curve"][-1]["invariant_info"])
+            kept.append({**best, "group": seeds[i:i + k],
+                         "others": [(r["seed"], r["accuracy"], r["curve"][-1]["invariant_info"]) for r in group]})
+            print(f"{recipe}: seeds {seeds[i:i + k]}: kept seed {best['seed']} by invariant_info; "
+                  + ", ".join(f"seed {s}: {a:.1%} (invariant_info {v:.3f})" for s, a, v in kept[-1]["others"]))
+    return kept
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
 
@@ -83,8 +110,15 @@ def main() -> None:
     p.add_argument("--eval-every", type=int, default=0, help="also score every this many steps (0: at the end)")
     p.add_argument("--max-minutes", type=float, help="interrupt runs still going after this many minutes")
     p.add_argument("--target", type=float, default=0.95, help="accuracy whose time to reach is reported (0.95)")
+    p.add_argument("--keep-best", type=int, default=1, metavar="K",
+                   help="keep, of each K consecutive seeds of a recipe, the run with the highest label-free "
+                        "invariant_info at its last score (needs --eval-every; default 1: every run)")
     p.add_argument("--out", type=Path, default=Path("runs/bench-accuracy"))
     args = p.parse_args()
+    if args.keep_best < 1 or len(args.seeds) % args.keep_best:
+        p.error(f"--keep-best {args.keep_best} must be at least 1 and divide the {len(args.seeds)} seeds into groups.")
+    if args.keep_best > 1 and not args.eval_every:
+        p.error("--keep-best compares the runs' scores during training: give --eval-every too.")
     if args.eval_dir is not None and not args.eval_dir.is_dir():
         p.error(f"--eval-dir {args.eval_dir} is not a folder; give the folder of the IDX files to score on "
                 "(t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]), or leave it out.")
@@ -143,6 +177,8 @@ def main() -> None:
                      "parallel": args.parallel, "command": commands[name, seed], "curve": curve,
                      "target_step": reached["step"] if reached else None,
                      "target_seconds": reached.get("train_seconds") if reached else None})
+    if args.keep_best > 1:
+        rows = kept_runs(rows, args.seeds, args.keep_best)
     target = f"{args.target:.0%}"
     table = [f"| recipe | seed | step | c1 accuracy | L_I(c1) (nats) | time to {target} | wall time | device |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
@@ -176,6 +212,10 @@ def main() -> None:
                          " (pass --eval-every to time it)"))
                      + (f"; median by step: {curve}" if curve else ""))
     eval_data = str(args.eval_dir) if args.eval_dir else "the bundled held-out sample"
+    if args.keep_best > 1:
+        table.append(f"\nEach row is the run kept of {args.keep_best} trained side by side (seeds in order), by the "
+                     "label-free invariant_info of its last score; every run: " + "; ".join(
+                         f"seed {s} {a:.1%} ({v:.3f})" for r in rows for s, a, v in r["others"]))
     table.append(f"\nScored on {eval_data}; {args.parallel} run(s) at a time; command: "
                  f"python {' '.join(sys.argv)}")
     print("\n".join(table))

@@ -21,7 +21,7 @@ import torch
 
 from .data import SOURCES, Dataset, eval_source, load_dataset, load_idx_folder
 from .errors import DataError, InfoGANError, SpecError
-from .evaluation import categorical_accuracy, estimate_info_bound
+from .evaluation import categorical_accuracy, estimate_info_bound, invariant_score
 from .objectives import InfoBound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
@@ -656,9 +656,15 @@ def _last_score(path: Path) -> tuple[int, float]:
     return last
 
 
+INVARIANT_IMAGES = 2000
+"""How many of the scored images ``eval.jsonl``'s label-free score (``invariant_info``) reads, their pixels only."""
+
+
 def scorer(test: Dataset, path: Path, every: int, start: int = 0, seconds: float = 0.0) -> Callable[[TrainState], None]:
     """A ``fit`` callback that scores c1 on ``test`` about every ``every`` steps and appends a JSON line to ``path``.
 
+    Each line also holds ``invariant_info``, :func:`~infogan_tutorial.evaluation.invariant_score` on the first
+    :data:`INVARIANT_IMAGES` images, which reads no label (``benchmarks/accuracy.py --keep-best`` keeps runs by it).
     ``fit`` calls back only when it reads the losses (every ``log_every`` steps), so a score is
     taken at the first such step at or after each multiple of ``every`` past ``start`` (for a resumed
     run, the step of the last score in ``path``). Each line holds ``train_seconds``: ``seconds`` plus the
@@ -680,6 +686,7 @@ def scorer(test: Dataset, path: Path, every: int, start: int = 0, seconds: float
         result = categorical_accuracy(state.D, test.images, test.labels)
         line = {"step": state.step, "accuracy": result.accuracy, "n": result.n, "eval_data": test.source,
                 "info_cat": state.history["info_cat"][-1],
+                "invariant_info": round(invariant_score(state.D, test.images[:INVARIANT_IMAGES]), 4),
                 "train_seconds": round(seconds + begin - clock["made"] - clock["scoring"], 3)}
         with open(path, "a") as f:
             f.write(_json_line(line) + "\n")

@@ -18,12 +18,12 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from .data import check_images
+from .data import check_images, random_affine
 from .errors import SpecError
 from .latent_codes import MAX_SAMPLE, LatentSpec, check_generator
 from .devices import usable_device
-from .networks import Discriminator, Generator, check_network, eval_mode
-from .objectives import InfoBound, info_lower_bound
+from .networks import Discriminator, Generator, QOutput, check_network, eval_mode
+from .objectives import InfoBound, info_lower_bound, invariant_information
 
 
 @dataclass
@@ -159,6 +159,35 @@ def predict_categories(D: Discriminator, images: Tensor, code: int = 0, batch_si
         preds = [D.q(images[i:i + batch_size].to(device)).logits[code].argmax(1).cpu()
                  for i in range(0, images.shape[0], batch_size)]
     return torch.cat(preds)
+
+
+@torch.no_grad()
+def invariant_score(D: Discriminator, images: Tensor, moves: int = 2, seed: int = 0, batch_size: int = 1000) -> float:
+    """I(ĉ; ĉ') of Q's categories on real images (N, 1, 28, 28) in [-1, 1] and randomly moved copies, in nats:
+    a score of a trained run that needs **no labels**.
+
+    The mean over ``moves`` draws of :func:`~infogan_tutorial.data.random_affine` (from a generator seeded with
+    ``seed``, so two runs are scored on the same moves) of
+    :func:`~infogan_tutorial.objectives.invariant_information` over all N images, D in eval mode. It is at most
+    H(ĉ) <= ln K and is high when Q sorts the images into sure, equally used categories that survive small moves:
+    a run whose categories merge two digits (one category for both, two half-used ones for another) or split
+    one by style scores lower. Chapter 7b keeps, of several runs, the one with the highest score.
+    """
+    check_network(D, "D", "invariant_score")
+    moves, batch_size = _count(moves, "moves"), _count(batch_size, "batch_size")
+    images = check_images(images, "invariant_score").cpu()  # moved on the CPU, with the CPU generator
+    device = next(D.parameters()).device
+    generator = torch.Generator().manual_seed(int(seed))
+
+    def q_of(x: Tensor) -> QOutput:
+        parts = [D.q(x[i:i + batch_size].to(device)) for i in range(0, x.shape[0], batch_size)]
+        return QOutput([torch.cat([p.logits[j] for p in parts]).cpu() for j in range(len(parts[0].logits))],
+                       torch.cat([p.mean for p in parts]).cpu(), torch.cat([p.log_std for p in parts]).cpu())
+
+    with eval_mode(D):
+        q = q_of(images)
+        return sum(float(invariant_information(q, q_of(random_affine(images, generator, check_range=False))))
+                   for _ in range(moves)) / moves
 
 
 @torch.no_grad()

@@ -1,5 +1,6 @@
 import gzip
 import json
+import math
 import os
 import subprocess
 import sys
@@ -137,6 +138,7 @@ def test_eval_every_scores_c1_during_training_into_eval_jsonl(tmp_path, capsys):
     lines = [json.loads(line) for line in (out / "eval.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [3, 6]
     assert all(line["n"] == 1000 and 0 <= line["accuracy"] <= 1 for line in lines)
+    assert all(0 <= line["invariant_info"] <= math.log(10) for line in lines)  # the label-free score
     assert 0 < lines[0]["train_seconds"] < lines[1]["train_seconds"]  # training time, for the time to 95 %
     assert "step 6: c1 accuracy" in capsys.readouterr().out
     assert torch.load(out / "checkpoint.pt", weights_only=True)["config"]["lambda_invariant"] == 1.0

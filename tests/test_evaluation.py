@@ -62,3 +62,24 @@ def test_cluster_accuracy_round_trips_through_json():
     assert back.accuracy == result.accuracy and back.n == result.n == 6
     np.testing.assert_array_equal(back.confusion, result.confusion)
     np.testing.assert_array_equal(back.mapping, result.mapping)
+
+
+def test_invariant_score_reads_no_label_and_tells_a_trained_q_from_an_untrained_one():
+    """The label-free score that keeps the best of several runs (issue 29): the pretrained model (98 % on MNIST's
+    test split) sorts the held-out sample into sure, moved-alike categories; an untrained Q does not."""
+    from infogan_tutorial.data import load_dataset
+    from infogan_tutorial.evaluation import invariant_score
+    from infogan_tutorial.pretrained import load_pretrained
+
+    images = load_dataset("sample", "test", verbose=False).images[:500]
+    trained = load_pretrained().D
+    score = invariant_score(trained, images)
+    assert 1.9 < score <= math.log(10) + 1e-6
+    assert invariant_score(trained, images) == score  # the same moves: seeded
+    assert invariant_score(trained, images, seed=1) != score
+    _, untrained = build_networks(LatentSpec(), seed=0)
+    assert 0 <= invariant_score(untrained, images) < 0.1
+    with pytest.raises(SpecError, match="x / 127.5 - 1|\\[-1, 1\\]"):
+        invariant_score(trained, (images + 1) * 127.5)
+    with pytest.raises(SpecError, match="moves"):
+        invariant_score(trained, images, moves=0)
