@@ -27,6 +27,8 @@ _check(mutual_info_bound, graded=True, cases=[
           _case(_Spec(noise_dim=2, categorical=(6, 2), n_continuous=1, continuous_range=(-4.0, 4.0)), 11, 921)),
     _Case("hidden: continuous codes only (three on (0, 0.5)), 3 images",
           _case(_Spec(noise_dim=2, categorical=(), n_continuous=3, continuous_range=(0.0, 0.5)), 3, 922)),
+    _Case("hidden: many codes: (10, 10, 4) and five on (-2, 3), 9 images",
+          _case(_Spec(noise_dim=2, categorical=(10, 10, 4), n_continuous=5, continuous_range=(-2.0, 3.0)), 9, 924)),
     _Case("hidden: a sure Q (logits hundreds apart) with log_std 90, -4 and 45, codes (3,), two continuous, 4 images",
           _extreme_case(_Spec(noise_dim=2, categorical=(3,), n_continuous=2), 4, 923)),
 ])
