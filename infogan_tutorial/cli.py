@@ -788,23 +788,48 @@ def _is_number(text: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_negative_values_joined(sys.argv[1:] if argv is None else list(argv)))
+    new_folders = _missing_folders(args)
     try:
         with terminate_as_interrupt():
             {"train": train, "evaluate": evaluate, "sample": sample}[args.command](args)
     except InfoGANError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return _remove_empty(new_folders, 2)
     except OSError as e:  # a path the system cannot use (too long, a device, ...): name it, no traceback
         where = f" {e.filename}" if e.filename else ""
         print(f"error: cannot use{where}: {e.strerror or e}; choose another path.", file=sys.stderr)
-        return 2
+        return _remove_empty(new_folders, 2)
     except KeyboardInterrupt:
         if args.command == "train":
             print(_interrupted_train(args), file=sys.stderr)
         else:
             print(f"Interrupted; {args.command} wrote nothing.", file=sys.stderr)
-        return 130
+        return _remove_empty(new_folders, 130)
     return 0
+
+
+def _missing_folders(args: argparse.Namespace) -> list[Path]:
+    """The folders a command may create for its outputs (``--out``, ``--export``) that do not exist yet, deepest
+    first: a command that fails removes those it left empty (``sample --out a/b/x.png`` leaves no ``a/b``)."""
+    found = []
+    for name, is_folder in (("out", args.command == "train"), ("export", False)):
+        path = getattr(args, name, None)
+        if not isinstance(path, Path):
+            continue
+        folder = Path(os.path.abspath(path if is_folder else path.parent))
+        while not os.path.lexists(folder) and folder != folder.parent:
+            found.append(folder)
+            folder = folder.parent
+    return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
+
+
+def _remove_empty(folders: list[Path], code: int) -> int:
+    """Remove each of ``folders`` (deepest first) that is now an empty folder; return ``code``."""
+    for folder in folders:
+        with contextlib.suppress(OSError):  # not empty, gone, or not ours to remove: left as it is
+            if folder.is_dir() and not folder.is_symlink():
+                folder.rmdir()
+    return code
 
 
 def _interrupted_train(args: argparse.Namespace) -> str:

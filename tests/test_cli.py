@@ -149,3 +149,20 @@ def test_eval_every_scores_c1_during_training_into_eval_jsonl(tmp_path, capsys):
         main(["train", "--profile", "smoke", "--out", str(tmp_path / "bad"), "--eval-every", "-1"])
     assert exit_.value.code == 2
     assert "argument --eval-every: -1 must be >= 0" in capsys.readouterr().err
+
+
+def test_a_command_that_fails_leaves_no_empty_folder_it_made(tmp_path, monkeypatch):
+    """Issue 26, the thirteenth tester: `train --export a/b/m.pt` stopped by a bad --eval-dir left a/b behind.
+    Folders the command made and left empty go; folders that existed, or hold anything, stay."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kept").mkdir()
+    code = main(["train", "--profile", "smoke", "--steps", "2", "--out", "kept/run", "--export", "a/b/m.pt",
+                 "--eval-dir", str(tmp_path / "nowhere"), "--quiet", "--no-figures"])
+    assert code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"] and not any((tmp_path / "kept").iterdir())
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "notes.txt").write_text("mine")
+    code = main(["train", "--profile", "smoke", "--steps", "2", "--out", "run", "--export", "a/b/c/m.pt",
+                 "--eval-dir", str(tmp_path / "nowhere"), "--quiet", "--no-figures"])
+    assert code == 2 and (tmp_path / "a" / "b").is_dir() and not (tmp_path / "a" / "b" / "c").exists()
+    assert (tmp_path / "a" / "notes.txt").read_text() == "mine"
