@@ -49,7 +49,7 @@ def _number(kind: type, low: float | None = None, strict: bool = False,
             raise argparse.ArgumentTypeError(f"{text} must be {'>' if strict else '>='} {low:g}")
         if high is not None and value > high:
             raise argparse.ArgumentTypeError(f"{text} must be <= {high if isinstance(high, int) else format(high, 'g')}")
-        return value
+        return value + 0 if kind is float else value  # -0 is recorded as 0.0, never as -0.0
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
 

@@ -166,3 +166,9 @@ def test_a_command_that_fails_leaves_no_empty_folder_it_made(tmp_path, monkeypat
                  "--eval-dir", str(tmp_path / "nowhere"), "--quiet", "--no-figures"])
     assert code == 2 and (tmp_path / "a" / "b").is_dir() and not (tmp_path / "a" / "b" / "c").exists()
     assert (tmp_path / "a" / "notes.txt").read_text() == "mine"
+
+
+def test_minus_zero_is_recorded_as_zero():
+    """The thirteenth tester: `--lambda-cat -0` was recorded (and printed) as -0.0."""
+    from infogan_tutorial.cli import NON_NEGATIVE, POSITIVE
+    assert str(NON_NEGATIVE("-0")) == "0.0" and str(NON_NEGATIVE("-0.0e3")) == "0.0" and POSITIVE("2.5") == 2.5
