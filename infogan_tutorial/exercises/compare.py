@@ -107,7 +107,7 @@ def _value_difference(got: Any, want: Any, where: str) -> str | None:
         return None
     relative = float(((g - w).abs() / w.abs().clamp(min=atol / rtol)).nan_to_num(nan=math.inf).max())
     near = (f" It is close (relative error {relative:.1g}), but float64 inputs ask for float64's accuracy (1e-9): a "
-            "step lost digits, either in float32 (a float32 tensor or constant on the way, a constant rounded to a "
+            "value rounded to a few decimals, or a step that lost digits, either in float32 (a float32 tensor or constant on the way, a constant rounded to a "
             "few digits, a small number such as 1e-8 added) or by cancellation (a difference of two large, nearly equal numbers, such as "
             "log(exp(a)) - log(exp(b)) or (x - m)**2 expanded as x**2 - 2xm + m**2: compute the small difference "
             "directly)." if exact and bool(torch.isclose(g, w, rtol=1e-5, atol=1e-7, equal_nan=True).all()) else "")

@@ -152,6 +152,14 @@ def _generator_objective_exercise() -> Exercise:
             return fake_logit, q, codes, spec, lambda_cat, lambda_cont
         return make
 
+    def large() -> tuple:  # the log of a sigmoid is -inf or 0 for some of them
+        fake_logit, q, codes, spec, lambda_cat, lambda_cont = case(1.0, 0.1, 84, n=500)()
+        return 300 * fake_logit, q, codes, spec, lambda_cat, lambda_cont
+
+    def plain64() -> tuple:
+        fake_logit, q, codes, spec, _, _ = float64()
+        return fake_logit, q, codes, spec, 0.0, 0.0
+
     cases = [Case("lambda_cat = 2, lambda_cont = 0.5", case(2.0, 0.5, 72)),
              Case("lambda_cat = 2, lambda_cont = 0.5, other images", case(2.0, 0.5, 172)),
              Case("lambda_cat = 1.3, lambda_cont = 0.05", case(1.3, 0.05, 79)),
@@ -169,7 +177,9 @@ def _generator_objective_exercise() -> Exercise:
              Case("D's logits, Q's outputs and the codes in float64, the paper's weights", float64),
              Case("D's logits -3.5, -6, -12, -4.5, -8 and 2.5 (D fairly sure the images are fake)",
                   middle(torch.float32)),
-             Case("the same logits in float64, with Q's outputs and the codes in float64", middle(torch.float64))]
+             Case("the same logits in float64, with Q's outputs and the codes in float64", middle(torch.float64)),
+             Case("a batch of 500 images, D's logits in the hundreds, the paper's weights", large),
+             Case("lambda_cat = lambda_cont = 0 in float64 (a plain GAN's G loss, in the inputs' dtype)", plain64)]
     mistakes = [
         Mistake("the information term has the wrong sign: G must *increase* E[log Q(c|x)], so its loss "
                 "subtracts lambda E[log Q] (adds lambda times the information loss). With +lambda E[log Q], "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from functools import partial
 from typing import Any, Callable, Sequence  # noqa: UP035 - the API page resolves typing's names
 
@@ -52,6 +53,14 @@ def _batch_shift_loss(logits: Tensor, c: Tensor) -> Tensor:
 def _unshifted_loss(logits: Tensor, c: Tensor) -> Tensor:
     e = logits.exp()
     return -(e.gather(1, c[:, None]).squeeze(1) / e.sum(1)).log().mean()
+
+
+def _many_values() -> tuple:
+    """(c, mean, log_std) of shape (5000, 3): log_std 100, -30 and 0 by column, c - mean of about 1e15, 1e-3 and 1."""
+    g = seeded_rng(25)
+    mean = torch.randn(5000, 3, generator=g)
+    scale = torch.tensor([1e15, 1e-3, 1.0])
+    return mean + scale * torch.randn(5000, 3, generator=g), mean, torch.tensor([100.0, -30.0, 0.0]).expand(5000, 3).clone()
 
 
 def _categorical_info_loss_exercise() -> Exercise:
@@ -107,7 +116,12 @@ def _categorical_info_loss_exercise() -> Exercise:
                  100 * torch.randn(200, 30, generator=seeded_rng(14)), torch.randint(30, (200,), generator=seeded_rng(15)))),
              Case("float64 logits, 5 images, 2 categories", float64),
              Case("logits 60,000 apart (rows 0, 60000 and 60000, 0; true category 0: losses 60,000 and 0)",
-                  lambda: (torch.tensor([[0.0, 60000.0], [60000.0, 0.0]]), torch.tensor([0, 0])))]
+                  lambda: (torch.tensor([[0.0, 60000.0], [60000.0, 0.0]]), torch.tensor([0, 0]))),
+             Case("the largest sizes the statements name: 64 images, 1,000 categories, logits in the hundreds",
+                  lambda: (300 * torch.randn(64, 1000, generator=seeded_rng(16)),
+                           torch.randint(1000, (64,), generator=seeded_rng(17)))),
+             Case("a batch of 5,000 images, 4 categories, logits in the thousands", lambda: (
+                 3000 * torch.randn(5000, 4, generator=seeded_rng(18)), torch.randint(4, (5000,), generator=seeded_rng(19))))]
     mistakes = [
         Mistake("softmax was applied before the cross-entropy. F.cross_entropy takes raw logits and applies "
                 "log-softmax itself; feeding it probabilities squashes the loss towards ln K.",
@@ -211,7 +225,8 @@ def _gaussian_log_likelihood_exercise() -> Exercise:
                            torch.tensor([0.2, 0.2, -0.5], dtype=torch.float64), torch.full((3,), -30.0, dtype=torch.float64))),
              Case("a large float64 batch (100 images, 2 codes) at log_std = -30 with misses of 1e-9", lambda: (
                  torch.full((100, 2), 0.2 + 1e-9, dtype=torch.float64), torch.full((100, 2), 0.2, dtype=torch.float64),
-                 torch.full((100, 2), -30.0, dtype=torch.float64)))]
+                 torch.full((100, 2), -30.0, dtype=torch.float64))),
+             Case("a batch of 5,000 images with 3 codes, log_std 100, -30 and 0 in turn", _many_values)]
     mistakes = [
         Mistake("this is a (scaled) squared error, not the log-likelihood: it lacks the -log(sigma) and "
                 "-ln(2 pi)/2 terms. Without -log(sigma), Q could make every code look likely by growing sigma.",
@@ -344,16 +359,29 @@ def _code_entropy_exercise() -> Exercise:
     return Exercise(_entropy, cases, mistakes, probe=_float64_number, arg_names=("spec",), forbidden=forbidden)
 
 
+def _type_name(x: Any) -> str:
+    kind = type(x)
+    return f"a {kind.__module__ + '.' if kind.__module__ not in ('builtins',) else ''}{kind.__qualname__}"
+
+
 def _float64_number(fn: Callable[..., Any], args: tuple) -> Any:
     """The result, where a NumPy number narrower than float64 is refused: H(c) is added to float64 sums (the bound
-    of float64 inputs), which a float32 H(c) would round."""
+    of float64 inputs), which a float32 H(c) would round. A Python or NumPy float64 number is compared as a float64
+    scalar tensor, so to float64's accuracy: a value rounded to 6 decimals, or summed in float32, fails here, as it
+    would fail the bound that adds it."""
     out = fn(*args)
     if isinstance(out, float) and type(out) is not float:  # a float subclass: its value, not its own arithmetic
         out = float.__float__(out)
     if isinstance(out, np.floating) and not isinstance(out, np.float64):
         raise SideEffect(f"it returned a NumPy {out.dtype} number; return a Python float (math.log, sum) or a NumPy "
                          "float64: the bound adds H(c) to float64 sums, which a narrower number would round.")
-    return out
+    if isinstance(out, numbers.Integral) and not isinstance(out, (bool, np.bool_)):
+        out = float(out)  # sum([]) of a spec without codes is the int 0
+    if not isinstance(out, float):  # np.float64 is a float too
+        raise SideEffect(f"it returned {_type_name(out)}; the answer is a number: a Python float (math.log, sum) or a "
+                         "NumPy float64" + (", not a tensor (take .item() of a float64 tensor)"
+                                            if isinstance(out, torch.Tensor) else "") + ".")
+    return torch.tensor(float(out), dtype=torch.float64)
 
 
 def check_code_entropy(fn: Callable[[LatentSpec], float], *, graded: bool = False,
