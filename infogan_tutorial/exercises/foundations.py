@@ -378,7 +378,7 @@ def _float64_number(fn: Callable[..., Any], args: tuple) -> Any:
     if isinstance(out, numbers.Integral) and not isinstance(out, (bool, np.bool_)):
         out = float(out)  # sum([]) of a spec without codes is the int 0
     if not isinstance(out, float):  # np.float64 is a float too
-        raise SideEffect(f"it returned {_type_name(out)}; the answer is a number: a Python float (math.log, sum) or a "
+        raise SideEffect(f"it returned {_type_name(out)}; the answer is a float: a Python float (math.log, sum) or a "
                          "NumPy float64" + (", not a tensor (take .item() of a float64 tensor)"
                                             if isinstance(out, torch.Tensor) else "") + ".")
     return torch.tensor(float(out), dtype=torch.float64)
