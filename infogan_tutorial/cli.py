@@ -202,6 +202,9 @@ def _data_options(args: argparse.Namespace, saved: dict | None, profile_name: st
     """--dataset and --data-dir: as given; on --resume, the run's own, which may not change. A --data-dir at another
     path is taken for a run that recorded its data's checksum (the data moved): the checksum then says if it is the
     same data."""
+    if saved is None and args.resume and args.dataset is None:
+        raise SpecError("this run's checkpoint does not say which data it trained on (fit, called from Python, records "
+                        "none); --resume needs it: pass --dataset (and --data-dir) with the data the run trained on.")
     if saved is not None:
         if saved.get("dataset") not in SOURCES or not isinstance(saved.get("data_dir", ""), (str, type(None))):
             raise SpecError(f"this run's checkpoint is malformed: its data entry ({saved.get('dataset')!r}, "
@@ -284,7 +287,7 @@ def train(args: argparse.Namespace) -> None:
         cpus = os.cpu_count() or 1
         if args.threads > 4 * cpus:  # more threads than cores only makes them wait for each other
             raise SpecError(f"--threads {args.threads} is far more than this machine's {cpus} CPU(s), which would "
-                            f"slow training many times over; give at most {cpus} (or drop --threads).")
+                            f"slow training many times over; give at most {4 * cpus}, best {cpus} (or drop --threads).")
         torch.set_num_threads(args.threads)
     profile = get_profile(args.profile)
     if str(args.out) in ("", "."):
@@ -370,6 +373,10 @@ def train(args: argparse.Namespace) -> None:
                         "use it with evaluate or sample --checkpoint, or start a new run in another --out.")
     saved_config, saved_data = saved_recipe(saved_ckpt, checkpoint) if saved_ckpt is not None else (None, None)
     del saved_ckpt
+    if saved_config is not None and args.profile is not None and profile.batch_size != saved_config.batch_size:
+        raise SpecError(f"--profile {args.profile} trains at batch {profile.batch_size}, this run at batch "
+                        f"{saved_config.batch_size}; --resume continues a run with its own recipe. Drop --profile "
+                        "(lengthen the run with --steps), or start a new run in another --out.")
     device = select_device(args.device)  # the recipe, the device and its plan are checked before any data loads
     _check_recipe(args, profile, device, saved_config)
     dataset, data_dir = _data_options(args, saved_data, profile.name)

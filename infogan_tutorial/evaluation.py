@@ -177,6 +177,8 @@ def invariant_score(D: Discriminator, images: Tensor, moves: int = 2, seed: int 
     moves, batch_size = _count(moves, "moves"), _count(batch_size, "batch_size")
     images = check_images(images, "invariant_score").cpu()  # moved on the CPU, with the CPU generator
     device = next(D.parameters()).device
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+        raise SpecError(f"invariant_score: seed must be a whole number from 0 to 2**63 - 1, got {seed!r}.")
     generator = torch.Generator().manual_seed(int(seed))
 
     def q_of(x: Tensor) -> QOutput:

@@ -172,3 +172,20 @@ def test_minus_zero_is_recorded_as_zero():
     """The thirteenth tester: `--lambda-cat -0` was recorded (and printed) as -0.0."""
     from infogan_tutorial.cli import NON_NEGATIVE, POSITIVE
     assert str(NON_NEGATIVE("-0")) == "0.0" and str(NON_NEGATIVE("-0.0e3")) == "0.0" and POSITIVE("2.5") == 2.5
+
+
+def test_resume_names_what_it_cannot_take_from_the_checkpoint(tmp_path, monkeypatch, capsys):
+    """The fourteenth tester: a run written by fit (no data record) was resumed on MNIST without a word, and
+    `--resume --profile cpu` of a batch-32 run trained nothing and said nothing."""
+    from infogan_tutorial import LatentSpec, TrainConfig, create_state, fit
+    from infogan_tutorial.data import load_dataset
+    monkeypatch.chdir(tmp_path)
+    images = load_dataset("fashion-sample", verbose=False).images[:64]
+    fit(create_state(LatentSpec(), TrainConfig(steps=2, batch_size=8, log_every=1)), images, out_dir="api",
+        progress=False)
+    assert main(["train", "--quiet", "--no-figures", "--out", "api", "--resume", "--steps", "3"]) == 2
+    assert "--dataset" in capsys.readouterr().err
+    assert main(["train", "--profile", "smoke", "--out", "small", "--quiet", "--no-figures", "--steps", "2",
+                 "--batch-size", "4"]) == 0
+    assert main(["train", "--out", "small", "--quiet", "--no-figures", "--resume", "--profile", "cpu"]) == 2
+    assert "batch 64, this run at batch 4" in capsys.readouterr().err

@@ -83,3 +83,5 @@ def test_invariant_score_reads_no_label_and_tells_a_trained_q_from_an_untrained_
         invariant_score(trained, (images + 1) * 127.5)
     with pytest.raises(SpecError, match="moves"):
         invariant_score(trained, images, moves=0)
+    with pytest.raises(SpecError, match="seed"):
+        invariant_score(trained, images, seed=2**70)
