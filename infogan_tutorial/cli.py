@@ -25,8 +25,8 @@ from .evaluation import categorical_accuracy, estimate_info_bound, invariant_sco
 from .objectives import InfoBound
 from .latent_codes import LatentSpec
 from .profiles import PROFILES, get_profile
-from .checkpoints import (PNG_MAGIC, load_networks, networks_from_checkpoint, not_regular_file, read_checkpoint,
-                          starts_with)
+from .checkpoints import (PNG_MAGIC, ZIP_MAGIC, load_networks, networks_from_checkpoint, not_regular_file,
+                          read_checkpoint, starts_with)
 from .compute import PRECISIONS, plan_compute
 from .config import MAX_SEED, MAX_STEPS
 from .devices import select_device
@@ -328,6 +328,10 @@ def train(args: argparse.Namespace) -> None:
                             "names the run writes its figures to, so writing them would destroy them. Move them away, "
                             "or pass --no-figures.")
     if not args.resume and checkpoint.exists():
+        if checkpoint.is_file() and not starts_with(checkpoint, ZIP_MAGIC):
+            raise SpecError(f"{checkpoint} exists and is no checkpoint (its first bytes are no torch.save archive), so "
+                            "there is no run to --resume there and a new run would destroy it; move or delete that "
+                            "file, or choose another --out.")
         raise SpecError(f"{checkpoint} exists already; pass --resume to continue that run, or choose another --out.")
     if not args.resume and args.out.is_dir():
         foreign = sorted(p.name for p in args.out.iterdir() if p.name not in RUN_FILES
@@ -502,6 +506,8 @@ RUN_FILES = ("checkpoint.pt", "history.json", "metrics.json", "eval.jsonl", "fig
 
 def _categorical_bound(bound: InfoBound, spec: LatentSpec) -> str:
     """The categorical part of L_I beside its ceiling H, named for c1 alone or for all categorical codes."""
+    if not spec.categorical:
+        return f"L_I of the continuous codes = {round(float(bound.continuous), 3) + 0.0:.3f} nats"
     names = "c1" if len(spec.categorical) == 1 else f"the categorical codes c1..c{len(spec.categorical)}"
     return (f"L_I({names}) = {round(float(bound.categorical), 3) + 0.0:.3f} nats of H({names}) = "
             f"{spec.categorical_entropy():.3f}")
@@ -561,12 +567,15 @@ def _train_and_report(args: argparse.Namespace, state: TrainState, data: Dataset
             callback=scorer(test, args.out / "eval.jsonl", args.eval_every, *_last_score(args.out / "eval.jsonl"))
             if args.eval_every else None)
     _write_json(args.out / "history.json", state.history)
-    result = categorical_accuracy(state.D, test.images, test.labels)
+    result = categorical_accuracy(state.D, test.images, test.labels) if state.spec.n_categorical else None
     bound = estimate_info_bound(state.G, state.D, state.spec, n=1000, generator=torch.Generator().manual_seed(0))
-    metrics = {"step": state.step, "accuracy": result.accuracy, "n": result.n, "eval_data": test.source,
-               "info_cat": float(bound.categorical), "info_cont": float(bound.continuous), "device": str(device)}
+    metrics = {"step": state.step, "accuracy": result.accuracy if result else None, "n": result.n if result else 0,
+               "eval_data": test.source, "info_cat": float(bound.categorical), "info_cont": float(bound.continuous),
+               "device": str(device)}
     _write_json(args.out / "metrics.json", metrics, indent=1)
-    print(f"c1 accuracy on {test.source}: {result.accuracy:.1%}; {_categorical_bound(bound, state.spec)}.")
+    print((f"c1 accuracy on {test.source}: {result.accuracy:.1%}" if result else
+           f"Trained to step {state.step}; this model has no categorical code, so no c1 to score as a classifier")
+          + f"; {_categorical_bound(bound, state.spec)}.")
     if args.export:
         from .export import export_model
 
@@ -690,6 +699,8 @@ def scorer(test: Dataset, path: Path, every: int, start: int = 0, seconds: float
         if state.device.type == "cuda":
             torch.cuda.synchronize(state.device)  # the steps queued so far count as training
         begin = time.perf_counter()
+        if not state.spec.n_categorical:  # nothing to score as a classifier (a model made with the API)
+            return
         result = categorical_accuracy(state.D, test.images, test.labels)
         line = {"step": state.step, "accuracy": result.accuracy, "n": result.n, "eval_data": test.source,
                 "info_cat": state.history["info_cat"][-1],

@@ -50,6 +50,9 @@ def _need(path: Path) -> Path:
     if kind:
         raise CheckpointError(f"{path} is {kind}, not the shipped file. Pass the folder that holds {path.name} "
                               "(the repository's data/pretrained), or restore it: git checkout -- data/pretrained.")
+    if not path.is_file() and path.parent.is_file():
+        raise CheckpointError(f"{path.parent} is a file; pass the folder that holds it as folder= (here "
+                              f"{path.parent.parent}), not the file itself.")
     if not path.is_file():
         raise CheckpointError(f"{path} is missing. The pretrained model ships with the repository (data/pretrained), "
                               "not with a pip-installed copy of the package: clone the repository, or train your own "

@@ -157,9 +157,9 @@ def _private_checkers() -> dict:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         for attr, value in list(vars(module).items()):
-            for earlier in private:
-                if getattr(public[earlier], attr, None) is value and hasattr(private[earlier], attr):
-                    setattr(module, attr, getattr(private[earlier], attr))
+            for earlier, copy in private.items():
+                if getattr(public[earlier], attr, None) is value and hasattr(copy, attr):
+                    setattr(module, attr, getattr(copy, attr))
         private[name] = module
     return private
 

@@ -11,8 +11,11 @@ import torch
 import torch.nn.functional as F
 
 from infogan_tutorial.exercises.experiments import check_generator_objective
-from infogan_tutorial.exercises.foundations import (check_categorical_info_loss, check_code_entropy,
-                                                    check_gaussian_log_likelihood, check_mutual_info_bound)
+from infogan_tutorial.exercises.foundations import (
+    check_categorical_info_loss,
+    check_code_entropy,
+    check_gaussian_log_likelihood,
+)
 from infogan_tutorial.objectives import log_q
 
 

@@ -189,3 +189,34 @@ def test_resume_names_what_it_cannot_take_from_the_checkpoint(tmp_path, monkeypa
                  "--batch-size", "4"]) == 0
     assert main(["train", "--out", "small", "--quiet", "--no-figures", "--resume", "--profile", "cpu"]) == 2
     assert "batch 64, this run at batch 4" in capsys.readouterr().err
+
+
+def test_a_model_without_categorical_code_resumes_and_reports_without_c1(tmp_path, monkeypatch, capsys):
+    """The fourteenth tester: such a run (made with the API) trained on, then exited 2 at the c1 score, with no
+    metrics.json and no figures."""
+    from infogan_tutorial import LatentSpec, TrainConfig, create_state, fit
+    from infogan_tutorial.data import load_dataset
+    monkeypatch.chdir(tmp_path)
+    images = load_dataset("sample", verbose=False).images[:64]
+    fit(create_state(LatentSpec(categorical=(), n_continuous=2), TrainConfig(steps=2, batch_size=8, log_every=1)),
+        images, out_dir="nocat", progress=False)
+    assert main(["train", "--quiet", "--out", "nocat", "--resume", "--steps", "3", "--dataset", "sample",
+                 "--eval-every", "1"]) == 0
+    assert "no categorical code" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "nocat" / "metrics.json").read_text())
+    assert metrics["step"] == 3 and metrics["accuracy"] is None and (tmp_path / "nocat" / "figures").is_dir()
+
+
+def test_a_file_that_is_no_checkpoint_is_named_as_such(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "checkpoint.pt").write_text("my notes")
+    assert main(["train", "--profile", "smoke", "--steps", "2", "--out", "run"]) == 2
+    assert "is no checkpoint" in capsys.readouterr().err and (tmp_path / "run" / "checkpoint.pt").read_text() == "my notes"
+
+
+def test_load_pretrained_given_the_file_says_to_pass_its_folder():
+    from infogan_tutorial.errors import CheckpointError
+    from infogan_tutorial.pretrained import PRETRAINED_DIR, load_pretrained
+    with pytest.raises(CheckpointError, match="is a file; pass the folder"):
+        load_pretrained(folder=PRETRAINED_DIR / "infogan-mnist.pt")
