@@ -378,9 +378,9 @@ def train(args: argparse.Namespace) -> None:
     saved_config, saved_data = saved_recipe(saved_ckpt, checkpoint) if saved_ckpt is not None else (None, None)
     del saved_ckpt
     if saved_config is not None and args.profile is not None and profile.batch_size != saved_config.batch_size:
-        raise SpecError(f"--profile {args.profile} trains at batch {profile.batch_size}, this run at batch "
-                        f"{saved_config.batch_size}; --resume continues a run with its own recipe. Drop --profile "
-                        "(lengthen the run with --steps), or start a new run in another --out.")
+        print(f"Note: --profile {args.profile} trains at batch {profile.batch_size} for {profile.steps:,} steps; this "
+              f"run goes on with its own recipe (batch {saved_config.batch_size}, {saved_config.steps:,} steps): "
+              "--resume takes neither from a profile. Lengthen the run with --steps.")
     device = select_device(args.device)  # the recipe, the device and its plan are checked before any data loads
     _check_recipe(args, profile, device, saved_config)
     dataset, data_dir = _data_options(args, saved_data, profile.name)

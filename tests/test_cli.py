@@ -176,7 +176,7 @@ def test_minus_zero_is_recorded_as_zero():
 
 def test_resume_names_what_it_cannot_take_from_the_checkpoint(tmp_path, monkeypatch, capsys):
     """The fourteenth tester: a run written by fit (no data record) was resumed on MNIST without a word, and
-    `--resume --profile cpu` of a batch-32 run trained nothing and said nothing."""
+    `--resume --profile cpu` of a batch-32 run trained nothing and said nothing (now it says why)."""
     from infogan_tutorial import LatentSpec, TrainConfig, create_state, fit
     from infogan_tutorial.data import load_dataset
     monkeypatch.chdir(tmp_path)
@@ -187,8 +187,10 @@ def test_resume_names_what_it_cannot_take_from_the_checkpoint(tmp_path, monkeypa
     assert "--dataset" in capsys.readouterr().err
     assert main(["train", "--profile", "smoke", "--out", "small", "--quiet", "--no-figures", "--steps", "2",
                  "--batch-size", "4"]) == 0
-    assert main(["train", "--out", "small", "--quiet", "--no-figures", "--resume", "--profile", "cpu"]) == 2
-    assert "batch 64, this run at batch 4" in capsys.readouterr().err
+    assert main(["train", "--out", "small", "--quiet", "--no-figures", "--resume", "--profile", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "--profile cpu trains at batch 64 for 270 steps; this run goes on with its own recipe (batch 4, 2 steps)" \
+        in out and "is complete (step 2 of 2)" in out
 
 
 def test_a_model_without_categorical_code_resumes_and_reports_without_c1(tmp_path, monkeypatch, capsys):
